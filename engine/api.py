@@ -1,0 +1,136 @@
+"""The small Python API: load a bank, plan and export quizzes, list and check exercises.
+
+Example:
+    >>> from engine import api
+    >>> quiz = api.quiz(seed=7, count=2)
+    >>> len(quiz.copies)
+    2
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from engine.bank import Bank, _display, exercise_files, load_bank
+from engine.errors import TemplateError
+from engine.generate import QuizPlan, plan_quiz
+from engine.loader import load_exercise
+from engine.quiz import Quiz, Variant
+from engine.spec import Exercise
+from engine.variants import VariantMaker
+from engine.writers.base import atomic_outputs, get_writer
+
+
+def bank(paths: list[Path] | None = None) -> Bank:
+    """Load a bank folder or exercise files (default: the bundled weight-initialization bank)."""
+    return load_bank([Path(p) for p in paths] if paths else None)
+
+
+def plan(paths: list[Path] | None = None, *, seed: int = 0, count: int = 1, exercises: list[str] | None = None,
+         params: Mapping[str, str] | None = None, unique: bool = False) -> QuizPlan:
+    """A quiz ready to be written by any writer."""
+    return plan_quiz(bank(paths), seed=seed, count=count, exercise_ids=exercises, params=params, unique=unique)
+
+
+def quiz(paths: list[Path] | None = None, **options: Any) -> Quiz:
+    """The whole quiz in memory, as the JSON export holds it."""
+    return plan(paths, **options).quiz()
+
+
+def export(fmt: str, paths: list[Path] | None = None, *, output: Path | None = None, key: bool = True,
+           **options: Any) -> str:
+    """Write a quiz in format `fmt` to `output` (atomically), or return it as text."""
+    quiz_plan = plan(paths, **options)
+    buffer = StringIO()
+    with atomic_outputs(output, buffer) as sink:
+        get_writer(fmt).write(quiz_plan, sink, key=key)
+    return buffer.getvalue()
+
+
+def list_exercises(paths: list[Path] | None = None) -> list[dict[str, Any]]:
+    """One row per exercise: id, kind, topic, title and its exact number of distinct variants."""
+    rows = []
+    for ex in bank(paths).exercises:
+        distinct = VariantMaker(ex, 0).distinct_count(force=True)
+        rows.append({"id": ex.id, "kind": ex.kind, "topic": ex.spec.topic, "title": ex.spec.title,
+                     "variants": distinct, "file": ex.source})
+    return rows
+
+
+@dataclass
+class CheckReport:
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _variant_problems(variant: Variant) -> list[str]:
+    problems = []
+    if variant.options:
+        if sum(o.correct for o in variant.options) != 1:
+            problems.append("not exactly one correct option")
+        if len({o.text for o in variant.options}) != len(variant.options):
+            problems.append("two options display alike")
+    return [f"{variant.id}: {p}" for p in problems]
+
+
+def check(paths: list[Path] | None = None, *, seeds: int = 200) -> CheckReport:
+    """Load every template on its own and solve it under `seeds` seeds; collect every problem."""
+    report = CheckReport()
+    files, _ = exercise_files([Path(p) for p in paths] if paths else [bank_path()])
+    ids: dict[str, str] = {}
+    for path in files:
+        source = _display(path)
+        try:
+            ex = load_exercise(path, source)
+            if ex.id in ids:
+                raise TemplateError(f"id {ex.id!r} is also used by {ids[ex.id]}", path=source, field="id")
+            ids[ex.id] = source
+            maker = None
+            for seed in range(seeds):
+                maker = VariantMaker(ex, seed)
+                variant = next(maker.stream(1))
+                report.problems.extend(_variant_problems(variant))
+                if seed == 0:
+                    stats = maker.stats
+                else:
+                    stats.draws += maker.stats.draws
+                    stats.constraint_rejects += maker.stats.constraint_rejects
+                    stats.clashes += maker.stats.clashes
+            distinct = VariantMaker(ex, 0).distinct_count(force=True)
+            if distinct == 0:
+                raise ex.error(["constraints"], "no parameter values give a usable variant")
+        except TemplateError as exc:
+            report.problems.append(str(exc))
+            report.lines.append(f"FAIL  {source}")
+            continue
+        redrawn = f"redrawn {stats.constraint_rejects} for constraints, {stats.clashes} for equal options"
+        report.lines.append(f"ok    {ex.id:<28} {ex.kind:<10} distinct={'-' if distinct is None else distinct:<7} "
+                            f"{seeds} seeds, {stats.draws} draws, {redrawn}")
+    report.lines.append(f"{len(files)} exercises, {len(report.problems)} problems")
+    return report
+
+
+def bank_path() -> Path:
+    from engine.paths import bundled_bank
+
+    return bundled_bank()
+
+
+def schema(what: str = "exercise") -> dict[str, Any]:
+    """JSON Schema of exercise files ("exercise") or of the JSON export ("quiz")."""
+    if what == "quiz":
+        return Quiz.model_json_schema()
+    document = TypeAdapter(Exercise).json_schema()
+    document["title"] = "quizwright exercise"
+    return document
+
+
+def schema_json(what: str = "exercise") -> str:
+    return json.dumps(schema(what), indent=2, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,352 @@
+"""Author expressions (answers, options, constraints) compiled once into exact evaluators.
+
+Template authors write SymPy syntax (`sqrt(6/(n_in + n_out))`, `Eq(Mod(6, n_in + n_out), 0)`,
+`n_in != n_out`). The text is parsed with Python's `ast` and checked against an allow-list of
+node types and names, never `eval`-ed. Each node becomes a closure that computes with Python
+`int`/`Fraction` while the values allow it and falls back to SymPy only where it must (an
+irrational `sqrt`, a free symbol), so sampling thousands of variants stays cheap and exact.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import sympy
+
+Value = Any  # int | Fraction | bool | sympy.Basic
+Env = Mapping[str, Value]
+Node = Callable[[Env], Value]
+
+
+class ExprError(ValueError):
+    """An author expression that does not parse or uses something not allowed."""
+
+
+def to_sympy(value: Value) -> sympy.Basic:
+    """Exact SymPy form of an engine value."""
+    if isinstance(value, bool):
+        return sympy.true if value else sympy.false
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    if isinstance(value, Fraction):
+        return sympy.Rational(value.numerator, value.denominator)
+    return sympy.sympify(value)
+
+
+def from_sympy(value: Value) -> Value:
+    """Back to int/Fraction/bool where SymPy holds a plain rational or truth value."""
+    if isinstance(value, sympy.Basic):
+        if value.is_Integer:
+            return int(value)
+        if value.is_Rational:
+            return Fraction(int(value.p), int(value.q))
+        if value is sympy.true:
+            return True
+        if value is sympy.false:
+            return False
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return value.numerator
+    return value
+
+
+def _is_fast(*values: Value) -> bool:
+    return all(isinstance(v, int | Fraction) and not isinstance(v, bool) for v in values)
+
+
+def _div(a: Value, b: Value) -> Value:
+    if _is_fast(a, b):
+        if b == 0:
+            raise ExprError("division by zero")
+        return from_sympy(Fraction(a) / Fraction(b))
+    return from_sympy(to_sympy(a) / to_sympy(b))
+
+
+def _pow(a: Value, b: Value) -> Value:
+    if _is_fast(a, b) and isinstance(b, int) and abs(b) <= 4096:
+        if a == 0 and b < 0:
+            raise ExprError("division by zero")
+        return from_sympy(Fraction(a) ** b)
+    return from_sympy(to_sympy(a) ** to_sympy(b))
+
+
+def _mod(a: Value, b: Value) -> Value:
+    if _is_fast(a, b):
+        if b == 0:
+            raise ExprError("modulo by zero")
+        return from_sympy(Fraction(a) % Fraction(b))
+    return from_sympy(sympy.Mod(to_sympy(a), to_sympy(b)))
+
+
+def _arith(fast: Callable[[Value, Value], Value], slow: Callable[[Any, Any], Any]) -> Callable:
+    def apply(a: Value, b: Value) -> Value:
+        if _is_fast(a, b):
+            return fast(a, b)
+        return from_sympy(slow(to_sympy(a), to_sympy(b)))
+
+    return apply
+
+
+def _perfect_root(value: Fraction | int) -> Fraction | None:
+    value = Fraction(value)
+    if value < 0:
+        return None
+    num, den = math.isqrt(value.numerator), math.isqrt(value.denominator)
+    if num * num == value.numerator and den * den == value.denominator:
+        return Fraction(num, den)
+    return None
+
+
+def _sqrt(a: Value) -> Value:
+    if _is_fast(a):
+        root = _perfect_root(a)
+        if root is not None:
+            return from_sympy(root)
+    return from_sympy(sympy.sqrt(to_sympy(a)))
+
+
+def _compare(fast: Callable[[Value, Value], bool], slow: Callable[[Any, Any], Any]) -> Callable:
+    def apply(a: Value, b: Value) -> Value:
+        if _is_fast(a, b) or (isinstance(a, bool) and isinstance(b, bool)):
+            return fast(a, b)
+        return from_sympy(slow(to_sympy(a), to_sympy(b)))
+
+    return apply
+
+
+def _truth(value: Value) -> bool:
+    value = from_sympy(value)
+    if isinstance(value, bool):
+        return value
+    raise ExprError(f"expected a true/false value, got {value}")
+
+
+def _sympy_fn(fn: Callable) -> Callable[..., Value]:
+    return lambda *args: from_sympy(fn(*(to_sympy(a) for a in args)))
+
+
+def _fast_or(fast: Callable[..., Value], fn: Callable) -> Callable[..., Value]:
+    slow = _sympy_fn(fn)
+    return lambda *args: fast(*args) if _is_fast(*args) else slow(*args)
+
+
+def _rational(a: Value, b: Value = 1) -> Value:
+    if not _is_fast(a, b):
+        raise ExprError("Rational() takes exact numbers")
+    return _div(a, b)
+
+
+def _factorial(a: Value) -> Value:
+    if not (isinstance(a, int) and 0 <= a <= 5000):
+        raise ExprError(f"factorial needs an integer in 0..5000 (got {a})")
+    return math.factorial(a)
+
+
+def _binomial(a: Value, b: Value) -> Value:
+    if not (isinstance(a, int) and isinstance(b, int) and 0 <= a <= 100000):
+        raise ExprError(f"binomial needs integers (got {a}, {b})")
+    return math.comb(a, b) if b >= 0 else 0
+
+
+def _floor(a: Value) -> Value:
+    return math.floor(a)
+
+
+def _ceiling(a: Value) -> Value:
+    return math.ceil(a)
+
+
+_EQ = _compare(operator.eq, sympy.Eq)
+_NE = _compare(operator.ne, sympy.Ne)
+_LT = _compare(operator.lt, sympy.Lt)
+_LE = _compare(operator.le, sympy.Le)
+_GT = _compare(operator.gt, sympy.Gt)
+_GE = _compare(operator.ge, sympy.Ge)
+
+FUNCTIONS: dict[str, Callable[..., Value]] = {
+    "sqrt": _sqrt,
+    "Rational": _rational,
+    "Mod": _mod,
+    "Eq": _EQ,
+    "Ne": _NE,
+    "Lt": _LT,
+    "Le": _LE,
+    "Gt": _GT,
+    "Ge": _GE,
+    "And": lambda *args: all(_truth(a) for a in args),
+    "Or": lambda *args: any(_truth(a) for a in args),
+    "Not": lambda a: not _truth(a),
+    "floor": _fast_or(_floor, sympy.floor),
+    "ceiling": _fast_or(_ceiling, sympy.ceiling),
+    "Abs": _fast_or(abs, sympy.Abs),
+    "abs": _fast_or(abs, sympy.Abs),
+    "Min": _fast_or(min, sympy.Min),
+    "Max": _fast_or(max, sympy.Max),
+    "gcd": _fast_or(math.gcd, sympy.gcd),
+    "lcm": _fast_or(math.lcm, sympy.lcm),
+    "factorial": _factorial,
+    "binomial": _binomial,
+    "log": _sympy_fn(sympy.log),
+    "exp": _sympy_fn(sympy.exp),
+    "sin": _sympy_fn(sympy.sin),
+    "cos": _sympy_fn(sympy.cos),
+    "tan": _sympy_fn(sympy.tan),
+    "atan": _sympy_fn(sympy.atan),
+    "tanh": _sympy_fn(sympy.tanh),
+}
+CONSTANTS: dict[str, Value] = {"pi": sympy.pi, "E": sympy.E, "True": True, "False": False}
+
+_BINOPS: dict[type, Callable[[Value, Value], Value]] = {
+    ast.Add: _arith(operator.add, operator.add),
+    ast.Sub: _arith(operator.sub, operator.sub),
+    ast.Mult: _arith(operator.mul, operator.mul),
+    ast.Div: _div,
+    ast.Pow: _pow,
+    ast.Mod: _mod,
+}
+_CMPOPS: dict[type, Callable[[Value, Value], Value]] = {
+    ast.Eq: _EQ,
+    ast.NotEq: _NE,
+    ast.Lt: _LT,
+    ast.LtE: _LE,
+    ast.Gt: _GT,
+    ast.GtE: _GE,
+}
+
+
+@dataclass(frozen=True)
+class CompiledExpr:
+    """An author expression parsed once; `evaluate` computes it exactly for one variant."""
+
+    source: str
+    names: frozenset[str]
+    _node: Node
+
+    def evaluate(self, env: Env) -> Value:
+        """Exact value under env (names to int/Fraction/SymPy values); raises ExprError."""
+        try:
+            return self._node(env)
+        except ExprError:
+            raise
+        except (ZeroDivisionError, TypeError, ValueError, OverflowError, ArithmeticError) as exc:
+            raise ExprError(f"cannot evaluate {self.source!r}: {exc}") from None
+
+    def truth(self, env: Env) -> bool:
+        """Evaluate a constraint or boolean answer; an undecidable relation is an error."""
+        try:
+            return _truth(self.evaluate(env))
+        except TypeError as exc:
+            raise ExprError(f"cannot decide {self.source!r}: {exc}") from None
+
+
+def compile_expr(source: str | int, known: set[str] | frozenset[str]) -> CompiledExpr:
+    """Parse an author expression; names must be in `known`, functions in the allow-list.
+
+    Example: ``compile_expr("2/(n_in + n_out)", {"n_in", "n_out"}).evaluate({"n_in": 4, "n_out": 6})``
+    gives ``Fraction(1, 5)``.
+    """
+    text = str(source).strip()
+    if not text:
+        raise ExprError("empty expression")
+    if len(text) > 2000:
+        raise ExprError("expression longer than 2000 characters")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise ExprError(f"{text!r} does not parse: {exc.msg} at column {exc.offset}") from None
+    names: set[str] = set()
+    node = _Compiler(text, known, names).build(tree.body)
+    return CompiledExpr(text, frozenset(names), node)
+
+
+class _Compiler:
+    def __init__(self, text: str, known: set[str] | frozenset[str], names: set[str]) -> None:
+        self.text = text
+        self.known = known
+        self.names = names
+
+    def build(self, node: ast.AST) -> Node:
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            raise ExprError(f"{type(node).__name__} is not allowed in {self.text!r}")
+        return method(node)
+
+    def _Constant(self, node: ast.Constant) -> Node:
+        value = node.value
+        if isinstance(value, bool) or isinstance(value, int):
+            return lambda env: value
+        if isinstance(value, float):
+            # Exact decimal from the literal as typed, never the binary float.
+            literal = ast.get_source_segment(self.text, node) or repr(value)
+            exact = from_sympy(Fraction(literal))
+            return lambda env: exact
+        raise ExprError(f"constant {value!r} is not allowed in {self.text!r}")
+
+    def _Name(self, node: ast.Name) -> Node:
+        name = node.id
+        if name in self.known:
+            self.names.add(name)
+            return lambda env: env[name]
+        if name in CONSTANTS:
+            constant = CONSTANTS[name]
+            return lambda env: constant
+        raise ExprError(f"unknown name {name!r} in {self.text!r} (known: {', '.join(sorted(self.known)) or 'none'})")
+
+    def _BinOp(self, node: ast.BinOp) -> Node:
+        if isinstance(node.op, ast.BitXor):
+            raise ExprError(f"use ** for powers, not ^, in {self.text!r}")
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            raise ExprError(f"operator {type(node.op).__name__} is not allowed in {self.text!r}")
+        left, right = self.build(node.left), self.build(node.right)
+        return lambda env: op(left(env), right(env))
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> Node:
+        operand = self.build(node.operand)
+        if isinstance(node.op, ast.USub):
+            return lambda env: _arith(operator.sub, operator.sub)(0, operand(env))
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        if isinstance(node.op, ast.Not):
+            return lambda env: not _truth(operand(env))
+        raise ExprError(f"operator {type(node.op).__name__} is not allowed in {self.text!r}")
+
+    def _Compare(self, node: ast.Compare) -> Node:
+        ops = []
+        for op in node.ops:
+            fn = _CMPOPS.get(type(op))
+            if fn is None:
+                raise ExprError(f"comparison {type(op).__name__} is not allowed in {self.text!r}")
+            ops.append(fn)
+        operands = [self.build(node.left)] + [self.build(c) for c in node.comparators]
+
+        def compare(env: Env) -> Value:
+            values = [operand(env) for operand in operands]
+            return all(_truth(fn(a, b)) for fn, a, b in zip(ops, values, values[1:], strict=False))
+
+        return compare
+
+    def _BoolOp(self, node: ast.BoolOp) -> Node:
+        parts = [self.build(v) for v in node.values]
+        if isinstance(node.op, ast.And):
+            return lambda env: all(_truth(p(env)) for p in parts)
+        return lambda env: any(_truth(p(env)) for p in parts)
+
+    def _IfExp(self, node: ast.IfExp) -> Node:
+        test, body, orelse = self.build(node.test), self.build(node.body), self.build(node.orelse)
+        return lambda env: body(env) if _truth(test(env)) else orelse(env)
+
+    def _Call(self, node: ast.Call) -> Node:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+            raise ExprError(f"function {name!r} is not allowed in {self.text!r} (allowed: {', '.join(sorted(FUNCTIONS))})")
+        if node.keywords:
+            raise ExprError(f"keyword arguments are not allowed in {self.text!r}")
+        fn = FUNCTIONS[node.func.id]
+        args = [self.build(a) for a in node.args]
+        return lambda env: fn(*(a(env) for a in args))

@@ -1,0 +1,96 @@
+"""The quiz pipeline: selected exercises × seed × count → a header and streams of variants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from engine.bank import Bank
+from engine.errors import UsageError
+from engine.exprs import ExprError, Value
+from engine.loader import CompiledExercise
+from engine.params import parse_value
+from engine.quiz import BankRef, Copy, ExerciseSummary, Quiz, QuizHeader, Variant
+from engine.variants import VariantMaker
+
+MAX_SEED = 2**63 - 1
+
+
+@dataclass
+class QuizPlan:
+    """A quiz ready to stream: its header, one variant maker per exercise, and notices."""
+
+    header: QuizHeader
+    makers: list[VariantMaker]
+    notices: list[str] = field(default_factory=list)
+
+    def sheet_id(self, index: int) -> str:
+        """Sheet id printed on copy `index`, e.g. WI-7-0001."""
+        return f"{self.header.bank.code}-{self.header.seed}-{index + 1:04d}"
+
+    def copies(self) -> Iterator[Copy]:
+        """Copy i holds variant i of every exercise; variants are made as the copies are read."""
+        streams = [maker.stream(self.header.count) for maker in self.makers]
+        for index in range(self.header.count):
+            yield Copy(index=index, sheet=self.sheet_id(index), variants=[next(s) for s in streams])
+
+    def by_exercise(self) -> Iterator[tuple[ExerciseSummary, Iterator[Variant]]]:
+        """Each exercise with the stream of its variants (its pool for an LMS)."""
+        for summary, maker in zip(self.header.exercises, self.makers, strict=True):
+            yield summary, maker.stream(self.header.count)
+
+    def quiz(self) -> Quiz:
+        """The whole quiz in memory (for small quizzes and tests)."""
+        return Quiz(**self.header.model_dump(), copies=list(self.copies()))
+
+
+def parse_pins(raw: Mapping[str, str], exercises: list[CompiledExercise]) -> dict[str, Value]:
+    """Check `--param NAME=VALUE` pins against the selected exercises' drawn parameters."""
+    drawn = {d.name for ex in exercises for d in ex.space.drawn}
+    derived = {d.name for ex in exercises for d in ex.space.derived}
+    pins: dict[str, Value] = {}
+    for name, text in raw.items():
+        if name not in drawn:
+            hint = "it is derived from other parameters" if name in derived else (
+                f"drawn parameters: {', '.join(sorted(drawn)) or 'none'}")
+            raise UsageError(f"--param {name}: no selected exercise draws {name!r} ({hint})")
+        try:
+            pins[name] = parse_value(text, f"--param {name}")
+        except ExprError as exc:
+            raise UsageError(str(exc)) from None
+    return pins
+
+
+def plan_quiz(
+    bank: Bank,
+    *,
+    seed: int = 0,
+    count: int = 1,
+    exercise_ids: list[str] | None = None,
+    params: Mapping[str, str] | None = None,
+    unique: bool = False,
+) -> QuizPlan:
+    """Prepare a quiz; repeats (more variants asked than exist) are notices, or errors if unique."""
+    if not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"seed must be between 0 and {MAX_SEED} (got {seed})")
+    if count < 1:
+        raise UsageError(f"count must be at least 1 (got {count})")
+    exercises = bank.select(exercise_ids or [])
+    pins = parse_pins(params or {}, exercises)
+    makers = [VariantMaker(ex, seed, pins) for ex in exercises]
+    summaries, notices = [], []
+    for ex, maker in zip(exercises, makers, strict=True):
+        distinct = maker.distinct_count(wanted=count)
+        repeats = distinct is not None and distinct < count
+        if repeats:
+            notices.append(f"{ex.id}: {distinct} distinct variant{'s' if distinct != 1 else ''}, "
+                           f"{count} asked: variants repeat")
+        summaries.append(ExerciseSummary(id=ex.id, title=ex.spec.title, kind=ex.kind, topic=ex.spec.topic,
+                                         source=ex.path.name, distinct_variants=distinct, repeats=repeats))
+    if unique and notices:
+        raise UsageError("--unique: not enough distinct variants: " + "; ".join(notices))
+    header = QuizHeader(
+        seed=seed, count=count, pinned={k: str(v) for k, v in sorted((params or {}).items())},
+        bank=BankRef(title=bank.info.title, code=bank.info.code, hash=bank.hash), exercises=summaries,
+    )
+    return QuizPlan(header=header, makers=makers, notices=notices)

@@ -1,0 +1,258 @@
+"""Reading exercise files: YAML with line numbers, pydantic validation, and compilation of every
+expression and text template once per template, with errors that name file, line and field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import sympy
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from engine.errors import TemplateError
+from engine.exprs import CompiledExpr, ExprError, compile_expr
+from engine.params import Constraint, Derived, Drawn, ParamSpace, parse_value
+from engine.render import compile_text
+from engine.spec import (
+    ChoiceExercise,
+    DerivedParam,
+    Exercise,
+    FormulaExercise,
+    IntegerExercise,
+    ListParam,
+    NumericExercise,
+    TrueFalseExercise,
+)
+
+_EXERCISE = TypeAdapter(Exercise)
+# Names the explanation may use besides the parameters.
+EXPLANATION_NAMES = frozenset({"answer", "answer_text"})
+_ASSUMPTIONS: dict[str, dict[str, bool]] = {
+    "real": {"real": True},
+    "positive": {"positive": True},
+    "nonnegative": {"nonnegative": True},
+    "integer": {"integer": True},
+    "positive_integer": {"integer": True, "positive": True},
+}
+
+
+def make_symbol(name: str, assumption: str) -> sympy.Symbol:
+    return sympy.Symbol(name, **_ASSUMPTIONS[assumption])
+
+
+class SourceMap:
+    """Line numbers of the nodes of one YAML document, looked up by field path."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.root = root
+
+    def line(self, loc: Sequence[Any]) -> int | None:
+        node = self.root
+        best = node.start_mark.line + 1 if node is not None else None
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                        node, best = value, key.start_mark.line + 1
+                        break
+                # A tag pydantic adds to the path (such as the kind) matches no key: skip it.
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                if 0 <= part < len(node.value):
+                    node = node.value[part]
+                    best = node.start_mark.line + 1
+            else:
+                break
+        return best
+
+
+@dataclass
+class CompiledOption:
+    text: jinja2.Template | None
+    expr: CompiledExpr | None
+    correct: bool
+    feedback: jinja2.Template | None
+    pinned: bool
+
+
+@dataclass
+class CompiledExercise:
+    """One template, validated and compiled: everything a variant needs but the draw."""
+
+    spec: Any  # one of the Exercise models
+    path: Path
+    source: str  # path shown in messages and exports
+    lines: SourceMap
+    space: ParamSpace
+    symbols: dict[str, sympy.Symbol]
+    question: jinja2.Template
+    explanation: jinja2.Template
+    options: list[CompiledOption] = field(default_factory=list)
+    answer: CompiledExpr | None = None
+    distractors: list[tuple[CompiledExpr, str]] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    def error(self, loc: Sequence[Any], message: str) -> TemplateError:
+        """A TemplateError pointing at the field `loc` of this file."""
+        return TemplateError(message, path=self.source, line=self.lines.line(loc), field=_dotted(loc))
+
+
+def _dotted(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(error: dict[str, Any], data: Any) -> str:
+    kind, msg = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling; see `quizwright schema`)"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        return "kind must be one of concept, true_false, scenario, choice, integer, numeric, formula"
+    msg = msg.removeprefix("Value error, ")
+    if "input" in error and kind not in ("model_type",) and not isinstance(error["input"], dict | list):
+        msg += f" (got {error['input']!r})"
+    return msg
+
+
+def _strip_tags(loc: Sequence[Any]) -> list[Any]:
+    # pydantic inserts the union member's tag into the path; drop parts that no YAML key has.
+    tags = {"concept", "true_false", "scenario", "choice", "integer", "numeric", "formula",
+            "range", "list", "derived", "int", "str", "bool"}
+    return [part for part in loc if not (isinstance(part, str) and (part in tags or part.startswith("function-")))]
+
+
+def read_yaml(path: Path, source: str) -> tuple[Any, SourceMap]:
+    """Parse one YAML file; bad YAML becomes a TemplateError with the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"cannot read file: {exc}", path=source) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise TemplateError(f"invalid YAML: {exc.problem}", path=source, line=line, field="yaml") from None
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"invalid YAML: {exc}", path=source, field="yaml") from None
+    return data, SourceMap(node)
+
+
+def load_exercise(path: Path, source: str | None = None) -> CompiledExercise:
+    """Load, validate and compile one exercise file."""
+    source = source or str(path)
+    data, lines = read_yaml(path, source)
+    if not isinstance(data, dict):
+        raise TemplateError("an exercise file holds one mapping of fields (id, title, kind, ...)", path=source, line=1)
+    try:
+        spec = _EXERCISE.validate_python(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        loc = _strip_tags(first["loc"])
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise TemplateError(
+            _describe(first, data) + more, path=source, line=lines.line(loc), field=_dotted(loc) or "exercise"
+        ) from None
+    expected_name = path.stem
+    if spec.id != expected_name:
+        raise TemplateError(
+            f"id {spec.id!r} differs from the file name (expected {expected_name!r})",
+            path=source, line=lines.line(["id"]), field="id",
+        )
+    return _compile(spec, path, source, lines)
+
+
+def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledExercise:
+    def fail(loc: Sequence[Any], message: str) -> TemplateError:
+        return TemplateError(message, path=source, line=lines.line(loc), field=_dotted(loc))
+
+    symbols = {name: make_symbol(name, assumption) for name, assumption in spec.symbols.items()}
+    known: set[str] = set(symbols)
+    drawn: list[Drawn] = []
+    derived: list[Derived] = []
+    for name, param in spec.params.items():
+        if name in symbols:
+            raise fail(["params", name], f"{name!r} is both a parameter and a symbol")
+        try:
+            if isinstance(param, DerivedParam):
+                derived.append(Derived(name, compile_expr(param.expr, frozenset(known))))
+            elif isinstance(param, ListParam):
+                drawn.append(Drawn(name, tuple(parse_value(v, name) for v in param.values)))
+            else:
+                drawn.append(Drawn(name, tuple(param.values())))
+        except ExprError as exc:
+            raise fail(["params", name], str(exc)) from None
+        known.add(name)
+    constraints = []
+    for i, text in enumerate(spec.constraints):
+        try:
+            constraints.append(Constraint(i, compile_expr(text, frozenset(known))))
+        except ExprError as exc:
+            raise fail(["constraints", i], str(exc)) from None
+    space = ParamSpace(drawn, derived, constraints)
+    params = set(spec.params)
+
+    def text(loc: Sequence[Any], body: str, extra: frozenset[str] = frozenset()) -> jinja2.Template:
+        try:
+            template, names = compile_text(body)
+        except jinja2.TemplateSyntaxError as exc:
+            raise fail(loc, f"template does not parse: {exc.message} (template line {exc.lineno})") from None
+        unknown = names - params - extra
+        if unknown:
+            allowed = ", ".join(sorted(params | extra)) or "none"
+            raise fail(loc, f"undefined template variable {sorted(unknown)[0]!r} (defined: {allowed})")
+        return template
+
+    def expr(loc: Sequence[Any], body: str | int) -> CompiledExpr:
+        try:
+            return compile_expr(body, frozenset(known))
+        except ExprError as exc:
+            raise fail(loc, str(exc)) from None
+
+    compiled = CompiledExercise(
+        spec=spec,
+        path=path,
+        source=source,
+        lines=lines,
+        space=space,
+        symbols=symbols,
+        question=text(["question"], spec.question),
+        explanation=text(["explanation"], spec.explanation, EXPLANATION_NAMES),
+    )
+    if isinstance(spec, ChoiceExercise):
+        for i, option in enumerate(spec.options):
+            compiled.options.append(
+                CompiledOption(
+                    text=text(["options", i, "text"], option.text) if option.text is not None else None,
+                    expr=expr(["options", i, "expr"], option.expr) if option.expr is not None else None,
+                    correct=option.correct,
+                    feedback=text(["options", i, "feedback"], option.feedback) if option.feedback else None,
+                    pinned=option.pinned,
+                )
+            )
+    elif isinstance(spec, TrueFalseExercise):
+        if isinstance(spec.answer, str):
+            compiled.answer = expr(["answer"], spec.answer)
+    elif isinstance(spec, IntegerExercise | NumericExercise | FormulaExercise):
+        compiled.answer = expr(["answer"], spec.answer)
+        compiled.distractors = [
+            (expr(["distractors", i, "expr"], d.expr), d.feedback) for i, d in enumerate(spec.distractors)
+        ]
+    if not isinstance(spec, FormulaExercise | ChoiceExercise) and symbols:
+        raise fail(["symbols"], "only formula and choice exercises use free symbols")
+    return compiled

@@ -1,0 +1,104 @@
+"""Parameter spaces of exercise templates: drawing, constraints, pinning and exact enumeration."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from engine.exprs import CompiledExpr, ExprError, Value, compile_expr, from_sympy
+
+# Spaces up to this many raw combinations are enumerated exactly when a count is needed.
+ENUMERATION_LIMIT = 400_000
+
+
+def variant_seed(quiz_seed: int, exercise_id: str, index: int) -> int:
+    """Seed of one variant's own generator: independent of other exercises and of `hash()`.
+
+    Example: ``variant_seed(7, "layer-size", 0)`` is the same on every run and machine.
+    """
+    digest = hashlib.sha256(f"quizwright:{quiz_seed}:{exercise_id}:{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def parse_value(raw: int | str, where: str) -> Value:
+    """An exact parameter value from YAML or the command line: 4, '1/2', '0.25'."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    try:
+        value = from_sympy(compile_expr(str(raw), frozenset()).evaluate({}))
+    except ExprError as exc:
+        raise ExprError(f"{where}: not an exact number ({exc})") from None
+    if not isinstance(value, int | Fraction) or isinstance(value, bool):
+        raise ExprError(f"{where}: {raw!r} is not an exact rational number")
+    return value
+
+
+@dataclass(frozen=True)
+class Drawn:
+    name: str
+    values: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class Derived:
+    name: str
+    expr: CompiledExpr
+
+
+@dataclass(frozen=True)
+class Constraint:
+    index: int
+    expr: CompiledExpr
+
+
+@dataclass
+class ParamSpace:
+    """Drawn parameters (each uniform over its values), derived ones, and constraints."""
+
+    drawn: list[Drawn]
+    derived: list[Derived]
+    constraints: list[Constraint]
+    fixed: dict[str, Value] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [d.name for d in self.drawn] + [d.name for d in self.derived]
+
+    def size(self) -> int:
+        """Number of raw combinations of the drawn parameters (before constraints)."""
+        total = 1
+        for param in self.drawn:
+            total *= len(param.values)
+        return total
+
+    def pinned(self, pins: Mapping[str, Value]) -> ParamSpace:
+        """The same space with some drawn parameters fixed to one value each."""
+        drawn = [Drawn(d.name, (pins[d.name],)) if d.name in pins else d for d in self.drawn]
+        return ParamSpace(drawn, self.derived, self.constraints, {**self.fixed, **pins})
+
+    def complete(self, values: Mapping[str, Value], extra: Mapping[str, Value]) -> dict[str, Value]:
+        """Add the derived parameters to drawn values; `extra` holds free symbols."""
+        env: dict[str, Value] = {**extra, **values}
+        for param in self.derived:
+            env[param.name] = param.expr.evaluate(env)
+        return env
+
+    def draw(self, rng: random.Random, extra: Mapping[str, Value]) -> dict[str, Value]:
+        values = {param.name: rng.choice(param.values) for param in self.drawn}
+        return self.complete(values, extra)
+
+    def failed_constraint(self, env: Mapping[str, Value]) -> Constraint | None:
+        for constraint in self.constraints:
+            if not constraint.expr.truth(env):
+                return constraint
+        return None
+
+    def enumerate(self, extra: Mapping[str, Value]) -> Iterator[dict[str, Value]]:
+        """Every combination of drawn values in a fixed order, derived values added."""
+        names = [d.name for d in self.drawn]
+        for combo in itertools.product(*(d.values for d in self.drawn)):
+            yield self.complete(dict(zip(names, combo, strict=True)), extra)

@@ -1,0 +1,139 @@
+"""Pydantic models of generated quizzes: variants, answer keys, copies; the JSON export is their dump."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.spec import Assumption
+
+Kind = Literal["concept", "true_false", "scenario", "choice", "integer", "numeric", "formula"]
+KINDS: tuple[str, ...] = ("concept", "true_false", "scenario", "choice", "integer", "numeric", "formula")
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Option(Frozen):
+    """One displayed option, in the variant's (shuffled) order."""
+
+    number: int = Field(ge=1, description="1-based position, shown as ①②③.")
+    text: str = Field(description="Markdown (TeX in $...$).")
+    correct: bool
+    feedback: str | None = Field(None, description="Misconception feedback of a distractor.")
+    value: str | None = Field(None, description="Exact value of a computed option (SymPy srepr-free string).")
+
+
+class Misconception(Frozen):
+    """A tagged wrong answer of an integer, numeric or formula exercise."""
+
+    value: str = Field(description="The wrong answer, exact (SymPy string form).")
+    latex: str
+    feedback: str
+
+
+class OptionAnswer(Frozen):
+    type: Literal["option"] = "option"
+    option: int = Field(ge=1, description="Number of the correct option.")
+
+
+class BooleanAnswer(Frozen):
+    type: Literal["boolean"] = "boolean"
+    value: bool
+    option: int = Field(description="1 for true, 2 for false, as the chapter numbers them.")
+
+
+class IntegerAnswer(Frozen):
+    type: Literal["integer"] = "integer"
+    value: int
+
+
+class NumericAnswer(Frozen):
+    type: Literal["numeric"] = "numeric"
+    exact: str = Field(description="The exact value as a SymPy expression, e.g. 'sqrt(15)/10'.")
+    latex: str
+    decimal: str = Field(description="The value to 20 significant digits.")
+    display: str = Field(description="The value rounded to the exercise's precision.")
+    tolerance_kind: Literal["absolute", "relative"]
+    tolerance: str = Field(description="The tolerance as written in the exercise.")
+    absolute_tolerance: str = Field(description="The tolerance as an absolute bound (decimal).")
+
+
+class FormulaAnswer(Frozen):
+    type: Literal["formula"] = "formula"
+    expr: str = Field(description="The answer as a SymPy expression string.")
+    latex: str
+    symbols: dict[str, Assumption]
+
+
+Answer = Annotated[
+    OptionAnswer | BooleanAnswer | IntegerAnswer | NumericAnswer | FormulaAnswer,
+    Field(discriminator="type"),
+]
+
+
+class Variant(Frozen):
+    """One instance of an exercise template: drawn parameters, rendered text and its key."""
+
+    id: str = Field(description="Stable id: exercise id, seed and index.")
+    exercise: str
+    index: int = Field(ge=0)
+    seed: int = Field(description="Seed of this variant's own random generator.")
+    kind: Kind
+    title: str
+    topic: str
+    tags: list[str]
+    points: int
+    params: dict[str, str] = Field(description="Drawn and derived parameter values, exact.")
+    question: str = Field(description="Rendered question, Markdown with TeX in $...$.")
+    options: list[Option] = Field(default_factory=list)
+    answer: Answer
+    answer_text: str = Field(description="The answer as a key prints it, e.g. '②' or '10'.")
+    explanation: str = Field(description="Rendered worked solution.")
+    misconceptions: list[Misconception] = Field(default_factory=list)
+
+
+class ExerciseSummary(Frozen):
+    id: str
+    title: str
+    kind: Kind
+    topic: str
+    source: str = Field(description="File of the template, relative to the bank.")
+    distinct_variants: int | None = Field(
+        description="Number of distinct variants the template can produce; null when not counted."
+    )
+    repeats: bool = Field(description="True when the quiz asked for more variants than exist.")
+
+
+class BankRef(Frozen):
+    title: str
+    code: str
+    hash: str = Field(description="sha256 of the bank's exercise files (paths and contents).")
+
+
+class Copy(Frozen):
+    """Copy i of the quiz: variant i of every selected exercise (one student's worksheet)."""
+
+    index: int = Field(ge=0)
+    sheet: str = Field(description="Sheet id printed on the worksheet, e.g. WI-7-0001.")
+    variants: list[Variant]
+
+
+class QuizHeader(Frozen):
+    """Everything about a quiz except its copies; writers receive copies as a stream."""
+
+    tool: Literal["quizwright"] = "quizwright"
+    format_version: Literal[1] = 1
+    seed: int
+    count: int = Field(ge=1)
+    pinned: dict[str, str] = Field(default_factory=dict)
+    bank: BankRef
+    exercises: list[ExerciseSummary]
+
+
+class Quiz(QuizHeader):
+    """The full quiz as exported to JSON: header plus every copy."""
+
+    copies: list[Copy]

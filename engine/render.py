@@ -1,0 +1,94 @@
+"""Rendering of exercise text: a Jinja environment whose delimiters cannot collide with TeX, and
+the filters that print exact values (LaTeX, fixed decimals, circled option numbers)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
+from functools import lru_cache
+
+import jinja2
+import sympy
+from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from engine.exprs import Value, from_sympy, to_sympy
+
+
+def circled(number: int) -> str:
+    """Option number as the chapter prints it: 1 -> ①, up to ⑳."""
+    if not 1 <= number <= 20:
+        raise ValueError(f"option number {number} out of range 1..20")
+    return chr(0x2460 + number - 1)
+
+
+def latex(value: Value) -> str:
+    """LaTeX of an exact value: Fraction(1, 5) -> \\frac{1}{5}."""
+    value = from_sympy(value)
+    if isinstance(value, bool):
+        return r"\text{true}" if value else r"\text{false}"
+    if isinstance(value, int):
+        return str(value)
+    return sympy.latex(to_sympy(value))
+
+
+def to_decimal(value: Value, places: int) -> Decimal:
+    """Exact value rounded half-up to `places` decimals, without passing through a float."""
+    value = from_sympy(value)
+    quantum = Decimal(1).scaleb(-places)
+    with localcontext() as ctx:
+        ctx.prec = 200
+        if isinstance(value, int | Fraction) and not isinstance(value, bool):
+            exact = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else Decimal(value)
+            return exact.quantize(quantum, rounding=ROUND_HALF_UP)
+        number = to_sympy(value)
+        if not number.is_real or not number.is_number:
+            raise ValueError(f"{value} is not a real number")
+        magnitude = max(1, len(str(int(abs(number.evalf(15))))))
+        digits = places + magnitude + 25
+        return Decimal(str(sympy.N(number, digits))).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def num(value: Value, places: int = 4) -> str:
+    """Fixed-point text of an exact value: num(sqrt(15)/5, 4) -> '0.7746'."""
+    text = format(to_decimal(value, places), "f")
+    return "0" + text[2:] if text.startswith("-0") and set(text[1:]) <= {"0", "."} else text
+
+
+def significant(value: Value, digits: int = 20) -> str:
+    """Plain decimal text of an exact value to `digits` significant digits (no exponent)."""
+    value = from_sympy(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    number = to_sympy(value)
+    text = str(sympy.N(number, digits))
+    with localcontext() as ctx:
+        ctx.prec = digits + 5
+        decimal = Decimal(text)
+    result = format(decimal.normalize(), "f")
+    return result if result not in ("-0", "") else "0"
+
+
+@lru_cache(maxsize=1)
+def text_environment() -> SandboxedEnvironment:
+    """The environment for exercise text: `[[ x ]]`, `[% if %]`, `[# #]`; undefined names fail."""
+    env = SandboxedEnvironment(
+        variable_start_string="[[",
+        variable_end_string="]]",
+        block_start_string="[%",
+        block_end_string="%]",
+        comment_start_string="[#",
+        comment_end_string="#]",
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(latex=latex, num=num, circled=circled)
+    return env
+
+
+def compile_text(source: str) -> tuple[jinja2.Template, set[str]]:
+    """Compile exercise text once; returns the template and the names it reads."""
+    env = text_environment()
+    tree = env.parse(source)
+    return env.from_string(tree), set(meta.find_undeclared_variables(tree))

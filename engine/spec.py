@@ -1,0 +1,211 @@
+"""Pydantic models of an exercise file: the single source of truth for the YAML format."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,59}$"
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,31}$"
+
+CHOICE_KINDS = ("concept", "scenario", "choice")
+Assumption = Literal["real", "positive", "nonnegative", "integer", "positive_integer"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RangeParam(Strict):
+    """An integer drawn uniformly from min..max (inclusive) in steps of step."""
+
+    min: int
+    max: int
+    step: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RangeParam:
+        if self.max < self.min:
+            raise ValueError(f"max must be >= min (got {self.max} < {self.min})")
+        return self
+
+    def values(self) -> list[int]:
+        return list(range(self.min, self.max + 1, self.step))
+
+
+class ListParam(Strict):
+    """A value drawn uniformly from an explicit list (e.g. powers of two)."""
+
+    values: list[int | str] = Field(min_length=1, description="Integers, or exact numbers as strings such as '1/2'.")
+
+    @field_validator("values")
+    @classmethod
+    def _distinct(cls, values: list[int | str]) -> list[int | str]:
+        if len({str(v) for v in values}) != len(values):
+            raise ValueError("values must be distinct")
+        return values
+
+
+class DerivedParam(Strict):
+    """A value computed from earlier parameters, e.g. `n_in + n_out`."""
+
+    expr: str = Field(min_length=1)
+
+
+def _param_tag(value: object) -> str:
+    keys = value.keys() if isinstance(value, dict) else vars(value)
+    return "derived" if "expr" in keys else "list" if "values" in keys else "range"
+
+
+Param = Annotated[
+    Annotated[RangeParam, Tag("range")] | Annotated[ListParam, Tag("list")] | Annotated[DerivedParam, Tag("derived")],
+    Discriminator(_param_tag),
+]
+
+
+class ChoiceOption(Strict):
+    """One option of a choice question: Markdown text or a SymPy expression shown as LaTeX."""
+
+    text: str | None = Field(None, description="Markdown text (a Jinja template with [[ ]] delimiters).")
+    expr: str | None = Field(None, description="SymPy expression over the parameters, shown as LaTeX.")
+    correct: bool = False
+    feedback: str | None = Field(
+        None, description="For a distractor: which misconception choosing it reveals."
+    )
+    pinned: bool = Field(False, description="Keep this option at its listed position when shuffling.")
+
+    @model_validator(mode="after")
+    def _one_body(self) -> ChoiceOption:
+        if (self.text is None) == (self.expr is None):
+            raise ValueError("give exactly one of text or expr")
+        if not self.correct and not self.feedback:
+            raise ValueError("a distractor needs feedback naming the misconception")
+        return self
+
+
+class Distractor(Strict):
+    """A common wrong answer and the misconception it reflects."""
+
+    expr: str = Field(min_length=1)
+    feedback: str = Field(min_length=1)
+
+
+class Tolerance(Strict):
+    """Exactly one of an absolute or a relative tolerance, as decimal strings."""
+
+    absolute: str | None = None
+    relative: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Tolerance:
+        if (self.absolute is None) == (self.relative is None):
+            raise ValueError("give exactly one of absolute or relative")
+        for name in ("absolute", "relative"):
+            raw = getattr(self, name)
+            if raw is None:
+                continue
+            try:
+                value = Decimal(str(raw))
+            except InvalidOperation:
+                raise ValueError(f"{name} must be a decimal number (got {raw!r})") from None
+            if not value.is_finite() or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0 (got {raw!r})")
+        return self
+
+    @field_validator("absolute", "relative", mode="before")
+    @classmethod
+    def _as_text(cls, value: object) -> object:
+        # YAML reads 0.01 as a float; its repr is the shortest exact decimal of what was typed.
+        return repr(value) if isinstance(value, float) else value
+
+
+class ExerciseBase(Strict):
+    id: str = Field(pattern=ID_PATTERN, description="Unique in the bank; lower-case letters, digits, '-'.")
+    title: str = Field(min_length=1)
+    topic: str = Field(min_length=1, description="The chapter topic the exercise covers.")
+    tags: list[str] = Field(default_factory=list)
+    params: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Param] = Field(default_factory=dict)
+    constraints: list[str] = Field(
+        default_factory=list, description="SymPy relations every variant satisfies, e.g. 'n_in != n_out'."
+    )
+    question: str = Field(min_length=1, description="Markdown with TeX; Jinja with [[ ]] and [% %].")
+    explanation: str = Field(min_length=1, description="Worked solution, rendered per variant.")
+    symbols: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Assumption] = Field(
+        default_factory=dict,
+        description="Free symbols of formulas (not drawn), e.g. {n_in: positive_integer}.",
+    )
+    points: int = Field(1, ge=1, le=100)
+
+
+class ChoiceExercise(ExerciseBase):
+    kind: Literal["concept", "scenario", "choice"]
+    options: list[ChoiceOption] = Field(min_length=2, max_length=10)
+    shuffle: bool = Field(True, description="Shuffle the option order per variant.")
+
+    @model_validator(mode="after")
+    def _one_correct(self) -> ChoiceExercise:
+        correct = sum(option.correct for option in self.options)
+        if correct != 1:
+            raise ValueError(f"options: exactly one option must be correct (got {correct})")
+        return self
+
+
+class TrueFalseExercise(ExerciseBase):
+    kind: Literal["true_false"]
+    answer: bool | str = Field(description="true/false, or a SymPy relation over the parameters.")
+    wrong_feedback: str = Field(min_length=1, description="The misconception behind the wrong answer.")
+
+
+class IntegerExercise(ExerciseBase):
+    kind: Literal["integer"]
+    answer: str | int = Field(description="SymPy expression that must be an exact integer.")
+    distractors: list[Distractor] = Field(default_factory=list)
+
+
+class NumericExercise(ExerciseBase):
+    kind: Literal["numeric"]
+    answer: str | int = Field(description="SymPy expression; the exact value is kept.")
+    tolerance: Tolerance
+    precision: int = Field(4, ge=0, le=15, description="Decimal places shown in keys and worksheets.")
+    distractors: list[Distractor] = Field(default_factory=list)
+
+
+class FormulaExercise(ExerciseBase):
+    kind: Literal["formula"]
+    answer: str = Field(min_length=1, description="SymPy expression in the symbols (and parameters).")
+    distractors: list[Distractor] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_symbols(self) -> FormulaExercise:
+        if not self.symbols:
+            raise ValueError("symbols: a formula exercise declares the symbols a student may use")
+        return self
+
+
+Exercise = Annotated[
+    ChoiceExercise | TrueFalseExercise | IntegerExercise | NumericExercise | FormulaExercise,
+    Field(discriminator="kind"),
+]
+
+
+class ExerciseFile(BaseModel):
+    """Wrapper that validates one YAML document as an exercise of any kind."""
+
+    model_config = ConfigDict(extra="forbid")
+    exercise: Exercise
+
+
+class BankInfo(Strict):
+    """`bank.yaml` in a bank folder."""
+
+    title: str = Field(min_length=1)
+    code: str = Field("QW", pattern=r"^[A-Z][A-Z0-9]{0,7}$", description="Prefix of sheet ids.")
+    description: str = ""
+
+
+def slug(text: str) -> str:
+    """Lower-case, dash-separated form of text, e.g. 'Weight init' -> 'weight-init'."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

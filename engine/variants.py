@@ -1,0 +1,324 @@
+"""Turning a compiled exercise and drawn parameters into variants: answers, options, shuffling,
+rendered text, and the per-exercise stream that keeps variants distinct."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+import sympy
+
+from engine.errors import TemplateError
+from engine.exprs import ExprError, Value, from_sympy, to_sympy
+from engine.loader import CompiledExercise
+from engine.params import ENUMERATION_LIMIT, variant_seed
+from engine.quiz import (
+    BooleanAnswer,
+    FormulaAnswer,
+    IntegerAnswer,
+    Misconception,
+    NumericAnswer,
+    Option,
+    OptionAnswer,
+    Variant,
+)
+from engine.render import circled, latex, num, significant
+
+MAX_DRAWS = 100  # draws per variant before falling back to exact enumeration
+COUNT_EAGERLY_BELOW = 4096  # spaces this small are always counted
+
+
+class Clash(Exception):
+    """This draw is unusable (options coincide); draw again."""
+
+
+@dataclass
+class Stats:
+    """What sampling had to reject, reported by `check`."""
+
+    draws: int = 0
+    constraint_rejects: int = 0
+    clashes: int = 0
+    duplicates: int = 0
+
+
+@dataclass
+class Instance:
+    env: dict[str, Value]
+    key: tuple
+    variant_parts: dict[str, Any] = field(default_factory=dict)
+
+
+def _render(ex: CompiledExercise, template: jinja2.Template, loc: list, context: Mapping[str, Any]) -> str:
+    try:
+        return template.render(context).strip()
+    except jinja2.UndefinedError as exc:
+        raise ex.error(loc, f"undefined template variable: {exc.message}") from None
+    except (jinja2.TemplateError, ValueError, TypeError, ArithmeticError) as exc:
+        raise ex.error(loc, f"cannot render: {exc}") from None
+
+
+def _evaluate(ex: CompiledExercise, expr: Any, loc: list, env: Mapping[str, Value]) -> Value:
+    try:
+        return expr.evaluate(env)
+    except ExprError as exc:
+        raise ex.error(loc, f"{exc} (at {_describe_env(ex, env)})") from None
+
+
+def _describe_env(ex: CompiledExercise, env: Mapping[str, Value]) -> str:
+    return ", ".join(f"{name}={env[name]}" for name in ex.space.names) or "no parameters"
+
+
+def _same(a: Value, b: Value) -> bool:
+    """Exact equality of two option values; symbolic ones are compared by simplification."""
+    a, b = from_sympy(a), from_sympy(b)
+    if not isinstance(a, sympy.Basic) and not isinstance(b, sympy.Basic):
+        return a == b
+    diff = to_sympy(a) - to_sympy(b)
+    return diff == 0 or sympy.simplify(diff) == 0
+
+
+def _order(ex: CompiledExercise, rng: random.Random) -> list[int]:
+    """Displayed order of the options: pinned ones stay put, the others are shuffled."""
+    count = len(ex.options)
+    if not getattr(ex.spec, "shuffle", False):
+        return list(range(count))
+    free = [i for i, option in enumerate(ex.options) if not option.pinned]
+    shuffled = free[:]
+    rng.shuffle(shuffled)
+    moves = iter(shuffled)
+    return [i if ex.options[i].pinned else next(moves) for i in range(count)]
+
+
+class VariantMaker:
+    """Instantiates one exercise under one quiz seed; `stream(n)` yields n variants in order."""
+
+    def __init__(self, ex: CompiledExercise, quiz_seed: int, pins: Mapping[str, Value] | None = None) -> None:
+        self.ex = ex
+        self.quiz_seed = quiz_seed
+        pins = {k: v for k, v in (pins or {}).items() if k in {d.name for d in ex.space.drawn}}
+        self.pins = pins
+        self.space = ex.space.pinned(pins) if pins else ex.space
+        self.stats = Stats()
+        self._count: int | None = None
+        self._counted = False
+        self._valid_envs: list[dict[str, Value]] | None = None
+        if pins:
+            env = self.space.draw(random.Random(0), ex.symbols)
+            failed = self.space.failed_constraint(env) if self.space.size() == 1 else None
+            if failed is not None:
+                raise ex.error(["constraints", failed.index],
+                               f"pinned values violate {failed.expr.source!r} ({_describe_env(ex, env)})")
+
+    # -- counting -------------------------------------------------------------------------
+
+    def permutations(self) -> int:
+        if not self.ex.options or not getattr(self.ex.spec, "shuffle", False):
+            return 1
+        return math.factorial(sum(not o.pinned for o in self.ex.options))
+
+    def distinct_count(self, force: bool = False, wanted: int = 0) -> int | None:
+        """How many distinct variants exist, or None when the space is too large to count.
+
+        Small spaces are always counted; larger ones only when `force` or when `wanted`
+        variants could exhaust them.
+        """
+        if self._counted:
+            return self._count
+        if not self.space.drawn:
+            self._count, self._counted = self.permutations(), True
+            return self._count
+        size = self.space.size()
+        if size > ENUMERATION_LIMIT or not (force or size <= COUNT_EAGERLY_BELOW or wanted * 4 > size):
+            return None
+        self._valid_envs = [env for env in self.space.enumerate(self.ex.symbols) if self._usable(env)]
+        self._count, self._counted = len(self._valid_envs), True
+        return self._count
+
+    def _usable(self, env: dict[str, Value]) -> bool:
+        if self.space.failed_constraint(env) is not None:
+            return False
+        try:
+            self._content(env)
+        except Clash:
+            return False
+        return True
+
+    # -- one variant ----------------------------------------------------------------------
+
+    def _content(self, env: dict[str, Value]) -> dict[str, Any]:
+        """Everything about a variant that does not depend on the option order."""
+        ex, spec = self.ex, self.ex.spec
+        context = {name: env[name] for name in ex.space.names}
+        parts: dict[str, Any] = {"context": context}
+        kind = spec.kind
+        if ex.options:
+            shown: list[tuple[str, Value | None, str | None]] = []
+            for i, option in enumerate(ex.options):
+                if option.expr is not None:
+                    value = _evaluate(ex, option.expr, ["options", i, "expr"], env)
+                    text = f"${latex(value)}$"
+                else:
+                    value, text = None, _render(ex, option.text, ["options", i, "text"], context)
+                feedback = _render(ex, option.feedback, ["options", i, "feedback"], context) if option.feedback else None
+                shown.append((text, value, feedback))
+            for (a_text, a_value, _), (b_text, b_value, _) in itertools.combinations(shown, 2):
+                if a_text == b_text or (a_value is not None and b_value is not None and _same(a_value, b_value)):
+                    raise Clash
+            parts["shown"] = shown
+        elif kind == "true_false":
+            truth = spec.answer if isinstance(spec.answer, bool) else None
+            if truth is None:
+                try:
+                    truth = ex.answer.truth(env)
+                except ExprError as exc:
+                    raise ex.error(["answer"], f"{exc} (at {_describe_env(ex, env)})") from None
+            parts["answer"] = BooleanAnswer(value=truth, option=1 if truth else 2)
+            parts["answer_value"] = truth
+            parts["answer_text"] = "① True" if truth else "② False"
+        else:
+            value = _evaluate(ex, ex.answer, ["answer"], env)
+            parts["answer_value"] = value
+            parts["answer"], parts["answer_text"] = self._typed_answer(value, env)
+            misconceptions = []
+            for i, (expr, feedback) in enumerate(ex.distractors):
+                wrong = _evaluate(ex, expr, ["distractors", i, "expr"], env)
+                if _same(wrong, value):
+                    raise Clash
+                misconceptions.append(Misconception(value=str(to_sympy(wrong)), latex=latex(wrong), feedback=feedback))
+            parts["misconceptions"] = misconceptions
+        return parts
+
+    def _typed_answer(self, value: Value, env: Mapping[str, Value]) -> tuple[Any, str]:
+        ex, spec = self.ex, self.ex.spec
+        if spec.kind == "integer":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ex.error(["answer"], f"not an exact integer: {to_sympy(value)} at {_describe_env(ex, env)}"
+                               " (an integer answer must be exact; add a constraint)")
+            return IntegerAnswer(value=value), str(value)
+        if spec.kind == "numeric":
+            number = to_sympy(value)
+            if not (number.is_number and number.is_real and number.is_finite):
+                raise ex.error(["answer"], f"not a finite real number: {number} at {_describe_env(ex, env)}")
+            tol = spec.tolerance
+            if tol.absolute is not None:
+                kind, written, absolute = "absolute", tol.absolute, tol.absolute
+            else:
+                kind, written = "relative", tol.relative
+                absolute = significant(sympy.Rational(tol.relative) * abs(number), 20)
+            display = num(number, spec.precision)
+            answer = NumericAnswer(
+                exact=str(number), latex=latex(number), decimal=significant(number, 20), display=display,
+                tolerance_kind=kind, tolerance=written, absolute_tolerance=absolute,
+            )
+            return answer, display
+        expr = to_sympy(value)
+        free = {str(s) for s in expr.free_symbols}
+        if free - set(ex.symbols):
+            raise ex.error(["answer"], f"uses undeclared symbols {sorted(free - set(ex.symbols))}")
+        answer = FormulaAnswer(expr=str(expr), latex=latex(expr), symbols=dict(spec.symbols))
+        return answer, f"${answer.latex}$"
+
+    def _variant(self, index: int, seed: int, env: dict[str, Value], parts: dict[str, Any], order: list[int]) -> Variant:
+        ex, spec = self.ex, self.ex.spec
+        context = parts["context"]
+        options: list[Option] = []
+        if ex.options:
+            for number, i in enumerate(order, start=1):
+                text, value, feedback = parts["shown"][i]
+                options.append(Option(number=number, text=text, correct=ex.options[i].correct, feedback=feedback,
+                                      value=None if value is None else str(to_sympy(value))))
+            correct = next(o.number for o in options if o.correct)
+            parts = {**parts, "answer": OptionAnswer(option=correct), "answer_value": correct,
+                     "answer_text": circled(correct)}
+        elif spec.kind == "true_false":
+            truth = parts["answer_value"]
+            wrong = spec.wrong_feedback
+            options = [Option(number=1, text="True", correct=truth, feedback=None if truth else wrong),
+                       Option(number=2, text="False", correct=not truth, feedback=wrong if truth else None)]
+        question = _render(ex, ex.question, ["question"], context)
+        explanation = _render(ex, ex.explanation, ["explanation"],
+                              {**context, "answer": parts["answer_value"], "answer_text": parts["answer_text"]})
+        return Variant(
+            id=f"{ex.id}.{self.quiz_seed}.{index + 1}",
+            exercise=ex.id, index=index, seed=seed, kind=spec.kind, title=spec.title, topic=spec.topic,
+            tags=list(spec.tags), points=spec.points,
+            params={name: str(to_sympy(env[name])) for name in ex.space.names},
+            question=question, options=options, answer=parts["answer"], answer_text=parts["answer_text"],
+            explanation=explanation, misconceptions=parts.get("misconceptions", []),
+        )
+
+    def _key(self, env: Mapping[str, Value], order: list[int]) -> tuple:
+        if self.space.drawn:
+            return tuple(env[d.name] for d in self.space.drawn)
+        return tuple(order)
+
+    def stream(self, count: int) -> Iterator[Variant]:
+        """Variants 0..count-1, distinct while the space has enough of them."""
+        seen: set[tuple] = set()
+        for index in range(count):
+            yield self._next(index, seen)
+
+    def _next(self, index: int, seen: set[tuple]) -> Variant:
+        seed = variant_seed(self.quiz_seed, self.ex.id, index)
+        rng = random.Random(seed)
+        exhausted = self._counted and self._count is not None and len(seen) >= self._count
+        for _ in range(MAX_DRAWS):
+            self.stats.draws += 1
+            env = self.space.draw(rng, self.ex.symbols)
+            if self.space.failed_constraint(env) is not None:
+                self.stats.constraint_rejects += 1
+                continue
+            try:
+                parts = self._content(env)
+            except Clash:
+                self.stats.clashes += 1
+                continue
+            order = _order(self.ex, rng)
+            key = self._key(env, order)
+            if key in seen and not exhausted:
+                self.stats.duplicates += 1
+                if not self._counted:
+                    self.distinct_count(force=True)
+                    exhausted = self._count is not None and len(seen) >= self._count
+                continue
+            seen.add(key)
+            return self._variant(index, seed, env, parts, order)
+        return self._fallback(index, seed, rng, seen)
+
+    def _fallback(self, index: int, seed: int, rng: random.Random, seen: set[tuple]) -> Variant:
+        """Random draws keep failing: pick uniformly among the exactly enumerated candidates."""
+        ex = self.ex
+        if not self.space.drawn:
+            orders = [list(p) for p in itertools.permutations(range(len(ex.options)))] if ex.options else [[]]
+            orders = [o for o in orders if all(o[i] == i for i, opt in enumerate(ex.options) if opt.pinned)]
+            env = self.space.complete({}, ex.symbols)
+            parts = self._content(env)
+            unseen = [o for o in orders if tuple(o) not in seen]
+            order = rng.choice(unseen or orders)
+            seen.add(tuple(order))
+            return self._variant(index, seed, env, parts, order)
+        self.distinct_count(force=True)
+        if self._valid_envs is None:
+            raise TemplateError(
+                f"no usable parameters found in {MAX_DRAWS} draws and the space ({self.space.size()} "
+                f"combinations) is too large to enumerate (loosen the constraints)",
+                path=ex.source, line=ex.lines.line(["constraints"]), field="constraints",
+            )
+        if not self._valid_envs:
+            loc = ["constraints"] if ex.space.constraints else ["params"]
+            raise TemplateError(
+                "no parameter values satisfy the constraints with distinct options (expected at least one)",
+                path=ex.source, line=ex.lines.line(loc), field=loc[0],
+            )
+        unseen = [env for env in self._valid_envs if self._key(env, []) not in seen]
+        env = dict(rng.choice(unseen or self._valid_envs))
+        parts = self._content(env)
+        order = _order(ex, rng)
+        seen.add(self._key(env, order))
+        return self._variant(index, seed, env, parts, order)
