@@ -6,13 +6,12 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from pydantic import ValidationError
 
 from engine.errors import TemplateError, UsageError
 from engine.loader import CompiledExercise, load_exercise, read_yaml
-from engine.spec import BankInfo
 from engine.paths import bundled_bank
+from engine.spec import BankInfo
 
 BANK_FILE = "bank.yaml"
 

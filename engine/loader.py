@@ -3,6 +3,7 @@ expression and text template once per template, with errors that name file, line
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,9 +165,15 @@ def load_exercise(path: Path, source: str | None = None) -> CompiledExercise:
         errors = exc.errors()
         first = errors[0]
         loc = _strip_tags(first["loc"])
+        message = _describe(first, data)
+        if first["type"].startswith("union_tag"):
+            loc = ["kind"]
+        elif not loc and (match := re.match(r"^(\w+): (.*)$", message)):
+            # A whole-model rule names its field at the start of its message.
+            loc, message = [match.group(1)], match.group(2)
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         raise TemplateError(
-            _describe(first, data) + more, path=source, line=lines.line(loc), field=_dotted(loc) or "exercise"
+            message + more, path=source, line=lines.line(loc), field=_dotted(loc) or "exercise"
         ) from None
     expected_name = path.stem
     if spec.id != expected_name:

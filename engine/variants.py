@@ -8,6 +8,7 @@ import math
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import jinja2
@@ -75,12 +76,33 @@ def _describe_env(ex: CompiledExercise, env: Mapping[str, Value]) -> str:
 
 
 def _same(a: Value, b: Value) -> bool:
-    """Exact equality of two option values; symbolic ones are compared by simplification."""
+    """Exact equality of two option values, cheap in the usual case that they differ.
+
+    Plain rationals compare directly; other values are first told apart at 50 digits (at a
+    few sample points when symbols remain), and only a near-tie is settled by simplification.
+    """
     a, b = from_sympy(a), from_sympy(b)
     if not isinstance(a, sympy.Basic) and not isinstance(b, sympy.Basic):
         return a == b
-    diff = to_sympy(a) - to_sympy(b)
-    return diff == 0 or sympy.simplify(diff) == 0
+    return _same_symbolic(to_sympy(a), to_sympy(b))
+
+
+@lru_cache(maxsize=4096)
+def _same_symbolic(a: sympy.Basic, b: sympy.Basic) -> bool:
+    diff = a - b
+    if diff == 0:
+        return True
+    free = sorted(diff.free_symbols, key=str)
+    # Sample points for leftover symbols: distinct primes, positive (layer sizes are).
+    points = [dict(zip(free, primes, strict=False)) for primes in ((3, 5, 7, 11, 29), (13, 2, 17, 19, 31))]
+    for point in points:
+        try:
+            value = complex(diff.evalf(50, subs=point))
+        except (TypeError, ValueError):
+            continue
+        if abs(value) > 1e-30:
+            return False
+    return sympy.simplify(diff) == 0
 
 
 def _order(ex: CompiledExercise, rng: random.Random) -> list[int]:

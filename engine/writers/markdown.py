@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sympy
+
 from engine.generate import QuizPlan
 from engine.quiz import Variant
-from engine.render import circled
+from engine.render import circled, latex
 from engine.writers.base import Sink, output_environment, register
 
 
@@ -25,9 +27,6 @@ def hint(variant: Variant) -> str:
 
 
 def _symbol_latex(name: str) -> str:
-    from engine.render import latex  # local: keeps sympy out of the hint's fast path
-    import sympy
-
     return latex(sympy.Symbol(name))
 
 

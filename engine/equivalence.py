@@ -1,0 +1,371 @@
+"""Symbolic equivalence of two SymPy expressions: proofs first, then a seeded exact-ish numeric check.
+
+Decision rules (what each verdict rests on):
+
+* **correct, proved**: the expressions are structurally equal, or their difference
+  ``d = expected - response`` becomes 0 under SymPy's evaluation, ``expand``, ``cancel`` (rational
+  functions), ``expand(trig=True)`` / ``trigsimp`` (only when trigonometric or hyperbolic
+  functions occur) or finally ``simplify``, all using the symbols' assumptions. The numeric
+  check runs *before* these steps, so a wrong answer never pays for ``simplify``.
+* **incorrect, proved**: at a sample point of the declared domain where both sides are defined
+  and the expected value is real, either the response is not real, or ``d`` evaluates to a
+  nonzero value that is *stable* under increasing precision (60 → 120 → 240 digits with
+  mpmath), i.e. not rounding noise. A simplification of ``d`` to a nonzero rational number is
+  also a proof (it catches differences below 10^-200 that look like noise).
+* **correct, numeric**: no proof either way, but at least ``MIN_POINTS`` (8) valid points agree
+  (``d`` is exactly 0 or shrinks with precision like rounding noise, which implies agreement to
+  far more than 40 digits). This is evidence, not proof: two functions that agree on the whole
+  sample box but differ outside it would be accepted. It is only claimed when every attempted
+  simplification was inconclusive (nonzero symbolic residue, or out of time budget).
+* **undecided**: fewer than 8 valid points and no proof (e.g. the response is undefined on most
+  of the domain), or an expression mpmath cannot evaluate.
+
+Sample domains, per symbol assumption: positive integer → integers in [1, 50]; integer →
+[-20, 20]; positive → rationals in (0, 10]; nonnegative → [0, 10]; real or none → [-10, 10].
+If fewer than 8 points are valid after 40 attempts, 40 more are drawn from a box ten times
+smaller (non-integer symbols only). Points come from ``random.Random(seed)``, never the global
+RNG. Points where either side is undefined (pole, log(0), overflow beyond 2^(2^20)) or where the
+expected value is complex are skipped. Without symbols there is a single value; agreement there
+to 240 digits, without a proof, counts as numeric evidence.
+
+Expensive SymPy steps run under an optional soft time budget (a ``SIGALRM`` timer, only in the
+main thread); the hard stop is the caller's job (``engine.sandbox``).
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Literal
+
+import mpmath
+import sympy
+from sympy.functions.elementary.hyperbolic import HyperbolicFunction
+from sympy.functions.elementary.trigonometric import TrigonometricFunction
+
+__all__ = ["MIN_POINTS", "Equivalence", "equivalent", "evaluate_mp", "sample_value"]
+
+MIN_POINTS = 8
+_TARGET_POINTS = 12
+_MAX_ATTEMPTS = 40
+_PRECISIONS = (60, 120, 240)
+_STABLE = mpmath.mpf(10) ** -45  # relative change allowed between two precisions
+_SHRINK = mpmath.mpf(10) ** -40  # a noisy zero loses at least this factor when digits double
+_MAX_MAG = 2**20  # values beyond 2^(2^20) count as overflow (undefined)
+
+Status = Literal["correct", "incorrect", "undecided"]
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Outcome of ``equivalent``: the status and what it rests on."""
+
+    status: Status
+    reason: str  # identical | simplified | numeric | numeric-mismatch | not-real | few-points
+    points: int = 0  # valid sample points used
+
+
+class Undefined(Exception):
+    """The expression has no finite value at this point."""
+
+
+class _Budget(Exception):
+    """The soft time budget of a SymPy step ran out."""
+
+
+_local = threading.local()
+
+
+def _ctx() -> Any:
+    """This thread's own mpmath context: precision changes never touch ``mpmath.mp``."""
+    ctx = getattr(_local, "ctx", None)
+    if ctx is None:
+        ctx = _local.ctx = mpmath.MPContext()
+    return ctx
+
+
+def _unary(name: str) -> Callable[[Any, Any], Any]:
+    return lambda ctx, v: getattr(ctx, name)(v)
+
+
+_FUNCTIONS: dict[Any, Callable[[Any, Any], Any]] = {
+    sympy.exp: _unary("exp"),
+    sympy.log: _unary("ln"),
+    **{
+        getattr(sympy, name): _unary(name)
+        for name in (
+            "sin cos tan sec csc cot asin acos atan asec acsc acot sinh cosh tanh asinh acosh atanh"
+        ).split()
+    },
+    sympy.Abs: lambda ctx, v: abs(v),
+    sympy.sign: lambda ctx, v: ctx.sign(v) if not isinstance(v, ctx.mpc) else v / abs(v),
+    sympy.factorial: _unary("factorial"),
+}
+
+
+def evaluate_mp(expr: sympy.Expr, env: Mapping[sympy.Symbol, Fraction], dps: int) -> Any:
+    """Value of ``expr`` (mpf, or mpc when not real) at ``env`` with ``dps`` digits.
+
+    Walks the SymPy tree itself instead of substituting: substitution would make SymPy evaluate
+    exactly (``10**(10**n)`` at n = 50 never finishes), while mpmath keeps magnitudes cheap.
+
+    Raises:
+        Undefined: a pole, log(0), an overflow or a node mpmath cannot evaluate.
+    """
+    ctx = _ctx()
+    ctx.dps = dps
+    values = {sym: ctx.mpf(q.numerator) / q.denominator for sym, q in env.items()}
+    try:
+        value = _walk(expr, values, ctx)
+    except (ZeroDivisionError, ValueError, OverflowError, TypeError, ArithmeticError):
+        raise Undefined from None
+    if not ctx.isfinite(value):
+        raise Undefined
+    return value
+
+
+def _walk(expr: sympy.Basic, values: Mapping[sympy.Symbol, Any], ctx: Any) -> Any:
+    if expr.is_Symbol:
+        if expr not in values:
+            raise Undefined
+        return values[expr]
+    if expr.is_Rational:
+        return ctx.mpf(int(expr.p)) / int(expr.q) if expr.q != 1 else ctx.mpf(int(expr.p))
+    if expr.is_Float:
+        return ctx.mpf(expr._mpf_)
+    if expr is sympy.pi:
+        return +ctx.pi
+    if expr is sympy.E:
+        return +ctx.e
+    if expr is sympy.I:
+        return ctx.mpc(0, 1)
+    if expr.is_Add:
+        total = ctx.mpf(0)
+        for arg in expr.args:
+            total += _walk(arg, values, ctx)
+        return _checked(total, ctx)
+    if expr.is_Mul:
+        product = ctx.mpf(1)
+        for arg in expr.args:
+            product *= _walk(arg, values, ctx)
+        return _checked(product, ctx)
+    if expr.is_Pow:
+        base = _walk(expr.base, values, ctx)
+        exponent = expr.exp
+        if exponent is sympy.S.Half:
+            return ctx.sqrt(base)
+        if exponent.is_Integer:
+            if base == 0 and exponent < 0:
+                raise Undefined
+            return _checked(ctx.power(base, int(exponent)), ctx)
+        return _checked(ctx.power(base, _walk(exponent, values, ctx)), ctx)
+    func = expr.func
+    if func is sympy.binomial:
+        n, k = (_walk(arg, values, ctx) for arg in expr.args)
+        return _checked(ctx.binomial(n, k), ctx)
+    handler = _FUNCTIONS.get(func)
+    if handler is None or len(expr.args) != 1:
+        raise Undefined  # not a node our parser produces; refuse rather than guess
+    return _checked(handler(ctx, _walk(expr.args[0], values, ctx)), ctx)
+
+
+def _checked(value: Any, ctx: Any) -> Any:
+    if not ctx.isfinite(value):
+        raise Undefined
+    if value != 0 and ctx.mag(value) > _MAX_MAG:
+        raise Undefined  # keeps the next operation from needing astronomically many bits
+    return value
+
+
+def sample_value(symbol: sympy.Symbol, rng: random.Random, scale: int = 1) -> Fraction:
+    """A random point of the symbol's declared domain, shrunk by ``scale`` (see module docstring)."""
+    if symbol.is_integer:
+        return Fraction(rng.randint(1, 50) if symbol.is_positive else rng.randint(-20, 20))
+    top = 1_000_000 // scale
+    if symbol.is_positive:
+        return Fraction(rng.randint(1, top), 100_000)
+    if symbol.is_nonnegative:
+        return Fraction(rng.randint(0, top), 100_000)
+    return Fraction(rng.randint(-top, top), 100_000)
+
+
+def _is_real(value: Any, ctx: Any) -> bool:
+    if not isinstance(value, ctx.mpc):
+        return True
+    return abs(value.imag) <= _STABLE * abs(value)
+
+
+def _settle(
+    expr: sympy.Expr, env: Mapping[sympy.Symbol, Fraction]
+) -> Literal["zero", "nonzero", "unstable"]:
+    """Whether ``expr`` is 0 at ``env``, telling rounding noise from a true (even tiny) value."""
+    previous = evaluate_mp(expr, env, _PRECISIONS[0])
+    if previous == 0:
+        return "zero"
+    for dps in _PRECISIONS[1:]:
+        current = evaluate_mp(expr, env, dps)
+        if current == 0:
+            return "zero"
+        size = abs(current)
+        if abs(current - previous) <= _STABLE * size:
+            return "nonzero"
+        if size <= _SHRINK * abs(previous):
+            return "zero"
+        previous = current
+    return "unstable"
+
+
+@contextmanager
+def _budget(seconds: float | None) -> Iterator[None]:
+    """Raise ``_Budget`` inside the block after ``seconds`` (main thread, no other timer)."""
+    usable = (
+        seconds is not None
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    )
+    if not usable:
+        yield
+        return
+
+    armed = [True]
+
+    def _expire(signum: int, frame: Any) -> None:
+        if armed[0]:  # a late signal during clean-up must not escape as _Budget
+            raise _Budget
+
+    previous = signal.signal(signal.SIGALRM, _expire)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds or 0.0, 0.001))
+    try:
+        yield
+    finally:
+        try:
+            armed[0] = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+
+
+def _numeric(
+    expected: sympy.Expr,
+    response: sympy.Expr,
+    diff: sympy.Expr,
+    symbols: list[sympy.Symbol],
+    seed: int,
+) -> Equivalence:
+    rng = random.Random(seed)
+    ctx = _ctx()
+    valid = 0
+    # A second pass in a box ten times smaller rescues expressions that are only real near 0
+    # (asin, acos, sqrt(1 - x^2) for real x).
+    schedule = [1] if not symbols else [1] * _MAX_ATTEMPTS + [10] * _MAX_ATTEMPTS
+    for attempt, scale in enumerate(schedule):
+        if attempt == _MAX_ATTEMPTS and valid >= MIN_POINTS:
+            break
+        env = {sym: sample_value(sym, rng, scale) for sym in symbols}
+        try:
+            a = evaluate_mp(expected, env, _PRECISIONS[0])
+            b = evaluate_mp(response, env, _PRECISIONS[0])
+        except Undefined:
+            continue
+        if not _is_real(a, ctx):
+            continue
+        if not _is_real(b, ctx):
+            # Rule out imaginary rounding noise before calling it a mismatch.
+            try:
+                b_hi = evaluate_mp(response, env, _PRECISIONS[-1])
+            except Undefined:
+                continue
+            if not _is_real(b_hi, ctx):
+                return Equivalence("incorrect", "not-real", valid)
+        try:
+            state = _settle(diff, env)
+        except Undefined:
+            continue
+        if state == "nonzero":
+            return Equivalence("incorrect", "numeric-mismatch", valid)
+        if state == "unstable":
+            continue
+        valid += 1
+        if valid >= _TARGET_POINTS:
+            break
+    if not symbols and valid:
+        valid = MIN_POINTS  # a constant has one value; 240 agreeing digits stand for the points
+    return Equivalence("undecided", "numeric", valid)
+
+
+def _expand_trig(expr: sympy.Expr) -> sympy.Expr:
+    return sympy.expand(expr, trig=True)
+
+
+def _proof_steps(diff: sympy.Expr) -> list[Callable[[sympy.Expr], sympy.Expr]]:
+    """Cheap rewrites first; ``simplify`` (often 50-300 ms) only when they did not settle it."""
+    steps: list[Callable[[sympy.Expr], sympy.Expr]] = [sympy.expand, sympy.cancel]
+    if diff.has(TrigonometricFunction, HyperbolicFunction):
+        steps += [_expand_trig, sympy.trigsimp]
+    return [*steps, sympy.simplify]
+
+
+def _prove(diff: sympy.Expr, budget: float | None) -> Status | None:
+    """'correct' / 'incorrect' when a simplification settles ``diff``, else None."""
+    deadline = None if budget is None else time.monotonic() + budget
+    for step in _proof_steps(diff):
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            return None
+        try:
+            with _budget(remaining):
+                reduced = step(diff)
+        except _Budget:
+            return None
+        except (RecursionError, ValueError, TypeError, ZeroDivisionError, NotImplementedError,
+                sympy.PolynomialError, AttributeError):  # fmt: skip
+            continue
+        if reduced == 0:
+            return "correct"
+        if reduced.is_Rational:
+            return "incorrect"
+    return None
+
+
+def equivalent(
+    expected: sympy.Expr,
+    response: sympy.Expr,
+    symbols: Mapping[str, sympy.Symbol] | None = None,
+    *,
+    seed: int = 0,
+    budget: float | None = 1.0,
+    prove: bool = True,
+) -> Equivalence:
+    """Decide whether ``response`` equals ``expected`` on the declared domain.
+
+    ``symbols`` fixes the sampling order (free symbols not listed are sampled too, from their own
+    assumptions). ``budget`` is the soft time limit, in seconds, for the simplification steps;
+    ``prove=False`` skips them (enough to recognise a known distractor).
+    """
+    if expected == response:
+        return Equivalence("correct", "identical")
+    diff = sympy.Add(expected, sympy.Mul(sympy.S.NegativeOne, response))
+    if diff == 0:
+        return Equivalence("correct", "simplified")
+    declared = list((symbols or {}).values())
+    extra = sorted(
+        (expected.free_symbols | response.free_symbols) - set(declared), key=lambda s: s.name
+    )
+    free = expected.free_symbols | response.free_symbols
+    ordered = [s for s in declared if s in free] + extra
+    numeric = _numeric(expected, response, diff, ordered, seed)
+    if numeric.status == "incorrect":
+        return numeric
+    if prove:
+        proof = _prove(diff, budget)
+        if proof is not None:
+            return Equivalence(proof, "simplified", numeric.points)
+    if numeric.points >= MIN_POINTS:
+        return Equivalence("correct", "numeric", numeric.points)
+    return Equivalence("undecided", "few-points", numeric.points)

@@ -1,0 +1,125 @@
+"""The command line through click's CliRunner: exit codes, one-line errors, files written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import cli
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.mark.parametrize("command", [[], ["generate"], ["list"], ["check"], ["schema"]])
+def test_help_everywhere(runner: CliRunner, command: list[str]) -> None:
+    result = runner.invoke(cli, [*command, "-h"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_generate_json_to_stdout(runner: CliRunner, basic_bank: Path) -> None:
+    result = runner.invoke(cli, ["generate", str(basic_bank), "--seed", "7", "--count", "2", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["seed"] == 7 and len(document["copies"]) == 2
+
+
+def test_generate_markdown_files_with_key(runner: CliRunner, basic_bank: Path, tmp_path: Path) -> None:
+    out = tmp_path / "quiz.md"
+    result = runner.invoke(cli, ["generate", str(basic_bank), "-n", "2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Sheet FX-0-0002" in out.read_text()
+    key = (tmp_path / "quiz.key.md").read_text()
+    assert "answer key" in key and "Sheet FX-0-0001" in key
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quiz.key.md", "quiz.md"]  # no temp files left
+
+
+def test_no_key(runner: CliRunner, basic_bank: Path, tmp_path: Path) -> None:
+    out = tmp_path / "quiz.md"
+    assert runner.invoke(cli, ["generate", str(basic_bank), "--no-key", "-o", str(out)]).exit_code == 0
+    assert not (tmp_path / "quiz.key.md").exists()
+
+
+def test_pin_on_the_command_line(runner: CliRunner, basic_bank: Path) -> None:
+    result = runner.invoke(cli, ["generate", str(basic_bank), "-f", "json", "-e", "sum", "--param", "n_in=4",
+                                 "--param", "n_out=6"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["copies"][0]["variants"][0]["answer"]["value"] == 10
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-e", "nope"], "Error: unknown exercise 'nope'"),
+        (["--param", "zz=1"], "Error: --param zz: no selected exercise draws 'zz'"),
+        (["--seed", "-1"], "Error: seed must be between 0"),
+    ],
+)
+def test_errors_are_one_line(runner: CliRunner, basic_bank: Path, args: list[str], message: str) -> None:
+    result = runner.invoke(cli, ["generate", str(basic_bank), *args])
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith(message)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_bad_param_syntax_is_a_usage_error(runner: CliRunner, basic_bank: Path) -> None:
+    result = runner.invoke(cli, ["generate", str(basic_bank), "--param", "n_in"])
+    assert result.exit_code == 2
+
+
+def test_broken_template_error_names_file_and_line(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("id: bad\ntitle: T\nkind: concept\ntopic: t\nquestion: [[ x ]]\n")
+    result = runner.invoke(cli, ["generate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and "bad.yaml:" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_repeats_are_noted_on_stderr(runner: CliRunner, basic_bank: Path) -> None:
+    result = runner.invoke(cli, ["generate", str(basic_bank), "-e", "definition", "-n", "2", "-f", "json"])
+    assert result.exit_code == 0
+    assert "Note: definition: 1 distinct variant, 2 asked" in result.stderr
+    result = runner.invoke(cli, ["generate", str(basic_bank), "-e", "definition", "-n", "2", "--unique"])
+    assert result.exit_code == 1 and "--unique" in result.stderr
+
+
+def test_list(runner: CliRunner, basic_bank: Path) -> None:
+    result = runner.invoke(cli, ["list", str(basic_bank)])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["id", "kind", "topic", "variants"]
+    assert any(line.split()[:4] == ["ratio", "choice", "xavier", "2"] for line in lines)
+
+
+def test_check_passes_on_the_fixture_bank(runner: CliRunner, basic_bank: Path) -> None:
+    result = runner.invoke(cli, ["check", str(basic_bank), "--seeds", "20"])
+    assert result.exit_code == 0, result.output
+    assert "0 problems" in result.stdout
+
+
+def test_check_fails_on_a_broken_template(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "half.yaml").write_text(
+        "id: half\ntitle: T\nkind: integer\ntopic: t\nparams:\n  n: {min: 1, max: 9}\n"
+        "question: '[[ n ]]/2?'\nanswer: n/2\nexplanation: e\n")
+    result = runner.invoke(cli, ["check", str(tmp_path), "--seeds", "30"])
+    assert result.exit_code == 1
+    assert "half.yaml:8: answer: not an exact integer" in result.stderr
+
+
+def test_schema_command(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["title"] == "quizwright exercise"
+    assert "copies" in json.loads(runner.invoke(cli, ["schema", "--quiz"]).stdout)["properties"]
+
+
+def test_bundled_bank_is_the_default(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["list"])
+    assert result.exit_code == 0 and "layer-size" in result.stdout

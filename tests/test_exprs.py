@@ -1,0 +1,88 @@
+"""Author expressions: exact values, fast paths agreeing with SymPy, and refused syntax."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import NamedTuple
+
+import pytest
+import sympy
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from engine.exprs import ExprError, compile_expr, to_sympy
+
+
+class Case(NamedTuple):
+    source: str
+    env: dict
+    expected: object
+
+
+VALUES = [
+    Case("n_in + n_out", {"n_in": 4, "n_out": 6}, 10),
+    Case("2/(n_in + n_out)", {"n_in": 4, "n_out": 6}, Fraction(1, 5)),
+    Case("6/(n_in + n_out)", {"n_in": 2, "n_out": 4}, 1),
+    Case("sqrt(6/(n_in + n_out))", {"n_in": 2, "n_out": 4}, 1),
+    Case("sqrt(6/(n_in + n_out))", {"n_in": 4, "n_out": 6}, sympy.sqrt(sympy.Rational(3, 5))),
+    Case("0.1 + 0.2", {}, Fraction(3, 10)),
+    Case("2**-2", {}, Fraction(1, 4)),
+    Case("Mod(6, n)", {"n": 4}, 2),
+    Case("Rational(1, 3) * 3", {}, 1),
+    Case("floor(7/2) + ceiling(7/2)", {}, 7),
+    Case("n_in if n_in > 3 else 0", {"n_in": 4}, 4),
+]
+
+
+@pytest.mark.parametrize("case", VALUES, ids=[c.source for c in VALUES])
+def test_exact_values(case: Case) -> None:
+    value = compile_expr(case.source, frozenset(case.env)).evaluate(case.env)
+    assert to_sympy(value) == to_sympy(case.expected)
+
+
+TRUTHS = [
+    Case("Eq(Mod(6, n_in + n_out), 0)", {"n_in": 2, "n_out": 4}, True),
+    Case("Eq(Mod(6, n_in + n_out), 0)", {"n_in": 2, "n_out": 5}, False),
+    Case("n_in != n_out", {"n_in": 3, "n_out": 3}, False),
+    Case("n_in != n_out", {"n_in": 3, "n_out": 4}, True),
+    Case("1 < n < 5 and n != 3", {"n": 4}, True),
+    Case("Or(n == 1, Not(n > 2))", {"n": 2}, True),
+]
+
+
+@pytest.mark.parametrize("case", TRUTHS, ids=[c.source for c in TRUTHS])
+def test_constraints(case: Case) -> None:
+    assert compile_expr(case.source, frozenset(case.env)).truth(case.env) is case.expected
+
+
+ERRORS = [
+    ("n_in ^ 2", {"n_in"}, "use \\*\\* for powers"),
+    ("__import__('os')", set(), "not allowed"),
+    ("n_in.real", {"n_in"}, "Attribute is not allowed"),
+    ("lambda: 1", set(), "Lambda is not allowed"),
+    ("m + 1", {"n"}, "unknown name 'm'"),
+    ("2 +", set(), "does not parse"),
+    ("'text'", set(), "not allowed"),
+    ("eval('1')", set(), "function 'eval' is not allowed"),
+]
+
+
+@pytest.mark.parametrize(("source", "known", "message"), ERRORS, ids=[e[0] for e in ERRORS])
+def test_refused(source: str, known: set[str], message: str) -> None:
+    with pytest.raises(ExprError, match=message):
+        compile_expr(source, frozenset(known))
+
+
+def test_division_by_zero_is_an_expr_error() -> None:
+    with pytest.raises(ExprError, match="division by zero"):
+        compile_expr("1/(n - 2)", {"n"}).evaluate({"n": 2})
+
+
+@given(st.integers(1, 10**6), st.integers(1, 10**6), st.integers(-5, 5))
+def test_fast_path_agrees_with_sympy(a: int, b: int, k: int) -> None:
+    assume(a != b or k >= 0)
+    source = "sqrt(6/(a + b)) * (a - b)**k / (a + 2*b) + Mod(a, b)"
+    fast = compile_expr(source, {"a", "b", "k"}).evaluate({"a": a, "b": b, "k": k})
+    A, B = sympy.Integer(a), sympy.Integer(b)
+    slow = sympy.sqrt(6 / (A + B)) * (A - B) ** k / (A + 2 * B) + sympy.Mod(A, B)
+    assert sympy.simplify(to_sympy(fast) - slow) == 0

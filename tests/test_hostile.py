@@ -1,0 +1,207 @@
+"""Hostile answers: never a crash, never a hang, never a side effect; plus the sandbox's hard stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from engine.compare import compare, compare_batch
+from engine.sandbox import Sandbox
+from engine.verdict import CompareRequest
+
+VARS = {"n_in": "positive_integer", "n_out": "positive_integer", "x": "real"}
+EXPECTED = "sqrt(6/(n_in+n_out))"
+PWNED = Path("/tmp/qw_pwned")
+SAFETY_SECONDS = 10.0  # a safety bound, not a performance target
+
+
+class Hostile(NamedTuple):
+    name: str
+    response: str
+    statuses: frozenset[str]
+
+
+NOT_CORRECT = frozenset({"invalid", "incorrect", "undecided"})
+INVALID = frozenset({"invalid"})
+
+HOSTILE = [
+    Hostile("import os", "__import__('os').system('touch /tmp/qw_pwned')", INVALID),
+    Hostile("import without quotes", "__import__(os).system(x)", INVALID),
+    Hostile("class escape", "().__class__", INVALID),
+    Hostile("subclasses", "().__class__.__bases__[0].__subclasses__()", INVALID),
+    Hostile("lambda", "lambda: 1", INVALID),
+    Hostile("power tower", "9**9**9**9", INVALID),
+    Hostile("factorial", "factorial(10**9)", INVALID),
+    Hostile("huge power", "10**100**100", INVALID),
+    Hostile("deep parentheses", "(" * 10_000 + "x" + ")" * 10_000, INVALID),
+    Hostile("1 MB", "x" * 1_000_000, INVALID),
+    Hostile("attribute", "x.__class__", INVALID),
+    Hostile("exec", 'exec("1")', INVALID),
+    Hostile("eval", "eval(x)", INVALID),
+    Hostile("cyrillic i", "n_\u0456n", INVALID),
+    Hostile("division by zero", "1/0", INVALID),
+    Hostile("zero over zero", "0/0", INVALID),
+    Hostile("zoo", "zoo", INVALID),
+    Hostile("oo", "oo", INVALID),
+    Hostile("nan", "nan", INVALID),
+    Hostile("symbolic zero division", "n_in/(n_in-n_in)", INVALID),
+    Hostile("imaginary unit", "sqrt(-1)", frozenset({"incorrect"})),
+    Hostile("I literal", "I", INVALID),
+    Hostile("semicolon", "x; import os", INVALID),
+    Hostile("assignment", "x = 1", INVALID),
+    Hostile("format string", "f'{x}'", INVALID),
+    Hostile("dunder name", "__builtins__", INVALID),
+    Hostile("null byte", "x\x00", INVALID),
+    Hostile("lone surrogate", "x\ud800", INVALID),
+    Hostile("bidi override", "x\u202e+1", INVALID),
+    Hostile("binomial blow-up", "binomial(n_in^30, n_in^15)", NOT_CORRECT),
+    Hostile("factorial of a power", "factorial(n_in^20)", NOT_CORRECT),
+    Hostile("double exponential", "10^(10^n_in)", NOT_CORRECT),
+    Hostile("exp tower", "exp(exp(exp(exp(x))))", NOT_CORRECT),
+    Hostile("symbol tower", "x^x^x^x^x", NOT_CORRECT),
+    Hostile("expanded binomial", "(x+1)^1000", NOT_CORRECT),
+    Hostile("nested expansion", "((x+1)^1000)^1000", INVALID),
+    Hostile("huge constant", "(10^30)^1000", INVALID),
+    Hostile("big sine argument", "sin(10^1000*x)", NOT_CORRECT),
+    Hostile("many tokens", "+".join(["n_in"] * 300), INVALID),
+]
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_marker() -> None:
+    PWNED.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=[c.name for c in HOSTILE])
+def test_hostile_response_is_contained(case: Hostile) -> None:
+    request = CompareRequest(kind="formula", expected=EXPECTED, response=case.response, vars=VARS)
+    start = time.monotonic()
+    verdict = compare(request, use_cache=False)
+    elapsed = time.monotonic() - start
+    assert verdict.status in case.statuses, verdict
+    assert elapsed < SAFETY_SECONDS
+    assert not PWNED.exists()
+    for text in (verdict.message, verdict.normalized or ""):
+        assert "Traceback" not in text and ".py" not in text and "0x" not in text
+    verdict.to_json()  # always encodable
+
+
+@pytest.mark.parametrize("kind", ["numeric", "integer", "choice", "true_false"])
+@pytest.mark.parametrize("case", HOSTILE[:14], ids=[c.name for c in HOSTILE[:14]])
+def test_hostile_response_to_other_kinds_is_invalid(kind: str, case: Hostile) -> None:
+    data = {"kind": kind, "expected": 1, "response": case.response}
+    if kind == "choice":
+        data["options"] = 3
+    start = time.monotonic()
+    verdict = compare(CompareRequest.model_validate(data), use_cache=False)
+    assert verdict.status == "invalid"
+    assert time.monotonic() - start < SAFETY_SECONDS
+    assert not PWNED.exists()
+
+
+def test_hostile_batch_keeps_going() -> None:
+    lines = [
+        json.dumps(
+            {"kind": "formula", "expected": EXPECTED, "response": case.response, "vars": VARS}
+        )
+        for case in HOSTILE[:20]
+    ]
+    lines.insert(3, "{" * 50_000)
+    lines.insert(7, '"' + "\\u0000" * 1000 + '"')
+    lines.append(json.dumps({"kind": "integer", "expected": 7, "response": "7"}))
+    start = time.monotonic()
+    out = [json.loads(line) for line in compare_batch(lines)]
+    assert len(out) == len(lines)
+    assert out[-1] == {"status": "correct", "message": "correct", "normalized": "7"}
+    assert all(o["status"] in {"invalid", "incorrect", "undecided", "correct"} for o in out)
+    assert time.monotonic() - start < 30
+    assert not PWNED.exists()
+
+
+# --- sandbox ------------------------------------------------------------------------------
+
+
+def _double(value: int) -> int:
+    return value * 2
+
+
+def _huge_power() -> int:
+    return 10 ** (10**10)  # one C-level operation: only a kill stops it
+
+
+def _eat_memory() -> bytes:
+    return b"x" * (8 * 1024**3)
+
+
+def _fail() -> None:
+    raise RuntimeError("boom")
+
+
+def _suicide() -> None:
+    os._exit(3)
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    box = Sandbox(timeout=0.5, memory_bytes=512 * 1024**2)
+    yield box
+    box.close()
+
+
+def test_sandbox_reuses_its_worker(sandbox: Sandbox) -> None:
+    assert sandbox.run(_double, 21).value == 42
+    pids = {sandbox.run(_pid).value for _ in range(5)}
+    assert len(pids) == 1 and os.getpid() not in pids
+
+
+def test_sandbox_hard_timeout_kills_and_recovers(sandbox: Sandbox) -> None:
+    start = time.monotonic()
+    result = sandbox.run(_huge_power, timeout=0.3)
+    assert result.status == "timeout"
+    assert time.monotonic() - start < 3
+    assert sandbox.run(_double, 2).value == 4  # a fresh worker answers
+
+
+def test_sandbox_memory_limit(sandbox: Sandbox) -> None:
+    assert sandbox.run(_eat_memory).status == "memory"
+    assert sandbox.run(_double, 3).value == 6
+
+
+def test_sandbox_reports_errors_and_crashes(sandbox: Sandbox) -> None:
+    error = sandbox.run(_fail)
+    assert (error.status, error.error) == ("error", "RuntimeError: boom")
+    assert sandbox.run(_suicide).status == "crashed"
+    assert sandbox.run(_double, 5).value == 10
+
+
+def _slow_job(*args: object) -> tuple[str, str, None]:
+    time.sleep(30)
+    return "correct", "correct", None
+
+
+def test_formula_check_timeout_is_undecided(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.compare as compare_module
+
+    box = Sandbox()
+    monkeypatch.setattr(compare_module, "_formula_job", _slow_job)
+    monkeypatch.setattr(compare_module, "TIMEOUT", 0.3)
+    try:
+        request = CompareRequest(kind="formula", expected="x", response="x^2", vars=["x"])
+        start = time.monotonic()
+        verdict = compare(request, sandbox=box)
+        assert time.monotonic() - start < 3
+    finally:
+        box.close()
+    assert (verdict.status, verdict.message) == (
+        "undecided",
+        "could not decide in time; flagged for a person",
+    )
