@@ -93,7 +93,8 @@ class CompiledExercise:
     explanation: jinja2.Template
     options: list[CompiledOption] = field(default_factory=list)
     answer: CompiledExpr | None = None
-    distractors: list[tuple[CompiledExpr, str]] = field(default_factory=list)
+    distractors: list[tuple[CompiledExpr, jinja2.Template]] = field(default_factory=list)
+    wrong_feedback: jinja2.Template | None = None
 
     @property
     def id(self) -> str:
@@ -255,10 +256,12 @@ def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledEx
     elif isinstance(spec, TrueFalseExercise):
         if isinstance(spec.answer, str):
             compiled.answer = expr(["answer"], spec.answer)
+        compiled.wrong_feedback = text(["wrong_feedback"], spec.wrong_feedback)
     elif isinstance(spec, IntegerExercise | NumericExercise | FormulaExercise):
         compiled.answer = expr(["answer"], spec.answer)
         compiled.distractors = [
-            (expr(["distractors", i, "expr"], d.expr), d.feedback) for i, d in enumerate(spec.distractors)
+            (expr(["distractors", i, "expr"], d.expr), text(["distractors", i, "feedback"], d.feedback))
+            for i, d in enumerate(spec.distractors)
         ]
     if not isinstance(spec, FormulaExercise | ChoiceExercise) and symbols:
         raise fail(["symbols"], "only formula and choice exercises use free symbols")

@@ -31,6 +31,7 @@ class Misconception(Frozen):
 
     value: str = Field(description="The wrong answer, exact (SymPy string form).")
     latex: str
+    decimal: str | None = Field(None, description="The wrong answer to 20 significant digits, when it is a real number.")
     feedback: str
 
 

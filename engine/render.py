@@ -29,7 +29,26 @@ def latex(value: Value) -> str:
         return r"\text{true}" if value else r"\text{false}"
     if isinstance(value, int):
         return str(value)
+    return _latex(value)
+
+
+def exact(value: Value) -> str:
+    """SymPy's text of an exact value, as the JSON export records it: '1/5', 'sqrt(15)/5'."""
+    value = from_sympy(value)
+    if isinstance(value, int | Fraction) and not isinstance(value, bool):
+        return str(value)
+    return _exact(value)
+
+
+# Variants of one template share most of their values: print each value once.
+@lru_cache(maxsize=65536, typed=True)
+def _latex(value: Value) -> str:
     return sympy.latex(to_sympy(value))
+
+
+@lru_cache(maxsize=65536, typed=True)
+def _exact(value: Value) -> str:
+    return str(to_sympy(value))
 
 
 def to_decimal(value: Value, places: int) -> Decimal:

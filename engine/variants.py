@@ -28,7 +28,7 @@ from engine.quiz import (
     OptionAnswer,
     Variant,
 )
-from engine.render import circled, latex, num, significant
+from engine.render import circled, exact, latex, num, significant
 
 MAX_DRAWS = 100  # draws per variant before falling back to exact enumeration
 COUNT_EAGERLY_BELOW = 4096  # spaces this small are always counted
@@ -36,6 +36,9 @@ COUNT_EAGERLY_BELOW = 4096  # spaces this small are always counted
 
 class Clash(Exception):
     """This draw is unusable (options coincide); draw again."""
+
+
+_CLASH: dict[str, Any] = {}  # memo marker of a draw that clashed
 
 
 @dataclass
@@ -69,6 +72,13 @@ def _evaluate(ex: CompiledExercise, expr: Any, loc: list, env: Mapping[str, Valu
         return expr.evaluate(env)
     except ExprError as exc:
         raise ex.error(loc, f"{exc} (at {_describe_env(ex, env)})") from None
+
+
+def _decimal_or_none(value: Value) -> str | None:
+    number = to_sympy(value)
+    if number.is_number and number.is_real and number.is_finite:
+        return significant(number, 20)
+    return None
 
 
 def _describe_env(ex: CompiledExercise, env: Mapping[str, Value]) -> str:
@@ -130,6 +140,7 @@ class VariantMaker:
         self._count: int | None = None
         self._counted = False
         self._valid_envs: list[dict[str, Value]] | None = None
+        self._parts: dict[tuple, Any] = {}
         if pins:
             env = self.space.draw(random.Random(0), ex.symbols)
             failed = self.space.failed_constraint(env) if self.space.size() == 1 else None
@@ -174,7 +185,21 @@ class VariantMaker:
     # -- one variant ----------------------------------------------------------------------
 
     def _content(self, env: dict[str, Value]) -> dict[str, Any]:
-        """Everything about a variant that does not depend on the option order."""
+        """Everything about a variant that does not depend on the option order (memoised)."""
+        key = tuple(env[d.name] for d in self.space.drawn)
+        cached = self._parts.get(key)
+        if cached is None:
+            if len(self._parts) >= 4096:
+                self._parts.clear()
+            try:
+                cached = self._parts[key] = self._compute_content(env)
+            except Clash:
+                cached = self._parts[key] = _CLASH
+        if cached is _CLASH:
+            raise Clash
+        return cached
+
+    def _compute_content(self, env: dict[str, Value]) -> dict[str, Any]:
         ex, spec = self.ex, self.ex.spec
         context = {name: env[name] for name in ex.space.names}
         parts: dict[str, Any] = {"context": context}
@@ -212,7 +237,9 @@ class VariantMaker:
                 wrong = _evaluate(ex, expr, ["distractors", i, "expr"], env)
                 if _same(wrong, value):
                     raise Clash
-                misconceptions.append(Misconception(value=str(to_sympy(wrong)), latex=latex(wrong), feedback=feedback))
+                misconceptions.append(Misconception(
+                    value=exact(wrong), latex=latex(wrong), decimal=_decimal_or_none(wrong),
+                    feedback=_render(ex, feedback, ["distractors", i, "feedback"], context)))
             parts["misconceptions"] = misconceptions
         return parts
 
@@ -254,13 +281,13 @@ class VariantMaker:
             for number, i in enumerate(order, start=1):
                 text, value, feedback = parts["shown"][i]
                 options.append(Option(number=number, text=text, correct=ex.options[i].correct, feedback=feedback,
-                                      value=None if value is None else str(to_sympy(value))))
+                                      value=None if value is None else exact(value)))
             correct = next(o.number for o in options if o.correct)
             parts = {**parts, "answer": OptionAnswer(option=correct), "answer_value": correct,
                      "answer_text": circled(correct)}
         elif spec.kind == "true_false":
             truth = parts["answer_value"]
-            wrong = spec.wrong_feedback
+            wrong = _render(ex, ex.wrong_feedback, ["wrong_feedback"], context)
             options = [Option(number=1, text="True", correct=truth, feedback=None if truth else wrong),
                        Option(number=2, text="False", correct=not truth, feedback=wrong if truth else None)]
         question = _render(ex, ex.question, ["question"], context)
@@ -270,7 +297,7 @@ class VariantMaker:
             id=f"{ex.id}.{self.quiz_seed}.{index + 1}",
             exercise=ex.id, index=index, seed=seed, kind=spec.kind, title=spec.title, topic=spec.topic,
             tags=list(spec.tags), points=spec.points,
-            params={name: str(to_sympy(env[name])) for name in ex.space.names},
+            params={name: exact(env[name]) for name in ex.space.names},
             question=question, options=options, answer=parts["answer"], answer_text=parts["answer_text"],
             explanation=explanation, misconceptions=parts.get("misconceptions", []),
         )

@@ -50,10 +50,14 @@ class Sink:
         return handle
 
     def commit(self) -> None:
+        umask = os.umask(0)
+        os.umask(umask)
         for handle, target in self._pending:
             handle.flush()
             os.fsync(handle.fileno())
             handle.close()
+            # Temporary files are private (0600); the result gets the usual permissions.
+            os.chmod(handle.name, 0o666 & ~umask)
             os.replace(handle.name, target)
             self.written.append(target)
         self._pending.clear()

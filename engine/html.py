@@ -1,0 +1,121 @@
+"""Markdown with TeX (exercise text) to HTML: CommonMark plus tables, math as MathJax delimiters.
+
+Exercise text is Markdown with TeX in ``$...$`` (inline) and ``$$...$$`` (display). It becomes
+HTML through markdown-it-py's CommonMark parser (a real Markdown implementation, tables on)
+and ``mdit_py_plugins.dollarmath``; math is written for MathJax as ``\\( ... \\)`` and
+``\\[ ... \\]``, with the TeX HTML-escaped and otherwise untouched, so ``_``, ``*`` and ``\\``
+inside math never turn into emphasis or escapes.
+
+Raw HTML in the text is escaped, not passed through: exercise text is trusted, but it is
+Markdown meant for every output (Markdown worksheets, JSON, Moodle, ...), where raw HTML would
+render in some formats and not in others; escaping keeps ``a < b`` in prose correct and
+guarantees well-formed, balanced HTML, so a stray ``<b>`` can never break an LMS page. Links
+with unsafe schemes (``javascript:``) are refused by markdown-it's own link validation.
+
+Dollar rules follow Pandoc: no space just inside the dollars and no digit just outside them,
+so "costs $5 and $6" stays text while ``$2$`` and ``$n_{in} = 528$`` are math (``$ x $`` is
+text, too: write ``$x$``).
+
+The output is deterministic. Newlines in it are insignificant except inside ``<pre>``
+(newlines inside math are written as ``&#10;`` so that TeX ``%`` comments keep their line
+ends); :func:`one_line` turns it into equivalent HTML without a single newline character.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+__all__ = ["markdown_to_html", "markdown_to_html_inline", "one_line", "tex_html"]
+
+
+def tex_html(tex: str, *, display: bool) -> str:
+    """TeX as MathJax reads it from HTML: ``\\(x\\)`` or ``\\[x\\]``, content HTML-escaped."""
+    body = escapeHtml(tex.strip()).replace("\n", "&#10;")
+    return f"\\[{body}\\]" if display else f"\\({body}\\)"
+
+
+def _math_inline(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    return tex_html(tokens[idx].content, display=False)
+
+
+def _math_display_inline(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    # `$$...$$` inside a paragraph: display math, kept inside the paragraph (no <div> in <p>).
+    return tex_html(tokens[idx].content, display=True)
+
+
+def _math_block(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    return f"<p>{tex_html(tokens[idx].content, display=True)}</p>\n"
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable("table")
+    dollarmath_plugin(
+        md,
+        allow_labels=False,  # `$$x$$ (eq1)` stays text: no anchors in quiz questions
+        allow_space=False,  # Pandoc: no space just inside the dollars, so `$5 and $x$` is safe
+        allow_digits=False,  # Pandoc's currency rule: "$5 and $6" is not math
+        allow_blank_lines=False,  # as in TeX: a blank line ends display math
+        double_inline=True,  # `$$x$$` inside a paragraph is display math too
+    )
+    md.add_render_rule("math_inline", _math_inline)
+    md.add_render_rule("math_inline_double", _math_display_inline)
+    md.add_render_rule("math_block", _math_block)
+    return md
+
+
+def markdown_to_html(text: str) -> str:
+    """Block HTML of Markdown+TeX text: paragraphs, lists, tables, code, math.
+
+    Example:
+        >>> markdown_to_html("Compute $n_{in} * n_{out}$ for **both** layers.")
+        '<p>Compute \\\\(n_{in} * n_{out}\\\\) for <strong>both</strong> layers.</p>'
+    """
+    return _parser().render(text).strip()
+
+
+def markdown_to_html_inline(text: str) -> str:
+    """Inline HTML of a short Markdown+TeX text (an option, a label): no wrapping ``<p>``.
+
+    Example:
+        >>> markdown_to_html_inline("$\\\\frac{2}{n_{in}}$ (He)")
+        '\\\\(\\\\frac{2}{n_{in}}\\\\) (He)'
+    """
+    return _parser().renderInline(text.strip()).strip()
+
+
+_PRE = re.compile(r"(<pre\b.*?</pre>)", re.DOTALL)
+
+
+def one_line(html: str) -> str:
+    """The same HTML without newline characters: ``&#10;`` inside ``<pre>``, a space elsewhere.
+
+    Some importers (Moodle's XML parser among them) drop whitespace-only pieces of character
+    data, and a parser may hand over each newline as a piece of its own; text without newline
+    characters survives them unchanged. Applies to HTML made by this module, where every
+    ``<pre>`` is markdown-it's own (raw HTML is escaped) and newlines elsewhere are spaces.
+    """
+    parts = _PRE.split(html)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append(re.sub(r"\r\n?|\n", "&#10;", part))
+        else:
+            out.append(re.sub(r"[ \t]*(?:\r\n?|\n)[ \t]*", " ", part))
+    return "".join(out).strip()

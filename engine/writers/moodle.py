@@ -1,0 +1,536 @@
+"""Moodle XML export: one question category per exercise template holding its N variants.
+
+Each exercise becomes ``<question type="category">`` ``$course$/top/<bank title>/<exercise
+title>`` followed by one question per variant, so a quiz slot "random question from category"
+gives every student a different variant. The mapping (checked against Moodle's own importer,
+``question/format/xml/format.php`` and ``question/format.php``; see docs/moodle.md):
+
+- ``concept``/``scenario``/``choice`` → ``multichoice``: one answer, the variant's option order
+  (``shuffleanswers`` off, numbered ``123``: the worked solution says "Answer: ③"), fraction
+  100 on the correct option and 0 on the others, each distractor with its misconception feedback.
+- ``true_false`` → ``truefalse``: answers ``true``/``false``, 100/0, the wrong one with feedback.
+- ``integer`` → ``numerical`` with tolerance 0; ``numeric`` → ``numerical`` with the absolute
+  tolerance (a relative one times |answer|), the answer as a plain 20-digit decimal. Every
+  misconception follows as a 0 answer with its feedback, its interval kept clear of the correct
+  one (Moodle takes the first answer whose interval holds the response; the correct one is first).
+- ``formula`` → Moodle cannot check symbolic equivalence: ``multichoice`` built from the correct
+  formula and the template's distractors (exact, distinct values, so Moodle grades it right),
+  or, without distractors, an ``essay`` graded by hand with the formula as grader information.
+  The category info and a note in the question say so.
+
+Penalty (used only by the adaptive and interactive behaviours): 1/(options − 1) for a
+multichoice or truefalse question, so trying every option in turn earns nothing (1 for
+true/false, Moodle's own default there); 0.3333333 (Moodle's default) for numerical; 0 for an
+essay. ``defaultgrade`` is the exercise's points. ``idnumber`` is the variant id
+``<exercise>.<seed>.<n>`` (≤ 100 characters, unique in its category).
+
+Texts are HTML from :mod:`engine.html` on one line (Moodle's XML parser drops whitespace-only
+pieces of character data, and a newline arrives as a piece of its own), always in CDATA when
+they contain markup or characters XML would escape (as Moodle's own exporter does), with ``]]>``
+split; the XML is produced by autoescaping templates in ``templates/moodle/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from itertools import chain
+
+from markupsafe import Markup, escape
+
+from engine.errors import QuizwrightError
+from engine.generate import QuizPlan
+from engine.html import markdown_to_html, markdown_to_html_inline, one_line, tex_html
+from engine.quiz import (
+    BooleanAnswer,
+    ExerciseSummary,
+    FormulaAnswer,
+    IntegerAnswer,
+    NumericAnswer,
+    OptionAnswer,
+    QuizHeader,
+    Variant,
+)
+from engine.writers.base import Sink, output_environment, register
+
+# Grades Moodle accepts for an answer (percent, within 0.001), from question_bank::fraction_options_full().
+MOODLE_FRACTIONS: tuple[str, ...] = tuple(
+    "100 90 83.33333 80 75 70 66.66667 60 50 40 33.33333 30 25 20 16.66667 14.28571 12.5 11.11111 10 5 0".split()
+)
+RIGHT, WRONG = "100", "0"
+NUMERICAL_PENALTY = "0.3333333"  # Moodle's default penalty
+ESSAY_PENALTY = "0"
+MAX_IDNUMBER = 100  # question_bank_entries.idnumber is varchar(100)
+MAX_NAME = 255  # question.name; Moodle shortens longer names itself, we do it predictably
+MAX_CATEGORY_NAME = 255
+MAX_TAG = 50  # TAG_MAX_LENGTH
+CHOICE_KINDS = ("concept", "scenario", "choice")
+
+FORMULA_CHOICE_NOTE = "Select the expression that is equal to the answer."
+FORMULA_ESSAY_NOTE = (
+    "Type the formula as plain text, for example 2/(a + b) or sqrt(x)^3; "
+    "your teacher grades this answer."
+)
+FORMULA_CHOICE_LIMITATION = (
+    "Moodle cannot check whether two formulas are equivalent, so this free-response formula "
+    "exercise is exported as multiple choice: the correct formula among the template's distractors, "
+    "each with its misconception feedback, in an order fixed per variant (and shuffled per attempt "
+    "when the quiz shuffles within questions). Students recognise the formula instead of writing "
+    "it; `quizwright grade` grades the free-response form of the same variants."
+)
+FORMULA_ESSAY_LIMITATION = (
+    "Moodle cannot check whether two formulas are equivalent and this template has no distractors "
+    "to build a multiple choice question from, so it is exported as an essay question that the "
+    "teacher grades by hand (the correct formula and the worked solution are in the grader "
+    "information). It is never graded automatically, so never graded wrongly."
+)
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+
+
+class MoodleExportError(QuizwrightError):
+    """A variant that cannot be written as a question Moodle would import and grade right."""
+
+
+# -- XML text helpers -------------------------------------------------------------------------
+
+
+def xml_chars(text: str) -> str:
+    """Text with the characters XML 1.0 forbids (even in CDATA) replaced by U+FFFD."""
+    return _XML_INVALID.sub("\ufffd", text)
+
+
+def cdata(text: str) -> Markup:
+    """Text as one or more CDATA sections; a ``]]>`` inside is split as ``]]]]><![CDATA[>``."""
+    text = xml_chars(text)
+    if not text:
+        return Markup("")
+    return Markup("<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>")
+
+
+def text(value: str) -> Markup:
+    """Plain text for a ``<text>`` element: as is, or CDATA when it holds ``&``, ``<`` or ``>``.
+
+    Like Moodle's own exporter (``qformat_xml::xml_escape``): an entity reference reaches
+    Moodle's parser as a separate piece of character data, and it drops pieces that are only
+    whitespace, so ``&lt; &gt;`` would lose its space; CDATA has no such pieces.
+    """
+    value = xml_chars(value)
+    return cdata(value) if any(c in value for c in "&<>") else Markup(value)
+
+
+def single_line(value: str) -> str:
+    """Plain text with every run of whitespace (newlines included) as one space."""
+    return " ".join(value.split())
+
+
+def xml_comment(value: str) -> str:
+    """Text safe inside ``<!-- -->`` (no ``--``, no trailing ``-``)."""
+    value = single_line(xml_chars(value)).replace("--", "- -")
+    return value + " " if value.endswith("-") else value
+
+
+# -- numbers ----------------------------------------------------------------------------------
+
+
+def plain_decimal(value: str | int | Decimal) -> str:
+    """A number as Moodle's numerical type reads it: plain decimal, no exponent, '-' if negative."""
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise MoodleExportError(f"not a decimal number: {value!r}") from None
+    if not number.is_finite():
+        raise MoodleExportError(f"not a finite number: {value!r}")
+    result = format(number, "f")
+    if "." in result:
+        result = result.rstrip("0").rstrip(".")
+    if result in ("-0", ""):
+        result = "0"
+    if not _PLAIN_NUMBER.fullmatch(result):
+        raise MoodleExportError(f"cannot write {value!r} as a plain number")
+    return result
+
+
+def _round_down(value: Decimal, digits: int = 12) -> Decimal:
+    """Value rounded towards zero to `digits` significant digits (a tolerance that never grows)."""
+    if value <= 0:
+        return Decimal(0)
+    quantum = Decimal(1).scaleb(value.adjusted() - digits + 1)
+    return value.quantize(quantum, rounding=ROUND_DOWN)
+
+
+def penalty_for(options: int) -> str:
+    """1/(options − 1) to 7 decimals: the last of all tries earns nothing."""
+    if options < 2:
+        raise MoodleExportError(f"a choice question needs at least 2 options (got {options})")
+    share = Decimal(1) / Decimal(options - 1)
+    return plain_decimal(share.quantize(Decimal("0.0000001"), rounding=ROUND_HALF_UP))
+
+
+# -- the question model the templates receive -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MoodleAnswer:
+    fraction: str
+    text: str  # HTML when `html`, else plain ("true", "0.25")
+    feedback: str = ""  # HTML
+    html: bool = False
+    tolerance: str | None = None
+
+
+@dataclass(frozen=True)
+class MoodleQuestion:
+    name: str
+    idnumber: str
+    questiontext: str  # HTML, one line
+    generalfeedback: str  # HTML, one line
+    defaultgrade: str
+    tags: list[str]
+    type: str = ""  # multichoice, truefalse, numerical, essay
+    penalty: str = ""
+    answers: list[MoodleAnswer] = field(default_factory=list)
+    shuffleanswers: bool = False
+    graderinfo: str = ""  # essay only
+
+
+@dataclass(frozen=True)
+class MoodleCategory:
+    path: str
+    info: str  # HTML, one line
+
+
+def html(markdown: str) -> str:
+    return one_line(markdown_to_html(markdown))
+
+
+def html_inline(markdown: str) -> str:
+    return one_line(markdown_to_html_inline(markdown))
+
+
+# -- categories -------------------------------------------------------------------------------
+
+
+def category_segment(name: str) -> str:
+    """One level of a category path: '/' doubled as Moodle's split_category_path expects."""
+    name = single_line(xml_chars(name))[:MAX_CATEGORY_NAME].strip() or "untitled"
+    escaped = name.replace("/", "//")
+    if escaped.startswith("/"):
+        escaped = " " + escaped
+    if escaped.endswith("/"):
+        escaped += " "
+    return escaped
+
+
+def category_titles(exercises: Iterable[ExerciseSummary]) -> dict[str, str]:
+    """Category name per exercise id: its title, with the id added where titles would collide.
+
+    Two templates in one category would mix their variants in a random slot; Moodle matches
+    category names case-insensitively on MySQL, so collisions are found case-insensitively.
+    """
+    exercises = list(exercises)
+    seen: dict[str, int] = {}
+    for s in exercises:
+        key = single_line(s.title).casefold()
+        seen[key] = seen.get(key, 0) + 1
+    return {
+        s.id: (s.title if seen[single_line(s.title).casefold()] == 1 else f"{s.title} ({s.id})")
+        for s in exercises
+    }
+
+
+def category_path(bank_title: str, exercise_title: str) -> str:
+    return f"$course$/top/{category_segment(bank_title)}/{category_segment(exercise_title)}"
+
+
+# -- variants → questions -----------------------------------------------------------------------
+
+
+def question_name(variant: Variant) -> str:
+    suffix = f" (variant {variant.index + 1}, {variant.id})"
+    title = single_line(variant.title)
+    room = MAX_NAME - len(suffix)
+    if len(title) > room:
+        title = title[: room - 1].rstrip() + "…"
+    return title + suffix
+
+
+def _tag(raw: str) -> str:
+    # Moodle's PARAM_TAG removes control characters and <>`, collapses spaces and cuts at 50;
+    # a comma separates tags in Moodle's forms, so it is replaced too.
+    cleaned = single_line(re.sub(r"[<>`,\x00-\x1f\x7f]", " ", raw))
+    return cleaned[:MAX_TAG].strip()
+
+
+def question_tags(variant: Variant, header: QuizHeader) -> list[str]:
+    raw = [
+        "quizwright",
+        f"bank:{header.bank.code}",
+        f"topic:{variant.topic}",
+        f"kind:{variant.kind}",
+        *variant.tags,
+    ]
+    tags: list[str] = []
+    seen: set[str] = set()
+    for tag in map(_tag, raw):
+        if tag and tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            tags.append(tag)
+    return tags
+
+
+def formula_mode(variant: Variant) -> str:
+    """'multichoice' when the template has distractors to choose from, else 'essay'."""
+    return "multichoice" if variant.misconceptions else "essay"
+
+
+class QuestionBuilder:
+    """Turns finished variants into Moodle questions (mapping only: no sampling, no solving)."""
+
+    def __init__(self, header: QuizHeader) -> None:
+        self.header = header
+
+    def build(self, variant: Variant) -> MoodleQuestion:
+        if len(variant.id) > MAX_IDNUMBER:
+            raise MoodleExportError(f"{variant.id}: idnumber longer than {MAX_IDNUMBER} characters")
+        base = MoodleQuestion(
+            name=question_name(variant),
+            idnumber=variant.id,
+            questiontext=html(variant.question),
+            generalfeedback=html(variant.explanation),
+            defaultgrade=str(variant.points),
+            tags=question_tags(variant, self.header),
+        )
+        answer = variant.answer
+        if isinstance(answer, OptionAnswer):
+            return self._choice(variant, base)
+        if isinstance(answer, BooleanAnswer):
+            return self._true_false(variant, answer, base)
+        if isinstance(answer, IntegerAnswer | NumericAnswer):
+            return self._numerical(variant, answer, base)
+        return self._formula(variant, answer, base)
+
+    @staticmethod
+    def _choice(variant: Variant, base: MoodleQuestion) -> MoodleQuestion:
+        correct = [o for o in variant.options if o.correct]
+        if len(correct) != 1:
+            raise MoodleExportError(
+                f"{variant.id}: {len(correct)} correct options (expected exactly 1)"
+            )
+        answers = [
+            MoodleAnswer(
+                fraction=RIGHT if o.correct else WRONG,
+                text=html_inline(o.text),
+                html=True,
+                feedback=html(o.feedback) if o.feedback else "",
+            )
+            for o in variant.options
+        ]
+        for number, a in enumerate(answers, start=1):
+            if not a.text:  # Moodle skips an empty option and the numbering would shift
+                raise MoodleExportError(f"{variant.id}: option {number} has no text")
+        return replace(base, type="multichoice", penalty=penalty_for(len(answers)), answers=answers)
+
+    @staticmethod
+    def _true_false(
+        variant: Variant, answer: BooleanAnswer, base: MoodleQuestion
+    ) -> MoodleQuestion:
+        # The variant's options are True (1) and False (2); the wrong one carries the feedback.
+        feedback = {True: "", False: ""}
+        for option in variant.options:
+            if option.feedback and option.number in (1, 2):
+                feedback[option.number == 1] = html(option.feedback)
+        answers = [
+            MoodleAnswer(
+                fraction=RIGHT if answer.value else WRONG, text="true", feedback=feedback[True]
+            ),
+            MoodleAnswer(
+                fraction=WRONG if answer.value else RIGHT, text="false", feedback=feedback[False]
+            ),
+        ]
+        return replace(base, type="truefalse", penalty=penalty_for(2), answers=answers)
+
+    @classmethod
+    def _numerical(
+        cls, variant: Variant, answer: IntegerAnswer | NumericAnswer, base: MoodleQuestion
+    ) -> MoodleQuestion:
+        with localcontext() as ctx:
+            ctx.prec = 60
+            relative: Decimal | None = None
+            if isinstance(answer, IntegerAnswer):
+                value, tolerance = Decimal(answer.value), Decimal(0)
+            else:
+                value = Decimal(plain_decimal(answer.decimal))
+                tolerance = Decimal(plain_decimal(answer.absolute_tolerance))
+                if answer.tolerance_kind == "relative":
+                    relative = Decimal(plain_decimal(answer.tolerance))
+            answers = [
+                MoodleAnswer(
+                    fraction=RIGHT, text=plain_decimal(value), tolerance=plain_decimal(tolerance)
+                )
+            ]
+            answers.extend(cls._misconception_answers(variant, value, tolerance, relative))
+        return replace(base, type="numerical", penalty=NUMERICAL_PENALTY, answers=answers)
+
+    @staticmethod
+    def _misconception_answers(
+        variant: Variant, value: Decimal, tolerance: Decimal, relative: Decimal | None
+    ) -> Iterator[MoodleAnswer]:
+        """Each misconception as a 0 answer whose interval stays clear of the correct one.
+
+        Its tolerance is the exercise's (a relative one scaled to the wrong value), cut to half
+        the gap to the correct interval; a wrong value inside (or within 1e-9 of) the correct
+        interval is left out, since the correct answer, listed first, would take it anyway.
+        """
+        taken: set[Decimal] = set()
+        for miscon in variant.misconceptions:
+            wrong = Decimal(miscon.decimal) if miscon.decimal is not None else None
+            if wrong is None or wrong in taken:
+                continue
+            gap = abs(wrong - value) - tolerance
+            scale = max(Decimal(1), abs(value), abs(wrong))
+            if gap <= scale * Decimal("1e-9"):
+                continue
+            own = abs(wrong) * relative if relative is not None else tolerance
+            own = _round_down(min(own, gap / 2))
+            taken.add(wrong)
+            yield MoodleAnswer(
+                fraction=WRONG,
+                text=plain_decimal(wrong),
+                tolerance=plain_decimal(own),
+                feedback=html(miscon.feedback),
+            )
+
+    @staticmethod
+    def _formula(variant: Variant, answer: FormulaAnswer, base: MoodleQuestion) -> MoodleQuestion:
+        if formula_mode(variant) == "essay":
+            symbols = ", ".join(answer.symbols)
+            grader = (
+                f"<p>Correct answer: {tex_html(answer.latex, display=False)} "
+                f"(<code>{escape(answer.expr)}</code>), in the symbols <code>{escape(symbols)}</code>. "
+                f"Accept any equivalent expression.</p> {base.generalfeedback}"
+            )
+            note = f"{base.questiontext} <p><em>{FORMULA_ESSAY_NOTE}</em></p>"
+            return replace(
+                base, type="essay", penalty=ESSAY_PENALTY, questiontext=note, graderinfo=grader
+            )
+        options: list[tuple[str, str, str]] = [(answer.latex, RIGHT, "")]
+        seen = {single_line(answer.latex)}
+        for miscon in variant.misconceptions:
+            if single_line(miscon.latex) in seen:
+                continue
+            seen.add(single_line(miscon.latex))
+            options.append((miscon.latex, WRONG, html(miscon.feedback)))
+        # A fixed order per variant, from its id (not from a random generator): the correct
+        # formula is not always first, and Moodle may shuffle further per attempt.
+        options.sort(
+            key=lambda option: hashlib.sha256(f"{variant.id}\0{option[0]}".encode()).hexdigest()
+        )
+        answers = [
+            MoodleAnswer(
+                fraction=fraction, text=tex_html(latex, display=False), html=True, feedback=feedback
+            )
+            for latex, fraction, feedback in options
+        ]
+        note = f"{base.questiontext} <p><em>{FORMULA_CHOICE_NOTE}</em></p>"
+        return replace(
+            base,
+            type="multichoice",
+            penalty=penalty_for(len(answers)),
+            answers=answers,
+            questiontext=note,
+            shuffleanswers=True,
+        )
+
+
+def mapping_text(summary: ExerciseSummary, first: Variant | None) -> tuple[str, str | None]:
+    """How the exercise's kind is represented in Moodle, and the limitation to state, if any."""
+    kind = summary.kind
+    if kind in CHOICE_KINDS:
+        return (
+            "multichoice, one answer, options in the order of the worked solution (no shuffling), "
+            "numbered 1, 2, 3, with misconception feedback on every distractor.",
+            None,
+        )
+    if kind == "true_false":
+        return "truefalse, with misconception feedback on the wrong answer.", None
+    if kind == "integer":
+        return (
+            "numerical, exact (tolerance 0); misconceptions are extra 0% answers with their "
+            "feedback.",
+            None,
+        )
+    if kind == "numeric":
+        return (
+            "numerical with an absolute tolerance (a relative tolerance is multiplied by |answer|); "
+            "the answer is written to 20 significant digits; misconceptions are extra 0% answers "
+            "with their feedback.",
+            None,
+        )
+    if first is not None and formula_mode(first) == "essay":
+        return "essay (graded by hand).", FORMULA_ESSAY_LIMITATION
+    return (
+        "multichoice built from the correct formula and the template's distractors.",
+        FORMULA_CHOICE_LIMITATION,
+    )
+
+
+class MoodleWriter:
+    name = "moodle"
+    suffix = ".xml"
+    help = (
+        "Moodle XML for Question bank → Import: a category per exercise holding its N variants, "
+        "for random-question slots (always includes the answers)"
+    )
+
+    def write(self, plan: QuizPlan, sink: Sink, *, key: bool = True) -> None:
+        # Moodle needs the answers to grade, so `key` does not apply: the export always has them.
+        env = output_environment()
+        start = env.get_template("moodle/quiz_start.xml.j2")
+        category = env.get_template("moodle/category.xml.j2")
+        question = env.get_template("moodle/question.xml.j2")
+        info = env.get_template("moodle/category_info.html.j2")
+        helpers = {"cdata": cdata, "text": text}
+        header = plan.header
+        builder = QuestionBuilder(header)
+        titles = category_titles(header.exercises)
+        out = sink.open()
+        out.write(
+            start.render(
+                comment=xml_comment(
+                    f"quizwright Moodle XML export, format 1: bank {header.bank.code} sha256 {header.bank.hash}, "
+                    f"seed {header.seed}, {header.count} variant(s) per exercise, one category per exercise"
+                )
+            )
+        )
+        for summary, variants in plan.by_exercise():
+            first = next(variants, None)
+            mapping, limitation = mapping_text(summary, first)
+            info_html = one_line(
+                info.render(
+                    s=summary,
+                    header=header,
+                    count=header.count,
+                    mapping=Markup(html_inline(mapping)),
+                    limitation=Markup(html_inline(limitation)) if limitation else None,
+                )
+            )
+            out.write(
+                category.render(
+                    helpers,
+                    comment=xml_comment(summary.id),
+                    c=MoodleCategory(
+                        path=category_path(header.bank.title, titles[summary.id]), info=info_html
+                    ),
+                )
+            )
+            for variant in chain([first] if first is not None else [], variants):
+                out.write(question.render(helpers, q=builder.build(variant)))
+        out.write("\n</quiz>\n")
+
+
+register(MoodleWriter())
