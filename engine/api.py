@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
+from engine import grading
+from engine.analysis import analyse
 from engine.bank import Bank, _display, exercise_files, load_bank
-from engine.errors import TemplateError
+from engine.errors import TemplateError, UsageError
 from engine.generate import QuizPlan, plan_quiz
+from engine.grading_models import GradeReport
 from engine.loader import load_exercise
 from engine.quiz import Quiz, Variant
 from engine.spec import Exercise
+from engine.submissions import decode, parse_submissions
 from engine.variants import VariantMaker
 from engine.writers.base import atomic_outputs, get_writer
 
@@ -134,3 +139,99 @@ def schema(what: str = "exercise") -> dict[str, Any]:
 
 def schema_json(what: str = "exercise") -> str:
     return json.dumps(schema(what), indent=2, ensure_ascii=False, sort_keys=True)
+
+
+@dataclass
+class GradeRun:
+    """What `grade` produced: the report (also when nothing was written) and the files written."""
+
+    report: GradeReport
+    written: list[Path] = field(default_factory=list)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _load_key_file(path: Path) -> Quiz:
+    try:
+        return Quiz.model_validate_json(_read_bytes(path))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        raise UsageError(f"{path}: not a quizwright JSON export ({where}: {first['msg']}); "
+                         "make the key with `quizwright generate --format json`") from None
+
+
+def grade(
+    submissions: Path,
+    *,
+    data: bytes | None = None,
+    key: Path | None = None,
+    paths: list[Path] | None = None,
+    seed: int | None = None,
+    count: int | None = None,
+    exercises: list[str] | None = None,
+    params: Mapping[str, str] | None = None,
+    bank_hash: str | None = None,
+    output_dir: Path | None = None,
+    grades_file: Path | None = None,
+    report_file: Path | None = None,
+    markdown_file: Path | None = None,
+) -> GradeRun:
+    """Grade a submissions file (CSV or JSON) against a saved key or a key regenerated from a bank.
+
+    With ``key`` (a JSON export), that file is the key; ``paths`` then only serve to check that the
+    bank has not changed since. Without it, the key is regenerated from the bank at ``paths``
+    (default: the bundled bank) and ``seed`` (default: read from the sheet ids), with the same
+    ``exercises`` and ``params`` the quiz was generated with. ``data`` replaces reading the file
+    (standard input). Outputs go to ``output_dir`` as grades.csv, report.json and report.md (or to
+    the individual files given), all written atomically; with none given, nothing is written.
+
+    Raises:
+        UsageError: unreadable input, no usable header, bank hash mismatch, no seed, ...
+    """
+    source = str(submissions)
+    batch = parse_submissions(decode(data if data is not None else _read_bytes(submissions), source), source)
+    if key is not None:
+        regenerating = [name for name, value in (("--seed", seed), ("--count", count),
+                                                 ("--exercise", exercises), ("--param", params)) if value]
+        if regenerating:
+            raise UsageError(f"{', '.join(regenerating)}: only used without --key (the key file holds "
+                             "the quiz's seed, sheets, exercises and pinned parameters)")
+        quiz_key = _load_key_file(key)
+        if bank_hash:
+            grading.check_hash(quiz_key.bank.hash, bank_hash, "the key's bank hash")
+        the_key = grading.key_from_quiz(quiz_key, file=str(key), bank=bank(paths) if paths else None)
+    else:
+        the_bank = bank(paths)
+        if bank_hash:
+            grading.check_hash(the_bank.hash, bank_hash, "the bank's hash")
+        the_key = grading.regenerate_key(the_bank, batch, seed=seed, count=count, exercise_ids=exercises,
+                                         params=params)
+    outcome = grading.grade_batch(the_key, batch)
+    report = GradeReport(
+        key=the_key.info, submissions=source, unit=batch.unit,
+        questions=the_key.question_count,
+        graded=len(outcome.sheets), rejected=outcome.rejected, notices=outcome.notices,
+        flagged=outcome.flagged, analysis=analyse(outcome.sheets, the_key.variants()), sheets=outcome.sheets,
+    )
+    run = GradeRun(report=report)
+    targets = [
+        (grades_file or (output_dir / "grades.csv" if output_dir else None), grading.grades_csv),
+        (report_file or (output_dir / "report.json" if output_dir else None), grading.report_json),
+        (markdown_file or (output_dir / "report.md" if output_dir else None), grading.report_markdown),
+    ]
+    try:
+        with ExitStack() as stack:
+            sinks = [(stack.enter_context(atomic_outputs(path)), render)
+                     for path, render in targets if path is not None]
+            for sink, render in sinks:
+                sink.open().write(render(report))
+    except OSError as exc:
+        raise UsageError(f"cannot write the outputs: {exc.strerror or exc} ({exc.filename or ''})") from None
+    run.written = [path for sink, _ in sinks for path in sink.written]
+    return run

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from engine import api
+from engine.compare import compare as compare_answer
+from engine.compare import compare_batch
 from engine.errors import QuizwrightError
+from engine.verdict import CompareRequest
 from engine.writers.base import atomic_outputs, get_writer, writers
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -134,6 +139,160 @@ def schema(what: str) -> None:
     Example: quizwright schema > exercise.schema.json
     """
     click.echo(api.schema_json(what))
+
+
+class _GradeFailure(click.ClickException):
+    """A grading run that produced nothing: exit 2, so that 1 always means "rows were rejected"."""
+
+    exit_code = 2
+
+
+def _vars_option(text: str | None) -> dict[str, str] | None:
+    if not text:
+        return None
+    variables: dict[str, str] = {}
+    for item in text.split(","):
+        name, _, assumption = item.partition(":")
+        if not name.strip():
+            raise click.BadParameter(f"expected NAME[:ASSUMPTION],..., got {text!r}", param_hint="--vars")
+        variables[name.strip()] = assumption.strip() or "real"
+    return variables
+
+
+def _tolerance_option(text: str | None) -> dict[str, str] | None:
+    if not text:
+        return None
+    kind, sep, value = text.partition(":")
+    if not sep or kind.strip() not in ("relative", "absolute") or not value.strip():
+        raise click.BadParameter(f"expected relative:X or absolute:X, got {text!r}", param_hint="--tolerance")
+    return {kind.strip(): value.strip()}
+
+
+def _request_problem(err: ValidationError) -> str:
+    item = err.errors()[0]
+    loc = ".".join(str(p) for p in item["loc"] if not (isinstance(p, str) and "-" in p))
+    message = item["msg"].removeprefix("Value error, ")
+    return f"{loc}: {message}" if loc else message
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("expected", required=False)
+@click.argument("response", required=False)
+@click.option("--kind", "-k", type=click.Choice(["formula", "numeric", "integer", "choice", "true_false"]),
+              default="formula", show_default=True, help="How to read and compare the answers.")
+@click.option("--vars", "variables", metavar="NAME:ASSUMPTION,...",
+              help="Formula variables, e.g. n_in:positive_integer,x (assumptions: real, positive, "
+                   "nonnegative, integer, positive_integer; default real).")
+@click.option("--tolerance", "-t", metavar="relative:X|absolute:X",
+              help="Numeric answers: accepted distance, e.g. relative:0.01 (default: exact).")
+@click.option("--options", type=int, metavar="N", help="Choice answers: the number of options.")
+@click.option("--batch", "-b", type=click.File("rb"), metavar="FILE",
+              help="Read one JSON request per line from FILE ('-' for standard input) and write one "
+                   "verdict per line, in order.")
+def compare(expected: str | None, response: str | None, kind: str, variables: str | None,
+            tolerance: str | None, options: int | None, batch: Any) -> None:
+    """Check one answer against the expected one and print the verdict as one JSON line.
+
+    The status is correct, incorrect, invalid (the answer cannot be read; the message says why),
+    unanswered or undecided (no decision in time; a person should look). A batch line is
+    {"kind": ..., "expected": ..., "response": ..., "vars": {...}, "tolerance": {...}, "options": N};
+    a malformed line gets an "invalid" verdict and the batch goes on. Exit 0 once verdicts are
+    printed, 2 for usage errors.
+
+    Example: quizwright compare "sqrt(6/(n_in+n_out))" "sqrt(6)/sqrt(n_out+n_in)" --vars n_in:positive,n_out:positive
+    """
+    if batch is not None:
+        if expected is not None or response is not None or variables or tolerance or options is not None:
+            raise click.UsageError("--batch takes its requests from the file: no EXPECTED, RESPONSE, "
+                                   "--vars, --tolerance or --options")
+        for verdict in compare_batch(_batch_lines(batch)):
+            click.echo(verdict)
+        return
+    if expected is None or response is None:
+        raise click.UsageError("give EXPECTED and RESPONSE, or --batch FILE")
+    try:
+        request = CompareRequest.model_validate({
+            "kind": kind, "expected": expected, "response": response, "vars": _vars_option(variables),
+            "tolerance": _tolerance_option(tolerance), "options": options})
+    except ValidationError as err:
+        raise click.UsageError(_request_problem(err)) from None
+    click.echo(compare_answer(request).to_json())
+
+
+def _batch_lines(stream: Any) -> Any:
+    """Lines split on \n only (as `wc -l` counts them); bytes that are not UTF-8 become U+FFFD."""
+    for number, line in enumerate(stream):
+        text = line.decode("utf-8", errors="replace")
+        yield text.removeprefix("\ufeff") if number == 0 else text
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("submissions", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@PATHS
+@click.option("--key", "-k", "key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The quiz's JSON export (quizwright generate -f json): the saved key. With PATHS "
+                   "too, the bank must not have changed since.")
+@click.option("--seed", "-s", type=int, help="Quiz seed (default: read from the sheet ids).")
+@click.option("--count", "-n", type=click.IntRange(min=1),
+              help="Sheets in the quiz; a higher sheet number is rejected (default: the largest one seen).")
+@click.option("--exercise", "-e", "exercises", multiple=True, metavar="ID",
+              help="The exercises the quiz was generated with (repeatable, same order).")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter the quiz was generated with pinned (repeatable).")
+@click.option("--bank-hash", metavar="HASH",
+              help="The bank hash printed on the answer key (at least 8 hex digits); grading stops "
+                   "if the bank differs.")
+@click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("grades"),
+              show_default=True, help="Folder for grades.csv, report.json and report.md.")
+@click.option("--grades", "grades_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the grades CSV here instead.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the JSON report here instead.")
+@click.option("--markdown", "markdown_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the Markdown report here instead.")
+def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: int | None, count: int | None,
+          exercises: tuple[str, ...], params: tuple[str, ...], bank_hash: str | None, output_dir: Path,
+          grades_file: Path | None, report_file: Path | None, markdown_file: Path | None) -> None:
+    """Grade SUBMISSIONS (CSV or JSON, '-' for standard input) and write grades and reports.
+
+    The key is the saved JSON export (--key), or is regenerated from the bank at PATHS (default:
+    the bundled bank) and the seed on the sheet ids. The CSV has a header student,sheet,q1,q2,...;
+    the JSON is a list of {"student": ..., "sheet": ..., "answers": {"q1": ...}}. Writes
+    grades.csv (for a gradebook), report.json (every answer) and report.md (score distribution
+    and item analysis), all or none. Exit 0 when every row was graded, 1 when rows were rejected
+    (they are listed; the outputs are still written), 2 when nothing could be graded.
+
+    Example: quizwright grade answers.csv --key quiz.json -o grades/
+    """
+    pins = _pairs(params, "--param")
+    data = None
+    if str(submissions) == "-":
+        data = click.get_binary_stream("stdin").read()
+    elif not submissions.is_file():
+        raise click.BadParameter(f"no such file: {submissions}", param_hint="SUBMISSIONS")
+    try:
+        run = api.grade(submissions, data=data, key=key, paths=list(paths), seed=seed, count=count,
+                        exercises=list(exercises), params=pins, bank_hash=bank_hash, output_dir=output_dir,
+                        grades_file=grades_file, report_file=report_file, markdown_file=markdown_file)
+    except QuizwrightError as exc:
+        raise _GradeFailure(str(exc)) from None
+    report = run.report
+    for rejected in report.rejected:
+        click.echo(f"{report.unit} {rejected.row}: {rejected.reason}", err=True)
+    for notice in report.notices:
+        click.echo(f"Note: {notice}", err=True)
+    if report.flagged:
+        click.echo(f"Note: {len(report.flagged)} answer{'s' if len(report.flagged) > 1 else ''} could not "
+                   "be decided and scored 0: a person should check them (see the report)", err=True)
+    for path in run.written:
+        click.echo(f"Wrote {path}", err=True)
+    mean = report.analysis.distribution.mean
+    click.echo(f"Graded {report.graded} sheet{'s' if report.graded != 1 else ''}"
+               + (f", mean {mean:.2f} %" if mean is not None else "")
+               + (f"; {len(report.rejected)} {report.unit}{'s' if len(report.rejected) > 1 else ''} rejected"
+                  if report.rejected else ""))
+    if report.rejected:
+        raise SystemExit(1)
 
 
 def main() -> None:

@@ -131,6 +131,7 @@ def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
     return ("formula", expected_text, to_text(tree), tuple(sorted(symbols.items())))
 
 
+@lru_cache(maxsize=4096, typed=True)  # typed: True, 1 and 1.0 are different expected values
 def _numeric_expected(expected: str | int | float | bool) -> Fraction | sympy.Expr:
     if isinstance(expected, bool):
         raise _BrokenExpected("a number, not true/false")

@@ -32,6 +32,7 @@ from engine.render import circled, exact, latex, num, significant
 
 MAX_DRAWS = 100  # draws per variant before falling back to exact enumeration
 COUNT_EAGERLY_BELOW = 4096  # spaces this small are always counted
+COUNT_ON_DUPLICATE_BELOW = 20_000  # a duplicate draw triggers an exact count below this size
 
 
 class Clash(Exception):
@@ -332,7 +333,9 @@ class VariantMaker:
             key = self._key(env, order)
             if key in seen and not exhausted:
                 self.stats.duplicates += 1
-                if not self._counted:
+                # Counting tells whether the space is used up; in a large space a duplicate is
+                # only bad luck, and counting it would cost far more than drawing again.
+                if not self._counted and self.space.size() <= COUNT_ON_DUPLICATE_BELOW:
                     self.distinct_count(force=True)
                     exhausted = self._count is not None and len(seen) >= self._count
                 continue

@@ -1,0 +1,205 @@
+"""Item analysis and score distribution of graded sheets (pure: results in, ``Analysis`` out).
+
+Per question position (= one exercise, since copy i holds variant i of every exercise in order):
+proportion correct p, point-biserial discrimination against the rest of the test (total minus
+the item, so an item does not correlate with itself), how often each option was chosen, and p
+per sibling variant and per parameter value. A variant or value whose p differs from the
+exercise's p by more than ``FLAG_GAP`` with at least ``FLAG_MIN_N`` answers is flagged: students
+who drew it were treated unequally.
+
+Options are matched across shuffled variants by identity (the correct one, or a distractor by its
+feedback, else its text), so "option ③ chosen 40 %" never mixes different distractors that were
+printed third on different sheets.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+
+from engine.grading_models import (
+    STATUSES,
+    Analysis,
+    AnswerResult,
+    Bin,
+    Distribution,
+    GroupStats,
+    ItemStats,
+    OptionCount,
+    ParamStats,
+    SheetResult,
+)
+from engine.quiz import Option, Variant
+
+__all__ = ["FLAG_GAP", "FLAG_MIN_N", "analyse", "distribution", "pearson", "variant_label"]
+
+FLAG_GAP = 0.25
+FLAG_MIN_N = 5
+BINS = 10
+MAX_OPTION_LABEL = 60
+
+
+def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Pearson correlation; None when fewer than 2 pairs or either side is constant."""
+    n = len(xs)
+    if n < 2:
+        return None
+    mx, my = math.fsum(xs) / n, math.fsum(ys) / n
+    dx = [x - mx for x in xs]
+    dy = [y - my for y in ys]
+    sxx = math.fsum(d * d for d in dx)
+    syy = math.fsum(d * d for d in dy)
+    if sxx <= 0 or syy <= 0:
+        return None
+    sxy = math.fsum(a * b for a, b in zip(dx, dy, strict=True))
+    return max(-1.0, min(1.0, sxy / math.sqrt(sxx * syy)))
+
+
+def distribution(percents: Sequence[float]) -> Distribution:
+    """Mean, median, sample stdev, range and a histogram in 10 % bins (100 % in the last one)."""
+    counts = [0] * BINS
+    for value in percents:
+        counts[min(max(int(value // (100 // BINS)), 0), BINS - 1)] += 1
+    width = 100 // BINS
+    bins = [Bin(label=f"{i * width}–{(i + 1) * width} %", low=i * width, high=(i + 1) * width, count=c)
+            for i, c in enumerate(counts)]
+    if not percents:
+        return Distribution(n=0, mean=None, median=None, stdev=None, min=None, max=None, bins=bins)
+    return Distribution(
+        n=len(percents),
+        mean=round(statistics.fmean(percents), 2),
+        median=round(statistics.median(percents), 2),
+        stdev=round(statistics.stdev(percents), 2) if len(percents) > 1 else None,
+        min=min(percents),
+        max=max(percents),
+        bins=bins,
+    )
+
+
+def _cronbach(items: Sequence[Sequence[float]], totals: Sequence[float]) -> float | None:
+    k = len(items)
+    if k < 2 or len(totals) < 2:
+        return None
+    total_var = statistics.pvariance(totals)
+    if total_var == 0:
+        return None
+    alpha = k / (k - 1) * (1 - math.fsum(statistics.pvariance(i) for i in items) / total_var)
+    return round(alpha, 3)
+
+
+def variant_label(variant: Variant) -> str:
+    """How a report names a sibling variant: its parameters, or which option is the key."""
+    if variant.params:
+        return ", ".join(f"{name}={value}" for name, value in variant.params.items())
+    if variant.options:
+        return f"key {variant.answer_text}"
+    return "single variant"
+
+
+def _sort_key(value: str) -> tuple[int, Fraction | str]:
+    try:
+        return (0, Fraction(value))
+    except (ValueError, ZeroDivisionError):
+        return (1, value)
+
+
+def _group(label: str, answers: Sequence[AnswerResult], p: float | None) -> GroupStats:
+    n = len(answers)
+    correct = sum(a.status == "correct" for a in answers)
+    gp = correct / n if n else None
+    flagged = gp is not None and p is not None and n >= FLAG_MIN_N and abs(gp - p) > FLAG_GAP
+    return GroupStats(label=label, n=n, correct=correct, p=None if gp is None else round(gp, 3),
+                      flagged=flagged)
+
+
+def _option_identity(option: Option) -> str:
+    return "correct" if option.correct else (option.feedback or option.text)
+
+
+def _options(by_variant: Mapping[str, Sequence[AnswerResult]], variants: Mapping[str, Variant],
+             n: int) -> list[OptionCount]:
+    labels: dict[str, tuple[str, bool]] = {}
+    counts: dict[str, int] = defaultdict(int)
+    for variant_id, answers in by_variant.items():
+        variant = variants[variant_id]
+        for option in variant.options:  # every option is listed, even one nobody chose
+            identity = _option_identity(option)
+            if identity not in labels:
+                text = option.text
+                if len(text) > MAX_OPTION_LABEL and "$" not in text:  # never cut TeX in half
+                    text = text[:MAX_OPTION_LABEL] + "…"
+                labels[identity] = (text, option.correct)
+        for answer in answers:
+            if answer.option is not None and 1 <= answer.option <= len(variant.options):
+                counts[_option_identity(variant.options[answer.option - 1])] += 1
+    rows = [OptionCount(label=text, correct=correct, count=counts[identity],
+                        share=round(counts[identity] / n, 3) if n else None)
+            for identity, (text, correct) in labels.items()]
+    return sorted(rows, key=lambda r: (not r.correct, -r.count))
+
+
+def _item(position: int, answers: list[AnswerResult], rest: list[float], variants: Mapping[str, Variant],
+          ) -> ItemStats:
+    n = len(answers)
+    counts = {status: 0 for status in STATUSES}
+    by_id: dict[str, list[AnswerResult]] = defaultdict(list)
+    for answer in answers:
+        counts[answer.status] += 1
+        by_id[answer.variant].append(answer)
+    known = {vid: group for vid, group in by_id.items() if vid in variants}
+    first = variants[next(iter(known))] if known else None
+    p = counts["correct"] / n if n else None
+    scores = [a.points / a.max_points if a.max_points else 0.0 for a in answers]
+    discrimination = pearson(scores, rest)
+    # Siblings: variants with the same label (same parameters) are one group across copies.
+    by_label: dict[str, list[AnswerResult]] = defaultdict(list)
+    by_param: dict[str, dict[str, list[AnswerResult]]] = defaultdict(lambda: defaultdict(list))
+    for vid, group in known.items():
+        variant = variants[vid]
+        by_label[variant_label(variant)].extend(group)
+        for name, value in variant.params.items():
+            by_param[name][value].extend(group)
+    groups = [_group(label, group, p) for label, group in by_label.items()] if len(by_label) > 1 else []
+    groups.sort(key=lambda g: (g.p if g.p is not None else 2.0, g.label))
+    params = [ParamStats(name=name, values=[_group(f"{name}={value}", values[value], p)
+                                            for value in sorted(values, key=_sort_key)])
+              for name, values in by_param.items() if len(values) > 1]
+    # dict.fromkeys: a one-parameter exercise names the same group as a variant and as a value.
+    flags = list(dict.fromkeys(f"{g.label}: p = {g.p:.2f} (n = {g.n}) vs {p:.2f} for the exercise"
+                               for g in [*groups, *(v for ps in params for v in ps.values)]
+                               if g.flagged and g.p is not None and p is not None))
+    sample = answers[0] if answers else None
+    return ItemStats(
+        question=f"q{position}", position=position,
+        exercise=first.exercise if first else (sample.exercise if sample else ""),
+        title=first.title if first else "",
+        kind=first.kind if first else (sample.kind if sample else "concept"),
+        n=n, counts=counts,
+        p=None if p is None else round(p, 3),
+        discrimination=None if discrimination is None else round(discrimination, 3),
+        options=_options(known, variants, n) if first and first.options else [],
+        variants=groups, params=params, flags=flags,
+    )
+
+
+def analyse(sheets: Sequence[SheetResult], variants: Mapping[str, Variant]) -> Analysis:
+    """Score distribution, reliability and per-question item analysis of graded sheets.
+
+    ``variants`` maps variant id -> Variant (the key's), for titles, options and parameters.
+    """
+    positions = max((len(s.answers) for s in sheets), default=0)
+    rows = [(s.answers, s.total) for s in sheets]
+    items = []
+    item_scores: list[list[float]] = []
+    for index in range(positions):
+        answers = [row[index] for row, _ in rows if len(row) > index]
+        rest = [float(total - row[index].points) for row, total in rows if len(row) > index]
+        items.append(_item(index + 1, answers, rest, variants))
+        item_scores.append([float(a.points) for a in answers])
+    complete = all(len(s.answers) == positions for s in sheets)
+    reliability = _cronbach(item_scores, [float(s.total) for s in sheets]) if complete else None
+    return Analysis(sheets=len(sheets), distribution=distribution([s.percent for s in sheets]),
+                    reliability=reliability, items=items)
