@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from engine.errors import TemplateError
 from engine.exprs import CompiledExpr, ExprError, compile_expr
 from engine.params import Constraint, Derived, Drawn, ParamSpace, parse_value
-from engine.render import compile_text
+from engine.render import TextError, compile_text
 from engine.spec import (
     ChoiceExercise,
     DerivedParam,
@@ -220,6 +220,8 @@ def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledEx
             template, names = compile_text(body)
         except jinja2.TemplateSyntaxError as exc:
             raise fail(loc, f"template does not parse: {exc.message} (template line {exc.lineno})") from None
+        except TextError as exc:
+            raise fail(loc, str(exc)) from None
         unknown = names - params - extra
         if unknown:
             allowed = ", ".join(sorted(params | extra)) or "none"

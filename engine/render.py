@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import jinja2
 import sympy
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.exprs import Value, from_sympy, to_sympy
@@ -106,8 +106,16 @@ def text_environment() -> SandboxedEnvironment:
     return env
 
 
+class TextError(ValueError):
+    """Exercise text that parses but would print something inexact."""
+
+
 def compile_text(source: str) -> tuple[jinja2.Template, set[str]]:
     """Compile exercise text once; returns the template and the names it reads."""
     env = text_environment()
     tree = env.parse(source)
+    if any(True for _ in tree.find_all(nodes.Div)):
+        # Jinja's / divides in floating point: [[ 2 / n ]] would print 0.6666666666666666.
+        raise TextError("'/' inside [[ ]] divides in floating point; use a derived parameter "
+                        "(params: {ratio: {expr: '2/n_in'}}) and print [[ ratio | latex ]]")
     return env.from_string(tree), set(meta.find_undeclared_variables(tree))

@@ -75,6 +75,20 @@ def _evaluate(ex: CompiledExercise, expr: Any, loc: list, env: Mapping[str, Valu
         raise ex.error(loc, f"{exc} (at {_describe_env(ex, env)})") from None
 
 
+def _absolute_tolerance(answer: Any) -> sympy.Rational | None:
+    if not isinstance(answer, NumericAnswer):
+        return None
+    return sympy.Rational(answer.absolute_tolerance)
+
+
+def _within(wrong: Value, value: Value, tolerance: sympy.Rational) -> bool:
+    """|wrong - value| <= tolerance, decided at 40 digits (a near-tie counts as within)."""
+    gap = to_sympy(wrong) - to_sympy(value)
+    if not gap.is_number:
+        return False
+    return abs(complex(gap.evalf(40))) <= float(tolerance) * (1 + 1e-12)
+
+
 def _decimal_or_none(value: Value) -> str | None:
     number = to_sympy(value)
     if number.is_number and number.is_real and number.is_finite:
@@ -168,6 +182,10 @@ class VariantMaker:
             self._count, self._counted = self.permutations(), True
             return self._count
         size = self.space.size()
+        if not self.space.constraints and not self.ex.options and not self.ex.distractors:
+            # Nothing can reject a draw: every combination is a distinct variant.
+            self._count, self._counted = size, True
+            return size
         if size > ENUMERATION_LIMIT or not (force or size <= COUNT_EAGERLY_BELOW or wanted * 4 > size):
             return None
         self._valid_envs = [env for env in self.space.enumerate(self.ex.symbols) if self._usable(env)]
@@ -234,10 +252,16 @@ class VariantMaker:
             parts["answer_value"] = value
             parts["answer"], parts["answer_text"] = self._typed_answer(value, env)
             misconceptions = []
+            wrongs: list[Value] = []
+            tolerance = _absolute_tolerance(parts["answer"])
             for i, (expr, feedback) in enumerate(ex.distractors):
                 wrong = _evaluate(ex, expr, ["distractors", i, "expr"], env)
-                if _same(wrong, value):
+                # A misconception that equals the answer, another misconception, or lies within
+                # the tolerance could not be told apart when grading: draw again.
+                if any(_same(wrong, other) for other in (value, *wrongs)) or (
+                        tolerance is not None and _within(wrong, value, tolerance)):
                     raise Clash
+                wrongs.append(wrong)
                 misconceptions.append(Misconception(
                     value=exact(wrong), latex=latex(wrong), decimal=_decimal_or_none(wrong),
                     feedback=_render(ex, feedback, ["distractors", i, "feedback"], context)))
@@ -356,6 +380,8 @@ class VariantMaker:
             seen.add(tuple(order))
             return self._variant(index, seed, env, parts, order)
         self.distinct_count(force=True)
+        if self._valid_envs is None and self.space.size() <= ENUMERATION_LIMIT:
+            self._valid_envs = [env for env in self.space.enumerate(ex.symbols) if self._usable(env)]
         if self._valid_envs is None:
             raise TemplateError(
                 f"no usable parameters found in {MAX_DRAWS} draws and the space ({self.space.size()} "

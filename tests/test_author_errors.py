@@ -45,6 +45,8 @@ CASES = [
          r"8: question: undefined template variable 'n_inn' \(defined: n_in, n_out\)"),
     Case("template syntax", GOOD.replace("What is [[ n_in ]]", "What is [% if %]"),
          r"8: question: template does not parse"),
+    Case("float division in text", GOOD.replace("What is [[ n_in ]]", "What is [[ n_in / 2 ]]"),
+         r"8: question: '/' inside \[\[ \]\] divides in floating point"),
     Case("expression does not parse", GOOD.replace("answer: n_in + n_out", "answer: n_in +* n_out"),
          r"9: answer: 'n_in \+\* n_out' does not parse"),
     Case("unknown name in expression", GOOD.replace("answer: n_in + n_out", "answer: n_in + m"),

@@ -153,3 +153,36 @@ def test_bundled_json_has_every_kind(bundled_bank: Path) -> None:
     quiz = api.quiz([bundled_bank], seed=7, count=30)
     assert len(quiz.copies) == 30
     assert {v.kind for v in quiz.copies[0].variants} == set(KINDS)
+
+
+NUMERIC = """\
+id: ex
+title: T
+kind: numeric
+topic: t
+params:
+  n: {values: [16, 100, 400]}
+question: "sqrt(2/[[ n ]])?"
+answer: sqrt(2/n)
+tolerance: {relative: "0.01"}
+precision: 4
+distractors:
+  - {expr: "2/n", feedback: "the variance"}
+  - {expr: "%s", feedback: "second"}
+explanation: e
+"""
+
+
+@pytest.mark.parametrize(
+    ("second", "usable"),
+    [
+        ("sqrt(2/n) * 1001/1000", 0),  # always within the 1 % tolerance: never usable
+        ("2/n", 0),  # coincides with the other misconception
+        ("sqrt(8)/n", 3),  # never equal to the answer or to 2/n for these n
+        ("Rational(1, 50)", 2),  # equals 2/n at n = 100 only
+    ],
+)
+def test_misconceptions_must_be_distinguishable(tmp_path: Path, second: str, usable: int) -> None:
+    (tmp_path / "ex.yaml").write_text(NUMERIC % second)
+    ex = load_bank([tmp_path]).exercises[0]
+    assert VariantMaker(ex, 0).distinct_count(force=True) == usable
