@@ -98,6 +98,13 @@ def load_bank(paths: list[Path] | None = None) -> Bank:
             raise TemplateError(f"id {ex.id!r} is also used by {seen[ex.id].source}", path=ex.source,
                                 line=ex.lines.line(["id"]), field="id")
         seen[ex.id] = ex
+    if info.order and info_file is not None:
+        unknown = [i for i in info.order if i not in seen]
+        if unknown:
+            raise TemplateError(f"unknown exercise {unknown[0]!r} (expected one of the bank's ids)",
+                                path=_display(info_file), line=lines.line(["order"]), field="order")
+        rank = {exercise_id: i for i, exercise_id in enumerate(info.order)}
+        exercises.sort(key=lambda ex: rank.get(ex.id, len(rank)))
     return Bank(info=info, exercises=exercises, hash=content_hash(files, info_file))
 
 

@@ -212,6 +212,10 @@ class BankInfo(Strict):
     title: str = Field(min_length=1)
     code: str = Field("QW", pattern=r"^[A-Z][A-Z0-9]{0,7}$", description="Prefix of sheet ids.")
     description: str = ""
+    order: list[str] = Field(
+        default_factory=list,
+        description="Exercise ids in the order worksheets show them; unlisted ones follow by file name.",
+    )
 
 
 def slug(text: str) -> str:

@@ -186,3 +186,18 @@ def test_misconceptions_must_be_distinguishable(tmp_path: Path, second: str, usa
     (tmp_path / "ex.yaml").write_text(NUMERIC % second)
     ex = load_bank([tmp_path]).exercises[0]
     assert VariantMaker(ex, 0).distinct_count(force=True) == usable
+
+
+def test_bank_order(tmp_path: Path, basic_bank: Path) -> None:
+    import shutil
+
+    bank = tmp_path / "bank"
+    shutil.copytree(basic_bank, bank)
+    with (bank / "bank.yaml").open("a") as handle:
+        handle.write("order: [sum, he]\n")
+    assert [ex.id for ex in load_bank([bank]).exercises][:3] == ["sum", "he", "bigger"]
+    (bank / "bank.yaml").write_text((bank / "bank.yaml").read_text().replace("[sum, he]", "[sum, nope]"))
+    from engine.errors import TemplateError
+
+    with pytest.raises(TemplateError, match=r"bank.yaml:\d+: order: unknown exercise 'nope'"):
+        load_bank([bank])
