@@ -267,7 +267,8 @@ def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: in
     pins = _pairs(params, "--param")
     data = None
     if str(submissions) == "-":
-        data = click.get_binary_stream("stdin").read()
+        with click.open_file("-", "rb") as stream:
+            data = stream.read()
     elif not submissions.is_file():
         raise click.BadParameter(f"no such file: {submissions}", param_hint="SUBMISSIONS")
     try:
