@@ -15,6 +15,7 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import sympy
@@ -107,7 +108,29 @@ def _sqrt(a: Value) -> Value:
         root = _perfect_root(a)
         if root is not None:
             return from_sympy(root)
+        return _rational_sqrt(Fraction(a))
     return from_sympy(sympy.sqrt(to_sympy(a)))
+
+
+@lru_cache(maxsize=65536)
+def _rational_sqrt(a: Fraction) -> Value:
+    """sqrt of a positive non-square rational as SymPy writes it, c*sqrt(m) with m squarefree.
+
+    SymPy's own sqrt factors the radicand on every call; layer sizes are small, so trial
+    division finds the square part at once (large radicands still go to SymPy).
+    """
+    if a <= 0 or a.numerator * a.denominator > 10**10:
+        return from_sympy(sympy.sqrt(to_sympy(a)))
+    radicand = a.numerator * a.denominator  # sqrt(p/q) = sqrt(p*q)/q
+    outside, inside, factor = 1, radicand, 2
+    while factor * factor <= inside:
+        while inside % (factor * factor) == 0:
+            inside //= factor * factor
+            outside *= factor
+        factor += 1
+    coeff = sympy.Rational(outside, a.denominator)
+    root = sympy.Pow(sympy.Integer(inside), sympy.S.Half, evaluate=False)
+    return coeff * root if coeff != 1 else root
 
 
 def _compare(fast: Callable[[Value, Value], bool], slow: Callable[[Any, Any], Any]) -> Callable:

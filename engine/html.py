@@ -80,6 +80,7 @@ def _parser() -> MarkdownIt:
     return md
 
 
+@lru_cache(maxsize=8192)  # texts without parameters repeat in every variant
 def markdown_to_html(text: str) -> str:
     """Block HTML of Markdown+TeX text: paragraphs, lists, tables, code, math.
 
@@ -90,6 +91,7 @@ def markdown_to_html(text: str) -> str:
     return _parser().render(text).strip()
 
 
+@lru_cache(maxsize=8192)
 def markdown_to_html_inline(text: str) -> str:
     """Inline HTML of a short Markdown+TeX text (an option, a label): no wrapping ``<p>``.
 

@@ -51,21 +51,51 @@ def _exact(value: Value) -> str:
     return str(to_sympy(value))
 
 
+def _surd(number: sympy.Basic) -> tuple[sympy.Rational, int] | None:
+    """(c, b) when number is c·sqrt(b) with c rational and b a positive integer, else None."""
+    coeff, rest = number.as_coeff_Mul()
+    if rest.is_Pow and rest.exp == sympy.S.Half and rest.base.is_Integer and rest.base > 0 and coeff.is_Rational:
+        return coeff, int(rest.base)
+    return None
+
+
+@lru_cache(maxsize=65536, typed=True)
+def approximate(value: Value, precision: int) -> Decimal:
+    """value to `precision` significant digits, correctly rounded from a more precise value.
+
+    Rationals and c·sqrt(b) (the usual layer-size answers) are computed with `decimal`;
+    anything else goes through SymPy's evalf.
+    """
+    with localcontext() as ctx:
+        ctx.prec = precision + 20
+        if isinstance(value, int | Fraction) and not isinstance(value, bool):
+            exact = Decimal(value.numerator) / Decimal(value.denominator)
+        else:
+            number = to_sympy(value)
+            if not (number.is_number and number.is_real):
+                raise ValueError(f"{value} is not a real number")
+            surd = _surd(number)
+            if surd is not None:
+                coeff, base = surd
+                exact = Decimal(int(coeff.p)) / Decimal(int(coeff.q)) * Decimal(base).sqrt()
+            else:
+                exact = Decimal(str(sympy.N(number, precision + 20)))
+        ctx.prec = precision
+        return +exact
+
+
 def to_decimal(value: Value, places: int) -> Decimal:
     """Exact value rounded half-up to `places` decimals, without passing through a float."""
     value = from_sympy(value)
     quantum = Decimal(1).scaleb(-places)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value).quantize(quantum)
+    # Enough significant digits for every integer digit, the places asked and a margin.
+    magnitude = max(1, approximate(value, 20).adjusted() + 1)
+    approx = approximate(value, places + magnitude + 25)
     with localcontext() as ctx:
-        ctx.prec = 200
-        if isinstance(value, int | Fraction) and not isinstance(value, bool):
-            exact = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else Decimal(value)
-            return exact.quantize(quantum, rounding=ROUND_HALF_UP)
-        number = to_sympy(value)
-        if not number.is_real or not number.is_number:
-            raise ValueError(f"{value} is not a real number")
-        magnitude = max(1, len(str(int(abs(number.evalf(15))))))
-        digits = places + magnitude + 25
-        return Decimal(str(sympy.N(number, digits))).quantize(quantum, rounding=ROUND_HALF_UP)
+        ctx.prec = places + magnitude + 30
+        return approx.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def num(value: Value, places: int = 4) -> str:
@@ -79,12 +109,7 @@ def significant(value: Value, digits: int = 20) -> str:
     value = from_sympy(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    number = to_sympy(value)
-    text = str(sympy.N(number, digits))
-    with localcontext() as ctx:
-        ctx.prec = digits + 5
-        decimal = Decimal(text)
-    result = format(decimal.normalize(), "f")
+    result = format(approximate(value, digits).normalize(), "f")
     return result if result not in ("-0", "") else "0"
 
 

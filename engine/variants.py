@@ -7,9 +7,11 @@ import itertools
 import math
 import random
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 import sympy
@@ -28,7 +30,7 @@ from engine.quiz import (
     OptionAnswer,
     Variant,
 )
-from engine.render import circled, exact, latex, num, significant
+from engine.render import approximate, circled, exact, latex, num, significant
 
 MAX_DRAWS = 100  # draws per variant before falling back to exact enumeration
 COUNT_EAGERLY_BELOW = 4096  # spaces this small are always counted
@@ -52,11 +54,13 @@ class Stats:
     duplicates: int = 0
 
 
-@dataclass
-class Instance:
-    env: dict[str, Value]
-    key: tuple
-    variant_parts: dict[str, Any] = field(default_factory=dict)
+class Plan(NamedTuple):
+    """Variant `index` of an exercise: its seed, drawn values and option order (picklable)."""
+
+    index: int
+    seed: int
+    values: tuple
+    order: tuple
 
 
 def _render(ex: CompiledExercise, template: jinja2.Template, loc: list, context: Mapping[str, Any]) -> str:
@@ -75,18 +79,13 @@ def _evaluate(ex: CompiledExercise, expr: Any, loc: list, env: Mapping[str, Valu
         raise ex.error(loc, f"{exc} (at {_describe_env(ex, env)})") from None
 
 
-def _absolute_tolerance(answer: Any) -> sympy.Rational | None:
-    if not isinstance(answer, NumericAnswer):
-        return None
-    return sympy.Rational(answer.absolute_tolerance)
-
-
-def _within(wrong: Value, value: Value, tolerance: sympy.Rational) -> bool:
+def _within(wrong: Value, value: Value, tolerance: Decimal) -> bool:
     """|wrong - value| <= tolerance, decided at 40 digits (a near-tie counts as within)."""
-    gap = to_sympy(wrong) - to_sympy(value)
-    if not gap.is_number:
-        return False
-    return abs(complex(gap.evalf(40))) <= float(tolerance) * (1 + 1e-12)
+    try:
+        gap = abs(approximate(wrong, 40) - approximate(value, 40))
+    except (ValueError, TypeError):
+        return False  # a misconception that is not a real number cannot be mistaken for it
+    return gap <= tolerance * (1 + Decimal("1e-12"))
 
 
 def _decimal_or_none(value: Value) -> str | None:
@@ -156,6 +155,7 @@ class VariantMaker:
         self._counted = False
         self._valid_envs: list[dict[str, Value]] | None = None
         self._parts: dict[tuple, Any] = {}
+        self._screens: dict[tuple, Any] = {}
         if pins:
             env = self.space.draw(random.Random(0), ex.symbols)
             failed = self.space.failed_constraint(env) if self.space.size() == 1 else None
@@ -196,48 +196,87 @@ class VariantMaker:
         if self.space.failed_constraint(env) is not None:
             return False
         try:
-            self._content(env)
+            self._screen(env)
         except Clash:
             return False
         return True
 
     # -- one variant ----------------------------------------------------------------------
 
-    def _content(self, env: dict[str, Value]) -> dict[str, Any]:
-        """Everything about a variant that does not depend on the option order (memoised)."""
+    def _memo(self, memo: dict[tuple, Any], env: dict[str, Value], compute: Any) -> Any:
         key = tuple(env[d.name] for d in self.space.drawn)
-        cached = self._parts.get(key)
+        cached = memo.get(key)
         if cached is None:
-            if len(self._parts) >= 4096:
-                self._parts.clear()
+            if len(memo) >= 4096:
+                memo.clear()
             try:
-                cached = self._parts[key] = self._compute_content(env)
+                cached = memo[key] = compute(env)
             except Clash:
-                cached = self._parts[key] = _CLASH
+                cached = memo[key] = _CLASH
         if cached is _CLASH:
             raise Clash
         return cached
 
-    def _compute_content(self, env: dict[str, Value]) -> dict[str, Any]:
+    def _screen(self, env: dict[str, Value]) -> dict[str, Any]:
+        """The values that decide whether a draw is usable; raises Clash when it is not (memoised)."""
+        return self._memo(self._screens, env, self._compute_screen)
+
+    def _content(self, env: dict[str, Value]) -> dict[str, Any]:
+        """Everything about a variant that does not depend on the option order (memoised)."""
+        return self._memo(self._parts, env, self._compute_content)
+
+    def _compute_screen(self, env: dict[str, Value]) -> dict[str, Any]:
         ex, spec = self.ex, self.ex.spec
         context = {name: env[name] for name in ex.space.names}
-        parts: dict[str, Any] = {"context": context}
-        kind = spec.kind
+        screen: dict[str, Any] = {"context": context}
         if ex.options:
-            shown: list[tuple[str, Value | None, str | None]] = []
+            shown: list[tuple[str, Value | None]] = []
             for i, option in enumerate(ex.options):
                 if option.expr is not None:
                     value = _evaluate(ex, option.expr, ["options", i, "expr"], env)
-                    text = f"${latex(value)}$"
+                    shown.append((f"${latex(value)}$", value))
                 else:
-                    value, text = None, _render(ex, option.text, ["options", i, "text"], context)
-                feedback = _render(ex, option.feedback, ["options", i, "feedback"], context) if option.feedback else None
-                shown.append((text, value, feedback))
-            for (a_text, a_value, _), (b_text, b_value, _) in itertools.combinations(shown, 2):
+                    shown.append((_render(ex, option.text, ["options", i, "text"], context), None))
+            for (a_text, a_value), (b_text, b_value) in itertools.combinations(shown, 2):
                 if a_text == b_text or (a_value is not None and b_value is not None and _same(a_value, b_value)):
                     raise Clash
-            parts["shown"] = shown
-        elif kind == "true_false":
+            screen["shown"] = shown
+        elif spec.kind != "true_false":
+            value = _evaluate(ex, ex.answer, ["answer"], env)
+            tolerance = self._tolerance_bound(value) if spec.kind == "numeric" else None
+            wrongs: list[Value] = []
+            for i, (expr, _) in enumerate(ex.distractors):
+                wrong = _evaluate(ex, expr, ["distractors", i, "expr"], env)
+                # A misconception that equals the answer, another misconception, or lies within
+                # the tolerance could not be told apart when grading: draw again.
+                if any(_same(wrong, other) for other in (value, *wrongs)) or (
+                        tolerance is not None and _within(wrong, value, tolerance)):
+                    raise Clash
+                wrongs.append(wrong)
+            screen["answer_value"], screen["wrongs"] = value, wrongs
+        return screen
+
+    def _tolerance_bound(self, value: Value) -> Decimal | None:
+        tolerance = self.ex.spec.tolerance
+        if tolerance.absolute is not None:
+            return Decimal(tolerance.absolute)
+        try:
+            return Decimal(tolerance.relative) * abs(approximate(value, 40))
+        except (ValueError, TypeError):
+            return None  # not a real number: _typed_answer reports it
+
+    def _compute_content(self, env: dict[str, Value]) -> dict[str, Any]:
+        ex, spec = self.ex, self.ex.spec
+        screen = self._screen(env)
+        context = screen["context"]
+        parts: dict[str, Any] = {"context": context}
+        if ex.options:
+            parts["shown"] = [
+                (text, value,
+                 _render(ex, option.feedback, ["options", i, "feedback"], context) if option.feedback else None)
+                for i, ((text, value), option) in enumerate(zip(screen["shown"], ex.options, strict=True))
+            ]
+        elif spec.kind == "true_false":
             truth = spec.answer if isinstance(spec.answer, bool) else None
             if truth is None:
                 try:
@@ -248,24 +287,14 @@ class VariantMaker:
             parts["answer_value"] = truth
             parts["answer_text"] = "① True" if truth else "② False"
         else:
-            value = _evaluate(ex, ex.answer, ["answer"], env)
+            value = screen["answer_value"]
             parts["answer_value"] = value
             parts["answer"], parts["answer_text"] = self._typed_answer(value, env)
-            misconceptions = []
-            wrongs: list[Value] = []
-            tolerance = _absolute_tolerance(parts["answer"])
-            for i, (expr, feedback) in enumerate(ex.distractors):
-                wrong = _evaluate(ex, expr, ["distractors", i, "expr"], env)
-                # A misconception that equals the answer, another misconception, or lies within
-                # the tolerance could not be told apart when grading: draw again.
-                if any(_same(wrong, other) for other in (value, *wrongs)) or (
-                        tolerance is not None and _within(wrong, value, tolerance)):
-                    raise Clash
-                wrongs.append(wrong)
-                misconceptions.append(Misconception(
-                    value=exact(wrong), latex=latex(wrong), decimal=_decimal_or_none(wrong),
-                    feedback=_render(ex, feedback, ["distractors", i, "feedback"], context)))
-            parts["misconceptions"] = misconceptions
+            parts["misconceptions"] = [
+                Misconception(value=exact(wrong), latex=latex(wrong), decimal=_decimal_or_none(wrong),
+                              feedback=_render(ex, feedback, ["distractors", i, "feedback"], context))
+                for i, (wrong, (_, feedback)) in enumerate(zip(screen["wrongs"], ex.distractors, strict=True))
+            ]
         return parts
 
     def _typed_answer(self, value: Value, env: Mapping[str, Value]) -> tuple[Any, str]:
@@ -276,18 +305,21 @@ class VariantMaker:
                                " (an integer answer must be exact; add a constraint)")
             return IntegerAnswer(value=value), str(value)
         if spec.kind == "numeric":
-            number = to_sympy(value)
-            if not (number.is_number and number.is_real and number.is_finite):
-                raise ex.error(["answer"], f"not a finite real number: {number} at {_describe_env(ex, env)}")
+            try:
+                approx = approximate(value, 40)
+            except (ValueError, TypeError):
+                approx = None
+            if approx is None or not approx.is_finite():
+                raise ex.error(["answer"], f"not a finite real number: {exact(value)} at {_describe_env(ex, env)}")
             tol = spec.tolerance
             if tol.absolute is not None:
                 kind, written, absolute = "absolute", tol.absolute, tol.absolute
             else:
                 kind, written = "relative", tol.relative
-                absolute = significant(sympy.Rational(tol.relative) * abs(number), 20)
-            display = num(number, spec.precision)
+                absolute = significant(Fraction(tol.relative) * abs(Fraction(approx)), 20)
+            display = num(value, spec.precision)
             answer = NumericAnswer(
-                exact=str(number), latex=latex(number), decimal=significant(number, 20), display=display,
+                exact=exact(value), latex=latex(value), decimal=significant(value, 20), display=display,
                 tolerance_kind=kind, tolerance=written, absolute_tolerance=absolute,
             )
             return answer, display
@@ -318,7 +350,8 @@ class VariantMaker:
         question = _render(ex, ex.question, ["question"], context)
         explanation = _render(ex, ex.explanation, ["explanation"],
                               {**context, "answer": parts["answer_value"], "answer_text": parts["answer_text"]})
-        return Variant(
+        # Every field is built here from validated parts: skip re-validation on this hot path.
+        return Variant.model_construct(
             id=f"{ex.id}.{self.quiz_seed}.{index + 1}",
             exercise=ex.id, index=index, seed=seed, kind=spec.kind, title=spec.title, topic=spec.topic,
             tags=list(spec.tags), points=spec.points,
@@ -332,13 +365,28 @@ class VariantMaker:
             return tuple(env[d.name] for d in self.space.drawn)
         return tuple(order)
 
-    def stream(self, count: int) -> Iterator[Variant]:
-        """Variants 0..count-1, distinct while the space has enough of them."""
+    def plans(self, count: int) -> Iterator[Plan]:
+        """Which draw and option order each of variants 0..count-1 gets, distinct while the
+        space has enough; cheap, so that the expensive rendering can run elsewhere."""
         seen: set[tuple] = set()
         for index in range(count):
             yield self._next(index, seen)
 
-    def _next(self, index: int, seen: set[tuple]) -> Variant:
+    def materialize(self, plan: Plan) -> Variant:
+        """The full variant of a plan: answers, rendered text, options in order."""
+        names = [d.name for d in self.space.drawn]
+        env = self.space.complete(dict(zip(names, plan.values, strict=True)), self.ex.symbols)
+        return self._variant(plan.index, plan.seed, env, self._content(env), list(plan.order))
+
+    def stream(self, count: int) -> Iterator[Variant]:
+        """Variants 0..count-1, distinct while the space has enough of them."""
+        for plan in self.plans(count):
+            yield self.materialize(plan)
+
+    def _plan(self, index: int, seed: int, env: Mapping[str, Value], order: list[int]) -> Plan:
+        return Plan(index, seed, tuple(env[d.name] for d in self.space.drawn), tuple(order))
+
+    def _next(self, index: int, seen: set[tuple]) -> Plan:
         seed = variant_seed(self.quiz_seed, self.ex.id, index)
         rng = random.Random(seed)
         exhausted = self._counted and self._count is not None and len(seen) >= self._count
@@ -349,7 +397,7 @@ class VariantMaker:
                 self.stats.constraint_rejects += 1
                 continue
             try:
-                parts = self._content(env)
+                self._screen(env)
             except Clash:
                 self.stats.clashes += 1
                 continue
@@ -364,21 +412,21 @@ class VariantMaker:
                     exhausted = self._count is not None and len(seen) >= self._count
                 continue
             seen.add(key)
-            return self._variant(index, seed, env, parts, order)
+            return self._plan(index, seed, env, order)
         return self._fallback(index, seed, rng, seen)
 
-    def _fallback(self, index: int, seed: int, rng: random.Random, seen: set[tuple]) -> Variant:
+    def _fallback(self, index: int, seed: int, rng: random.Random, seen: set[tuple]) -> Plan:
         """Random draws keep failing: pick uniformly among the exactly enumerated candidates."""
         ex = self.ex
         if not self.space.drawn:
             orders = [list(p) for p in itertools.permutations(range(len(ex.options)))] if ex.options else [[]]
             orders = [o for o in orders if all(o[i] == i for i, opt in enumerate(ex.options) if opt.pinned)]
             env = self.space.complete({}, ex.symbols)
-            parts = self._content(env)
+            self._screen(env)
             unseen = [o for o in orders if tuple(o) not in seen]
             order = rng.choice(unseen or orders)
             seen.add(tuple(order))
-            return self._variant(index, seed, env, parts, order)
+            return self._plan(index, seed, env, order)
         self.distinct_count(force=True)
         if self._valid_envs is None and self.space.size() <= ENUMERATION_LIMIT:
             self._valid_envs = [env for env in self.space.enumerate(ex.symbols) if self._usable(env)]
@@ -396,7 +444,6 @@ class VariantMaker:
             )
         unseen = [env for env in self._valid_envs if self._key(env, []) not in seen]
         env = dict(rng.choice(unseen or self._valid_envs))
-        parts = self._content(env)
         order = _order(ex, rng)
         seen.add(self._key(env, order))
-        return self._variant(index, seed, env, parts, order)
+        return self._plan(index, seed, env, order)
