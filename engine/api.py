@@ -39,9 +39,10 @@ def bank(paths: list[Path] | None = None) -> Bank:
 
 
 def plan(paths: list[Path] | None = None, *, seed: int = 0, count: int = 1, exercises: list[str] | None = None,
-         params: Mapping[str, str] | None = None, unique: bool = False) -> QuizPlan:
-    """A quiz ready to be written by any writer."""
-    return plan_quiz(bank(paths), seed=seed, count=count, exercise_ids=exercises, params=params, unique=unique)
+         params: Mapping[str, str] | None = None, unique: bool = False, jobs: int = 1) -> QuizPlan:
+    """A quiz ready to be written by any writer; `jobs` processes render it (same output)."""
+    return plan_quiz(bank(paths), seed=seed, count=count, exercise_ids=exercises, params=params, unique=unique,
+                     jobs=jobs)
 
 
 def quiz(paths: list[Path] | None = None, **options: Any) -> Quiz:
@@ -54,7 +55,7 @@ def export(fmt: str, paths: list[Path] | None = None, *, output: Path | None = N
     """Write a quiz in format `fmt` to `output` (atomically), or return it as text."""
     quiz_plan = plan(paths, **options)
     buffer = StringIO()
-    with atomic_outputs(output, buffer) as sink:
+    with quiz_plan.workers(), atomic_outputs(output, buffer) as sink:
         get_writer(fmt).write(quiz_plan, sink, key=key)
     return buffer.getvalue()
 

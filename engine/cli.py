@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,10 @@ def cli() -> None:
 @click.option("--key/--no-key", default=True, show_default=True,
               help="Markdown: also write the answer key (to OUTPUT.key.md, or after the worksheets).")
 @click.option("--unique", is_flag=True, help="Fail instead of repeating variants when too few exist.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Processes that render variants (0: one per core); the output is the same for any value.")
 def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: Path | None,
-             exercises: tuple[str, ...], params: tuple[str, ...], key: bool, unique: bool) -> None:
+             exercises: tuple[str, ...], params: tuple[str, ...], key: bool, unique: bool, jobs: int) -> None:
     """Generate COUNT copies of a quiz from a bank folder or exercise files.
 
     PATHS default to the bundled weight-initialization bank. Copy i holds variant i of every
@@ -72,10 +75,10 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     pins = _pairs(params, "--param")
     try:
         plan = api.plan(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
-                        unique=unique)
+                        unique=unique, jobs=jobs or os.cpu_count() or 1)
         for notice in plan.notices:
             click.echo(f"Note: {notice}", err=True)
-        with atomic_outputs(output, sys.stdout) as sink:
+        with plan.workers(), atomic_outputs(output, sys.stdout) as sink:
             get_writer(fmt).write(plan, sink, key=key)
     except QuizwrightError as exc:
         raise _fail(exc) from None

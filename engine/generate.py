@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import contextlib
+import itertools
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from engine.bank import Bank
 from engine.errors import UsageError
@@ -11,9 +16,22 @@ from engine.exprs import ExprError, Value
 from engine.loader import CompiledExercise
 from engine.params import parse_value
 from engine.quiz import BankRef, Copy, ExerciseSummary, Quiz, QuizHeader, Variant
-from engine.variants import VariantMaker
+from engine.variants import Plan, VariantMaker
 
 MAX_SEED = 2**63 - 1
+CHUNK = 50  # variants or copies per task: large enough to amortise, small enough to stream
+R = TypeVar("R")
+# The plan a forked worker renders for: set before the pool forks, so workers inherit it.
+_ACTIVE: QuizPlan | None = None
+
+
+def _work(task: tuple) -> Any:
+    assert _ACTIVE is not None
+    return _ACTIVE.run(task)
+
+
+def _identity(plan: QuizPlan, items: list) -> list:
+    return items
 
 
 @dataclass
@@ -23,16 +41,80 @@ class QuizPlan:
     header: QuizHeader
     makers: list[VariantMaker]
     notices: list[str] = field(default_factory=list)
+    jobs: int = 1
+    _pool: Any = field(default=None, repr=False)
 
     def sheet_id(self, index: int) -> str:
         """Sheet id printed on copy `index`, e.g. WI-7-0001."""
         return f"{self.header.bank.code}-{self.header.seed}-{index + 1:04d}"
 
+    def run(self, task: tuple) -> Any:
+        """Materialise one chunk of plans and hand it to the writer's render function."""
+        what, k, payload, render = task
+        if what == "copies":
+            copies = [
+                Copy.model_construct(index=i, sheet=self.sheet_id(i),
+                                     variants=[m.materialize(p) for m, p in zip(self.makers, plans, strict=True)])
+                for i, plans in payload
+            ]
+            return render(self, copies)
+        return render(self, [self.makers[k].materialize(p) for p in payload])
+
+    @contextlib.contextmanager
+    def workers(self) -> Iterator[QuizPlan]:
+        """Within this block, rendering runs on `jobs` processes; output is identical to one."""
+        global _ACTIVE
+        if self.jobs <= 1:
+            yield self
+            return
+        _ACTIVE = self
+        with multiprocessing.get_context("fork").Pool(self.jobs) as pool:
+            self._pool = pool
+            try:
+                yield self
+            finally:
+                self._pool = None
+                _ACTIVE = None
+
+    def _ordered(self, tasks: Iterable[tuple]) -> Iterator[Any]:
+        # Results come back in task order; a bounded number in flight keeps memory flat.
+        if self._pool is None:
+            for task in tasks:
+                yield self.run(task)
+            return
+        pending: deque = deque()
+        for task in tasks:
+            pending.append(self._pool.apply_async(_work, (task,)))
+            if len(pending) >= 4 * self.jobs:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+    def map_copies(self, render: Callable[[QuizPlan, list[Copy]], R]) -> Iterator[R]:
+        """render(plan, copies) over consecutive chunks of copies, in order."""
+        streams = [maker.plans(self.header.count) for maker in self.makers]
+
+        def tasks() -> Iterator[tuple]:
+            for start in range(0, self.header.count, CHUNK):
+                stop = min(self.header.count, start + CHUNK)
+                yield "copies", -1, [(i, [next(s) for s in streams]) for i in range(start, stop)], render
+
+        return self._ordered(tasks())
+
+    def map_variants(self, k: int, plans: Iterable[Plan], render: Callable[[QuizPlan, list[Variant]], R]) -> Iterator[R]:
+        """render(plan, variants) over consecutive chunks of exercise k's variants, in order."""
+        iterator = iter(plans)
+
+        def tasks() -> Iterator[tuple]:
+            while chunk := list(itertools.islice(iterator, CHUNK)):
+                yield "variants", k, chunk, render
+
+        return self._ordered(tasks())
+
     def copies(self) -> Iterator[Copy]:
         """Copy i holds variant i of every exercise; variants are made as the copies are read."""
-        streams = [maker.stream(self.header.count) for maker in self.makers]
-        for index in range(self.header.count):
-            yield Copy(index=index, sheet=self.sheet_id(index), variants=[next(s) for s in streams])
+        for chunk in self.map_copies(_identity):
+            yield from chunk
 
     def by_exercise(self) -> Iterator[tuple[ExerciseSummary, Iterator[Variant]]]:
         """Each exercise with the stream of its variants (its pool for an LMS)."""
@@ -69,6 +151,7 @@ def plan_quiz(
     exercise_ids: list[str] | None = None,
     params: Mapping[str, str] | None = None,
     unique: bool = False,
+    jobs: int = 1,
 ) -> QuizPlan:
     """Prepare a quiz; repeats (more variants asked than exist) are notices, or errors if unique."""
     if not 0 <= seed <= MAX_SEED:
@@ -93,4 +176,4 @@ def plan_quiz(
         seed=seed, count=count, pinned={k: str(v) for k, v in sorted((params or {}).items())},
         bank=BankRef(title=bank.info.title, code=bank.info.code, hash=bank.hash), exercises=summaries,
     )
-    return QuizPlan(header=header, makers=makers, notices=notices)
+    return QuizPlan(header=header, makers=makers, notices=notices, jobs=max(1, jobs))

@@ -24,7 +24,7 @@ ends); :func:`one_line` turns it into equivalent HTML without a single newline c
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
@@ -80,7 +80,6 @@ def _parser() -> MarkdownIt:
     return md
 
 
-@lru_cache(maxsize=8192)  # texts without parameters repeat in every variant
 def markdown_to_html(text: str) -> str:
     """Block HTML of Markdown+TeX text: paragraphs, lists, tables, code, math.
 
@@ -88,10 +87,9 @@ def markdown_to_html(text: str) -> str:
         >>> markdown_to_html("Compute $n_{in} * n_{out}$ for **both** layers.")
         '<p>Compute \\\\(n_{in} * n_{out}\\\\) for <strong>both</strong> layers.</p>'
     """
-    return _parser().render(text).strip()
+    return _by_shape(text, _block)
 
 
-@lru_cache(maxsize=8192)
 def markdown_to_html_inline(text: str) -> str:
     """Inline HTML of a short Markdown+TeX text (an option, a label): no wrapping ``<p>``.
 
@@ -99,7 +97,50 @@ def markdown_to_html_inline(text: str) -> str:
         >>> markdown_to_html_inline("$\\\\frac{2}{n_{in}}$ (He)")
         '\\\\(\\\\frac{2}{n_{in}}\\\\) (He)'
     """
-    return _parser().renderInline(text.strip()).strip()
+    return _by_shape(text.strip(), _inline)
+
+
+@lru_cache(maxsize=8192)
+def _block(text: str) -> str:
+    return _parser().render(text).strip()
+
+
+@lru_cache(maxsize=8192)
+def _inline(text: str) -> str:
+    return _parser().renderInline(text).strip()
+
+
+# Variants of one exercise differ mostly in their numbers. Markdown treats every run of ASCII
+# digits alike except where it can start a list item or is read by a construct that moves or
+# repeats text (links, references, autolinks, entities), so the HTML of a text is the HTML of
+# its "shape" (each digit run replaced by 0) with the runs put back in order. Where that cannot
+# be shown to hold, the text is converted as it is.
+_DIGIT_RUN = re.compile(r"(?m)(^[ \t>*+-]*\d+)|\d+")
+_ZERO_RUN = re.compile(r"(?<![0-9])0(?![0-9])")
+_REORDERING = re.compile(r"\]\(|\]:|\]\[|<|&#?\w|!\[")
+
+
+def _by_shape(text: str, convert: Callable[[str], str]) -> str:
+    if _REORDERING.search(text):
+        return convert(text)
+    runs: list[str] = []
+
+    def shape(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            return match.group(0)  # a possible list marker keeps its digits
+        runs.append(match.group(0))
+        return "0"
+
+    shaped = _DIGIT_RUN.sub(shape, text)
+    if not runs:
+        return convert(text)
+    pieces = _ZERO_RUN.split(convert(shaped))
+    if len(pieces) != len(runs) + 1:
+        return convert(text)
+    out = [pieces[0]]
+    for run, piece in zip(runs, pieces[1:], strict=True):
+        out += [run, piece]
+    return "".join(out)
 
 
 _PRE = re.compile(r"(<pre\b.*?</pre>)", re.DOTALL)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.html import markdown_to_html, markdown_to_html_inline, one_line, tex_html
 
@@ -98,3 +100,40 @@ def test_one_line_handles_every_line_end() -> None:
     assert (
         one_line("<p>a\rb\r\nc</p><pre>x\ry\r\nz</pre>") == "<p>a b c</p><pre>x&#10;y&#10;z</pre>"
     )
+
+
+# The shape cache must give exactly what a direct conversion gives, whatever the text.
+_ALPHABET = "ab x_^{}\\$*_`#>-+.|:()[]!&<\n0123456789 "
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_ALPHABET, max_size=60))
+def test_shape_cache_agrees_with_direct_conversion(text: str) -> None:
+    from engine.html import _block, _inline
+
+    assert markdown_to_html(text) == _block(text)
+    assert markdown_to_html_inline(text) == _inline(text.strip())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1. first\n2. second 12",
+        "10. starts at ten 5",
+        "> 3. quoted list 4",
+        "- 2. nested 7",
+        "see [link 1](http://x/2) and 3",
+        "[a][r] 5\n\n[r]: http://x/7",
+        "<http://x.org/1> 2",
+        "&#65; 9",
+        "$5 and $6",
+        "$x_0 = 10$ and h2 and 0 and 007",
+        "| a | 1 |\n|---|---:|\n| 2 | 3 |",
+        "`code 1` 2 ```3```",
+        "# Title 1\n\ntext 2",
+    ],
+)
+def test_shape_cache_edge_cases(text: str) -> None:
+    from engine.html import _block
+
+    assert markdown_to_html(text) == _block(text)

@@ -31,7 +31,7 @@ from lxml import etree
 
 from engine import api
 from engine.exprs import compile_expr
-from engine.generate import QuizPlan
+from engine.generate import CHUNK, QuizPlan
 from engine.html import tex_html
 from engine.quiz import Variant
 from engine.render import significant
@@ -728,14 +728,14 @@ def test_a_failed_export_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_streams_exercise_by_exercise(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The writer reads plan.by_exercise(), never the whole quiz or its copies."""
+    """The writer streams each exercise's variants in chunks, never the whole quiz or its copies."""
 
     def forbidden(self: QuizPlan) -> Any:
         raise AssertionError("the Moodle writer must stream variants by exercise")
 
     monkeypatch.setattr(QuizPlan, "copies", forbidden)
     monkeypatch.setattr(QuizPlan, "quiz", forbidden)
-    plan = api.plan([FIXTURES], seed=5, count=3)
+    plan = api.plan([FIXTURES], seed=5, count=CHUNK + 1)
     written: list[int] = []
 
     class Recording(StringIO):
@@ -745,9 +745,8 @@ def test_streams_exercise_by_exercise(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with atomic_outputs(None, Recording()) as sink:
         get_writer("moodle").write(plan, sink)
-    assert (
-        len(written) == 1 + len(plan.header.exercises) * (1 + 3) + 1
-    )  # start, categories+questions, end
+    # start, then per exercise its category and two chunks of questions, then the end
+    assert len(written) == 1 + len(plan.header.exercises) * (1 + 2) + 1
 
 
 def test_registered() -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 
 from engine.generate import QuizPlan
+from engine.quiz import Copy
 from engine.writers.base import Sink, register
+
+
+def _copy_lines(plan: QuizPlan, copies: list[Copy]) -> list[str]:
+    return [json.dumps(c.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")) for c in copies]
 
 
 class JsonWriter:
@@ -17,9 +22,11 @@ class JsonWriter:
         out = sink.open()
         header = json.dumps(plan.header.model_dump(mode="json"), ensure_ascii=False, indent=2)
         out.write(header[:-2] + ',\n  "copies": [')
-        for i, copy in enumerate(plan.copies()):
-            out.write(("," if i else "") + "\n    ")
-            out.write(json.dumps(copy.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")))
+        separator = "\n    "
+        for lines in plan.map_copies(_copy_lines):
+            for line in lines:
+                out.write(separator + line)
+                separator = ",\n    "
         out.write("\n  ]\n}\n")
 
 

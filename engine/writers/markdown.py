@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy
 
 from engine.generate import QuizPlan
-from engine.quiz import Variant
+from engine.quiz import Copy, Variant
 from engine.render import circled, latex
 from engine.writers.base import Sink, output_environment, register
 
@@ -40,27 +40,32 @@ def detail(variant: Variant) -> str:
     return ""
 
 
+def _render_copies(plan: QuizPlan, copies: list[Copy]) -> tuple[str, str]:
+    """Worksheets and answer keys of a run of copies."""
+    env = output_environment()
+    sheet = env.get_template("markdown/worksheet.md.j2")
+    answers = env.get_template("markdown/key.md.j2")
+    context = {"bank": plan.header.bank, "header": plan.header, "hint": hint, "detail": detail}
+    sheets = "".join(sheet.render(context, copy=c, first=c.index == 0) for c in copies)
+    keys = "".join(answers.render(context, copy=c, first=c.index == 0) for c in copies)
+    return sheets, keys
+
+
 class MarkdownWriter:
     name = "markdown"
     suffix = ".md"
     help = "printable worksheets, one per copy, and an answer key with worked solutions"
 
     def write(self, plan: QuizPlan, sink: Sink, *, key: bool = True) -> None:
-        env = output_environment()
-        sheet = env.get_template("markdown/worksheet.md.j2")
-        answers = env.get_template("markdown/key.md.j2")
-        context = {"bank": plan.header.bank, "header": plan.header, "hint": hint, "detail": detail}
         worksheets = sink.open()
-        keys: list[str] = []
         key_out = sink.open("key") if key and sink.path is not None else None
-        for i, copy in enumerate(plan.copies()):
-            worksheets.write(sheet.render(context, copy=copy, first=i == 0))
-            if key:
-                text = answers.render(context, copy=copy, first=i == 0)
-                if key_out is not None:
-                    key_out.write(text)
-                else:
-                    keys.append(text)
+        keys: list[str] = []
+        for sheets, answers in plan.map_copies(_render_copies):
+            worksheets.write(sheets)
+            if key_out is not None:
+                key_out.write(answers)
+            elif key:
+                keys.append(answers)
         if keys:
             # On standard output the key follows the worksheets, on a page of its own.
             worksheets.write('\n<div style="page-break-before: always;"></div>\n\n' + "".join(keys))

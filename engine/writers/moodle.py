@@ -479,6 +479,14 @@ def mapping_text(summary: ExerciseSummary, first: Variant | None) -> tuple[str, 
     )
 
 
+def _render_questions(plan: QuizPlan, variants: list[Variant]) -> str:
+    """The <question> elements of a run of variants of one exercise."""
+    question = output_environment().get_template("moodle/question.xml.j2")
+    builder = QuestionBuilder(plan.header)
+    helpers = {"cdata": cdata, "text": text}
+    return "".join(question.render(helpers, q=builder.build(variant)) for variant in variants)
+
+
 class MoodleWriter:
     name = "moodle"
     suffix = ".xml"
@@ -492,11 +500,9 @@ class MoodleWriter:
         env = output_environment()
         start = env.get_template("moodle/quiz_start.xml.j2")
         category = env.get_template("moodle/category.xml.j2")
-        question = env.get_template("moodle/question.xml.j2")
         info = env.get_template("moodle/category_info.html.j2")
         helpers = {"cdata": cdata, "text": text}
         header = plan.header
-        builder = QuestionBuilder(header)
         titles = category_titles(header.exercises)
         out = sink.open()
         out.write(
@@ -507,8 +513,10 @@ class MoodleWriter:
                 )
             )
         )
-        for summary, variants in plan.by_exercise():
-            first = next(variants, None)
+        for k, summary in enumerate(header.exercises):
+            plans = plan.makers[k].plans(header.count)
+            first_plan = next(plans, None)
+            first = plan.makers[k].materialize(first_plan) if first_plan is not None else None
             mapping, limitation = mapping_text(summary, first)
             info_html = one_line(
                 info.render(
@@ -528,8 +536,9 @@ class MoodleWriter:
                     ),
                 )
             )
-            for variant in chain([first] if first is not None else [], variants):
-                out.write(question.render(helpers, q=builder.build(variant)))
+            rest = chain([first_plan] if first_plan is not None else [], plans)
+            for chunk in plan.map_variants(k, rest, _render_questions):
+                out.write(chunk)
         out.write("\n</quiz>\n")
 
 
