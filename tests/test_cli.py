@@ -123,3 +123,17 @@ def test_schema_command(runner: CliRunner) -> None:
 def test_bundled_bank_is_the_default(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["list"])
     assert result.exit_code == 0 and "layer-size" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown", "moodle"])
+def test_jobs_do_not_change_the_output(basic_bank: Path, tmp_path: Path, fmt: str) -> None:
+    from engine import api
+
+    one = api.export(fmt, [basic_bank], seed=3, count=130, jobs=1)
+    assert one == api.export(fmt, [basic_bank], seed=3, count=130, jobs=2) and len(one) > 10_000
+    for jobs in ("1", "2"):
+        result = CliRunner().invoke(cli, ["generate", str(basic_bank), "-s", "3", "-n", "130", "-f", fmt,
+                                          "--jobs", jobs, "-o", str(tmp_path / jobs / "quiz.out")])
+        assert result.exit_code == 0, result.output
+    for name in ("quiz.out", "quiz.key.out") if fmt == "markdown" else ("quiz.out",):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
