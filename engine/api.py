@@ -15,22 +15,21 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from engine import grading
-from engine.analysis import analyse
 from engine.bank import Bank, _display, exercise_files, load_bank
 from engine.errors import TemplateError, UsageError
 from engine.generate import QuizPlan, plan_quiz
-from engine.grading_models import GradeReport
 from engine.loader import load_exercise
 from engine.quiz import Quiz, Variant
 from engine.spec import Exercise
-from engine.submissions import decode, parse_submissions
 from engine.variants import VariantMaker
 from engine.writers.base import atomic_outputs, get_writer
+
+if TYPE_CHECKING:
+    from engine.grading_models import GradeReport
 
 
 def bank(paths: list[Path] | None = None) -> Bank:
@@ -196,6 +195,12 @@ def grade(
         UsageError: unreadable input, no usable header, bank hash mismatch, no seed, ...
     """
     source = str(submissions)
+    # Grading needs the answer checker (SymPy, the worker sandbox); generating does not.
+    from engine import grading
+    from engine.analysis import analyse
+    from engine.grading_models import GradeReport
+    from engine.submissions import decode, parse_submissions
+
     batch = parse_submissions(decode(data if data is not None else _read_bytes(submissions), source), source)
     if key is not None:
         regenerating = [name for name, value in (("--seed", seed), ("--count", count),

@@ -12,10 +12,7 @@ import click
 from pydantic import ValidationError
 
 from engine import api
-from engine.compare import compare as compare_answer
-from engine.compare import compare_batch
 from engine.errors import QuizwrightError
-from engine.verdict import CompareRequest
 from engine.writers.base import atomic_outputs, get_writer, writers
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -204,6 +201,11 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
 
     Example: quizwright compare "sqrt(6/(n_in+n_out))" "sqrt(6)/sqrt(n_out+n_in)" --vars n_in:positive,n_out:positive
     """
+    # The answer checker is imported here: the other commands do not need it.
+    from engine.compare import compare as compare_answer
+    from engine.compare import compare_batch
+    from engine.verdict import CompareRequest
+
     if batch is not None:
         if expected is not None or response is not None or variables or tolerance or options is not None:
             raise click.UsageError("--batch takes its requests from the file: no EXPECTED, RESPONSE, "
