@@ -302,9 +302,18 @@ def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: in
 
 
 def main() -> None:
-    """Console entry point: library errors are one line; nothing shows a traceback."""
+    """Console entry point: every error is one line on stderr, never a traceback.
+
+    Set QUIZWRIGHT_DEBUG=1 to see the traceback of an unexpected error.
+    """
     try:
         cli(standalone_mode=True)
     except QuizwrightError as exc:  # pragma: no cover - commands translate these already
         click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(1) from None
+    except Exception as exc:  # a bug of ours: say so in one line instead of a traceback
+        if os.environ.get("QUIZWRIGHT_DEBUG"):
+            raise
+        click.echo(f"Error: internal error ({type(exc).__name__}: {exc}); "
+                   "set QUIZWRIGHT_DEBUG=1 for the traceback and please report it", err=True)
         raise SystemExit(1) from None

@@ -422,7 +422,13 @@ class VariantMaker:
             orders = [list(p) for p in itertools.permutations(range(len(ex.options)))] if ex.options else [[]]
             orders = [o for o in orders if all(o[i] == i for i, opt in enumerate(ex.options) if opt.pinned)]
             env = self.space.complete({}, ex.symbols)
-            self._screen(env)
+            try:
+                self._screen(env)
+            except Clash:
+                loc = ["options"] if ex.options else ["distractors"]
+                raise TemplateError("two options (or misconceptions) are always equal, as values or as shown "
+                                    "(expected pairwise different ones)",
+                                    path=ex.source, line=ex.lines.line(loc), field=loc[0]) from None
             unseen = [o for o in orders if tuple(o) not in seen]
             order = rng.choice(unseen or orders)
             seen.add(tuple(order))

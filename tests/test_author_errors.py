@@ -92,6 +92,17 @@ def test_load_errors(tmp_path: Path, case: Case) -> None:
 
 
 SOLVE_CASES = [
+    Case("options always equal", """\
+id: ex
+title: T
+kind: concept
+topic: t
+question: Q?
+options:
+  - {text: Same, correct: true}
+  - {text: Same, feedback: wrong}
+explanation: E
+""", r"6: options: two options \(or misconceptions\) are always equal"),
     Case("integer answer not integral", GOOD.replace("answer: n_in + n_out", "answer: n_in / n_out"),
          r"9: answer: not an exact integer: \d+/\d+ at n_in=\d+, n_out=\d+"),
     Case("constraint never satisfied", GOOD.replace("question:", "constraints:\n  - n_in > 100\nquestion:"),
