@@ -116,11 +116,6 @@ class QuizPlan:
         for chunk in self.map_copies(_identity):
             yield from chunk
 
-    def by_exercise(self) -> Iterator[tuple[ExerciseSummary, Iterator[Variant]]]:
-        """Each exercise with the stream of its variants (its pool for an LMS)."""
-        for summary, maker in zip(self.header.exercises, self.makers, strict=True):
-            yield summary, maker.stream(self.header.count)
-
     def quiz(self) -> Quiz:
         """The whole quiz in memory (for small quizzes and tests)."""
         return Quiz(**self.header.model_dump(), copies=list(self.copies()))
