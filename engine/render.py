@@ -98,12 +98,14 @@ def to_decimal(value: Value, places: int) -> Decimal:
         return approx.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
+@lru_cache(maxsize=65536, typed=True)
 def num(value: Value, places: int = 4) -> str:
     """Fixed-point text of an exact value: num(sqrt(15)/5, 4) -> '0.7746'."""
     text = format(to_decimal(value, places), "f")
     return "0" + text[2:] if text.startswith("-0") and set(text[1:]) <= {"0", "."} else text
 
 
+@lru_cache(maxsize=65536, typed=True)
 def significant(value: Value, digits: int = 20) -> str:
     """Plain decimal text of an exact value to `digits` significant digits (no exponent)."""
     value = from_sympy(value)

@@ -243,7 +243,7 @@ class VariantMaker:
             screen["shown"] = shown
         elif spec.kind != "true_false":
             value = _evaluate(ex, ex.answer, ["answer"], env)
-            tolerance = self._tolerance_bound(value) if spec.kind == "numeric" else None
+            tolerance = self._tolerance_bound(value) if spec.kind == "numeric" and ex.distractors else None
             wrongs: list[Value] = []
             for i, (expr, _) in enumerate(ex.distractors):
                 wrong = _evaluate(ex, expr, ["distractors", i, "expr"], env)

@@ -37,6 +37,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from functools import lru_cache
 from itertools import chain
 
 from markupsafe import Markup, escape
@@ -204,10 +205,13 @@ class MoodleCategory:
     info: str  # HTML, one line
 
 
+# Texts without parameters (options, feedback, whole questions) repeat in every variant.
+@lru_cache(maxsize=8192)
 def html(markdown: str) -> str:
     return one_line(markdown_to_html(markdown))
 
 
+@lru_cache(maxsize=8192)
 def html_inline(markdown: str) -> str:
     return one_line(markdown_to_html_inline(markdown))
 
