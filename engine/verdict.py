@@ -7,7 +7,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -68,40 +70,26 @@ def _exact_decimal(value: Any) -> Decimal:
         raise ValueError("must be a decimal number such as 0.01") from None
 
 
+def _not_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+# A tolerance: exact decimal from text or a JSON number, never negative.
+ToleranceValue = Annotated[Decimal, BeforeValidator(_exact_decimal), AfterValidator(_not_negative)]
+
+
 class RelativeTolerance(_Strict):
     """Accept |response − expected| <= relative · |expected|."""
 
-    relative: Decimal
-
-    @field_validator("relative", mode="before")
-    @classmethod
-    def _exact(cls, value: Any) -> Decimal:
-        return _exact_decimal(value)
-
-    @field_validator("relative")
-    @classmethod
-    def _not_negative(cls, value: Decimal) -> Decimal:
-        if value < 0:
-            raise ValueError("must not be negative")
-        return value
+    relative: ToleranceValue
 
 
 class AbsoluteTolerance(_Strict):
     """Accept |response − expected| <= absolute."""
 
-    absolute: Decimal
-
-    @field_validator("absolute", mode="before")
-    @classmethod
-    def _exact(cls, value: Any) -> Decimal:
-        return _exact_decimal(value)
-
-    @field_validator("absolute")
-    @classmethod
-    def _not_negative(cls, value: Decimal) -> Decimal:
-        if value < 0:
-            raise ValueError("must not be negative")
-        return value
+    absolute: ToleranceValue
 
 
 def _tolerance_tag(value: Any) -> str | None:
