@@ -201,3 +201,8 @@ def test_bank_order(tmp_path: Path, basic_bank: Path) -> None:
 
     with pytest.raises(TemplateError, match=r"bank.yaml:\d+: order: unknown exercise 'nope'"):
         load_bank([bank])
+
+
+def test_bundled_json_export_validates_against_the_schema(bundled_bank: Path) -> None:
+    document = json.loads(api.export("json", [bundled_bank], seed=7, count=30))
+    jsonschema.Draft202012Validator(api.schema("quiz")).validate(document)
