@@ -237,6 +237,24 @@ def _show_char(ch: str) -> str:
     return f"U+{ord(ch):04X}"
 
 
+_NUMBER_LITERAL_RE = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def expected_names(expected: str) -> dict[str, str]:
+    """The variable names a (trusted) expected formula uses, as real symbols, in order.
+
+    Example: ``expected_names("sqrt(6/(n_in + n_out))")`` is ``{"n_in": "real", "n_out": "real"}``.
+    """
+    names: dict[str, str] = {}
+    # Numbers go first, so that the e of 1e-3 is not taken for a name.
+    for match in _IDENTIFIER_RE.finditer(_NUMBER_LITERAL_RE.sub(" ", expected)):
+        name = match.group(0)
+        if name not in _FUNCTION_NAMES and name not in _CONSTANTS:
+            names.setdefault(name, "real")
+    return names
+
+
 def _normalise(text: str) -> tuple[str, list[int]]:
     """ASCII text plus, for each of its characters, the 0-based index it came from."""
     out: list[str] = []
@@ -253,6 +271,24 @@ def _normalise(text: str) -> tuple[str, list[int]]:
                 i += 1
             out.extend(["^", "(", *run, ")"])
             origin.extend([start, start, *range(start, i), i - 1])
+            continue
+        if ch == "\u221a":  # √(x) or √x: the square root of the parenthesis or the one atom after it
+            j = i + 1
+            while j < n and (text[j].isalnum() and text[j] < "\x80" or text[j] in "_."):
+                j += 1
+            if j < n and text[j] == "(" and j == i + 1:
+                out.extend("sqrt")
+                origin.extend([i] * 4)
+            elif j > i + 1:
+                if j < n and text[j] in _SUPERSCRIPTS:
+                    raise FormulaError("ambiguous: write √(x²) or (√x)²", i + 1)
+                out.extend(["s", "q", "r", "t", "(", *text[i + 1:j], ")"])
+                origin.extend([i] * 5 + list(range(i + 1, j)) + [j - 1])
+                i = j
+                continue
+            else:
+                raise FormulaError("write √ before a number, a name or a parenthesis", i + 1)
+            i += 1
             continue
         if ch < "\x80":
             out.append(ch)

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from engine.formula import ASSUMPTIONS, make_symbols
+from engine.formula import ASSUMPTIONS, expected_names, make_symbols
 
 __all__ = [
     "AbsoluteTolerance",
@@ -181,9 +181,12 @@ class CompareRequest(_Strict):
         return self
 
     def symbols(self) -> dict[str, str]:
-        """Declared variables as name → assumption (a list means all real)."""
+        """Declared variables as name → assumption (a list means all real).
+
+        A formula request without `vars` declares the names its expected answer uses (real).
+        """
         if self.vars is None:
-            return {}
+            return expected_names(str(self.expected)) if self.kind == "formula" else {}
         if isinstance(self.vars, list):
             return dict.fromkeys(self.vars, "real")
         return dict(self.vars)

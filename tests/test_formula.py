@@ -436,3 +436,26 @@ def test_to_text_round_trips(text: str) -> None:
             parse_formula(canonical, VARS)
         return
     assert parse_formula(canonical, VARS) == first
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("√2", "sqrt(2)"), ("√(2/n)", "sqrt(2/n)"), ("2√n", "2*sqrt(n)"), ("√n/√2", "sqrt(n)/sqrt(2)"),
+     ("√2.5", "sqrt(2.5)")],
+)
+def test_square_root_sign(text: str, expected: str) -> None:
+    symbols = {"n": "positive"}
+    assert parse_formula(text, symbols) == parse_formula(expected, symbols)
+
+
+@pytest.mark.parametrize("text", ["√", "√-1", "√x²", "√√4", "1+√"])
+def test_square_root_sign_needs_an_operand(text: str) -> None:
+    with pytest.raises(FormulaError):
+        parse_formula(text, {"x": "real"})
+
+
+def test_expected_names_declares_the_expected_formulas_variables() -> None:
+    from engine.formula import expected_names
+
+    assert expected_names("sqrt(6/(n_in + n_out)) * pi + e^x + 1e-3") == {"n_in": "real", "n_out": "real", "x": "real"}
+    assert expected_names("2x + log(y, 2) + 3e") == {"x": "real", "y": "real"}
