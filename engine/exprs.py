@@ -332,7 +332,8 @@ class _Compiler:
     def _UnaryOp(self, node: ast.UnaryOp) -> Node:
         operand = self.build(node.operand)
         if isinstance(node.op, ast.USub):
-            return lambda env: _arith(operator.sub, operator.sub)(0, operand(env))
+            subtract = _BINOPS[ast.Sub]
+            return lambda env: subtract(0, operand(env))
         if isinstance(node.op, ast.UAdd):
             return operand
         if isinstance(node.op, ast.Not):
