@@ -23,9 +23,10 @@ from engine.bank import Bank, _display, exercise_files, load_bank
 from engine.errors import TemplateError, UsageError
 from engine.generate import QuizPlan, plan_quiz
 from engine.loader import load_exercise
+from engine.paths import bundled_bank
 from engine.quiz import Quiz, Variant
 from engine.spec import Exercise
-from engine.variants import VariantMaker
+from engine.variants import Stats, VariantMaker
 from engine.writers.base import atomic_outputs, get_writer
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def _variant_problems(variant: Variant) -> list[str]:
 def check(paths: list[Path] | None = None, *, seeds: int = 200) -> CheckReport:
     """Load every template on its own and solve it under `seeds` seeds; collect every problem."""
     report = CheckReport()
-    files, _ = exercise_files([Path(p) for p in paths] if paths else [bank_path()])
+    files, _ = exercise_files([Path(p) for p in paths] if paths else [bundled_bank()])
     ids: dict[str, str] = {}
     for path in files:
         source = _display(path)
@@ -97,17 +98,11 @@ def check(paths: list[Path] | None = None, *, seeds: int = 200) -> CheckReport:
             if ex.id in ids:
                 raise TemplateError(f"id {ex.id!r} is also used by {ids[ex.id]}", path=source, field="id")
             ids[ex.id] = source
-            maker = None
+            stats = Stats()
             for seed in range(seeds):
                 maker = VariantMaker(ex, seed)
-                variant = next(maker.stream(1))
-                report.problems.extend(_variant_problems(variant))
-                if seed == 0:
-                    stats = maker.stats
-                else:
-                    stats.draws += maker.stats.draws
-                    stats.constraint_rejects += maker.stats.constraint_rejects
-                    stats.clashes += maker.stats.clashes
+                report.problems.extend(_variant_problems(next(maker.stream(1))))
+                stats.add(maker.stats)
             distinct = VariantMaker(ex, 0).distinct_count(force=True)
             if distinct == 0:
                 raise ex.error(["constraints"], "no parameter values give a usable variant")
@@ -120,12 +115,6 @@ def check(paths: list[Path] | None = None, *, seeds: int = 200) -> CheckReport:
                             f"{seeds} seeds, {stats.draws} draws, {redrawn}")
     report.lines.append(f"{len(files)} exercises, {len(report.problems)} problems")
     return report
-
-
-def bank_path() -> Path:
-    from engine.paths import bundled_bank
-
-    return bundled_bank()
 
 
 def schema(what: str = "exercise") -> dict[str, Any]:

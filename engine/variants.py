@@ -53,6 +53,12 @@ class Stats:
     clashes: int = 0
     duplicates: int = 0
 
+    def add(self, other: Stats) -> None:
+        self.draws += other.draws
+        self.constraint_rejects += other.constraint_rejects
+        self.clashes += other.clashes
+        self.duplicates += other.duplicates
+
 
 class Plan(NamedTuple):
     """Variant `index` of an exercise: its seed, drawn values and option order (picklable)."""
