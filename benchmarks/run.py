@@ -195,6 +195,12 @@ class Row:
     command: str = ""
     details: dict[str, Any] = field(default_factory=dict)
 
+    def timed(self, timings: list[Any], units: int, suffix: str = "ms") -> None:
+        """Median wall time and peak memory of the runs, and the time per unit of work."""
+        self.wall_s, self.peak_mb = summarise(timings)
+        self.per_variant_ms = 1000 * self.wall_s / units
+        self.per = f"{self.per_variant_ms:.3f} {suffix}"
+
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
@@ -624,10 +630,8 @@ class Bench:
                 last.unlink()
             last = out
         assert last is not None
-        row.wall_s, row.peak_mb = summarise(timings)
+        row.timed(timings, 4 * n)
         row.output_mb = mb(last.stat().st_size)
-        row.per_variant_ms = 1000 * row.wall_s / (4 * n)
-        row.per = f"{row.per_variant_ms:.3f} ms"
         start = time.perf_counter()
         problems, counts = check_wi4_moodle(last, n)
         row.details = {"check_seconds": round(time.perf_counter() - start, 2), "counts": counts,
@@ -784,10 +788,8 @@ class Bench:
         row.note = ("CSV of the 4N questions written beforehand (not timed; the variants drawn by "
                     "benchmarks/external/wi4_variants.py); one category per file, so 1 not 4")
         if timings:
-            row.wall_s, row.peak_mb = summarise(timings)
+            row.timed(timings, 4 * n)
             row.output_mb = mb(output.stat().st_size)
-            row.per_variant_ms = 1000 * row.wall_s / (4 * n)
-            row.per = f"{row.per_variant_ms:.3f} ms"
             problems, counts = check_wi4_moodle(output, n, categories=1)
             row.check = check_text(problems)
             row.details.update(counts=counts, csv_bytes=csv_path.stat().st_size)
@@ -812,10 +814,8 @@ class Bench:
         row.note = ("the variants are drawn inside the timed run, by the quiz's executable Python block; "
                     "output QTI 1.2 zip (for Canvas), 4 groups of N, pick 1")
         if timings:
-            row.wall_s, row.peak_mb = summarise(timings)
+            row.timed(timings, 4 * n)
             row.output_mb = mb(output.stat().st_size)
-            row.per_variant_ms = 1000 * row.wall_s / (4 * n)
-            row.per = f"{row.per_variant_ms:.3f} ms"
             problems, counts = check_wi4_qti(output, n)
             row.check = check_text(problems)
             if not problems and counts.get("limit_max_relative_error", 0) > 1e-12:
@@ -855,10 +855,8 @@ class Bench:
                     break
                 timings.append(t)
             if len(timings) == self.args.runs:
-                row.wall_s, row.peak_mb = summarise(timings)
                 variants = exercises * count
-                row.per_variant_ms = 1000 * row.wall_s / variants
-                row.per = f"{row.per_variant_ms:.3f} ms"
+                row.timed(timings, variants)
                 size = output.stat().st_size + (key.stat().st_size if key.exists() else 0)
                 row.output_mb = mb(size)
                 row.details["variants_per_s"] = round(variants / row.wall_s, 1)
@@ -924,10 +922,7 @@ class Bench:
                 break
             timings.append(t)
         if len(timings) == self.args.runs:
-            row.wall_s, row.peak_mb = summarise(timings)
-            exercises = self.bank_exercises()
-            row.per_variant_ms = 1000 * row.wall_s / (exercises * seeds)
-            row.per = f"{row.per_variant_ms:.3f} ms"
+            row.timed(timings, self.bank_exercises() * seeds)
             row.check = "ok (exit 0)"
         self.add(row)
 
@@ -965,11 +960,9 @@ class Bench:
                 break
             timings.append(t)
         if len(timings) == self.args.runs:
-            row.wall_s, row.peak_mb = summarise(timings)
+            row.timed(timings, students, "ms/sheet")
             out = folder / f"out-{self.args.runs - 1}"
             row.output_mb = mb(sum(p.stat().st_size for p in out.iterdir()))
-            row.per_variant_ms = 1000 * row.wall_s / students
-            row.per = f"{row.per_variant_ms:.3f} ms/sheet"
             row.vs = f"{students / row.wall_s:,.0f} submissions/s"
             problems, statuses = self.check_grades(out / "report.json", quiz, students, questions,
                                                    grading.right_answers)
