@@ -3,8 +3,10 @@
 Template authors write SymPy syntax (`sqrt(6/(n_in + n_out))`, `Eq(Mod(6, n_in + n_out), 0)`,
 `n_in != n_out`). The text is parsed with Python's `ast` and checked against an allow-list of
 node types and names, never `eval`-ed. Each node becomes a closure that computes with Python
-`int`/`Fraction` while the values allow it and falls back to SymPy only where it must (an
-irrational `sqrt`, a free symbol), so sampling thousands of variants stays cheap and exact.
+`int`/`Fraction` (and `Surd`, c·√m, for square roots of rationals) while the values allow it and
+falls back to SymPy only where it must (a free symbol, a sum of surds, a transcendental
+function), so sampling thousands of variants stays cheap and exact, and a bank that never needs
+SymPy never imports it.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-import sympy
+from engine.symbolic import is_sympy, sympy
 
-Value = Any  # int | Fraction | bool | sympy.Basic
+Value = Any  # int | Fraction | bool | Surd | sympy.Basic
 Env = Mapping[str, Value]
 Node = Callable[[Env], Value]
 
@@ -29,30 +31,69 @@ class ExprError(ValueError):
     """An author expression that does not parse or uses something not allowed."""
 
 
-def to_sympy(value: Value) -> sympy.Basic:
+@dataclass(frozen=True, slots=True)
+class Surd:
+    """c·√m with c a nonzero rational and m > 1 squarefree: the irrational square roots of layer
+    sizes, kept out of SymPy (its printing and evalf cost more than the rest of a variant).
+
+    It prints exactly as SymPy prints ``c*sqrt(m)``; any arithmetic but scaling goes to SymPy.
+    Example: ``Surd(Fraction(1, 5), 15)`` is sqrt(15)/5, shown ``\\frac{\\sqrt{15}}{5}``.
+    """
+
+    coeff: Fraction
+    radicand: int
+
+    def __str__(self) -> str:
+        p, q = self.coeff.numerator, self.coeff.denominator
+        text = ("-" if p < 0 else "") + ("" if abs(p) == 1 else f"{abs(p)}*") + f"sqrt({self.radicand})"
+        return text if q == 1 else f"{text}/{q}"
+
+    def latex(self) -> str:
+        p, q = self.coeff.numerator, self.coeff.denominator
+        body = ("" if abs(p) == 1 else f"{abs(p)} ") + rf"\sqrt{{{self.radicand}}}"
+        if q != 1:
+            body = rf"\frac{{{body}}}{{{q}}}"
+        return "- " + body if p < 0 else body
+
+    def scaled(self, factor: int | Fraction) -> Value:
+        return Surd(self.coeff * factor, self.radicand) if factor else 0
+
+
+def to_sympy(value: Value) -> Any:
     """Exact SymPy form of an engine value."""
+    sp = sympy()
     if isinstance(value, bool):
-        return sympy.true if value else sympy.false
+        return sp.true if value else sp.false
     if isinstance(value, int):
-        return sympy.Integer(value)
+        return sp.Integer(value)
     if isinstance(value, Fraction):
-        return sympy.Rational(value.numerator, value.denominator)
-    return sympy.sympify(value)
+        return sp.Rational(value.numerator, value.denominator)
+    if isinstance(value, Surd):
+        root = sp.Pow(sp.Integer(value.radicand), sp.S.Half, evaluate=False)
+        coeff = sp.Rational(value.coeff.numerator, value.coeff.denominator)
+        return coeff * root if coeff != 1 else root
+    return sp.sympify(value)
 
 
 def from_sympy(value: Value) -> Value:
-    """Back to int/Fraction/bool where SymPy holds a plain rational or truth value."""
-    if isinstance(value, sympy.Basic):
-        if value.is_Integer:
-            return int(value)
-        if value.is_Rational:
-            return Fraction(int(value.p), int(value.q))
-        if value is sympy.true:
-            return True
-        if value is sympy.false:
-            return False
-    if isinstance(value, Fraction) and value.denominator == 1:
-        return value.numerator
+    """Back to int/Fraction/bool/Surd where SymPy holds a plain rational, truth value or c·√m."""
+    if isinstance(value, Fraction):
+        return value.numerator if value.denominator == 1 else value
+    if isinstance(value, int | Surd) or not is_sympy(value):
+        return value
+    if value.is_Integer:
+        return int(value)
+    if value.is_Rational:
+        return Fraction(int(value.p), int(value.q))
+    sp = sympy()
+    if value is sp.true:
+        return True
+    if value is sp.false:
+        return False
+    coeff, rest = value.as_coeff_Mul()
+    if (rest.is_Pow and rest.exp == sp.S.Half and rest.base.is_Integer and rest.base > 1
+            and coeff.is_Rational and coeff != 0):
+        return Surd(Fraction(int(coeff.p), int(coeff.q)), int(rest.base))
     return value
 
 
@@ -65,7 +106,19 @@ def _div(a: Value, b: Value) -> Value:
         if b == 0:
             raise ExprError("division by zero")
         return from_sympy(Fraction(a) / Fraction(b))
+    if isinstance(a, Surd) and _is_fast(b) and b != 0:
+        return a.scaled(1 / Fraction(b))
     return from_sympy(to_sympy(a) / to_sympy(b))
+
+
+def _mul(a: Value, b: Value) -> Value:
+    if _is_fast(a, b):
+        return a * b
+    if isinstance(a, Surd) and _is_fast(b):
+        return a.scaled(b)
+    if isinstance(b, Surd) and _is_fast(a):
+        return b.scaled(a)
+    return from_sympy(to_sympy(a) * to_sympy(b))
 
 
 def _pow(a: Value, b: Value) -> Value:
@@ -81,7 +134,7 @@ def _mod(a: Value, b: Value) -> Value:
         if b == 0:
             raise ExprError("modulo by zero")
         return from_sympy(Fraction(a) % Fraction(b))
-    return from_sympy(sympy.Mod(to_sympy(a), to_sympy(b)))
+    return from_sympy(sympy().Mod(to_sympy(a), to_sympy(b)))
 
 
 def _arith(fast: Callable[[Value, Value], Value], slow: Callable[[Any, Any], Any]) -> Callable:
@@ -109,18 +162,18 @@ def _sqrt(a: Value) -> Value:
         if root is not None:
             return from_sympy(root)
         return _rational_sqrt(Fraction(a))
-    return from_sympy(sympy.sqrt(to_sympy(a)))
+    return from_sympy(sympy().sqrt(to_sympy(a)))
 
 
 @lru_cache(maxsize=65536)
 def _rational_sqrt(a: Fraction) -> Value:
-    """sqrt of a positive non-square rational as SymPy writes it, c*sqrt(m) with m squarefree.
+    """sqrt of a positive non-square rational as c·√m with m squarefree (what SymPy gives).
 
     SymPy's own sqrt factors the radicand on every call; layer sizes are small, so trial
     division finds the square part at once (large radicands still go to SymPy).
     """
     if a <= 0 or a.numerator * a.denominator > 10**10:
-        return from_sympy(sympy.sqrt(to_sympy(a)))
+        return from_sympy(sympy().sqrt(to_sympy(a)))
     radicand = a.numerator * a.denominator  # sqrt(p/q) = sqrt(p*q)/q
     outside, inside, factor = 1, radicand, 2
     while factor * factor <= inside:
@@ -128,16 +181,14 @@ def _rational_sqrt(a: Fraction) -> Value:
             inside //= factor * factor
             outside *= factor
         factor += 1
-    coeff = sympy.Rational(outside, a.denominator)
-    root = sympy.Pow(sympy.Integer(inside), sympy.S.Half, evaluate=False)
-    return coeff * root if coeff != 1 else root
+    return Surd(Fraction(outside, a.denominator), inside)
 
 
-def _compare(fast: Callable[[Value, Value], bool], slow: Callable[[Any, Any], Any]) -> Callable:
+def _compare(fast: Callable[[Value, Value], bool], relation: str) -> Callable:
     def apply(a: Value, b: Value) -> Value:
         if _is_fast(a, b) or (isinstance(a, bool) and isinstance(b, bool)):
             return fast(a, b)
-        return from_sympy(slow(to_sympy(a), to_sympy(b)))
+        return from_sympy(getattr(sympy(), relation)(to_sympy(a), to_sympy(b)))
 
     return apply
 
@@ -149,12 +200,12 @@ def _truth(value: Value) -> bool:
     raise ExprError(f"expected a true/false value, got {value}")
 
 
-def _sympy_fn(fn: Callable) -> Callable[..., Value]:
-    return lambda *args: from_sympy(fn(*(to_sympy(a) for a in args)))
+def _sympy_fn(name: str) -> Callable[..., Value]:
+    return lambda *args: from_sympy(getattr(sympy(), name)(*(to_sympy(a) for a in args)))
 
 
-def _fast_or(fast: Callable[..., Value], fn: Callable) -> Callable[..., Value]:
-    slow = _sympy_fn(fn)
+def _fast_or(fast: Callable[..., Value], name: str) -> Callable[..., Value]:
+    slow = _sympy_fn(name)
     return lambda *args: fast(*args) if _is_fast(*args) else slow(*args)
 
 
@@ -184,12 +235,12 @@ def _ceiling(a: Value) -> Value:
     return math.ceil(a)
 
 
-_EQ = _compare(operator.eq, sympy.Eq)
-_NE = _compare(operator.ne, sympy.Ne)
-_LT = _compare(operator.lt, sympy.Lt)
-_LE = _compare(operator.le, sympy.Le)
-_GT = _compare(operator.gt, sympy.Gt)
-_GE = _compare(operator.ge, sympy.Ge)
+_EQ = _compare(operator.eq, "Eq")
+_NE = _compare(operator.ne, "Ne")
+_LT = _compare(operator.lt, "Lt")
+_LE = _compare(operator.le, "Le")
+_GT = _compare(operator.gt, "Gt")
+_GE = _compare(operator.ge, "Ge")
 
 FUNCTIONS: dict[str, Callable[..., Value]] = {
     "sqrt": _sqrt,
@@ -204,30 +255,31 @@ FUNCTIONS: dict[str, Callable[..., Value]] = {
     "And": lambda *args: all(_truth(a) for a in args),
     "Or": lambda *args: any(_truth(a) for a in args),
     "Not": lambda a: not _truth(a),
-    "floor": _fast_or(_floor, sympy.floor),
-    "ceiling": _fast_or(_ceiling, sympy.ceiling),
-    "Abs": _fast_or(abs, sympy.Abs),
-    "abs": _fast_or(abs, sympy.Abs),
-    "Min": _fast_or(min, sympy.Min),
-    "Max": _fast_or(max, sympy.Max),
-    "gcd": _fast_or(math.gcd, sympy.gcd),
-    "lcm": _fast_or(math.lcm, sympy.lcm),
+    "floor": _fast_or(_floor, "floor"),
+    "ceiling": _fast_or(_ceiling, "ceiling"),
+    "Abs": _fast_or(abs, "Abs"),
+    "abs": _fast_or(abs, "Abs"),
+    "Min": _fast_or(min, "Min"),
+    "Max": _fast_or(max, "Max"),
+    "gcd": _fast_or(math.gcd, "gcd"),
+    "lcm": _fast_or(math.lcm, "lcm"),
     "factorial": _factorial,
     "binomial": _binomial,
-    "log": _sympy_fn(sympy.log),
-    "exp": _sympy_fn(sympy.exp),
-    "sin": _sympy_fn(sympy.sin),
-    "cos": _sympy_fn(sympy.cos),
-    "tan": _sympy_fn(sympy.tan),
-    "atan": _sympy_fn(sympy.atan),
-    "tanh": _sympy_fn(sympy.tanh),
+    "log": _sympy_fn("log"),
+    "exp": _sympy_fn("exp"),
+    "sin": _sympy_fn("sin"),
+    "cos": _sympy_fn("cos"),
+    "tan": _sympy_fn("tan"),
+    "atan": _sympy_fn("atan"),
+    "tanh": _sympy_fn("tanh"),
 }
-CONSTANTS: dict[str, Value] = {"pi": sympy.pi, "E": sympy.E, "True": True, "False": False}
+# Names of SymPy constants, looked up when an expression that uses one is compiled.
+CONSTANTS: dict[str, str | bool] = {"pi": "pi", "E": "E", "True": True, "False": False}
 
 _BINOPS: dict[type, Callable[[Value, Value], Value]] = {
     ast.Add: _arith(operator.add, operator.add),
     ast.Sub: _arith(operator.sub, operator.sub),
-    ast.Mult: _arith(operator.mul, operator.mul),
+    ast.Mult: _mul,
     ast.Div: _div,
     ast.Pow: _pow,
     ast.Mod: _mod,
@@ -317,6 +369,8 @@ class _Compiler:
             return lambda env: env[name]
         if name in CONSTANTS:
             constant = CONSTANTS[name]
+            if isinstance(constant, str):
+                constant = getattr(sympy(), constant)
             return lambda env: constant
         raise ExprError(f"unknown name {name!r} in {self.text!r} (known: {', '.join(sorted(self.known)) or 'none'})")
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import sympy
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
@@ -28,6 +27,7 @@ from engine.spec import (
     NumericExercise,
     TrueFalseExercise,
 )
+from engine.symbolic import sympy
 
 _EXERCISE = TypeAdapter(Exercise)
 # Names the explanation may use besides the parameters.
@@ -41,8 +41,9 @@ _ASSUMPTIONS: dict[str, dict[str, bool]] = {
 }
 
 
-def make_symbol(name: str, assumption: str) -> sympy.Symbol:
-    return sympy.Symbol(name, **_ASSUMPTIONS[assumption])
+def make_symbol(name: str, assumption: str) -> Any:
+    """A SymPy symbol (so only templates that declare symbols load SymPy)."""
+    return sympy().Symbol(name, **_ASSUMPTIONS[assumption])
 
 
 class SourceMap:
@@ -88,7 +89,7 @@ class CompiledExercise:
     source: str  # path shown in messages and exports
     lines: SourceMap
     space: ParamSpace
-    symbols: dict[str, sympy.Symbol]
+    symbols: dict[str, Any]  # name -> sympy.Symbol
     question: jinja2.Template
     explanation: jinja2.Template
     options: list[CompiledOption] = field(default_factory=list)

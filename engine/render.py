@@ -8,11 +8,11 @@ from fractions import Fraction
 from functools import lru_cache
 
 import jinja2
-import sympy
 from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.exprs import Value, from_sympy, to_sympy
+from engine.exprs import Surd, Value, from_sympy, to_sympy
+from engine.symbolic import sympy
 
 
 def circled(number: int) -> str:
@@ -29,13 +29,18 @@ def latex(value: Value) -> str:
         return r"\text{true}" if value else r"\text{false}"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, Fraction):
+        body = rf"\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+        return "- " + body if value < 0 else body
+    if isinstance(value, Surd):
+        return value.latex()
     return _latex(value)
 
 
 def exact(value: Value) -> str:
     """SymPy's text of an exact value, as the JSON export records it: '1/5', 'sqrt(15)/5'."""
     value = from_sympy(value)
-    if isinstance(value, int | Fraction) and not isinstance(value, bool):
+    if isinstance(value, int | Fraction | Surd) and not isinstance(value, bool):
         return str(value)
     return _exact(value)
 
@@ -43,7 +48,7 @@ def exact(value: Value) -> str:
 # Variants of one template share most of their values: print each value once.
 @lru_cache(maxsize=65536, typed=True)
 def _latex(value: Value) -> str:
-    return sympy.latex(to_sympy(value))
+    return sympy().latex(to_sympy(value))
 
 
 @lru_cache(maxsize=65536, typed=True)
@@ -51,35 +56,26 @@ def _exact(value: Value) -> str:
     return str(to_sympy(value))
 
 
-def _surd(number: sympy.Basic) -> tuple[sympy.Rational, int] | None:
-    """(c, b) when number is c·sqrt(b) with c rational and b a positive integer, else None."""
-    coeff, rest = number.as_coeff_Mul()
-    if rest.is_Pow and rest.exp == sympy.S.Half and rest.base.is_Integer and rest.base > 0 and coeff.is_Rational:
-        return coeff, int(rest.base)
-    return None
-
-
 @lru_cache(maxsize=65536, typed=True)
 def approximate(value: Value, precision: int) -> Decimal:
     """value to `precision` significant digits, correctly rounded from a more precise value.
 
-    Rationals and c·sqrt(b) (the usual layer-size answers) are computed with `decimal`;
+    Rationals and c·√m (the usual layer-size answers) are computed with `decimal`;
     anything else goes through SymPy's evalf.
     """
     with localcontext() as ctx:
         ctx.prec = precision + 20
+        value = from_sympy(value)
         if isinstance(value, int | Fraction) and not isinstance(value, bool):
             exact = Decimal(value.numerator) / Decimal(value.denominator)
+        elif isinstance(value, Surd):
+            coeff = value.coeff
+            exact = Decimal(coeff.numerator) / Decimal(coeff.denominator) * Decimal(value.radicand).sqrt()
         else:
             number = to_sympy(value)
             if not (number.is_number and number.is_real):
                 raise ValueError(f"{value} is not a real number")
-            surd = _surd(number)
-            if surd is not None:
-                coeff, base = surd
-                exact = Decimal(int(coeff.p)) / Decimal(int(coeff.q)) * Decimal(base).sqrt()
-            else:
-                exact = Decimal(str(sympy.N(number, precision + 20)))
+            exact = Decimal(str(sympy().N(number, precision + 20)))
         ctx.prec = precision
         return +exact
 

@@ -14,10 +14,9 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import jinja2
-import sympy
 
 from engine.errors import TemplateError
-from engine.exprs import ExprError, Value, from_sympy, to_sympy
+from engine.exprs import ExprError, Surd, Value, from_sympy, to_sympy
 from engine.loader import CompiledExercise
 from engine.params import ENUMERATION_LIMIT, variant_seed
 from engine.quiz import (
@@ -31,6 +30,7 @@ from engine.quiz import (
     Variant,
 )
 from engine.render import approximate, circled, exact, latex, num, significant
+from engine.symbolic import is_sympy, sympy
 
 MAX_DRAWS = 100  # draws per variant before falling back to exact enumeration
 COUNT_EAGERLY_BELOW = 4096  # spaces this small are always counted
@@ -95,6 +95,9 @@ def _within(wrong: Value, value: Value, tolerance: Decimal) -> bool:
 
 
 def _decimal_or_none(value: Value) -> str | None:
+    value = from_sympy(value)
+    if isinstance(value, int | Fraction | Surd) and not isinstance(value, bool):
+        return significant(value, 20)
     number = to_sympy(value)
     if number.is_number and number.is_real and number.is_finite:
         return significant(number, 20)
@@ -112,13 +115,13 @@ def _same(a: Value, b: Value) -> bool:
     few sample points when symbols remain), and only a near-tie is settled by simplification.
     """
     a, b = from_sympy(a), from_sympy(b)
-    if not isinstance(a, sympy.Basic) and not isinstance(b, sympy.Basic):
+    if not is_sympy(a) and not is_sympy(b):
         return a == b
     return _same_symbolic(to_sympy(a), to_sympy(b))
 
 
 @lru_cache(maxsize=4096)
-def _same_symbolic(a: sympy.Basic, b: sympy.Basic) -> bool:
+def _same_symbolic(a: Any, b: Any) -> bool:
     diff = a - b
     if diff == 0:
         return True
@@ -132,7 +135,7 @@ def _same_symbolic(a: sympy.Basic, b: sympy.Basic) -> bool:
             continue
         if abs(value) > 1e-30:
             return False
-    return sympy.simplify(diff) == 0
+    return sympy().simplify(diff) == 0
 
 
 def _order(ex: CompiledExercise, rng: random.Random) -> list[int]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from decimal import Decimal, localcontext
 from fractions import Fraction
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -10,7 +14,8 @@ import sympy
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from engine.exprs import ExprError, compile_expr, to_sympy
+from engine.exprs import ExprError, Surd, compile_expr, from_sympy, to_sympy
+from engine.render import approximate, exact, latex
 
 
 class Case(NamedTuple):
@@ -86,3 +91,58 @@ def test_fast_path_agrees_with_sympy(a: int, b: int, k: int) -> None:
     A, B = sympy.Integer(a), sympy.Integer(b)
     slow = sympy.sqrt(6 / (A + B)) * (A - B) ** k / (A + 2 * B) + sympy.Mod(A, B)
     assert sympy.simplify(to_sympy(fast) - slow) == 0
+
+
+# -- c·√m without SymPy ------------------------------------------------------------------------
+
+SURD_FACTORS = st.tuples(st.integers(-10**6, 10**6).filter(bool), st.integers(1, 10**6))
+
+
+@given(SURD_FACTORS, st.integers(2, 10**7))
+def test_surd_prints_and_approximates_as_sympy_does(factors: tuple[int, int], m: int) -> None:
+    coeff = Fraction(*factors)
+    expected = sympy.Rational(coeff.numerator, coeff.denominator) * sympy.sqrt(m)
+    value = from_sympy(expected)
+    assume(isinstance(value, Surd))  # m with a square factor may leave a rational
+    assert to_sympy(value) == expected
+    assert str(value) == str(expected) == exact(value)
+    assert latex(value) == sympy.latex(expected)
+    with localcontext() as ctx:
+        ctx.prec = 30
+        assert approximate(value, 30) == +Decimal(str(sympy.N(expected, 60)))
+
+
+@given(st.fractions())
+def test_rationals_print_as_sympy_does(value: Fraction) -> None:
+    expected = sympy.Rational(value.numerator, value.denominator)
+    assert latex(value) == sympy.latex(expected)
+    assert exact(value) == str(expected)
+
+
+@given(st.integers(1, 10**5), st.integers(1, 10**5), st.fractions(max_denominator=50).filter(bool))
+def test_square_roots_of_rationals_are_surds_equal_to_sympy(p: int, q: int, k: Fraction) -> None:
+    env = {"p": p, "q": q, "k": k}
+    value = compile_expr("k * sqrt(p/q) / 3", {"p", "q", "k"}).evaluate(env)
+    expected = sympy.Rational(k.numerator, k.denominator) * sympy.sqrt(sympy.Rational(p, q)) / 3
+    assert to_sympy(value) == expected
+    assert isinstance(value, Surd) == (not expected.is_Rational)
+    # Sums leave the fast path and come back as a Surd when SymPy's result is one.
+    total = compile_expr("sqrt(p/q) + sqrt(p/q)", {"p", "q"}).evaluate(env)
+    assert to_sympy(total) == 2 * sympy.sqrt(sympy.Rational(p, q))
+    assert exact(total) == str(2 * sympy.sqrt(sympy.Rational(p, q)))
+
+
+def test_rational_bank_generates_without_importing_sympy(tmp_path: Path) -> None:
+    bank = Path(__file__).resolve().parents[1] / "benchmarks" / "weight-init-4"
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from engine import api\n"
+        f"files = [Path({str(bank / 'xavier-limit.yaml')!r}), Path({str(bank / 'xavier-sum.yaml')!r})]\n"
+        "for fmt in ('moodle', 'json', 'markdown'):\n"
+        f"    api.export(fmt, files, seed=1, count=50, output=Path({str(tmp_path)!r}) / ('q.' + fmt))\n"
+        "assert 'sympy' not in sys.modules, 'SymPy was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "q.moodle").read_text(encoding="utf-8").count('<question type="numerical">') == 100

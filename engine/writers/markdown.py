@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sympy
-
 from engine.generate import QuizPlan
 from engine.quiz import Copy, Variant
 from engine.render import circled, latex
+from engine.symbolic import sympy
 from engine.writers.base import Sink, output_environment, register
 
 
@@ -27,7 +26,7 @@ def hint(variant: Variant) -> str:
 
 
 def _symbol_latex(name: str) -> str:
-    return latex(sympy.Symbol(name))
+    return latex(sympy().Symbol(name))
 
 
 def detail(variant: Variant) -> str:

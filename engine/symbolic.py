@@ -1,0 +1,21 @@
+"""SymPy on demand: importing it takes half a second, and banks whose values stay rational (or
+c·√m) never need it, so no module imports it at load time; they call `sympy()` where they must."""
+
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+from typing import Any
+
+
+def sympy() -> ModuleType:
+    """The SymPy module, imported on first use."""
+    import sympy as module
+
+    return module
+
+
+def is_sympy(value: Any) -> bool:
+    """Whether value is a SymPy object; never imports SymPy (such an object means it is loaded)."""
+    module = sys.modules.get("sympy")
+    return module is not None and isinstance(value, module.Basic)
