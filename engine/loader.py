@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from engine.errors import TemplateError
 from engine.exprs import CompiledExpr, ExprError, compile_expr
 from engine.params import Constraint, Derived, Drawn, ParamSpace, parse_value
-from engine.render import TextError, compile_text
+from engine.render import Text, TextError, compile_text
 from engine.spec import (
     ChoiceExercise,
     DerivedParam,
@@ -73,10 +73,10 @@ class SourceMap:
 
 @dataclass
 class CompiledOption:
-    text: jinja2.Template | None
+    text: Text | None
     expr: CompiledExpr | None
     correct: bool
-    feedback: jinja2.Template | None
+    feedback: Text | None
     pinned: bool
 
 
@@ -90,12 +90,12 @@ class CompiledExercise:
     lines: SourceMap
     space: ParamSpace
     symbols: dict[str, Any]  # name -> sympy.Symbol
-    question: jinja2.Template
-    explanation: jinja2.Template
+    question: Text
+    explanation: Text
     options: list[CompiledOption] = field(default_factory=list)
     answer: CompiledExpr | None = None
-    distractors: list[tuple[CompiledExpr, jinja2.Template]] = field(default_factory=list)
-    wrong_feedback: jinja2.Template | None = None
+    distractors: list[tuple[CompiledExpr, Text]] = field(default_factory=list)
+    wrong_feedback: Text | None = None
 
     @property
     def id(self) -> str:
@@ -216,7 +216,7 @@ def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledEx
     space = ParamSpace(drawn, derived, constraints)
     params = set(spec.params)
 
-    def text(loc: Sequence[Any], body: str, extra: frozenset[str] = frozenset()) -> jinja2.Template:
+    def text(loc: Sequence[Any], body: str, extra: frozenset[str] = frozenset()) -> Text:
         try:
             template, names = compile_text(body)
         except jinja2.TemplateSyntaxError as exc:

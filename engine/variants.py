@@ -29,7 +29,7 @@ from engine.quiz import (
     OptionAnswer,
     Variant,
 )
-from engine.render import approximate, circled, exact, latex, num, significant
+from engine.render import Text, approximate, circled, exact, latex, num, significant
 from engine.symbolic import is_sympy, sympy
 
 MAX_DRAWS = 100  # draws per variant before falling back to exact enumeration
@@ -69,7 +69,7 @@ class Plan(NamedTuple):
     order: tuple
 
 
-def _render(ex: CompiledExercise, template: jinja2.Template, loc: list, context: Mapping[str, Any]) -> str:
+def _render(ex: CompiledExercise, template: Text, loc: list, context: Mapping[str, Any]) -> str:
     try:
         return template.render(context).strip()
     except jinja2.UndefinedError as exc:

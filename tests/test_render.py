@@ -1,0 +1,57 @@
+"""Exercise text: the direct join of simple text gives exactly what a Jinja render gives."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine import api, render
+from engine.exprs import Surd
+from engine.paths import bundled_bank
+from engine.render import compile_text
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "weight-init-4"
+
+
+@pytest.mark.parametrize("bank", [bundled_bank(), BENCH], ids=["bundled", "weight-init-4"])
+def test_direct_join_equals_jinja_render_on_real_banks(bank: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = api.bank([bank])
+    texts = [t for ex in compiled.exercises for t in (ex.question, ex.explanation)]
+    assert any(t.pieces is not None for t in texts), "no text takes the direct path"
+    fast = api.export("json", [bank], seed=5, count=12)
+    monkeypatch.setattr(render, "_pieces", lambda tree, env: None)
+    assert api.export("json", [bank], seed=5, count=12) == fast
+
+
+VALUES = st.one_of(st.integers(), st.fractions(), st.booleans(), st.text(max_size=5),
+                   st.builds(Surd, st.fractions().filter(bool), st.sampled_from([2, 3, 5, 6, 7, 10, 1254])))
+
+
+@given(a=VALUES, b=st.one_of(st.integers(0, 5), st.fractions(min_value=0, max_value=9)))
+def test_direct_join_equals_jinja_render(a: object, b: object) -> None:
+    source = "A=[[ a ]], $[[ b | latex ]]$ ≈ [[ b | num(3) ]] [[ 3 | circled ]]\n[# note #]x [[a]]\n\n"
+    text, names = compile_text(source)
+    assert names == {"a", "b"}
+    plain = compile_text("[[ a ]] and [[ b | latex ]] then [[ b | num(3) ]]\n")[0]
+    assert plain.pieces is not None
+    for t in (text, plain):
+        assert t.render({"a": a, "b": b}) == t.template.render({"a": a, "b": b})
+
+
+@pytest.mark.parametrize("source", [
+    "[% if a %]yes[% endif %]", "[[ a + 1 ]]", "[[ a.real ]]", "[[ a | num(n) ]]", "[[ range(2) | list ]]",
+])
+def test_other_text_is_rendered_by_jinja(source: str) -> None:
+    text, _ = compile_text(source)
+    assert text.pieces is None
+    assert text.render({"a": 1, "n": 2}) == text.template.render({"a": 1, "n": 2})
+
+
+def test_missing_name_gets_jinjas_error() -> None:
+    text, _ = compile_text("[[ a ]] [[ b ]]")
+    with pytest.raises(Exception, match="'b' is undefined"):
+        text.render({"a": Fraction(1, 2)})
