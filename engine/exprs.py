@@ -97,11 +97,19 @@ def from_sympy(value: Value) -> Value:
     return value
 
 
+_RATIONAL = frozenset({int, Fraction})  # exact types (bool, a subclass of int, is not one)
+
+
 def _is_fast(*values: Value) -> bool:
-    return all(isinstance(v, int | Fraction) and not isinstance(v, bool) for v in values)
+    return all(type(v) in _RATIONAL for v in values)
 
 
 def _div(a: Value, b: Value) -> Value:
+    if type(a) is int and type(b) is int:
+        if b == 0:
+            raise ExprError("division by zero")
+        quotient = Fraction(a, b)
+        return quotient.numerator if quotient.denominator == 1 else quotient
     if _is_fast(a, b):
         if b == 0:
             raise ExprError("division by zero")
@@ -139,7 +147,7 @@ def _mod(a: Value, b: Value) -> Value:
 
 def _arith(fast: Callable[[Value, Value], Value], slow: Callable[[Any, Any], Any]) -> Callable:
     def apply(a: Value, b: Value) -> Value:
-        if _is_fast(a, b):
+        if type(a) in _RATIONAL and type(b) in _RATIONAL:
             return fast(a, b)
         return from_sympy(slow(to_sympy(a), to_sympy(b)))
 
@@ -157,21 +165,22 @@ def _perfect_root(value: Fraction | int) -> Fraction | None:
 
 
 def _sqrt(a: Value) -> Value:
-    if _is_fast(a):
-        root = _perfect_root(a)
-        if root is not None:
-            return from_sympy(root)
-        return _rational_sqrt(Fraction(a))
+    if type(a) in _RATIONAL:
+        return _rational_sqrt(a)
     return from_sympy(sympy().sqrt(to_sympy(a)))
 
 
 @lru_cache(maxsize=65536)
-def _rational_sqrt(a: Fraction) -> Value:
-    """sqrt of a positive non-square rational as c·√m with m squarefree (what SymPy gives).
+def _rational_sqrt(a: int | Fraction) -> Value:
+    """sqrt of a rational: exact when a perfect square, else c·√m with m squarefree (as SymPy).
 
     SymPy's own sqrt factors the radicand on every call; layer sizes are small, so trial
     division finds the square part at once (large radicands still go to SymPy).
     """
+    root = _perfect_root(a)
+    if root is not None:
+        return from_sympy(root)
+    a = Fraction(a)
     if a <= 0 or a.numerator * a.denominator > 10**10:
         return from_sympy(sympy().sqrt(to_sympy(a)))
     radicand = a.numerator * a.denominator  # sqrt(p/q) = sqrt(p*q)/q

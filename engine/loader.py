@@ -30,6 +30,8 @@ from engine.spec import (
 from engine.symbolic import sympy
 
 _EXERCISE = TypeAdapter(Exercise)
+# libyaml's parser when installed: the same scanner rules and the same (Python) constructor.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Names the explanation may use besides the parameters.
 EXPLANATION_NAMES = frozenset({"answer", "answer_text"})
 _ASSUMPTIONS: dict[str, dict[str, bool]] = {
@@ -47,10 +49,21 @@ def make_symbol(name: str, assumption: str) -> Any:
 
 
 class SourceMap:
-    """Line numbers of the nodes of one YAML document, looked up by field path."""
+    """Line numbers of the nodes of one YAML document, looked up by field path.
 
-    def __init__(self, root: yaml.Node | None) -> None:
-        self.root = root
+    The node tree is composed on the first lookup: only an error message needs a line.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._root: yaml.Node | None = None
+        self._composed = False
+
+    @property
+    def root(self) -> yaml.Node | None:
+        if not self._composed:
+            self._root, self._composed = yaml.compose(self.text, Loader=yaml.SafeLoader), True
+        return self._root
 
     def line(self, loc: Sequence[Any]) -> int | None:
         node = self.root
@@ -145,14 +158,16 @@ def read_yaml(path: Path, source: str) -> tuple[Any, SourceMap]:
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"cannot read file: {exc}", path=source) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        try:
+            data = yaml.load(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            data = yaml.safe_load(text)  # the pure-Python parser words the error as our messages do
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise TemplateError(f"invalid YAML: {exc.problem}", path=source, line=line, field="yaml") from None
     except yaml.YAMLError as exc:
         raise TemplateError(f"invalid YAML: {exc}", path=source, field="yaml") from None
-    return data, SourceMap(node)
+    return data, SourceMap(text)
 
 
 def load_exercise(path: Path, source: str | None = None) -> CompiledExercise:

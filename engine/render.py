@@ -4,10 +4,9 @@ the filters that print exact values (LaTeX, fixed decimals, circled option numbe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import jinja2
@@ -140,15 +139,19 @@ class TextError(ValueError):
 Piece = str | tuple[str, Callable[..., Any] | None, tuple[Any, ...]]
 
 
-@dataclass(frozen=True)
 class Text:
     """Exercise text compiled once. Text that only prints names (with a filter and constant
     arguments, the usual `[[ A ]]`, `[[ answer | num(6) ]]`) is joined directly, as Jinja's own
     generated code would join it, at a tenth of the cost of a Jinja render; other text is
-    rendered by Jinja."""
+    rendered by Jinja (compiled on first use: compiling costs milliseconds per text)."""
 
-    template: jinja2.Template
-    pieces: tuple[Piece, ...] | None = None
+    def __init__(self, tree: nodes.Template, pieces: tuple[Piece, ...] | None) -> None:
+        self.tree = tree
+        self.pieces = pieces
+
+    @cached_property
+    def template(self) -> jinja2.Template:
+        return text_environment().from_string(self.tree)
 
     def render(self, context: Mapping[str, Any]) -> str:
         if self.pieces is not None:
@@ -191,4 +194,8 @@ def compile_text(source: str) -> tuple[Text, set[str]]:
         # Jinja's / divides in floating point: [[ 2 / n ]] would print 0.6666666666666666.
         raise TextError("'/' inside [[ ]] divides in floating point; use a derived parameter "
                         "(params: {ratio: {expr: '2/n_in'}}) and print [[ ratio | latex ]]")
-    return Text(env.from_string(tree), _pieces(tree, env)), set(meta.find_undeclared_variables(tree))
+    pieces = _pieces(tree, env)
+    text = Text(tree, pieces)
+    if pieces is None:
+        text.template  # noqa: B018  (compiled now, so that a compile error names the field at load)
+    return text, set(meta.find_undeclared_variables(tree))

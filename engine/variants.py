@@ -138,10 +138,14 @@ def _same_symbolic(a: Any, b: Any) -> bool:
     return sympy().simplify(diff) == 0
 
 
-def _order(ex: CompiledExercise, rng: random.Random) -> list[int]:
+def _shuffles(ex: CompiledExercise) -> bool:
+    return bool(ex.options) and getattr(ex.spec, "shuffle", False)
+
+
+def _order(ex: CompiledExercise, rng: random.Random, shuffles: bool) -> list[int]:
     """Displayed order of the options: pinned ones stay put, the others are shuffled."""
     count = len(ex.options)
-    if not getattr(ex.spec, "shuffle", False):
+    if not shuffles:
         return list(range(count))
     free = [i for i, option in enumerate(ex.options) if not option.pinned]
     shuffled = free[:]
@@ -160,6 +164,7 @@ class VariantMaker:
         self.pins = pins
         self.space = ex.space.pinned(pins) if pins else ex.space
         self.stats = Stats()
+        self._shuffles = _shuffles(ex)
         self._count: int | None = None
         self._counted = False
         self._valid_envs: list[dict[str, Value]] | None = None
@@ -175,7 +180,7 @@ class VariantMaker:
     # -- counting -------------------------------------------------------------------------
 
     def permutations(self) -> int:
-        if not self.ex.options or not getattr(self.ex.spec, "shuffle", False):
+        if not self._shuffles:
             return 1
         return math.factorial(sum(not o.pinned for o in self.ex.options))
 
@@ -410,7 +415,7 @@ class VariantMaker:
             except Clash:
                 self.stats.clashes += 1
                 continue
-            order = _order(self.ex, rng)
+            order = _order(self.ex, rng, self._shuffles)
             key = self._key(env, order)
             if key in seen and not exhausted:
                 self.stats.duplicates += 1
@@ -459,6 +464,6 @@ class VariantMaker:
             )
         unseen = [env for env in self._valid_envs if self._key(env, []) not in seen]
         env = dict(rng.choice(unseen or self._valid_envs))
-        order = _order(ex, rng)
+        order = _order(ex, rng, self._shuffles)
         seen.add(self._key(env, order))
         return self._plan(index, seed, env, order)
