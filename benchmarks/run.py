@@ -215,9 +215,11 @@ def mb(n_bytes: float) -> float:
 
 
 def quizwright_cmd() -> list[str]:
-    found = shutil.which("quizwright")
-    if found:
-        return [found]
+    # The console script of the environment running this script (a venv's bin/), not the first
+    # one on PATH: a version manager's shim there (pyenv) adds ~0.1 s of shell to every run.
+    beside = Path(sys.executable).with_name("quizwright")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
     return [sys.executable, "-m", "engine"]  # with PYTHONPATH set by the caller's environment
 
 

@@ -27,19 +27,24 @@ essay. ``defaultgrade`` is the exercise's points. ``idnumber`` is the variant id
 Texts are HTML from :mod:`engine.html` on one line (Moodle's XML parser drops whitespace-only
 pieces of character data, and a newline arrives as a piece of its own), always in CDATA when
 they contain markup or characters XML would escape (as Moodle's own exporter does), with ``]]>``
-split; the XML is produced by autoescaping templates in ``templates/moodle/``.
+split; the XML is produced by autoescaping templates in ``templates/moodle/``. The question
+template is rendered once per question shape into a skeleton whose slots are filled per
+question (see "skeleton rendering" below): the same bytes as rendering it per question.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 from itertools import chain
+from types import SimpleNamespace
+from typing import Any
 
+import jinja2
 from markupsafe import Markup, escape
 
 from engine.errors import QuizwrightError
@@ -56,6 +61,7 @@ from engine.quiz import (
     Variant,
 )
 from engine.writers.base import Sink, output_environment, register
+from engine.writers.skeleton import Helpers, Skeleton, Slot, compile_skeleton
 
 # Grades Moodle accepts for an answer (percent, within 0.001), from question_bank::fraction_options_full().
 MOODLE_FRACTIONS: tuple[str, ...] = tuple(
@@ -91,6 +97,9 @@ FORMULA_ESSAY_LIMITATION = (
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+# A plain number plain_decimal() returns unchanged: no trailing zero after the point ("-0" aside).
+_CANONICAL_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?")
+_TAG_REMOVED = re.compile(r"[<>`,\x00-\x1f\x7f]")
 
 
 class MoodleExportError(QuizwrightError):
@@ -105,12 +114,31 @@ def xml_chars(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
+def cdata_str(text: str) -> str:
+    """:func:`cdata` as a plain ``str`` (what skeletons fill in)."""
+    if type(text) is not str:
+        text = str.__str__(text)  # Markup's own replace() would escape its arguments
+    if not text.isprintable():  # every character XML forbids is unprintable; most text is not
+        text = _XML_INVALID.sub("\ufffd", text)
+    if not text:
+        return ""
+    return f"<![CDATA[{text.replace(']]>', ']]]]><![CDATA[>')}]]>"
+
+
 def cdata(text: str) -> Markup:
     """Text as one or more CDATA sections; a ``]]>`` inside is split as ``]]]]><![CDATA[>``."""
-    text = xml_chars(text)
-    if not text:
-        return Markup("")
-    return Markup("<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>")
+    return Markup(cdata_str(text))
+
+
+def text_str(value: str) -> str:
+    """:func:`text` as a plain ``str`` (what skeletons fill in)."""
+    if type(value) is not str:
+        value = str.__str__(value)
+    if not value.isprintable():
+        value = _XML_INVALID.sub("\ufffd", value)
+    if "&" in value or "<" in value or ">" in value:
+        return cdata_str(value)
+    return value
 
 
 def text(value: str) -> Markup:
@@ -120,8 +148,7 @@ def text(value: str) -> Markup:
     Moodle's parser as a separate piece of character data, and it drops pieces that are only
     whitespace, so ``&lt; &gt;`` would lose its space; CDATA has no such pieces.
     """
-    value = xml_chars(value)
-    return cdata(value) if any(c in value for c in "&<>") else Markup(value)
+    return Markup(text_str(value))
 
 
 def single_line(value: str) -> str:
@@ -140,6 +167,8 @@ def xml_comment(value: str) -> str:
 
 def plain_decimal(value: str | int | Decimal) -> str:
     """A number as Moodle's numerical type reads it: plain decimal, no exponent, '-' if negative."""
+    if type(value) is str and value != "-0" and _CANONICAL_NUMBER.fullmatch(value):
+        return value  # already the plain form: what the steps below would return
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
@@ -164,6 +193,7 @@ def _round_down(value: Decimal, digits: int = 12) -> Decimal:
     return value.quantize(quantum, rounding=ROUND_DOWN)
 
 
+@lru_cache(maxsize=64)
 def penalty_for(options: int) -> str:
     """1/(options − 1) to 7 decimals: the last of all tries earns nothing."""
     if options < 2:
@@ -175,7 +205,7 @@ def penalty_for(options: int) -> str:
 # -- the question model the templates receive -----------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MoodleAnswer:
     fraction: str
     text: str  # HTML when `html`, else plain ("true", "0.25")
@@ -184,7 +214,7 @@ class MoodleAnswer:
     tolerance: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MoodleQuestion:
     name: str
     idnumber: str
@@ -208,12 +238,19 @@ class MoodleCategory:
 # Texts without parameters (options, feedback, whole questions) repeat in every variant.
 @lru_cache(maxsize=8192)
 def html(markdown: str) -> str:
-    return one_line(markdown_to_html(markdown))
+    return _one_line(markdown_to_html(markdown))
 
 
 @lru_cache(maxsize=8192)
 def html_inline(markdown: str) -> str:
-    return one_line(markdown_to_html_inline(markdown))
+    return _one_line(markdown_to_html_inline(markdown))
+
+
+def _one_line(html: str) -> str:
+    # one_line() only strips HTML that holds no line break (most texts): skip its regexes.
+    if "\n" in html or "\r" in html:
+        return one_line(html)
+    return html.strip()
 
 
 # -- categories -------------------------------------------------------------------------------
@@ -254,37 +291,40 @@ def category_path(bank_title: str, exercise_title: str) -> str:
 # -- variants → questions -----------------------------------------------------------------------
 
 
-def question_name(variant: Variant) -> str:
-    suffix = f" (variant {variant.index + 1}, {variant.id})"
-    title = single_line(variant.title)
+def _truncated_name(title: str, suffix: str) -> str:
     room = MAX_NAME - len(suffix)
     if len(title) > room:
         title = title[: room - 1].rstrip() + "…"
     return title + suffix
 
 
+def question_name(variant: Variant) -> str:
+    return _truncated_name(
+        single_line(variant.title), f" (variant {variant.index + 1}, {variant.id})"
+    )
+
+
 def _tag(raw: str) -> str:
     # Moodle's PARAM_TAG removes control characters and <>`, collapses spaces and cuts at 50;
     # a comma separates tags in Moodle's forms, so it is replaced too.
-    cleaned = single_line(re.sub(r"[<>`,\x00-\x1f\x7f]", " ", raw))
+    cleaned = single_line(_TAG_REMOVED.sub(" ", raw))
     return cleaned[:MAX_TAG].strip()
 
 
 def question_tags(variant: Variant, header: QuizHeader) -> list[str]:
-    raw = [
-        "quizwright",
-        f"bank:{header.bank.code}",
-        f"topic:{variant.topic}",
-        f"kind:{variant.kind}",
-        *variant.tags,
-    ]
+    return list(_tags(header.bank.code, variant.topic, variant.kind, tuple(variant.tags)))
+
+
+@lru_cache(maxsize=1024)
+def _tags(bank_code: str, topic: str, kind: str, extra: tuple[str, ...]) -> tuple[str, ...]:
+    raw = ["quizwright", f"bank:{bank_code}", f"topic:{topic}", f"kind:{kind}", *extra]
     tags: list[str] = []
     seen: set[str] = set()
     for tag in map(_tag, raw):
         if tag and tag.casefold() not in seen:
             seen.add(tag.casefold())
             tags.append(tag)
-    return tags
+    return tuple(tags)
 
 
 def formula_mode(variant: Variant) -> str:
@@ -292,93 +332,165 @@ def formula_mode(variant: Variant) -> str:
     return "multichoice" if variant.misconceptions else "essay"
 
 
+@dataclass(frozen=True, slots=True)
+class _ExerciseConstants:
+    """What a question takes from its exercise alone, the same for every variant."""
+
+    title: str  # the name's title part, on one line (before shortening)
+    tags: tuple[str, ...]
+    defaultgrade: str
+
+
+@lru_cache(maxsize=1024)
+def _exercise_constants(
+    bank_code: str, title: str, topic: str, kind: str, tags: tuple[str, ...], points: int
+) -> _ExerciseConstants:
+    return _ExerciseConstants(
+        title=single_line(title),
+        tags=_tags(bank_code, topic, kind, tags),
+        defaultgrade=str(points),
+    )
+
+
+# Answers that depend only on texts the exercise repeats (option texts and feedback, a
+# true/false key): one frozen MoodleAnswer shared by every variant showing it.
+@lru_cache(maxsize=8192)
+def _option_answer(text: str, correct: bool, feedback: str | None) -> MoodleAnswer:
+    return MoodleAnswer(
+        fraction=RIGHT if correct else WRONG,
+        text=html_inline(text),
+        html=True,
+        feedback=html(feedback) if feedback else "",
+    )
+
+
+@lru_cache(maxsize=1024)
+def _true_false_answers(
+    value: bool, true_feedback: str, false_feedback: str
+) -> tuple[MoodleAnswer, MoodleAnswer]:
+    return (
+        MoodleAnswer(fraction=RIGHT if value else WRONG, text="true", feedback=true_feedback),
+        MoodleAnswer(fraction=WRONG if value else RIGHT, text="false", feedback=false_feedback),
+    )
+
+
+def _answer_kind(answer: object) -> type:
+    """Which of the four mappings an answer takes (integer and numeric share one)."""
+    if isinstance(answer, OptionAnswer):
+        return OptionAnswer
+    if isinstance(answer, BooleanAnswer):
+        return BooleanAnswer
+    if isinstance(answer, IntegerAnswer | NumericAnswer):
+        return NumericAnswer
+    return FormulaAnswer
+
+
+_ANSWER_KINDS: dict[type, type] = {
+    OptionAnswer: OptionAnswer,
+    BooleanAnswer: BooleanAnswer,
+    IntegerAnswer: NumericAnswer,
+    NumericAnswer: NumericAnswer,
+    FormulaAnswer: FormulaAnswer,
+}
+
+
 class QuestionBuilder:
     """Turns finished variants into Moodle questions (mapping only: no sampling, no solving)."""
 
     def __init__(self, header: QuizHeader) -> None:
         self.header = header
+        self._bank_code = header.bank.code
 
     def build(self, variant: Variant) -> MoodleQuestion:
-        if len(variant.id) > MAX_IDNUMBER:
-            raise MoodleExportError(f"{variant.id}: idnumber longer than {MAX_IDNUMBER} characters")
-        base = MoodleQuestion(
-            name=question_name(variant),
-            idnumber=variant.id,
-            questiontext=html(variant.question),
-            generalfeedback=html(variant.explanation),
-            defaultgrade=str(variant.points),
-            tags=question_tags(variant, self.header),
+        vid = variant.id
+        if len(vid) > MAX_IDNUMBER:
+            raise MoodleExportError(f"{vid}: idnumber longer than {MAX_IDNUMBER} characters")
+        const = _exercise_constants(
+            self._bank_code,
+            variant.title,
+            variant.topic,
+            variant.kind,
+            tuple(variant.tags),
+            variant.points,
         )
+        name = _truncated_name(const.title, f" (variant {variant.index + 1}, {vid})")
+        questiontext = html(variant.question)
+        generalfeedback = html(variant.explanation)
         answer = variant.answer
-        if isinstance(answer, OptionAnswer):
-            return self._choice(variant, base)
-        if isinstance(answer, BooleanAnswer):
-            return self._true_false(variant, answer, base)
-        if isinstance(answer, IntegerAnswer | NumericAnswer):
-            return self._numerical(variant, answer, base)
-        return self._formula(variant, answer, base)
+        shuffle = False
+        graderinfo = ""
+        kind = _ANSWER_KINDS.get(type(answer)) or _answer_kind(answer)
+        if kind is OptionAnswer:
+            qtype, penalty, answers = self._choice(variant)
+        elif kind is BooleanAnswer:
+            qtype, penalty, answers = self._true_false(variant, answer)
+        elif kind is NumericAnswer:
+            qtype, penalty, answers = self._numerical(variant, answer)
+        else:
+            qtype, penalty, answers, questiontext, shuffle, graderinfo = self._formula(
+                variant, answer, questiontext, generalfeedback
+            )
+        return MoodleQuestion(
+            name, vid, questiontext, generalfeedback, const.defaultgrade, list(const.tags),
+            qtype, penalty, answers, shuffle, graderinfo,
+        )  # fmt: skip
 
     @staticmethod
-    def _choice(variant: Variant, base: MoodleQuestion) -> MoodleQuestion:
-        correct = [o for o in variant.options if o.correct]
-        if len(correct) != 1:
-            raise MoodleExportError(
-                f"{variant.id}: {len(correct)} correct options (expected exactly 1)"
-            )
-        answers = [
-            MoodleAnswer(
-                fraction=RIGHT if o.correct else WRONG,
-                text=html_inline(o.text),
-                html=True,
-                feedback=html(o.feedback) if o.feedback else "",
-            )
-            for o in variant.options
-        ]
+    def _choice(variant: Variant) -> tuple[str, str, list[MoodleAnswer]]:
+        options = variant.options
+        correct = 0
+        for o in options:
+            if o.correct:
+                correct += 1
+        if correct != 1:
+            raise MoodleExportError(f"{variant.id}: {correct} correct options (expected exactly 1)")
+        answers = [_option_answer(o.text, o.correct, o.feedback) for o in options]
         for number, a in enumerate(answers, start=1):
             if not a.text:  # Moodle skips an empty option and the numbering would shift
                 raise MoodleExportError(f"{variant.id}: option {number} has no text")
-        return replace(base, type="multichoice", penalty=penalty_for(len(answers)), answers=answers)
+        return "multichoice", penalty_for(len(answers)), answers
 
     @staticmethod
-    def _true_false(
-        variant: Variant, answer: BooleanAnswer, base: MoodleQuestion
-    ) -> MoodleQuestion:
+    def _true_false(variant: Variant, answer: BooleanAnswer) -> tuple[str, str, list[MoodleAnswer]]:
         # The variant's options are True (1) and False (2); the wrong one carries the feedback.
         feedback = {True: "", False: ""}
         for option in variant.options:
             if option.feedback and option.number in (1, 2):
                 feedback[option.number == 1] = html(option.feedback)
-        answers = [
-            MoodleAnswer(
-                fraction=RIGHT if answer.value else WRONG, text="true", feedback=feedback[True]
-            ),
-            MoodleAnswer(
-                fraction=WRONG if answer.value else RIGHT, text="false", feedback=feedback[False]
-            ),
-        ]
-        return replace(base, type="truefalse", penalty=penalty_for(2), answers=answers)
+        answers = _true_false_answers(bool(answer.value), feedback[True], feedback[False])
+        return "truefalse", penalty_for(2), list(answers)
 
     @classmethod
     def _numerical(
-        cls, variant: Variant, answer: IntegerAnswer | NumericAnswer, base: MoodleQuestion
-    ) -> MoodleQuestion:
-        with localcontext() as ctx:
-            ctx.prec = 60
-            relative: Decimal | None = None
-            if isinstance(answer, IntegerAnswer):
-                value, tolerance = Decimal(answer.value), Decimal(0)
-            else:
-                value = Decimal(plain_decimal(answer.decimal))
-                tolerance = Decimal(plain_decimal(answer.absolute_tolerance))
-                if answer.tolerance_kind == "relative":
-                    relative = Decimal(plain_decimal(answer.tolerance))
-            answers = [
-                MoodleAnswer(
-                    fraction=RIGHT, text=plain_decimal(value), tolerance=plain_decimal(tolerance)
+        cls, variant: Variant, answer: IntegerAnswer | NumericAnswer
+    ) -> tuple[str, str, list[MoodleAnswer]]:
+        # The correct answer's texts come straight from plain_decimal (the Decimal it parses to
+        # would print the same again); the Decimals and their 60-digit context are needed only
+        # for the misconceptions' intervals.
+        if isinstance(answer, IntegerAnswer):
+            number = answer.value
+            text = str(number) if type(number) is int else plain_decimal(Decimal(number))
+            tolerance = "0"
+            relative = None
+        else:
+            text = plain_decimal(answer.decimal)
+            tolerance = plain_decimal(answer.absolute_tolerance)
+            relative = (
+                plain_decimal(answer.tolerance) if answer.tolerance_kind == "relative" else None
+            )
+        answers = [MoodleAnswer(RIGHT, text, "", False, tolerance)]
+        if variant.misconceptions:
+            with localcontext() as ctx:
+                ctx.prec = 60
+                answers.extend(
+                    cls._misconception_answers(
+                        variant,
+                        Decimal(text),
+                        Decimal(tolerance),
+                        Decimal(relative) if relative is not None else None,
+                    )
                 )
-            ]
-            answers.extend(cls._misconception_answers(variant, value, tolerance, relative))
-        return replace(base, type="numerical", penalty=NUMERICAL_PENALTY, answers=answers)
+        return "numerical", NUMERICAL_PENALTY, answers
 
     @staticmethod
     def _misconception_answers(
@@ -410,18 +522,19 @@ class QuestionBuilder:
             )
 
     @staticmethod
-    def _formula(variant: Variant, answer: FormulaAnswer, base: MoodleQuestion) -> MoodleQuestion:
+    def _formula(
+        variant: Variant, answer: FormulaAnswer, questiontext: str, generalfeedback: str
+    ) -> tuple[str, str, list[MoodleAnswer], str, bool, str]:
+        """type, penalty, answers, question text, shuffleanswers and grader info."""
         if formula_mode(variant) == "essay":
             symbols = ", ".join(answer.symbols)
             grader = (
                 f"<p>Correct answer: {tex_html(answer.latex, display=False)} "
                 f"(<code>{escape(answer.expr)}</code>), in the symbols <code>{escape(symbols)}</code>. "
-                f"Accept any equivalent expression.</p> {base.generalfeedback}"
+                f"Accept any equivalent expression.</p> {generalfeedback}"
             )
-            note = f"{base.questiontext} <p><em>{FORMULA_ESSAY_NOTE}</em></p>"
-            return replace(
-                base, type="essay", penalty=ESSAY_PENALTY, questiontext=note, graderinfo=grader
-            )
+            note = f"{questiontext} <p><em>{FORMULA_ESSAY_NOTE}</em></p>"
+            return "essay", ESSAY_PENALTY, [], note, False, grader
         options: list[tuple[str, str, str]] = [(answer.latex, RIGHT, "")]
         seen = {single_line(answer.latex)}
         for miscon in variant.misconceptions:
@@ -440,15 +553,110 @@ class QuestionBuilder:
             )
             for latex, fraction, feedback in options
         ]
-        note = f"{base.questiontext} <p><em>{FORMULA_CHOICE_NOTE}</em></p>"
-        return replace(
-            base,
-            type="multichoice",
-            penalty=penalty_for(len(answers)),
-            answers=answers,
-            questiontext=note,
-            shuffleanswers=True,
+        note = f"{questiontext} <p><em>{FORMULA_CHOICE_NOTE}</em></p>"
+        return "multichoice", penalty_for(len(answers)), answers, note, True, ""
+
+
+# -- questions through skeletons --------------------------------------------------------------------
+
+QUESTION_TEMPLATE = "moodle/question.xml.j2"
+# At fill time the transforms are memoised: tags, feedback and option texts repeat in every
+# variant of an exercise. (Both take strings only and depend only on their characters.)
+QUESTION_HELPERS: Helpers = {
+    "text": (text, lru_cache(maxsize=4096)(text_str)),
+    "cdata": (cdata, lru_cache(maxsize=4096)(cdata_str)),
+}
+# The data fields of a question, in the order of the values a skeleton is filled with: these,
+# then four per answer, then the tags.
+QUESTION_FIELDS = (
+    "name", "idnumber", "questiontext", "generalfeedback", "defaultgrade", "penalty", "graderinfo",
+)  # fmt: skip
+ANSWER_FIELDS = ("fraction", "text", "feedback", "tolerance")
+
+# type, shuffleanswers, per answer (html, tolerance is None), number of tags
+QuestionShape = tuple[str, bool, tuple[tuple[bool, bool], ...], int]
+
+
+def question_shape(q: MoodleQuestion) -> QuestionShape:
+    """Every value question.xml.j2's control flow reads."""
+    return (
+        q.type,
+        q.shuffleanswers,
+        tuple([(a.html, a.tolerance is None) for a in q.answers]),
+        len(q.tags),
+    )
+
+
+def question_values(q: MoodleQuestion) -> list[Any]:
+    """The data fields of a question, in the order of QUESTION_FIELDS, the answers, the tags."""
+    values = [
+        q.name, q.idnumber, q.questiontext, q.generalfeedback, q.defaultgrade, q.penalty,
+        q.graderinfo,
+    ]  # fmt: skip
+    for a in q.answers:
+        values += (a.fraction, a.text, a.feedback, a.tolerance)
+    values += q.tags
+    return values
+
+
+def question_context(shape: QuestionShape, slot: Callable[[int, str], Slot]) -> dict[str, Any]:
+    """The skeleton render context of question.xml.j2 for one shape."""
+    qtype, shuffle, answer_shapes, tags = shape
+    q = SimpleNamespace(
+        type=qtype,
+        shuffleanswers=shuffle,
+        **{f: slot(i, f"q.{f}") for i, f in enumerate(QUESTION_FIELDS)},
+    )
+    base = len(QUESTION_FIELDS)
+    q.answers = []
+    for k, (is_html, no_tolerance) in enumerate(answer_shapes):
+        first = base + len(ANSWER_FIELDS) * k
+        fields = {f: slot(first + i, f"q.answers[{k}].{f}") for i, f in enumerate(ANSWER_FIELDS)}
+        if no_tolerance:
+            fields["tolerance"] = None
+        q.answers.append(SimpleNamespace(html=is_html, **fields))
+    first_tag = base + len(ANSWER_FIELDS) * len(answer_shapes)
+    q.tags = [slot(first_tag + j, f"q.tags[{j}]") for j in range(tags)]
+    return {"q": q}
+
+
+# A handful of shapes per export; keyed by template too (it is reloaded when its file changes).
+_SKELETONS: dict[tuple[jinja2.Template, QuestionShape], Skeleton] = {}
+
+
+def question_skeleton(template: jinja2.Template, shape: QuestionShape) -> Skeleton:
+    skeleton = _SKELETONS.get((template, shape))
+    if skeleton is None:
+        skeleton = compile_skeleton(
+            template, lambda slot: question_context(shape, slot), QUESTION_HELPERS
         )
+        _SKELETONS[template, shape] = skeleton
+    return skeleton
+
+
+def question_template() -> jinja2.Template:
+    return output_environment().get_template(QUESTION_TEMPLATE)
+
+
+class QuestionWriter:
+    """One variant → its ``<question>`` element, as question.xml.j2 renders it, via skeletons."""
+
+    def __init__(self, header: QuizHeader, template: jinja2.Template | None = None) -> None:
+        self.builder = QuestionBuilder(header)
+        self.template = template if template is not None else question_template()
+
+    def xml(self, variant: Variant) -> str:
+        return self.render(self.builder.build(variant))
+
+    def render(self, q: MoodleQuestion) -> str:
+        return render_question(q, self.template)
+
+
+def render_question(q: MoodleQuestion, template: jinja2.Template | None = None) -> str:
+    """question.xml.j2 (or `template`, given the same context) rendered for `q`, byte for byte."""
+    if template is None:
+        template = question_template()
+    return question_skeleton(template, question_shape(q)).fill(question_values(q))
 
 
 def mapping_text(summary: ExerciseSummary, first: Variant | None) -> tuple[str, str | None]:
@@ -485,10 +693,8 @@ def mapping_text(summary: ExerciseSummary, first: Variant | None) -> tuple[str, 
 
 def _render_questions(plan: QuizPlan, variants: list[Variant]) -> str:
     """The <question> elements of a run of variants of one exercise."""
-    question = output_environment().get_template("moodle/question.xml.j2")
-    builder = QuestionBuilder(plan.header)
-    helpers = {"cdata": cdata, "text": text}
-    return "".join(question.render(helpers, q=builder.build(variant)) for variant in variants)
+    writer = QuestionWriter(plan.header)
+    return "".join([writer.xml(variant) for variant in variants])
 
 
 class MoodleWriter:

@@ -1,0 +1,362 @@
+"""Skeleton rendering of Moodle questions: the same bytes as rendering question.xml.j2 directly.
+
+`QuestionWriter` renders templates/moodle/question.xml.j2 once per question shape, with slots for
+the data fields, and fills the slots per question. These tests compare it, byte for byte, with a
+direct Jinja render of the template for every variant of the bundled bank, the benchmark bank
+and the Moodle fixtures, and for hand-made questions with hostile texts; and check that a
+template using a data field for control flow fails loudly instead of giving a wrong skeleton.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import jinja2
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markupsafe import Markup, escape
+
+from engine import api
+from engine.html import one_line
+from engine.writers import moodle
+from engine.writers import skeleton as skeleton_mod
+from engine.writers.base import output_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+BANKS = {
+    "bundled": None,
+    "weight-init-4": ROOT / "benchmarks" / "weight-init-4",
+    "moodle-fixtures": ROOT / "tests" / "fixtures" / "moodle",
+}
+
+
+def direct(q: moodle.MoodleQuestion) -> str:
+    """The reference: question.xml.j2 rendered by Jinja for `q`, as the writer used to."""
+    template = output_environment().get_template(moodle.QUESTION_TEMPLATE)
+    return template.render({"cdata": moodle.cdata, "text": moodle.text}, q=q)
+
+
+# -- every variant of the banks ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bank", list(BANKS))
+@pytest.mark.parametrize("seed", [0, 7, 123])
+def test_every_variant_renders_as_the_template_does(bank: str, seed: int) -> None:
+    path = BANKS[bank]
+    plan = api.plan([path] if path else None, seed=seed, count=5)
+    writer = moodle.QuestionWriter(plan.header)
+    checked = 0
+    for maker in plan.makers:
+        for p in maker.plans(plan.header.count):
+            variant = maker.materialize(p)
+            q = writer.builder.build(variant)
+            assert writer.xml(variant) == direct(q), variant.id
+            checked += 1
+    assert checked == 5 * len(plan.makers)
+
+
+def test_render_questions_equals_the_template_per_variant() -> None:
+    plan = api.plan([BANKS["moodle-fixtures"]], seed=3, count=4)
+    builder = moodle.QuestionBuilder(plan.header)
+    for k, maker in enumerate(plan.makers):
+        variants = [maker.materialize(p) for p in maker.plans(plan.header.count)]
+        expected = "".join(direct(builder.build(v)) for v in variants)
+        assert moodle._render_questions(plan, variants) == expected, plan.header.exercises[k].id
+
+
+# -- hand-made questions with hostile texts ------------------------------------------------------
+
+HOSTILE = ["]]>", "]]", "]>", "&", "<", ">", '"', "'", "%s", "%", "{{ x }}", "\x00", "\x01", "\x0b",
+           "\ufffe", "\uffff", "\n", "\r\n", "\t", " ", "é", "€", "𝔛", "<![CDATA[", "&amp;", "\x00 0\x00",
+           "\x000'a\x00", "\ud800", "\udfff"]  # fmt: skip
+hostile_text = st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=8)), max_size=12).map(
+    "".join
+)
+long_text = st.integers(min_value=200, max_value=400).map(lambda n: "a]]>&<" * n)
+field_text = st.one_of(hostile_text, long_text, st.just(""), hostile_text.map(Markup))
+
+answers = st.builds(
+    moodle.MoodleAnswer,
+    fraction=field_text,
+    text=field_text,
+    feedback=field_text,
+    html=st.booleans(),
+    tolerance=st.one_of(st.none(), field_text),
+)
+questions = st.builds(
+    moodle.MoodleQuestion,
+    name=field_text,
+    idnumber=field_text,
+    questiontext=field_text,
+    generalfeedback=field_text,
+    defaultgrade=field_text,
+    tags=st.lists(field_text, max_size=8),
+    type=st.sampled_from(["multichoice", "truefalse", "numerical", "essay", "", "other"]),
+    penalty=field_text,
+    answers=st.lists(answers, max_size=5),
+    shuffleanswers=st.booleans(),
+    graderinfo=field_text,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(q=questions)
+def test_hostile_questions_render_as_the_template_does(q: moodle.MoodleQuestion) -> None:
+    assert moodle.render_question(q) == direct(q)
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        moodle.MoodleQuestion(
+            name="Essay: a < b & c > d ]]> " + "x" * 300,
+            idnumber="essay.1.0",
+            questiontext="<p>Write it.</p> <p><em>note</em></p>",
+            generalfeedback="",
+            defaultgrade="1",
+            tags=["quizwright", "x&y", "<tag>"],
+            type="essay",
+            penalty=moodle.ESSAY_PENALTY,
+            graderinfo="<p>Correct answer: \\(a\\) (<code>a &amp; b</code>)</p> ]]> \x01",
+        ),
+        moodle.MoodleQuestion(
+            name="Formula",
+            idnumber="f.1.2",
+            questiontext="<p>Pick one.</p>",
+            generalfeedback="<p>Because ]]>.</p>",
+            defaultgrade="2",
+            tags=[],
+            type="multichoice",
+            penalty="0.5",
+            answers=[
+                moodle.MoodleAnswer("100", "\\(\\frac{2}{n}\\)", "", html=True),
+                moodle.MoodleAnswer("0", "\\(n < 2\\)", "<p>No &amp; no.</p>", html=True),
+                moodle.MoodleAnswer("0", "\\(x\\)", "", html=True),
+            ],
+            shuffleanswers=True,
+        ),
+        moodle.MoodleQuestion(
+            name="Numerical & co",
+            idnumber="n.1.0",
+            questiontext="",
+            generalfeedback="",
+            defaultgrade="1",
+            tags=["a"],
+            type="numerical",
+            penalty=moodle.NUMERICAL_PENALTY,
+            answers=[
+                moodle.MoodleAnswer("100", "0.5", "", tolerance="0.005"),
+                moodle.MoodleAnswer("0", "-2", "<p>Sign.</p>", tolerance="0"),
+            ],
+        ),
+    ],
+    ids=["essay-graderinfo", "formula-multichoice-shuffled", "numerical"],
+)
+def test_hand_made_questions(q: moodle.MoodleQuestion) -> None:
+    assert moodle.render_question(q) == direct(q)
+    template = moodle.question_template()
+    skeleton = moodle.question_skeleton(template, moodle.question_shape(q))
+    assert skeleton.fill(moodle.question_values(q)) == direct(q)
+
+
+# -- the transforms equal the helpers they stand for ------------------------------------------------
+
+
+def legacy_xml_chars(text: str) -> str:
+    return re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]", "\ufffd", text)
+
+
+def legacy_cdata(text: str) -> Markup:
+    """cdata() as it was before skeletons."""
+    text = legacy_xml_chars(text)
+    if not text:
+        return Markup("")
+    return Markup("<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>")
+
+
+def legacy_text(value: str) -> Markup:
+    """text() as it was before skeletons."""
+    value = legacy_xml_chars(value)
+    return legacy_cdata(value) if any(c in value for c in "&<>") else Markup(value)
+
+
+any_text = st.one_of(hostile_text, st.text(), hostile_text.map(Markup), st.text().map(Markup))
+
+
+@given(value=any_text)
+def test_transforms_equal_the_helpers(value: str) -> None:
+    assert moodle.text(value) == legacy_text(value) == moodle.text_str(value)
+    assert moodle.cdata(value) == legacy_cdata(value) == moodle.cdata_str(value)
+    assert type(moodle.text_str(value)) is str and type(moodle.cdata_str(value)) is str
+    assert skeleton_mod.escape_str(value) == str(escape(value))
+    for name, (helper, transform) in moodle.QUESTION_HELPERS.items():
+        assert str(helper(value)) == transform(value), name
+
+
+def test_surrogates_are_replaced() -> None:
+    for value in ("a\ud800b", "\udfff", "x\ud83dy"):
+        assert moodle.text_str(value) == legacy_text(value)
+        assert moodle.cdata_str(value) == legacy_cdata(value)
+
+
+@given(
+    html=st.lists(
+        st.one_of(
+            st.sampled_from(["\n", "\r\n", "\r", " \t", "<pre><code>", "</code></pre>", "<p>"]),
+            st.text(max_size=6),
+        ),
+        max_size=10,
+    ).map("".join)
+)
+def test_one_line_shortcut(html: str) -> None:
+    assert moodle._one_line(html) == one_line(html)
+
+
+def legacy_plain_decimal(value: str) -> str:
+    """plain_decimal() without its fast path for numbers already plain."""
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise moodle.MoodleExportError(f"not a decimal number: {value!r}") from None
+    if not number.is_finite():
+        raise moodle.MoodleExportError(f"not a finite number: {value!r}")
+    result = format(number, "f")
+    if "." in result:
+        result = result.rstrip("0").rstrip(".")
+    if result in ("-0", ""):
+        result = "0"
+    return result
+
+
+@given(
+    value=st.one_of(
+        st.decimals(allow_nan=False, allow_infinity=False).map(str),
+        st.decimals(allow_nan=False, allow_infinity=False).map(lambda d: format(d, "f")),
+        st.from_regex(r"-?[0-9]{1,5}(\.[0-9]{0,5})?", fullmatch=True),
+    )
+)
+def test_plain_decimal_fast_path(value: str) -> None:
+    assert moodle.plain_decimal(value) == legacy_plain_decimal(value)
+    plain = moodle.plain_decimal(value)
+    assert moodle.plain_decimal(Decimal(plain)) == plain  # why the numerical path reuses it
+
+
+# -- the skeleton machinery on other templates, and its guards --------------------------------------------
+
+
+def env(autoescape: bool = True) -> jinja2.Environment:
+    return jinja2.Environment(
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+SHAPE: moodle.QuestionShape = ("essay", False, ((False, True), (True, False)), 2)
+
+
+def skeleton(source: str, autoescape: bool = True) -> skeleton_mod.Skeleton:
+    return skeleton_mod.compile_skeleton(
+        env(autoescape).from_string(source),
+        lambda slot: moodle.question_context(SHAPE, slot),
+        moodle.QUESTION_HELPERS,
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "used"),
+    [
+        ("{% if q.graderinfo %}<g>{{ cdata(q.graderinfo) }}</g>{% endif %}", "q.graderinfo"),
+        ("{% if not q.name %}none{% endif %}", "q.name"),
+        ('{{ "x" if q.penalty == "0" else "y" }}', "q.penalty"),
+        ('{% if q.defaultgrade != "1" %}x{% endif %}', "q.defaultgrade"),
+        ("{% if q.answers[1].tolerance > '0' %}x{% endif %}", "q.answers[1].tolerance"),
+        ("{{ q.tags[0]|length }}", "q.tags[0]"),
+        ("{% for c in q.idnumber %}{{ c }}{% endfor %}", "q.idnumber"),
+        ("{% if 'a' in q.name %}x{% endif %}", "q.name"),
+        ("{{ q.name.upper() }}", "q.name"),
+        ("{{ q.questiontext[0] }}", "q.questiontext"),
+        (
+            "{% if q.answers[0].feedback and q.type == 'essay' %}x{% endif %}",
+            "q.answers[0].feedback",
+        ),
+    ],
+)
+def test_a_data_field_in_control_flow_fails_loudly(source: str, used: str) -> None:
+    with pytest.raises(skeleton_mod.SkeletonError, match=re.escape(used)):
+        skeleton(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ text(q.name ~ '!') }}",  # a helper given computed text: its token would be lost
+        "{{ cdata(q.name, 1) }}",
+        "{{ (q.name ~ '')|replace('0', '1') }}{{ q.penalty }}",  # a token altered by a filter
+    ],
+)
+def test_slots_used_beyond_output_fail_loudly(source: str) -> None:
+    with pytest.raises(skeleton_mod.SkeletonError):
+        skeleton(source)
+
+
+def shaped_question(**fields: object) -> moodle.MoodleQuestion:
+    base = dict(
+        name="N & <n> ]]>",
+        idnumber="id.1.0",
+        questiontext="<p>q</p>",
+        generalfeedback="",
+        defaultgrade="1",
+        tags=["t<1>", "t2"],
+        type="essay",
+        penalty="0",
+        answers=[
+            moodle.MoodleAnswer("100", "a & b", "<p>f</p>", html=False),
+            moodle.MoodleAnswer("0", "<b>x</b>", "", html=True, tolerance="0.5"),
+        ],
+        graderinfo="<p>g ]]></p>",
+    )
+    base.update(fields)
+    return moodle.MoodleQuestion(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("autoescape", [True, False])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "",
+        "%s %% {{ q.name }} %(x)s",
+        '<q t="{{ q.type }}">{{ text(q.name) }}|{{ q.name }}|{{ cdata(q.graderinfo) }}'
+        "{% for a in q.answers %}[{{ a.fraction }}{% if a.html %} h{% endif %}"
+        "{{ cdata(a.text) if a.html else text(a.text) }}"
+        "{% if a.tolerance is not none %}~{{ a.tolerance }}{% endif %}]{% endfor %}"
+        "{% for t in q.tags %}<t>{{ text(t) }}</t>{{ loop.index }}{% endfor %}"
+        "{{ text('const & <x>') }}{{ q.name ~ '&' }}</q>",
+        # str() first, escaped afterwards by autoescape (or not, without it)
+        "{{ q.name|e }} {{ q.name|string }} {{ '%s!' % q.name }} {{ [q.name, q.penalty]|join('&') }}",
+    ],
+    ids=["empty", "percent-signs", "fields", "converted"],
+)
+def test_other_templates_fill_like_direct_renders(source: str, autoescape: bool) -> None:
+    q = shaped_question()
+    assert moodle.question_shape(q) == SHAPE
+    expected = (
+        env(autoescape)
+        .from_string(source)
+        .render({"cdata": moodle.cdata, "text": moodle.text}, q=q)
+    )
+    assert skeleton(source, autoescape).fill(moodle.question_values(q)) == expected
+
+
+def test_skeletons_are_cached_per_shape() -> None:
+    q = shaped_question()
+    template = moodle.question_template()
+    first = moodle.question_skeleton(template, moodle.question_shape(q))
+    assert moodle.question_skeleton(template, moodle.question_shape(q)) is first
+    other = shaped_question(tags=["only"])
+    assert moodle.question_skeleton(template, moodle.question_shape(other)) is not first
