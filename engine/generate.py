@@ -15,7 +15,7 @@ from engine.errors import UsageError
 from engine.exprs import ExprError, Value
 from engine.loader import CompiledExercise
 from engine.params import parse_value
-from engine.quiz import BankRef, Copy, ExerciseSummary, Quiz, QuizHeader, Variant
+from engine.quiz import BankRef, Copy, ExerciseSummary, Quiz, QuizHeader
 from engine.variants import Plan, VariantMaker
 
 MAX_SEED = 2**63 - 1
@@ -42,6 +42,9 @@ class QuizPlan:
     makers: list[VariantMaker]
     notices: list[str] = field(default_factory=list)
     jobs: int = 1
+    # Per-process scratch space for writers (such as output already made for a repeated
+    # variant): workers inherit the plan when they fork and each keeps its own.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _pool: Any = field(default=None, repr=False)
 
     def sheet_id(self, index: int) -> str:
@@ -49,7 +52,7 @@ class QuizPlan:
         return f"{self.header.bank.code}-{self.header.seed}-{index + 1:04d}"
 
     def run(self, task: tuple) -> Any:
-        """Materialise one chunk of plans and hand it to the writer's render function."""
+        """Hand one chunk to the writer's render function: copies materialised, or variant plans."""
         what, k, payload, render = task
         if what == "copies":
             copies = [
@@ -58,7 +61,7 @@ class QuizPlan:
                 for i, plans in payload
             ]
             return render(self, copies)
-        return render(self, [self.makers[k].materialize(p) for p in payload])
+        return render(self, k, payload)
 
     @contextlib.contextmanager
     def workers(self) -> Iterator[QuizPlan]:
@@ -101,8 +104,9 @@ class QuizPlan:
 
         return self._ordered(tasks())
 
-    def map_variants(self, k: int, plans: Iterable[Plan], render: Callable[[QuizPlan, list[Variant]], R]) -> Iterator[R]:
-        """render(plan, variants) over consecutive chunks of exercise k's variants, in order."""
+    def map_variants(self, k: int, plans: Iterable[Plan], render: Callable[[QuizPlan, int, list[Plan]], R]) -> Iterator[R]:
+        """render(quiz_plan, k, plans) over consecutive chunks of exercise k's variant plans, in
+        order; render materialises them (`makers[k].materialize`), or reuses what it made before."""
         iterator = iter(plans)
 
         def tasks() -> Iterator[tuple]:

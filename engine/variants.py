@@ -366,13 +366,17 @@ class VariantMaker:
                               {**context, "answer": parts["answer_value"], "answer_text": parts["answer_text"]})
         # Every field is built here from validated parts: skip re-validation on this hot path.
         return Variant.model_construct(
-            id=f"{ex.id}.{self.quiz_seed}.{index + 1}",
+            id=self.variant_id(index),
             exercise=ex.id, index=index, seed=seed, kind=spec.kind, title=spec.title, topic=spec.topic,
             tags=list(spec.tags), points=spec.points,
             params={name: exact(env[name]) for name in ex.space.names},
             question=question, options=options, answer=parts["answer"], answer_text=parts["answer_text"],
             explanation=explanation, misconceptions=parts.get("misconceptions", []),
         )
+
+    def variant_id(self, index: int) -> str:
+        """Id of variant `index` (0-based), e.g. xavier-sum.7.12."""
+        return f"{self.ex.id}.{self.quiz_seed}.{index + 1}"
 
     def _key(self, env: Mapping[str, Value], order: list[int]) -> tuple:
         if self.space.drawn:

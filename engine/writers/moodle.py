@@ -60,6 +60,7 @@ from engine.quiz import (
     QuizHeader,
     Variant,
 )
+from engine.variants import Plan, VariantMaker
 from engine.writers.base import Sink, output_environment, register
 from engine.writers.skeleton import Helpers, Skeleton, Slot, compile_skeleton
 
@@ -691,10 +692,67 @@ def mapping_text(summary: ExerciseSummary, first: Variant | None) -> tuple[str, 
     )
 
 
-def _render_questions(plan: QuizPlan, variants: list[Variant]) -> str:
-    """The <question> elements of a run of variants of one exercise."""
-    writer = QuestionWriter(plan.header)
-    return "".join([writer.xml(variant) for variant in variants])
+# Variants of an exercise with at most this many distinct variants (counted exactly) repeat
+# when N is larger; the XML of each is kept and only its name and idnumber are rewritten.
+REPEAT_CACHE_LIMIT = 4096
+# Stand-ins for the name and idnumber while a reusable question is written: private-use
+# characters that text() leaves as they are; a question holding them itself is not reused.
+_NAME, _IDNUMBER = "\ue000quizwright-name\ue000", "\ue000quizwright-idnumber\ue000"
+
+
+class ExerciseQuestions:
+    """The ``<question>`` elements of one exercise's variant plans, each written once per content.
+
+    A variant's question depends on its drawn values and option order only, but for its name
+    and idnumber (a formula's multiple choice order also depends on the variant id, so formula
+    variants are always written whole).
+    """
+
+    def __init__(self, writer: QuestionWriter, summary: ExerciseSummary, maker: VariantMaker) -> None:
+        self.writer = writer
+        self.maker = maker
+        distinct = summary.distinct_variants
+        self.reuse = summary.kind != "formula" and distinct is not None and distinct <= REPEAT_CACHE_LIMIT
+        self._made: dict[tuple, tuple[str, str, str] | None] = {}
+        self.title = single_line(maker.ex.spec.title)
+
+    def xml(self, plan: Plan) -> str:
+        if not self.reuse:
+            return self.writer.xml(self.maker.materialize(plan))
+        key = (plan.values, plan.order)
+        if key not in self._made:
+            self._made[key] = self._reusable(self.maker.materialize(plan))
+        parts = self._made[key]
+        if parts is None:
+            return self.writer.xml(self.maker.materialize(plan))
+        before, between, after = parts
+        vid = self.maker.variant_id(plan.index)
+        if len(vid) > MAX_IDNUMBER:
+            raise MoodleExportError(f"{vid}: idnumber longer than {MAX_IDNUMBER} characters")
+        name = _truncated_name(self.title, f" (variant {plan.index + 1}, {vid})")
+        return before + text_str(name) + between + text_str(vid) + after
+
+    def _reusable(self, variant: Variant) -> tuple[str, str, str] | None:
+        q = self.writer.builder.build(variant)
+        values = question_values(q)
+        if any(_NAME[0] in str(v) for v in values if v is not None):
+            return None
+        values[0], values[1] = _NAME, _IDNUMBER
+        xml = question_skeleton(self.writer.template, question_shape(q)).fill(values)
+        before, _, rest = xml.partition(_NAME)
+        between, _, after = rest.partition(_IDNUMBER)
+        return before, between, after
+
+
+def _render_questions(plan: QuizPlan, k: int, plans: list[Plan]) -> str:
+    """The <question> elements of a run of variant plans of exercise k."""
+    writer = plan.memo.get("moodle")
+    if writer is None:
+        writer = plan.memo["moodle"] = QuestionWriter(plan.header)
+    questions = plan.memo.get(("moodle", k))
+    if questions is None:
+        questions = plan.memo["moodle", k] = ExerciseQuestions(writer, plan.header.exercises[k], plan.makers[k])
+    return "".join(questions.xml(p) for p in plans)
 
 
 class MoodleWriter:
