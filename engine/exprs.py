@@ -43,6 +43,9 @@ class Surd:
     coeff: Fraction
     radicand: int
 
+    def __hash__(self) -> int:  # Fraction's own hash is slow; equal surds have equal parts
+        return hash((self.coeff.numerator, self.coeff.denominator, self.radicand))
+
     def __str__(self) -> str:
         p, q = self.coeff.numerator, self.coeff.denominator
         text = ("-" if p < 0 else "") + ("" if abs(p) == 1 else f"{abs(p)}*") + f"sqrt({self.radicand})"

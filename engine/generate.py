@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import multiprocessing
 from collections import deque
@@ -71,6 +72,9 @@ class QuizPlan:
             yield self
             return
         _ACTIVE = self
+        # Objects made so far (modules, the compiled bank) live on in every worker: frozen, the
+        # collector never walks them there, so their pages stay shared instead of being copied.
+        gc.freeze()
         with multiprocessing.get_context("fork").Pool(self.jobs) as pool:
             self._pool = pool
             try:

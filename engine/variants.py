@@ -8,7 +8,7 @@ import math
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -102,6 +102,25 @@ def _decimal_or_none(value: Value) -> str | None:
     if number.is_number and number.is_real and number.is_finite:
         return significant(number, 20)
     return None
+
+
+def _scaled(relative: str, approx: Decimal) -> str:
+    """significant(relative × |approx|, 20) computed in decimal, without Fractions.
+
+    The product of two decimals is exact at 100 digits; it is then rounded as `approximate`
+    rounds a rational (to 40 digits, then to 20), so the text is the same.
+    """
+    with localcontext() as ctx:
+        ctx.prec = 100
+        product = Decimal(relative) * abs(approx)
+        if product == product.to_integral_value():
+            return str(int(product))
+        ctx.prec = 40
+        product = +product
+        ctx.prec = 20
+        product = +product
+    result = format(product.normalize(), "f")
+    return result if result not in ("-0", "") else "0"
 
 
 def _describe_env(ex: CompiledExercise, env: Mapping[str, Value]) -> str:
@@ -330,7 +349,7 @@ class VariantMaker:
                 kind, written, absolute = "absolute", tol.absolute, tol.absolute
             else:
                 kind, written = "relative", tol.relative
-                absolute = significant(Fraction(tol.relative) * abs(Fraction(approx)), 20)
+                absolute = _scaled(tol.relative, approx)
             display = num(value, spec.precision)
             answer = NumericAnswer(
                 exact=exact(value), latex=latex(value), decimal=significant(value, 20), display=display,

@@ -146,3 +146,15 @@ def test_rational_bank_generates_without_importing_sympy(tmp_path: Path) -> None
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "q.moodle").read_text(encoding="utf-8").count('<question type="numerical">') == 100
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(lambda d: abs(d) < Decimal("1e30")),
+       st.sampled_from(["0.01", "0.05", "0.001", "1", "0.0000003", "2.5", "1e-30"]))
+def test_relative_tolerance_in_decimal_equals_the_rational_computation(approx: Decimal, relative: str) -> None:
+    from engine.render import significant
+    from engine.variants import _scaled
+
+    with localcontext() as ctx:
+        ctx.prec = 40
+        approx = +approx
+    assert _scaled(relative, approx) == significant(Fraction(relative) * abs(Fraction(approx)), 20)
