@@ -116,6 +116,8 @@ def _inline(text: str) -> str:
 # its "shape" (each digit run replaced by 0) with the runs put back in order. Where that cannot
 # be shown to hold, the text is converted as it is.
 _DIGIT_RUN = re.compile(r"(?m)(^[ \t>*+-]*\d+)|\d+")
+_DIGITS = re.compile(r"\d+")
+_LINE_START_DIGIT = re.compile(r"(?m)^[ \t>*+-]*\d")
 _ZERO_RUN = re.compile(r"(?<![0-9])0(?![0-9])")
 _REORDERING = re.compile(r"\]\(|\]:|\]\[|<|&#?\w|!\[")
 
@@ -131,7 +133,11 @@ def _by_shape(text: str, convert: Callable[[str], str]) -> str:
         runs.append(match.group(0))
         return "0"
 
-    shaped = _DIGIT_RUN.sub(shape, text)
+    if _LINE_START_DIGIT.search(text):
+        shaped = _DIGIT_RUN.sub(shape, text)
+    else:  # no list marker possible: every digit run is shaped (the same result, without callbacks)
+        runs = _DIGITS.findall(text)
+        shaped = _DIGITS.sub("0", text)
     if not runs:
         return convert(text)
     pieces = _ZERO_RUN.split(convert(shaped))

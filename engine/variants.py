@@ -425,6 +425,10 @@ class VariantMaker:
 
     def _next(self, index: int, seen: set[tuple]) -> Plan:
         seed = variant_seed(self.quiz_seed, self.ex.id, index)
+        if seen and not self.space.drawn and not self._shuffles:
+            # Nothing is random (a fixed question): every variant is the first one again.
+            self.stats.draws += 1
+            return Plan(index, seed, (), tuple(range(len(self.ex.options))))
         rng = random.Random(seed)
         exhausted = self._counted and self._count is not None and len(seen) >= self._count
         for _ in range(MAX_DRAWS):
