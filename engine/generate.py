@@ -75,13 +75,16 @@ class QuizPlan:
         # Objects made so far (modules, the compiled bank) live on in every worker: frozen, the
         # collector never walks them there, so their pages stay shared instead of being copied.
         gc.freeze()
-        with multiprocessing.get_context("fork").Pool(self.jobs) as pool:
-            self._pool = pool
-            try:
-                yield self
-            finally:
-                self._pool = None
-                _ACTIVE = None
+        try:
+            with multiprocessing.get_context("fork").Pool(self.jobs) as pool:
+                self._pool = pool
+                try:
+                    yield self
+                finally:
+                    self._pool = None
+                    _ACTIVE = None
+        finally:
+            gc.unfreeze()
 
     def _ordered(self, tasks: Iterable[tuple]) -> Iterator[Any]:
         # Results come back in task order; a bounded number in flight keeps memory flat.
