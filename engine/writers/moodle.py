@@ -292,17 +292,15 @@ def category_path(bank_title: str, exercise_title: str) -> str:
 # -- variants → questions -----------------------------------------------------------------------
 
 
-def _truncated_name(title: str, suffix: str) -> str:
+def name_and_idnumber(title: str, index: int, vid: str) -> tuple[str, str]:
+    """A variant question's name (its one-line title, shortened to fit) and its idnumber."""
+    if len(vid) > MAX_IDNUMBER:
+        raise MoodleExportError(f"{vid}: idnumber longer than {MAX_IDNUMBER} characters")
+    suffix = f" (variant {index + 1}, {vid})"
     room = MAX_NAME - len(suffix)
     if len(title) > room:
         title = title[: room - 1].rstrip() + "…"
-    return title + suffix
-
-
-def question_name(variant: Variant) -> str:
-    return _truncated_name(
-        single_line(variant.title), f" (variant {variant.index + 1}, {variant.id})"
-    )
+    return title + suffix, vid
 
 
 def _tag(raw: str) -> str:
@@ -403,9 +401,6 @@ class QuestionBuilder:
         self._bank_code = header.bank.code
 
     def build(self, variant: Variant) -> MoodleQuestion:
-        vid = variant.id
-        if len(vid) > MAX_IDNUMBER:
-            raise MoodleExportError(f"{vid}: idnumber longer than {MAX_IDNUMBER} characters")
         const = _exercise_constants(
             self._bank_code,
             variant.title,
@@ -414,7 +409,7 @@ class QuestionBuilder:
             tuple(variant.tags),
             variant.points,
         )
-        name = _truncated_name(const.title, f" (variant {variant.index + 1}, {vid})")
+        name, vid = name_and_idnumber(const.title, variant.index, variant.id)
         questiontext = html(variant.question)
         generalfeedback = html(variant.explanation)
         answer = variant.answer
@@ -726,10 +721,7 @@ class ExerciseQuestions:
         if parts is None:
             return self.writer.xml(self.maker.materialize(plan))
         before, between, after = parts
-        vid = self.maker.variant_id(plan.index)
-        if len(vid) > MAX_IDNUMBER:
-            raise MoodleExportError(f"{vid}: idnumber longer than {MAX_IDNUMBER} characters")
-        name = _truncated_name(self.title, f" (variant {plan.index + 1}, {vid})")
+        name, vid = name_and_idnumber(self.title, plan.index, self.maker.variant_id(plan.index))
         return before + text_str(name) + between + text_str(vid) + after
 
     def _reusable(self, variant: Variant) -> tuple[str, str, str] | None:
