@@ -20,9 +20,10 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from engine.symbolic import is_sympy, sympy
+from engine.symbolic import is_sympy, sympy, sympy_symbol
+from engine.symforms import Reciprocal, SymbolSum
 
-Value = Any  # int | Fraction | bool | Surd | sympy.Basic
+Value = Any  # int | Fraction | bool | Surd | SymbolSum | Reciprocal | sympy.Basic
 Env = Mapping[str, Value]
 Node = Callable[[Env], Value]
 
@@ -75,6 +76,10 @@ def to_sympy(value: Value) -> Any:
         root = sp.Pow(sp.Integer(value.radicand), sp.S.Half, evaluate=False)
         coeff = sp.Rational(value.coeff.numerator, value.coeff.denominator)
         return coeff * root if coeff != 1 else root
+    if isinstance(value, SymbolSum):
+        return sp.Add(*(sympy_symbol(name, assumption) for name, assumption in value.symbols))
+    if isinstance(value, Reciprocal):
+        return sp.Integer(value.coeff) / to_sympy(value.denominator)
     return sp.sympify(value)
 
 
@@ -119,6 +124,8 @@ def _div(a: Value, b: Value) -> Value:
         return from_sympy(Fraction(a) / Fraction(b))
     if isinstance(a, Surd) and _is_fast(b) and b != 0:
         return a.scaled(1 / Fraction(b))
+    if type(a) is int and a > 0 and isinstance(b, SymbolSum):
+        return Reciprocal(a, b)
     return from_sympy(to_sympy(a) / to_sympy(b))
 
 
@@ -146,6 +153,16 @@ def _mod(a: Value, b: Value) -> Value:
             raise ExprError("modulo by zero")
         return from_sympy(Fraction(a) % Fraction(b))
     return from_sympy(sympy().Mod(to_sympy(a), to_sympy(b)))
+
+
+def _add(a: Value, b: Value) -> Value:
+    if type(a) in _RATIONAL and type(b) in _RATIONAL:
+        return a + b
+    if isinstance(a, SymbolSum) and isinstance(b, SymbolSum):
+        total = a.plus(b)
+        if total is not None:
+            return total
+    return from_sympy(to_sympy(a) + to_sympy(b))
 
 
 def _arith(fast: Callable[[Value, Value], Value], slow: Callable[[Any, Any], Any]) -> Callable:
@@ -289,7 +306,7 @@ FUNCTIONS: dict[str, Callable[..., Value]] = {
 CONSTANTS: dict[str, str | bool] = {"pi": "pi", "E": "E", "True": True, "False": False}
 
 _BINOPS: dict[type, Callable[[Value, Value], Value]] = {
-    ast.Add: _arith(operator.add, operator.add),
+    ast.Add: _add,
     ast.Sub: _arith(operator.sub, operator.sub),
     ast.Mult: _mul,
     ast.Div: _div,

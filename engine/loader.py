@@ -27,25 +27,19 @@ from engine.spec import (
     NumericExercise,
     TrueFalseExercise,
 )
-from engine.symbolic import sympy
+from engine.symbolic import sympy_symbol
+from engine.symforms import SymbolSum
 
 _EXERCISE = TypeAdapter(Exercise)
 # libyaml's parser when installed: the same scanner rules and the same (Python) constructor.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Names the explanation may use besides the parameters.
 EXPLANATION_NAMES = frozenset({"answer", "answer_text"})
-_ASSUMPTIONS: dict[str, dict[str, bool]] = {
-    "real": {"real": True},
-    "positive": {"positive": True},
-    "nonnegative": {"nonnegative": True},
-    "integer": {"integer": True},
-    "positive_integer": {"integer": True, "positive": True},
-}
 
 
 def make_symbol(name: str, assumption: str) -> Any:
-    """A SymPy symbol (so only templates that declare symbols load SymPy)."""
-    return sympy().Symbol(name, **_ASSUMPTIONS[assumption])
+    """A declared symbol: SymPy-free while its arithmetic stays in the shapes of `symforms`."""
+    return SymbolSum.symbol(name, assumption) or sympy_symbol(name, assumption)
 
 
 class SourceMap:

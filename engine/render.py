@@ -15,6 +15,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from engine.exprs import Surd, Value, from_sympy, to_sympy
 from engine.symbolic import sympy
+from engine.symforms import Reciprocal, SymbolSum
 
 
 def circled(number: int) -> str:
@@ -34,7 +35,7 @@ def latex(value: Value) -> str:
     if isinstance(value, Fraction):
         body = rf"\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
         return "- " + body if value < 0 else body
-    if isinstance(value, Surd):
+    if isinstance(value, Surd | SymbolSum | Reciprocal):
         return value.latex()
     return _latex(value)
 
@@ -42,7 +43,7 @@ def latex(value: Value) -> str:
 def exact(value: Value) -> str:
     """SymPy's text of an exact value, as the JSON export records it: '1/5', 'sqrt(15)/5'."""
     value = from_sympy(value)
-    if isinstance(value, int | Fraction | Surd) and not isinstance(value, bool):
+    if isinstance(value, int | Fraction | Surd | SymbolSum | Reciprocal) and not isinstance(value, bool):
         return str(value)
     return _exact(value)
 
@@ -73,6 +74,8 @@ def approximate(value: Value, precision: int) -> Decimal:
         elif isinstance(value, Surd):
             coeff = value.coeff
             exact = Decimal(coeff.numerator) / Decimal(coeff.denominator) * Decimal(value.radicand).sqrt()
+        elif isinstance(value, SymbolSum | Reciprocal):
+            raise ValueError(f"{value} is not a real number")
         else:
             number = to_sympy(value)
             if not (number.is_number and number.is_real):

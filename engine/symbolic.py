@@ -15,6 +15,20 @@ def sympy() -> ModuleType:
     return module
 
 
+_ASSUMPTIONS: dict[str, dict[str, bool]] = {
+    "real": {"real": True},
+    "positive": {"positive": True},
+    "nonnegative": {"nonnegative": True},
+    "integer": {"integer": True},
+    "positive_integer": {"integer": True, "positive": True},
+}
+
+
+def sympy_symbol(name: str, assumption: str) -> Any:
+    """The SymPy symbol of a declared name and assumption (`positive_integer`, ...)."""
+    return sympy().Symbol(name, **_ASSUMPTIONS[assumption])
+
+
 def is_sympy(value: Any) -> bool:
     """Whether value is a SymPy object; never imports SymPy (such an object means it is loaded)."""
     module = sys.modules.get("sympy")
