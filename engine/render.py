@@ -4,9 +4,9 @@ the filters that print exact values (LaTeX, fixed decimals, circled option numbe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 import jinja2
@@ -59,6 +59,40 @@ def _exact(value: Value) -> str:
     return str(to_sympy(value))
 
 
+# Guard digits: a figure of p digits is rounded from the value computed to p + _GUARD digits.
+_GUARD = 20
+# A rational or c·√m is computed once to _WIDE digits; a figure of up to _WIDE - _GUARD digits
+# (every one a variant prints or records) rounds that instead of computing the value again.
+_WIDE = 64
+_DECIMAL_EXACT = frozenset({int, Fraction, Surd})  # computed with `decimal` (bool is not one)
+
+
+@cache
+def _context(precision: int) -> Context:
+    return Context(prec=precision)
+
+
+def _exact_decimal(value: int | Fraction | Surd, precision: int) -> Decimal:
+    ctx = _context(precision)
+    if isinstance(value, Surd):
+        coeff = value.coeff
+        ratio = ctx.divide(Decimal(coeff.numerator), Decimal(coeff.denominator))
+        root = _wide_root(value.radicand) if precision == _WIDE else ctx.sqrt(Decimal(value.radicand))
+        return ctx.multiply(ratio, root)
+    return ctx.divide(Decimal(value.numerator), Decimal(value.denominator))
+
+
+@lru_cache(maxsize=65536, typed=True)
+def _wide(value: int | Fraction | Surd) -> Decimal:
+    return _exact_decimal(value, _WIDE)
+
+
+@lru_cache(maxsize=65536)
+def _wide_root(radicand: int) -> Decimal:
+    # Layer-size surds share few radicands (sqrt(6/(A + B)) has at most one per A + B).
+    return _context(_WIDE).sqrt(Decimal(radicand))
+
+
 @lru_cache(maxsize=65536, typed=True)
 def approximate(value: Value, precision: int) -> Decimal:
     """value to `precision` significant digits, correctly rounded from a more precise value.
@@ -66,23 +100,16 @@ def approximate(value: Value, precision: int) -> Decimal:
     Rationals and c·√m (the usual layer-size answers) are computed with `decimal`;
     anything else goes through SymPy's evalf.
     """
-    with localcontext() as ctx:
-        ctx.prec = precision + 20
-        value = from_sympy(value)
-        if isinstance(value, int | Fraction) and not isinstance(value, bool):
-            exact = Decimal(value.numerator) / Decimal(value.denominator)
-        elif isinstance(value, Surd):
-            coeff = value.coeff
-            exact = Decimal(coeff.numerator) / Decimal(coeff.denominator) * Decimal(value.radicand).sqrt()
-        elif isinstance(value, SymbolSum | Reciprocal):
-            raise ValueError(f"{value} is not a real number")
-        else:
-            number = to_sympy(value)
-            if not (number.is_number and number.is_real):
-                raise ValueError(f"{value} is not a real number")
-            exact = Decimal(str(sympy().N(number, precision + 20)))
-        ctx.prec = precision
-        return +exact
+    value = from_sympy(value)
+    if type(value) in _DECIMAL_EXACT:
+        wider = _wide(value) if precision + _GUARD <= _WIDE else _exact_decimal(value, precision + _GUARD)
+        return _context(precision).plus(wider)
+    if isinstance(value, SymbolSum | Reciprocal | bool):
+        raise ValueError(f"{value} is not a real number")
+    number = to_sympy(value)
+    if not (number.is_number and number.is_real):
+        raise ValueError(f"{value} is not a real number")
+    return _context(precision).plus(Decimal(str(sympy().N(number, precision + _GUARD))))
 
 
 def to_decimal(value: Value, places: int) -> Decimal:
@@ -94,9 +121,7 @@ def to_decimal(value: Value, places: int) -> Decimal:
     # Enough significant digits for every integer digit, the places asked and a margin.
     magnitude = max(1, approximate(value, 20).adjusted() + 1)
     approx = approximate(value, places + magnitude + 25)
-    with localcontext() as ctx:
-        ctx.prec = places + magnitude + 30
-        return approx.quantize(quantum, rounding=ROUND_HALF_UP)
+    return approx.quantize(quantum, rounding=ROUND_HALF_UP, context=_context(places + magnitude + 30))
 
 
 @lru_cache(maxsize=65536, typed=True)
