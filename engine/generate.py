@@ -57,8 +57,8 @@ class QuizPlan:
         what, k, payload, render = task
         if what == "copies":
             copies = [
-                Copy.model_construct(index=i, sheet=self.sheet_id(i),
-                                     variants=[m.materialize(p) for m, p in zip(self.makers, plans, strict=True)])
+                Copy.trusted(index=i, sheet=self.sheet_id(i),
+                             variants=[m.materialize(p) for m, p in zip(self.makers, plans, strict=True)])
                 for i, plans in payload
             ]
             return render(self, copies)

@@ -319,7 +319,7 @@ class VariantMaker:
                     truth = ex.answer.truth(env)
                 except ExprError as exc:
                     raise ex.error(["answer"], f"{exc} (at {_describe_env(ex, env)})") from None
-            parts["answer"] = BooleanAnswer(value=truth, option=1 if truth else 2)
+            parts["answer"] = BooleanAnswer.trusted(type="boolean", value=truth, option=1 if truth else 2)
             parts["answer_value"] = truth
             parts["answer_text"] = "① True" if truth else "② False"
         else:
@@ -327,7 +327,7 @@ class VariantMaker:
             parts["answer_value"] = value
             parts["answer"], parts["answer_text"] = self._typed_answer(value, env)
             parts["misconceptions"] = [
-                Misconception(value=exact(wrong), latex=latex(wrong), decimal=_decimal_or_none(wrong),
+                Misconception.trusted(value=exact(wrong), latex=latex(wrong), decimal=_decimal_or_none(wrong),
                               feedback=_render(ex, feedback, ["distractors", i, "feedback"], context))
                 for i, (wrong, (_, feedback)) in enumerate(zip(screen["wrongs"], ex.distractors, strict=True))
             ]
@@ -339,7 +339,7 @@ class VariantMaker:
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ex.error(["answer"], f"not an exact integer: {to_sympy(value)} at {_describe_env(ex, env)}"
                                " (an integer answer must be exact; add a constraint)")
-            return IntegerAnswer(value=value), str(value)
+            return IntegerAnswer.trusted(type="integer", value=value), str(value)
         if spec.kind == "numeric":
             try:
                 approx = approximate(value, 40)
@@ -354,9 +354,9 @@ class VariantMaker:
                 kind, written = "relative", tol.relative
                 absolute = _scaled(tol.relative, approx)
             display = num(value, spec.precision)
-            answer = NumericAnswer(
-                exact=exact(value), latex=latex(value), decimal=significant(value, 20), display=display,
-                tolerance_kind=kind, tolerance=written, absolute_tolerance=absolute,
+            answer = NumericAnswer.trusted(
+                type="numeric", exact=exact(value), latex=latex(value), decimal=significant(value, 20),
+                display=display, tolerance_kind=kind, tolerance=written, absolute_tolerance=absolute,
             )
             return answer, display
         expr = to_sympy(value)
@@ -373,21 +373,22 @@ class VariantMaker:
         if ex.options:
             for number, i in enumerate(order, start=1):
                 text, value, feedback = parts["shown"][i]
-                options.append(Option(number=number, text=text, correct=ex.options[i].correct, feedback=feedback,
-                                      value=None if value is None else exact(value)))
+                options.append(Option.trusted(number=number, text=text, correct=ex.options[i].correct,
+                                              feedback=feedback, value=None if value is None else exact(value)))
             correct = next(o.number for o in options if o.correct)
-            parts = {**parts, "answer": OptionAnswer(option=correct), "answer_value": correct,
+            parts = {**parts, "answer": OptionAnswer.trusted(type="option", option=correct), "answer_value": correct,
                      "answer_text": circled(correct)}
         elif spec.kind == "true_false":
             truth = parts["answer_value"]
             wrong = _render(ex, ex.wrong_feedback, ["wrong_feedback"], context)
-            options = [Option(number=1, text="True", correct=truth, feedback=None if truth else wrong),
-                       Option(number=2, text="False", correct=not truth, feedback=wrong if truth else None)]
+            options = [Option.trusted(number=1, text="True", correct=truth, feedback=None if truth else wrong, value=None),
+                       Option.trusted(number=2, text="False", correct=not truth, feedback=wrong if truth else None,
+                                      value=None)]
         question = _render(ex, ex.question, ["question"], context)
         explanation = _render(ex, ex.explanation, ["explanation"],
                               {**context, "answer": parts["answer_value"], "answer_text": parts["answer_text"]})
         # Every field is built here from validated parts: skip re-validation on this hot path.
-        return Variant.model_construct(
+        return Variant.trusted(
             id=self.variant_id(index),
             exercise=ex.id, index=index, seed=seed, kind=spec.kind, title=spec.title, topic=spec.topic,
             tags=list(spec.tags), points=spec.points,

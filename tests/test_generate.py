@@ -206,3 +206,24 @@ def test_bank_order(tmp_path: Path, basic_bank: Path) -> None:
 def test_bundled_json_export_validates_against_the_schema(bundled_bank: Path) -> None:
     document = json.loads(api.export("json", [bundled_bank], seed=7, count=30))
     jsonschema.Draft202012Validator(api.schema("quiz")).validate(document)
+
+
+def test_variants_built_without_validation_are_valid(bundled_bank: Path) -> None:
+    # Variants skip validation (Frozen.trusted); validating their dump must give them back.
+    quiz = api.quiz([bundled_bank], seed=5, count=3)
+    for copy in quiz.copies:
+        for variant in copy.variants:
+            again = type(variant).model_validate(variant.model_dump())
+            assert again == variant
+            assert again.model_dump_json() == variant.model_dump_json()
+
+
+def test_trusted_needs_every_field_in_order() -> None:
+    from engine.quiz import IntegerAnswer, Option
+
+    assert Option.trusted(number=1, text="a", correct=True, feedback=None, value=None) == Option(
+        number=1, text="a", correct=True)
+    with pytest.raises(TypeError, match="expected"):
+        IntegerAnswer.trusted(value=3)
+    with pytest.raises(TypeError, match="expected"):
+        IntegerAnswer.trusted(value=3, type="integer")
