@@ -8,6 +8,7 @@ import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 
 from engine.exprs import CompiledExpr, ExprError, Value, compile_expr, from_sympy
 
@@ -64,9 +65,9 @@ class ParamSpace:
     constraints: list[Constraint]
     fixed: dict[str, Value] = field(default_factory=dict)
 
-    @property
-    def names(self) -> list[str]:
-        return [d.name for d in self.drawn] + [d.name for d in self.derived]
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        return tuple(d.name for d in self.drawn) + tuple(d.name for d in self.derived)
 
     def size(self) -> int:
         """Number of raw combinations of the drawn parameters (before constraints)."""

@@ -42,6 +42,8 @@ def latex(value: Value) -> str:
 
 def exact(value: Value) -> str:
     """SymPy's text of an exact value, as the JSON export records it: '1/5', 'sqrt(15)/5'."""
+    if type(value) is int:  # most parameters
+        return str(value)
     value = from_sympy(value)
     if isinstance(value, int | Fraction | Surd | SymbolSum | Reciprocal) and not isinstance(value, bool):
         return str(value)

@@ -185,6 +185,7 @@ class VariantMaker:
         pins = {k: v for k, v in (pins or {}).items() if k in {d.name for d in ex.space.drawn}}
         self.pins = pins
         self.space = ex.space.pinned(pins) if pins else ex.space
+        self._drawn = tuple(d.name for d in self.space.drawn)
         self.stats = Stats()
         self._shuffles = _shuffles(ex)
         self._count: int | None = None
@@ -240,7 +241,7 @@ class VariantMaker:
     # -- one variant ----------------------------------------------------------------------
 
     def _memo(self, memo: dict[tuple, Any], env: dict[str, Value], compute: Any) -> Any:
-        key = tuple(env[d.name] for d in self.space.drawn)
+        key = tuple([env[name] for name in self._drawn])
         cached = memo.get(key)
         if cached is None:
             if len(memo) >= 4096:
@@ -403,7 +404,7 @@ class VariantMaker:
 
     def _key(self, env: Mapping[str, Value], order: list[int]) -> tuple:
         if self.space.drawn:
-            return tuple(env[d.name] for d in self.space.drawn)
+            return tuple([env[name] for name in self._drawn])
         return tuple(order)
 
     def plans(self, count: int) -> Iterator[Plan]:
@@ -415,8 +416,7 @@ class VariantMaker:
 
     def materialize(self, plan: Plan) -> Variant:
         """The full variant of a plan: answers, rendered text, options in order."""
-        names = [d.name for d in self.space.drawn]
-        env = self.space.complete(dict(zip(names, plan.values, strict=True)), self.ex.symbols)
+        env = self.space.complete(dict(zip(self._drawn, plan.values, strict=True)), self.ex.symbols)
         return self._variant(plan.index, plan.seed, env, self._content(env), list(plan.order))
 
     def stream(self, count: int) -> Iterator[Variant]:
@@ -425,7 +425,7 @@ class VariantMaker:
             yield self.materialize(plan)
 
     def _plan(self, index: int, seed: int, env: Mapping[str, Value], order: list[int]) -> Plan:
-        return Plan(index, seed, tuple(env[d.name] for d in self.space.drawn), tuple(order))
+        return Plan(index, seed, tuple([env[name] for name in self._drawn]), tuple(order))
 
     def _next(self, index: int, seen: set[tuple]) -> Plan:
         seed = variant_seed(self.quiz_seed, self.ex.id, index)
