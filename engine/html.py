@@ -26,20 +26,31 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml
-from markdown_it.renderer import RendererHTML
-from markdown_it.token import Token
-from markdown_it.utils import EnvType, OptionsDict
-from mdit_py_plugins.dollarmath import dollarmath_plugin
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.renderer import RendererHTML
+    from markdown_it.token import Token
+    from markdown_it.utils import EnvType, OptionsDict
+
+# markdown-it and its plugin (some 25 ms to import) are imported on first use, in _parser and
+# _escape_html: every command imports this module through the Moodle writer (the CLI lists the
+# formats), but only a Moodle export renders HTML.
 
 __all__ = ["markdown_to_html", "markdown_to_html_inline", "one_line", "tex_html"]
 
 
+@lru_cache(maxsize=1)
+def _escape_html() -> Callable[[str], str]:
+    from markdown_it.common.utils import escapeHtml
+
+    return escapeHtml
+
+
 def tex_html(tex: str, *, display: bool) -> str:
     """TeX as MathJax reads it from HTML: ``\\(x\\)`` or ``\\[x\\]``, content HTML-escaped."""
-    body = escapeHtml(tex.strip()).replace("\n", "&#10;")
+    body = _escape_html()(tex.strip()).replace("\n", "&#10;")
     return f"\\[{body}\\]" if display else f"\\({body}\\)"
 
 
@@ -64,6 +75,9 @@ def _math_block(
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table")
     dollarmath_plugin(
@@ -116,7 +130,7 @@ def _inline(text: str) -> str:
 # its "shape" (each digit run replaced by 0) with the runs put back in order. Where that cannot
 # be shown to hold, the text is converted as it is.
 _DIGIT_RUN = re.compile(r"(?m)(^[ \t>*+-]*\d+)|\d+")
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"(\d+)")  # captured: split() keeps the runs
 _LINE_START_DIGIT = re.compile(r"(?m)^[ \t>*+-]*\d")
 _ZERO_RUN = re.compile(r"(?<![0-9])0(?![0-9])")
 _REORDERING = re.compile(r"\]\(|\]:|\]\[|<|&#?\w|!\[")
@@ -125,28 +139,35 @@ _REORDERING = re.compile(r"\]\(|\]:|\]\[|<|&#?\w|!\[")
 def _by_shape(text: str, convert: Callable[[str], str]) -> str:
     if _REORDERING.search(text):
         return convert(text)
-    runs: list[str] = []
-
-    def shape(match: re.Match[str]) -> str:
-        if match.group(1) is not None:
-            return match.group(0)  # a possible list marker keeps its digits
-        runs.append(match.group(0))
-        return "0"
-
     if _LINE_START_DIGIT.search(text):
+        runs: list[str] = []
+
+        def shape(match: re.Match[str]) -> str:
+            if match.group(1) is not None:
+                return match.group(0)  # a possible list marker keeps its digits
+            runs.append(match.group(0))
+            return "0"
+
         shaped = _DIGIT_RUN.sub(shape, text)
-    else:  # no list marker possible: every digit run is shaped (the same result, without callbacks)
-        runs = _DIGITS.findall(text)
-        shaped = _DIGITS.sub("0", text)
+    else:  # no list marker possible: every digit run is shaped (one split, no callbacks)
+        parts = _DIGITS.split(text)
+        runs = parts[1::2]
+        shaped = "0".join(parts[::2])
     if not runs:
         return convert(text)
-    pieces = _ZERO_RUN.split(convert(shaped))
+    pieces = _shape_pieces(shaped, convert)
     if len(pieces) != len(runs) + 1:
         return convert(text)
-    out = [pieces[0]]
-    for run, piece in zip(runs, pieces[1:], strict=True):
-        out += [run, piece]
+    out = [""] * (2 * len(runs) + 1)
+    out[::2] = pieces
+    out[1::2] = runs
     return "".join(out)
+
+
+@lru_cache(maxsize=8192)
+def _shape_pieces(shaped: str, convert: Callable[[str], str]) -> list[str]:
+    """The HTML of a shaped text, cut where its digit runs go back in."""
+    return _ZERO_RUN.split(convert(shaped))
 
 
 _PRE = re.compile(r"(<pre\b.*?</pre>)", re.DOTALL)
