@@ -178,6 +178,12 @@ class Text:
     def __init__(self, tree: nodes.Template, pieces: tuple[Piece, ...] | None) -> None:
         self.tree = tree
         self.pieces = pieces
+        # The pieces as one format string, a {} per printed name: one C call joins them.
+        self._format = "".join(
+            piece.replace("{", "{{").replace("}", "}}") if isinstance(piece, str) else "{}"
+            for piece in pieces or ()
+        )
+        self._slots = tuple(piece for piece in pieces or () if not isinstance(piece, str))
 
     @cached_property
     def template(self) -> jinja2.Template:
@@ -186,11 +192,9 @@ class Text:
     def render(self, context: Mapping[str, Any]) -> str:
         if self.pieces is not None:
             try:
-                return "".join(
-                    piece if isinstance(piece, str)
-                    else str(piece[1](context[piece[0]], *piece[2]) if piece[1] else context[piece[0]])
-                    for piece in self.pieces
-                )
+                return self._format.format(*[
+                    str(fn(context[name], *args) if fn else context[name]) for name, fn, args in self._slots
+                ])
             except KeyError:
                 pass  # a name the context lacks: Jinja resolves globals or raises its own error
         return self.template.render(context)

@@ -36,7 +36,7 @@ def test_direct_join_equals_jinja_render(a: object, b: object) -> None:
     source = "A=[[ a ]], $[[ b | latex ]]$ ≈ [[ b | num(3) ]] [[ 3 | circled ]]\n[# note #]x [[a]]\n\n"
     text, names = compile_text(source)
     assert names == {"a", "b"}
-    plain = compile_text("[[ a ]] and [[ b | latex ]] then [[ b | num(3) ]]\n")[0]
+    plain = compile_text("[[ a ]] and $\\frac{1}{[[ b | latex ]]}$ then {[[ b | num(3) ]]}} {0} {{\n")[0]
     assert plain.pieces is not None
     for t in (text, plain):
         assert t.render({"a": a, "b": b}) == t.template.render({"a": a, "b": b})
