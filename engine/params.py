@@ -43,6 +43,14 @@ class Drawn:
     name: str
     values: tuple[Value, ...]
 
+    @cached_property
+    def positions(self) -> dict[Value, int]:
+        """Index of each value (its first, when a list repeats one)."""
+        positions: dict[Value, int] = {}
+        for i, value in enumerate(self.values):
+            positions.setdefault(value, i)
+        return positions
+
 
 @dataclass(frozen=True)
 class Derived:
@@ -68,6 +76,14 @@ class ParamSpace:
     @cached_property
     def names(self) -> tuple[str, ...]:
         return tuple(d.name for d in self.drawn) + tuple(d.name for d in self.derived)
+
+    def combination(self, env: Mapping[str, Value]) -> int:
+        """Position of env's drawn values among all combinations: one small int per draw, so that
+        remembering a hundred thousand draws costs little memory."""
+        position = 0
+        for param in self.drawn:
+            position = position * len(param.values) + param.positions[env[param.name]]
+        return position
 
     def size(self) -> int:
         """Number of raw combinations of the drawn parameters (before constraints)."""

@@ -402,15 +402,16 @@ class VariantMaker:
         """Id of variant `index` (0-based), e.g. xavier-sum.7.12."""
         return f"{self.ex.id}.{self.quiz_seed}.{index + 1}"
 
-    def _key(self, env: Mapping[str, Value], order: list[int]) -> tuple:
+    def _key(self, env: Mapping[str, Value], order: list[int]) -> int | tuple[int, ...]:
+        """What makes a variant distinct: its draw (the option order too when nothing is drawn)."""
         if self.space.drawn:
-            return tuple([env[name] for name in self._drawn])
+            return self.space.combination(env)
         return tuple(order)
 
     def plans(self, count: int) -> Iterator[Plan]:
         """Which draw and option order each of variants 0..count-1 gets, distinct while the
         space has enough; cheap, so that the expensive rendering can run elsewhere."""
-        seen: set[tuple] = set()
+        seen: set[int | tuple[int, ...]] = set()
         for index in range(count):
             yield self._next(index, seen)
 
@@ -427,7 +428,7 @@ class VariantMaker:
     def _plan(self, index: int, seed: int, env: Mapping[str, Value], order: list[int]) -> Plan:
         return Plan(index, seed, tuple([env[name] for name in self._drawn]), tuple(order))
 
-    def _next(self, index: int, seen: set[tuple]) -> Plan:
+    def _next(self, index: int, seen: set[int | tuple[int, ...]]) -> Plan:
         seed = variant_seed(self.quiz_seed, self.ex.id, index)
         if seen and not self.space.drawn and not self._shuffles:
             # Nothing is random (a fixed question): every variant is the first one again.
@@ -460,7 +461,7 @@ class VariantMaker:
             return self._plan(index, seed, env, order)
         return self._fallback(index, seed, rng, seen)
 
-    def _fallback(self, index: int, seed: int, rng: random.Random, seen: set[tuple]) -> Plan:
+    def _fallback(self, index: int, seed: int, rng: random.Random, seen: set[int | tuple[int, ...]]) -> Plan:
         """Random draws keep failing: pick uniformly among the exactly enumerated candidates."""
         ex = self.ex
         if not self.space.drawn:
