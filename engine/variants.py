@@ -35,6 +35,9 @@ from engine.symforms import Reciprocal, SymbolSum
 
 MAX_DRAWS = 100  # draws per variant before falling back to exact enumeration
 COUNT_EAGERLY_BELOW = 4096  # spaces this small are always counted
+# Draws whose screen and content are kept: more than a chunk of plans (made before they are
+# materialised), few enough that memory stays flat as N grows.
+MEMO_LIMIT = 1024
 COUNT_ON_DUPLICATE_BELOW = 20_000  # a duplicate draw triggers an exact count below this size
 
 
@@ -244,7 +247,7 @@ class VariantMaker:
         key = tuple([env[name] for name in self._drawn])
         cached = memo.get(key)
         if cached is None:
-            if len(memo) >= 4096:
+            if len(memo) >= MEMO_LIMIT:
                 memo.clear()
             try:
                 cached = memo[key] = compute(env)

@@ -237,12 +237,12 @@ class MoodleCategory:
 
 
 # Texts without parameters (options, feedback, whole questions) repeat in every variant.
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def html(markdown: str) -> str:
     return _one_line(markdown_to_html(markdown))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def html_inline(markdown: str) -> str:
     return _one_line(markdown_to_html_inline(markdown))
 
