@@ -196,6 +196,7 @@ class VariantMaker:
         self._valid_envs: list[dict[str, Value]] | None = None
         self._parts: dict[tuple, Any] = {}
         self._screens: dict[tuple, Any] = {}
+        self._answers: dict[tuple, tuple[Any, str]] = {}
         if pins:
             env = self.space.draw(random.Random(0), ex.symbols)
             failed = self.space.failed_constraint(env) if self.space.size() == 1 else None
@@ -329,7 +330,14 @@ class VariantMaker:
         else:
             value = screen["answer_value"]
             parts["answer_value"] = value
-            parts["answer"], parts["answer_text"] = self._typed_answer(value, env)
+            key = (type(value), value)  # 1 and True are equal keys, not equal answers
+            typed = self._answers.get(key)
+            if typed is None:
+                if len(self._answers) >= MEMO_LIMIT:
+                    self._answers.clear()
+                # Frozen models: variants with the same answer value share one.
+                typed = self._answers[key] = self._typed_answer(value, env)
+            parts["answer"], parts["answer_text"] = typed
             parts["misconceptions"] = [
                 Misconception.trusted(value=exact(wrong), latex=latex(wrong), decimal=_decimal_or_none(wrong),
                               feedback=_render(ex, feedback, ["distractors", i, "feedback"], context))
