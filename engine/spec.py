@@ -23,8 +23,19 @@ CHOICE_KINDS = ("concept", "scenario", "choice")
 Assumption = Literal["real", "positive", "nonnegative", "integer", "positive_integer"]
 
 
+def _empty_list() -> list:
+    """`default_factory` of the list fields instead of `list`: pydantic inspects a factory's
+    signature when it builds a schema, and for a builtin that means tokenizing its text signature
+    (some 5 ms of start-up); the signature of a Python function is read directly."""
+    return []
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: exercise files are validated through one TypeAdapter over the whole `Exercise`
+    # union (engine.loader), which generates every model's schema anyway; a validator and a
+    # serializer per model, built as each class is created, would only add to every command's
+    # start-up. A model used on its own (BankInfo, a test) is built on first use, the same way.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class RangeParam(Strict):
@@ -134,10 +145,10 @@ class ExerciseBase(Strict):
     id: str = Field(pattern=ID_PATTERN, description="Unique in the bank; lower-case letters, digits, '-'.")
     title: str = Field(min_length=1)
     topic: str = Field(min_length=1, description="The chapter topic the exercise covers.")
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=_empty_list)
     params: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Param] = Field(default_factory=dict)
     constraints: list[str] = Field(
-        default_factory=list, description="SymPy relations every variant satisfies, e.g. 'n_in != n_out'."
+        default_factory=_empty_list, description="SymPy relations every variant satisfies, e.g. 'n_in != n_out'."
     )
     question: str = Field(min_length=1, description="Markdown with TeX; Jinja with [[ ]] and [% %].")
     explanation: str = Field(min_length=1, description="Worked solution, rendered per variant.")
@@ -170,7 +181,7 @@ class TrueFalseExercise(ExerciseBase):
 class IntegerExercise(ExerciseBase):
     kind: Literal["integer"]
     answer: str | int = Field(description="SymPy expression that must be an exact integer.")
-    distractors: list[Distractor] = Field(default_factory=list)
+    distractors: list[Distractor] = Field(default_factory=_empty_list)
 
 
 class NumericExercise(ExerciseBase):
@@ -178,13 +189,13 @@ class NumericExercise(ExerciseBase):
     answer: str | int = Field(description="SymPy expression; the exact value is kept.")
     tolerance: Tolerance
     precision: int = Field(4, ge=0, le=15, description="Decimal places shown in keys and worksheets.")
-    distractors: list[Distractor] = Field(default_factory=list)
+    distractors: list[Distractor] = Field(default_factory=_empty_list)
 
 
 class FormulaExercise(ExerciseBase):
     kind: Literal["formula"]
     answer: str = Field(min_length=1, description="SymPy expression in the symbols (and parameters).")
-    distractors: list[Distractor] = Field(default_factory=list)
+    distractors: list[Distractor] = Field(default_factory=_empty_list)
 
     @model_validator(mode="after")
     def _has_symbols(self) -> FormulaExercise:
@@ -202,7 +213,7 @@ Exercise = Annotated[
 class ExerciseFile(BaseModel):
     """Wrapper that validates one YAML document as an exercise of any kind."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use, as Strict
     exercise: Exercise
 
 
@@ -213,7 +224,7 @@ class BankInfo(Strict):
     code: str = Field("QW", pattern=r"^[A-Z][A-Z0-9]{0,7}$", description="Prefix of sheet ids.")
     description: str = ""
     order: list[str] = Field(
-        default_factory=list,
+        default_factory=_empty_list,
         description="Exercise ids in the order worksheets show them; unlisted ones follow by file name.",
     )
 
