@@ -62,6 +62,12 @@ class QuizPlan:
                 for i, plans in payload
             ]
             return render(self, copies)
+        if what == "ahead":
+            maker = self.makers[k]
+            candidates = [maker.candidate(index) for index in range(*payload)]
+            outputs = ["" if c is None else render(self, k, [c]) for c in candidates]
+            # One string and the lengths: cheaper to send back than a string per variant.
+            return candidates, "".join(outputs), [len(output) for output in outputs]
         return render(self, k, payload)
 
     @contextlib.contextmanager
@@ -111,16 +117,42 @@ class QuizPlan:
 
         return self._ordered(tasks())
 
-    def map_variants(self, k: int, plans: Iterable[Plan], render: Callable[[QuizPlan, int, list[Plan]], R]) -> Iterator[R]:
+    def map_variants(self, k: int, render: Callable[[QuizPlan, int, list[Plan]], str], *,
+                     spread: bool = True) -> Iterator[str]:
         """render(quiz_plan, k, plans) over consecutive chunks of exercise k's variant plans, in
-        order; render materialises them (`makers[k].materialize`), or reuses what it made before."""
-        iterator = iter(plans)
+        order; render materialises them (`makers[k].materialize`), or reuses what it made before.
+        With workers, `spread` has them draw and render; otherwise this process does it all."""
+        if self._pool is not None and spread:
+            return self._ahead(k, render)
+        iterator = self.makers[k].plans(self.header.count)
 
         def tasks() -> Iterator[tuple]:
             while chunk := list(itertools.islice(iterator, CHUNK)):
                 yield "variants", k, chunk, render
 
         return self._ordered(tasks())
+
+    def _ahead(self, k: int, render: Callable[[QuizPlan, int, list[Plan]], str]) -> Iterator[str]:
+        # Drawing is serial (a variant must differ from those before it), but a draw is rarely
+        # a repeat: workers draw each variant as if its first usable draw were new and render it;
+        # here, in order, a candidate that `_next` would not take is drawn again and re-rendered.
+        maker, count = self.makers[k], self.header.count
+        tasks = (("ahead", k, (start, min(count, start + CHUNK)), render) for start in range(0, count, CHUNK))
+        seen: set[int | tuple[int, ...]] = set()
+        index = 0
+        for candidates, joined, lengths in self._ordered(tasks):
+            plans = []
+            for candidate in candidates:
+                plans.append(maker.confirm(candidate, index, seen))
+                index += 1
+            if all(plan is candidate for plan, candidate in zip(plans, candidates, strict=True)):
+                yield joined
+                continue
+            pieces, start = [], 0
+            for plan, candidate, length in zip(plans, candidates, lengths, strict=True):
+                pieces.append(joined[start:start + length] if plan is candidate else render(self, k, [plan]))
+                start += length
+            yield "".join(pieces)
 
     def copies(self) -> Iterator[Copy]:
         """Copy i holds variant i of every exercise; variants are made as the copies are read."""

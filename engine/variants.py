@@ -472,6 +472,37 @@ class VariantMaker:
             return self._plan(index, seed, env, order)
         return self._fallback(index, seed, rng, seen)
 
+    def candidate(self, index: int) -> Plan | None:
+        """Variant `index`'s plan when its first usable draw is new: what `_next` then gives,
+        made without knowing the variants before it, so that a worker can make it ahead (None
+        when no draw is usable)."""
+        seed = variant_seed(self.quiz_seed, self.ex.id, index)
+        rng = random.Random(seed)
+        for _ in range(MAX_DRAWS):
+            env = self.space.draw(rng, self.ex.symbols)
+            if self.space.failed_constraint(env) is not None:
+                continue
+            try:
+                self._screen(env)
+            except Clash:
+                continue
+            return self._plan(index, seed, env, _order(self.ex, rng, self._shuffles))
+        return None
+
+    def confirm(self, candidate: Plan | None, index: int, seen: set[int | tuple[int, ...]]) -> Plan:
+        """What `_next(index, seen)` gives, from the candidate made ahead: the candidate itself
+        when `_next` would take that first draw, else `_next`'s own (drawn again, in order)."""
+        if candidate is not None:
+            if seen and not self.space.drawn and not self._shuffles:
+                return candidate  # a fixed question: `_next` repeats the first one, as is this
+            exhausted = self._counted and self._count is not None and len(seen) >= self._count
+            drawn = dict(zip(self._drawn, candidate.values, strict=True))
+            key = self._key(drawn, list(candidate.order))
+            if key not in seen or exhausted:
+                seen.add(key)
+                return candidate
+        return self._next(index, seen)
+
     def _fallback(self, index: int, seed: int, rng: random.Random, seen: set[int | tuple[int, ...]]) -> Plan:
         """Random draws keep failing: pick uniformly among the exactly enumerated candidates."""
         ex = self.ex

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from itertools import combinations
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from engine import api
 from engine.bank import load_bank
-from engine.errors import UsageError
+from engine.errors import TemplateError, UsageError
 from engine.params import variant_seed
 from engine.quiz import KINDS, Quiz
 from engine.variants import VariantMaker
@@ -227,3 +228,29 @@ def test_trusted_needs_every_field_in_order() -> None:
         IntegerAnswer.trusted(value=3)
     with pytest.raises(TypeError, match="expected"):
         IntegerAnswer.trusted(value=3, type="integer")
+
+
+def _serial_plans(ex: object, pins: dict, count: int) -> list:
+    return list(VariantMaker(ex, 9, pins).plans(count))
+
+
+def _confirmed_plans(ex: object, pins: dict, count: int) -> list:
+    ahead, worker = VariantMaker(ex, 9, pins), VariantMaker(ex, 9, pins)
+    seen: set = set()
+    return [ahead.confirm(worker.candidate(i), i, seen) for i in range(count)]
+
+
+@pytest.mark.parametrize("count", [3, 30, 200])
+def test_candidates_confirmed_in_order_are_the_serial_plans(bundled_bank: Path, basic_bank: Path, count: int) -> None:
+    # Workers make candidate plans ahead; confirming them in order must give `plans()` exactly,
+    # in spaces used up, with frequent repeats, pinned, constrained and fixed.
+    exercises = load_bank([bundled_bank]).exercises + load_bank([basic_bank]).exercises
+    for ex in exercises:
+        for pins in ({}, {"n_in": 4}):
+            try:
+                expected = _serial_plans(ex, pins, count)
+            except TemplateError as exc:  # a pin no variant satisfies: the same error either way
+                with pytest.raises(TemplateError, match=re.escape(str(exc))):
+                    _confirmed_plans(ex, pins, count)
+                continue
+            assert _confirmed_plans(ex, pins, count) == expected, ex.id

@@ -40,7 +40,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
-from itertools import chain
 from types import SimpleNamespace
 from typing import Any
 
@@ -695,6 +694,12 @@ REPEAT_CACHE_LIMIT = 4096
 _NAME, _IDNUMBER = "\ue000quizwright-name\ue000", "\ue000quizwright-idnumber\ue000"
 
 
+def reuses_questions(summary: ExerciseSummary) -> bool:
+    """Whether the exercise's questions are written once per distinct variant and reused."""
+    distinct = summary.distinct_variants
+    return summary.kind != "formula" and distinct is not None and distinct <= REPEAT_CACHE_LIMIT
+
+
 class ExerciseQuestions:
     """The ``<question>`` elements of one exercise's variant plans, each written once per content.
 
@@ -706,8 +711,7 @@ class ExerciseQuestions:
     def __init__(self, writer: QuestionWriter, summary: ExerciseSummary, maker: VariantMaker) -> None:
         self.writer = writer
         self.maker = maker
-        distinct = summary.distinct_variants
-        self.reuse = summary.kind != "formula" and distinct is not None and distinct <= REPEAT_CACHE_LIMIT
+        self.reuse = reuses_questions(summary)
         self._made: dict[tuple, tuple[str, str, str] | None] = {}
         self.title = single_line(maker.ex.spec.title)
 
@@ -774,9 +778,8 @@ class MoodleWriter:
             )
         )
         for k, summary in enumerate(header.exercises):
-            plans = plan.makers[k].plans(header.count)
-            first_plan = next(plans, None)
-            first = plan.makers[k].materialize(first_plan) if first_plan is not None else None
+            maker = plan.makers[k]
+            first = maker.materialize(next(maker.plans(1)))
             mapping, limitation = mapping_text(summary, first)
             info_html = one_line(
                 info.render(
@@ -796,8 +799,8 @@ class MoodleWriter:
                     ),
                 )
             )
-            rest = chain([first_plan] if first_plan is not None else [], plans)
-            for chunk in plan.map_variants(k, rest, _render_questions):
+            # Reused questions cost less to write here than to send back from a worker.
+            for chunk in plan.map_variants(k, _render_questions, spread=not reuses_questions(summary)):
                 out.write(chunk)
         out.write("\n</quiz>\n")
 
