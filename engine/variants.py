@@ -340,7 +340,7 @@ class VariantMaker:
             parts["answer"], parts["answer_text"] = typed
             parts["misconceptions"] = [
                 Misconception.trusted(value=exact(wrong), latex=latex(wrong), decimal=_decimal_or_none(wrong),
-                              feedback=_render(ex, feedback, ["distractors", i, "feedback"], context))
+                                      feedback=_render(ex, feedback, ["distractors", i, "feedback"], context))
                 for i, (wrong, (_, feedback)) in enumerate(zip(screen["wrongs"], ex.distractors, strict=True))
             ]
         return parts
@@ -447,18 +447,7 @@ class VariantMaker:
             return Plan(index, seed, (), tuple(range(len(self.ex.options))))
         rng = random.Random(seed)
         exhausted = self._counted and self._count is not None and len(seen) >= self._count
-        for _ in range(MAX_DRAWS):
-            self.stats.draws += 1
-            env = self.space.draw(rng, self.ex.symbols)
-            if self.space.failed_constraint(env) is not None:
-                self.stats.constraint_rejects += 1
-                continue
-            try:
-                self._screen(env)
-            except Clash:
-                self.stats.clashes += 1
-                continue
-            order = _order(self.ex, rng, self._shuffles)
+        for env, order in self._usable_draws(rng):
             key = self._key(env, order)
             if key in seen and not exhausted:
                 self.stats.duplicates += 1
@@ -477,17 +466,25 @@ class VariantMaker:
         made without knowing the variants before it, so that a worker can make it ahead (None
         when no draw is usable)."""
         seed = variant_seed(self.quiz_seed, self.ex.id, index)
-        rng = random.Random(seed)
+        for env, order in self._usable_draws(random.Random(seed)):
+            return self._plan(index, seed, env, order)
+        return None
+
+    def _usable_draws(self, rng: random.Random) -> Iterator[tuple[dict[str, Value], list[int]]]:
+        """rng's draws that meet the constraints and show distinct options, each with its option
+        order (drawn right after it), out of at most MAX_DRAWS draws."""
         for _ in range(MAX_DRAWS):
+            self.stats.draws += 1
             env = self.space.draw(rng, self.ex.symbols)
             if self.space.failed_constraint(env) is not None:
+                self.stats.constraint_rejects += 1
                 continue
             try:
                 self._screen(env)
             except Clash:
+                self.stats.clashes += 1
                 continue
-            return self._plan(index, seed, env, _order(self.ex, rng, self._shuffles))
-        return None
+            yield env, _order(self.ex, rng, self._shuffles)
 
     def confirm(self, candidate: Plan | None, index: int, seen: set[int | tuple[int, ...]]) -> Plan:
         """What `_next(index, seen)` gives, from the candidate made ahead: the candidate itself
