@@ -53,7 +53,7 @@ class QuizPlan:
         return f"{self.header.bank.code}-{self.header.seed}-{index + 1:04d}"
 
     def run(self, task: tuple) -> Any:
-        """One chunk of work: copies materialised, variant plans rendered, or candidates drawn."""
+        """One chunk of work: copies materialised, variant plans rendered, or candidates drawn and rendered."""
         what, k, payload, render = task
         if what == "copies":
             copies = [
@@ -62,8 +62,13 @@ class QuizPlan:
                 for i, plans in payload
             ]
             return render(self, copies)
-        if what == "candidates":
-            return [self.makers[k].candidate(index) for index in range(*payload)]
+        if what == "ahead":
+            maker = self.makers[k]
+            candidates = [maker.candidate(index) for index in range(*payload)]
+            # Rendered here, next to their draws (memoised values, warm caches: rendered
+            # elsewhere, a plan costs about twice as much); one string and the lengths go back.
+            outputs = ["" if c is None else render(self, k, [c]) for c in candidates]
+            return candidates, "".join(outputs), [len(output) for output in outputs]
         return render(self, k, payload)
 
     @contextlib.contextmanager
@@ -129,25 +134,26 @@ class QuizPlan:
         return self._ordered(tasks())
 
     def _ahead(self, k: int, render: Callable[[QuizPlan, int, list[Plan]], str]) -> Iterator[str]:
-        # Drawing is serial (a variant must differ from those before it), but a draw is rarely a
-        # repeat: workers draw each variant's candidate as if its first usable draw were new;
-        # here, in order, a candidate that `_next` would not take is drawn again (drawing only);
-        # then workers render the confirmed plans. Both kinds of task share the pool.
+        # Drawing is serial (a variant must differ from those before it), but a draw is rarely
+        # a repeat: workers draw each variant as if its first usable draw were new and render it;
+        # here, in order, a candidate that `_next` would not take is drawn again and re-rendered.
         maker, count = self.makers[k], self.header.count
-        candidates = self._ordered(
-            ("candidates", k, (start, min(count, start + CHUNK)), None) for start in range(0, count, CHUNK))
-
-        def tasks() -> Iterator[tuple]:
-            seen: set[int | tuple[int, ...]] = set()
-            index = 0
-            for chunk in candidates:
-                plans = []
-                for candidate in chunk:
-                    plans.append(maker.confirm(candidate, index, seen))
-                    index += 1
-                yield "variants", k, plans, render
-
-        return self._ordered(tasks())
+        tasks = (("ahead", k, (start, min(count, start + CHUNK)), render) for start in range(0, count, CHUNK))
+        seen: set[int | tuple[int, ...]] = set()
+        index = 0
+        for candidates, joined, lengths in self._ordered(tasks):
+            plans = []
+            for candidate in candidates:
+                plans.append(maker.confirm(candidate, index, seen))
+                index += 1
+            if all(plan is candidate for plan, candidate in zip(plans, candidates, strict=True)):
+                yield joined
+                continue
+            pieces, start = [], 0
+            for plan, candidate, length in zip(plans, candidates, lengths, strict=True):
+                pieces.append(joined[start:start + length] if plan is candidate else render(self, k, [plan]))
+                start += length
+            yield "".join(pieces)
 
     def copies(self) -> Iterator[Copy]:
         """Copy i holds variant i of every exercise; variants are made as the copies are read."""
