@@ -21,7 +21,7 @@ class Frozen(BaseModel):
     @classmethod
     def trusted(cls, **values: Any) -> Self:
         """`model_construct` for values the engine computed and checked itself, given for every
-        field in declaration order (checked: the JSON dump follows this order): a fifth of its
+        field in declaration order (checked: the JSON dump follows this order): half of its
         cost, on the path that makes one variant after another."""
         fields = _FIELD_ORDER.get(cls)
         if fields is None:
