@@ -127,11 +127,12 @@ class QuizPlan:
             return self._ahead(k, render)
         iterator = self.makers[k].plans(self.header.count)
 
-        def tasks() -> Iterator[tuple]:
+        def chunks() -> Iterator[str]:
+            # No workers, or work cheaper to do here than to send to one and back.
             while chunk := list(itertools.islice(iterator, CHUNK)):
-                yield "variants", k, chunk, render
+                yield self.run(("variants", k, chunk, render))
 
-        return self._ordered(tasks())
+        return chunks()
 
     def _ahead(self, k: int, render: Callable[[QuizPlan, int, list[Plan]], str]) -> Iterator[str]:
         # Drawing is serial (a variant must differ from those before it), but a draw is rarely
