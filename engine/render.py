@@ -15,7 +15,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from engine.exprs import Surd, Value, from_sympy, to_sympy
 from engine.symbolic import sympy
-from engine.symforms import Reciprocal, SymbolSum
+from engine.symforms import SymForm
 
 
 def circled(number: int) -> str:
@@ -35,7 +35,7 @@ def latex(value: Value) -> str:
     if isinstance(value, Fraction):
         body = rf"\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
         return "- " + body if value < 0 else body
-    if isinstance(value, Surd | SymbolSum | Reciprocal):
+    if isinstance(value, Surd | SymForm):
         return value.latex()
     return _latex(value)
 
@@ -45,7 +45,7 @@ def exact(value: Value) -> str:
     if type(value) is int:  # most parameters
         return str(value)
     value = from_sympy(value)
-    if isinstance(value, int | Fraction | Surd | SymbolSum | Reciprocal) and not isinstance(value, bool):
+    if isinstance(value, int | Fraction | Surd | SymForm) and not isinstance(value, bool):
         return str(value)
     return _exact(value)
 
@@ -106,7 +106,7 @@ def approximate(value: Value, precision: int) -> Decimal:
     if type(value) in _DECIMAL_EXACT:
         wider = _wide(value) if precision + _GUARD <= _WIDE else _exact_decimal(value, precision + _GUARD)
         return _context(precision).plus(wider)
-    if isinstance(value, SymbolSum | Reciprocal | bool):
+    if isinstance(value, SymForm | bool):
         raise ValueError(f"{value} is not a real number")
     number = to_sympy(value)
     if not (number.is_number and number.is_real):

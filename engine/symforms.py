@@ -92,4 +92,4 @@ class Reciprocal:
         return rf"\frac{{{self.coeff}}}{{{self.denominator.latex()}}}"
 
 
-SymForm = SymbolSum | Reciprocal
+SymForm = SymbolSum | Reciprocal  # for isinstance: any value of this module

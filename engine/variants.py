@@ -31,7 +31,7 @@ from engine.quiz import (
 )
 from engine.render import Text, approximate, circled, exact, latex, num, significant
 from engine.symbolic import is_sympy, sympy
-from engine.symforms import Reciprocal, SymbolSum
+from engine.symforms import SymForm
 
 MAX_DRAWS = 100  # draws per variant before falling back to exact enumeration
 COUNT_EAGERLY_BELOW = 4096  # spaces this small are always counted
@@ -102,7 +102,7 @@ def _decimal_or_none(value: Value) -> str | None:
     value = from_sympy(value)
     if isinstance(value, int | Fraction | Surd) and not isinstance(value, bool):
         return significant(value, 20)
-    if isinstance(value, SymbolSum | Reciprocal):
+    if isinstance(value, SymForm):
         return None
     number = to_sympy(value)
     if number.is_number and number.is_real and number.is_finite:
