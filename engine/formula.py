@@ -60,6 +60,8 @@ from functools import lru_cache
 
 import sympy
 
+from engine.symbolic import ASSUMPTIONS
+
 __all__ = [
     "ASSUMPTIONS",
     "DEFAULT_LIMITS",
@@ -103,14 +105,6 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
-
-ASSUMPTIONS: dict[str, dict[str, bool]] = {
-    "real": {"real": True},
-    "positive": {"positive": True},
-    "nonnegative": {"nonnegative": True, "real": True},
-    "integer": {"integer": True},
-    "positive_integer": {"integer": True, "positive": True},
-}
 
 # canonical name -> (SymPy constructor, allowed argument counts)
 FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], tuple[int, ...]]] = {

@@ -15,10 +15,12 @@ def sympy() -> ModuleType:
     return module
 
 
-_ASSUMPTIONS: dict[str, dict[str, bool]] = {
+# Declared assumption -> SymPy's keyword arguments, for the symbols of generated formulas and
+# of graded answers alike.
+ASSUMPTIONS: dict[str, dict[str, bool]] = {
     "real": {"real": True},
     "positive": {"positive": True},
-    "nonnegative": {"nonnegative": True},
+    "nonnegative": {"nonnegative": True, "real": True},
     "integer": {"integer": True},
     "positive_integer": {"integer": True, "positive": True},
 }
@@ -26,7 +28,7 @@ _ASSUMPTIONS: dict[str, dict[str, bool]] = {
 
 def sympy_symbol(name: str, assumption: str) -> Any:
     """The SymPy symbol of a declared name and assumption (`positive_integer`, ...)."""
-    return sympy().Symbol(name, **_ASSUMPTIONS[assumption])
+    return sympy().Symbol(name, **ASSUMPTIONS[assumption])
 
 
 def is_sympy(value: Any) -> bool:
