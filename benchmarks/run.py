@@ -761,11 +761,10 @@ class Bench:
             self.text2qti(venv, n, ours)
 
     def _vs(self, row: Row, ours: Row, tool: str) -> None:
-        mine = row.details.get("ours_paired_s") or ours.wall_s
+        mine, paired = ours_against(row, ours)
         if row.wall_s is not None and mine:
             row.details["ratio_theirs_over_ours"] = round(row.wall_s / mine, 3)
-            paired = " (runs alternated)" if row.details.get("ours_paired_s") else ""
-            row.vs = f"wall = {row.wall_s / mine:.2f}× ours{paired}"
+            row.vs = f"wall = {row.wall_s / mine:.2f}× ours{' (runs alternated)' if paired else ''}"
         doc = DOC_TIMES[tool].get(row.n or 0)
         if doc is not None:
             row.vs += f" (doc: {doc:g} s)"
@@ -1040,6 +1039,13 @@ class Bench:
 # Targets and output
 
 
+def ours_against(theirs: Row, ours: Row) -> tuple[float | None, bool]:
+    """Our wall time to compare another tool's with: the runs alternated with its runs when
+    there were any (True), else our row's median (False)."""
+    paired = theirs.details.get("ours_paired_s")
+    return (paired, True) if paired else (ours.wall_s, False)
+
+
 def verdicts(bench: Bench) -> list[dict[str, Any]]:
     rows = bench.rows
     found = {(r.id, r.n): r for r in rows}
@@ -1061,10 +1067,9 @@ def verdicts(bench: Bench) -> list[dict[str, Any]]:
     ours = found.get(("wi4", 1000))
     theirs = found.get(("pymoodef", 1000))
     if ok(ours) and ok(theirs):
-        mine = theirs.details.get("ours_paired_s") or ours.wall_s
-        how = "measured here, runs alternated" if theirs.details.get("ours_paired_s") else "measured here"
-        add(f"weight-init-4 N=1000 faster than pymoodef ({how})",
-            f"{mine:.2f} s vs {theirs.wall_s:.2f} s", mine < theirs.wall_s)
+        mine, paired = ours_against(theirs, ours)
+        add(f"weight-init-4 N=1000 faster than pymoodef (measured here{', runs alternated' if paired else ''})",
+            f"{mine:.2f} s vs {theirs.wall_s:.2f} s", mine is not None and mine < theirs.wall_s)
     elif ok(ours):
         add("weight-init-4 N=1000 faster than pymoodef (0.92 s, doc figure)",
             f"{ours.wall_s:.2f} s vs 0.92 s", ours.wall_s < DOC_TIMES["pymoodef"][1000])
