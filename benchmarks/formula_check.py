@@ -18,10 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sympy.core.cache import clear_cache  # noqa: E402
 
-from engine import compare as compare_module  # noqa: E402
-from engine.compare import compare  # noqa: E402
-from engine.sandbox import default_sandbox  # noqa: E402
-from engine.verdict import CompareRequest  # noqa: E402
+from engine.grading.checker import compare as compare_module  # noqa: E402
+from engine.grading.checker.compare import compare  # noqa: E402
+from engine.grading.checker.sandbox import default_sandbox  # noqa: E402
+from engine.grading.checker.verdict import CompareRequest  # noqa: E402
 
 POS = {"n_in": "positive_integer", "n_out": "positive_integer"}
 REAL = {"x": "real", "y": "real"}

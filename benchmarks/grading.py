@@ -37,11 +37,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import api  # noqa: E402
-from engine.compare import compare  # noqa: E402
-from engine.quiz import Quiz, Variant  # noqa: E402
-from engine.render import circled  # noqa: E402
-from engine.sandbox import default_sandbox  # noqa: E402
-from engine.verdict import CompareRequest  # noqa: E402
+from engine.generation.quiz import Quiz, Variant  # noqa: E402
+from engine.grading.checker.compare import compare  # noqa: E402
+from engine.grading.checker.sandbox import default_sandbox  # noqa: E402
+from engine.grading.checker.verdict import CompareRequest  # noqa: E402
+from engine.language.printing import circled  # noqa: E402
 
 FULL_WIDTH = str.maketrans("0123456789.", "０１２３４５６７８９．")
 GARBAGE = ["0,5", "abc", "x^^2", "__import__('os')", "9**9**9**9", "?", "n/a", "1 000", "--", "lol"]
@@ -125,7 +125,7 @@ def synthesise(quiz: Quiz, students: int, seed: int, path: Path) -> None:
 def _clear_worker_caches() -> None:
     from sympy.core.cache import clear_cache
 
-    from engine import compare as compare_module
+    from engine.grading.checker import compare as compare_module
 
     clear_cache()
     compare_module._expected_expr.cache_clear()

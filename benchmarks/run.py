@@ -957,7 +957,7 @@ class Bench:
         sys.modules[spec.name] = grading
         spec.loader.exec_module(grading)  # benchmarks/grading.py: its synthesis and formula timing
         from engine import api
-        from engine.quiz import Quiz
+        from engine.generation.quiz import Quiz
 
         students, sheets, seed = self.args.students, self.args.sheets, self.args.grading_seed
         folder = self.work / "grading"
@@ -1002,7 +1002,7 @@ class Bench:
             frow = Row("formula-cold" if cold else "formula", f"one formula check ({what})", len(times))
             frow.per = f"med {median:.1f} / p99 {p99:.1f} / max {times[-1]:.1f} ms"
             frow.check = "ok"
-            frow.note = "in-process latency of engine.compare.compare(use_cache=False), via benchmarks/grading.py"
+            frow.note = "in-process latency of engine.grading.checker.compare.compare(use_cache=False), via benchmarks/grading.py"
             frow.details = {"median_ms": round(median, 3), "p99_ms": round(p99, 3), "max_ms": round(times[-1], 3)}
             self.add(frow)
 

@@ -19,18 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from engine.bank import Bank, _display, exercise_files, load_bank
+from engine.authoring.bank import Bank, _display, exercise_files, load_bank
+from engine.authoring.loader import load_exercise
+from engine.authoring.spec import Exercise
 from engine.errors import TemplateError, UsageError
-from engine.generate import QuizPlan, plan_quiz
-from engine.loader import load_exercise
+from engine.export.base import atomic_outputs, get_writer
+from engine.generation.pipeline import QuizPlan, plan_quiz
+from engine.generation.quiz import Quiz, Variant
+from engine.generation.variants import Stats, VariantMaker
 from engine.paths import bundled_bank
-from engine.quiz import Quiz, Variant
-from engine.spec import Exercise
-from engine.variants import Stats, VariantMaker
-from engine.writers.base import atomic_outputs, get_writer
 
 if TYPE_CHECKING:
-    from engine.grading_models import GradeReport
+    from engine.grading.models import GradeReport
 
 
 def bank(paths: list[Path] | None = None) -> Bank:
@@ -185,10 +185,10 @@ def grade(
     """
     source = str(submissions)
     # Grading needs the answer checker (SymPy, the worker sandbox); generating does not.
-    from engine import grading
-    from engine.analysis import analyse
-    from engine.grading_models import GradeReport
-    from engine.submissions import decode, parse_submissions
+    from engine.grading import grade as grading
+    from engine.grading.analysis import analyse
+    from engine.grading.models import GradeReport
+    from engine.grading.submissions import decode, parse_submissions
 
     batch = parse_submissions(decode(data if data is not None else _read_bytes(submissions), source), source)
     if key is not None:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from engine import api
 from engine.errors import QuizwrightError
-from engine.writers.base import atomic_outputs, get_writer, writers
+from engine.export.base import atomic_outputs, get_writer, writers
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
@@ -202,9 +202,9 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
     Example: quizwright compare "sqrt(6/(n_in+n_out))" "sqrt(6)/sqrt(n_out+n_in)" --vars n_in:positive,n_out:positive
     """
     # The answer checker is imported here: the other commands do not need it.
-    from engine.compare import compare as compare_answer
-    from engine.compare import compare_batch
-    from engine.verdict import CompareRequest
+    from engine.grading.checker.compare import compare as compare_answer
+    from engine.grading.checker.compare import compare_batch
+    from engine.grading.checker.verdict import CompareRequest
 
     if batch is not None:
         if expected is not None or response is not None or variables or tolerance or options is not None:

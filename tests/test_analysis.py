@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from engine import api
-from engine.analysis import analyse, distribution, pearson, variant_label
-from engine.grading import grade_batch, key_from_quiz
-from engine.grading_models import SheetResult, Submission, SubmissionBatch
-from engine.quiz import Quiz
+from engine.generation.quiz import Quiz
+from engine.grading.analysis import analyse, distribution, pearson, variant_label
+from engine.grading.grade import grade_batch, key_from_quiz
+from engine.grading.models import SheetResult, Submission, SubmissionBatch
 
 GRADING_BANK = Path(__file__).resolve().parent / "fixtures" / "grading" / "bank"
 

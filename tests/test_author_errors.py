@@ -8,9 +8,9 @@ from typing import NamedTuple
 import pytest
 
 from engine.api import check
-from engine.bank import load_bank
+from engine.authoring.bank import load_bank
 from engine.errors import TemplateError
-from engine.generate import plan_quiz
+from engine.generation.pipeline import plan_quiz
 
 GOOD = """\
 id: ex

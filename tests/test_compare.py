@@ -9,10 +9,10 @@ import pytest
 import sympy
 from pydantic import ValidationError
 
-from engine.compare import clear_cache, compare, compare_batch
-from engine.equivalence import MIN_POINTS, equivalent
-from engine.formula import make_symbols, parse_formula
-from engine.verdict import CompareRequest, Verdict
+from engine.grading.checker.compare import clear_cache, compare, compare_batch
+from engine.grading.checker.equivalence import MIN_POINTS, equivalent
+from engine.grading.checker.formula import make_symbols, parse_formula
+from engine.grading.checker.verdict import CompareRequest, Verdict
 
 POS = {"n_in": "positive_integer", "n_out": "positive_integer"}
 

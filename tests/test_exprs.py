@@ -14,8 +14,8 @@ import sympy
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from engine.exprs import ExprError, Surd, compile_expr, from_sympy, to_sympy
-from engine.render import approximate, exact, latex
+from engine.language.exact import ExprError, Surd, compile_expr, from_sympy, to_sympy
+from engine.language.printing import approximate, exact, latex
 
 
 class Case(NamedTuple):
@@ -154,8 +154,8 @@ def test_benchmark_bank_generates_without_importing_sympy(tmp_path: Path) -> Non
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(lambda d: abs(d) < Decimal("1e30")),
        st.sampled_from(["0.01", "0.05", "0.001", "1", "0.0000003", "2.5", "1e-30"]))
 def test_relative_tolerance_in_decimal_equals_the_rational_computation(approx: Decimal, relative: str) -> None:
-    from engine.render import significant
-    from engine.variants import _scaled
+    from engine.generation.variants import _scaled
+    from engine.language.printing import significant
 
     with localcontext() as ctx:
         ctx.prec = 40

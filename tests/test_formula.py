@@ -11,7 +11,7 @@ import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.formula import (
+from engine.grading.checker.formula import (
     DEFAULT_LIMITS,
     FormulaError,
     Limits,
@@ -455,7 +455,7 @@ def test_square_root_sign_needs_an_operand(text: str) -> None:
 
 
 def test_expected_names_declares_the_expected_formulas_variables() -> None:
-    from engine.formula import expected_names
+    from engine.grading.checker.formula import expected_names
 
     assert expected_names("sqrt(6/(n_in + n_out)) * pi + e^x + 1e-3") == {"n_in": "real", "n_out": "real", "x": "real"}
     assert expected_names("2x + log(y, 2) + 3e") == {"x": "real", "y": "real"}

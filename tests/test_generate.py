@@ -11,11 +11,11 @@ import jsonschema
 import pytest
 
 from engine import api
-from engine.bank import load_bank
+from engine.authoring.bank import load_bank
+from engine.authoring.params import variant_seed
 from engine.errors import TemplateError, UsageError
-from engine.params import variant_seed
-from engine.quiz import KINDS, Quiz
-from engine.variants import VariantMaker
+from engine.generation.quiz import KINDS, Quiz
+from engine.generation.variants import VariantMaker
 
 
 def test_same_seed_same_bytes(basic_bank: Path) -> None:
@@ -220,7 +220,7 @@ def test_variants_built_without_validation_are_valid(bundled_bank: Path) -> None
 
 
 def test_trusted_needs_every_field_in_order() -> None:
-    from engine.quiz import IntegerAnswer, Option
+    from engine.generation.quiz import IntegerAnswer, Option
 
     assert Option.trusted(number=1, text="a", correct=True, feedback=None, value=None) == Option(
         number=1, text="a", correct=True)

@@ -15,8 +15,8 @@ import sympy
 from click.testing import CliRunner
 
 from engine.cli import cli
-from engine.quiz import Quiz, Variant
-from engine.render import circled
+from engine.generation.quiz import Quiz, Variant
+from engine.language.printing import circled
 
 FULL_WIDTH = str.maketrans("0123456789.", "０１２３４５６７８９．")
 GARBAGE = {

@@ -11,9 +11,10 @@ from typing import NamedTuple
 import pytest
 
 from engine import api
-from engine.bank import load_bank
+from engine.authoring.bank import load_bank
 from engine.errors import UsageError
-from engine.grading import (
+from engine.generation.quiz import Quiz
+from engine.grading.grade import (
     Key,
     Question,
     SheetId,
@@ -30,8 +31,7 @@ from engine.grading import (
     report_json,
     report_markdown,
 )
-from engine.grading_models import GradeReport, Submission, SubmissionBatch
-from engine.quiz import Quiz
+from engine.grading.models import GradeReport, Submission, SubmissionBatch
 
 GRADING_BANK = Path(__file__).resolve().parent / "fixtures" / "grading" / "bank"
 
@@ -239,8 +239,8 @@ def test_column_notices(key: Key) -> None:
 
 
 def test_undecided_answers_are_flagged_for_a_person(key: Key, monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.grading as grading
-    from engine.verdict import Verdict
+    import engine.grading.grade as grading
+    from engine.grading.checker.verdict import Verdict
 
     monkeypatch.setattr(grading, "compare", lambda request, **_: Verdict(
         status="undecided", message="could not decide in time; flagged for a person"))
@@ -314,7 +314,7 @@ def test_count_caps_the_sheet_numbers(quiz: Quiz) -> None:
 
 
 def _report(key: Key, batch: SubmissionBatch) -> GradeReport:
-    from engine.analysis import analyse
+    from engine.grading.analysis import analyse
 
     outcome = grade_batch(key, batch)
     return GradeReport(key=key.info, submissions="in.csv", unit="row", questions=4, graded=len(outcome.sheets),

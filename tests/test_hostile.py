@@ -10,9 +10,9 @@ from typing import NamedTuple
 
 import pytest
 
-from engine.compare import compare, compare_batch
-from engine.sandbox import Sandbox
-from engine.verdict import CompareRequest
+from engine.grading.checker.compare import compare, compare_batch
+from engine.grading.checker.sandbox import Sandbox
+from engine.grading.checker.verdict import CompareRequest
 
 VARS = {"n_in": "positive_integer", "n_out": "positive_integer", "x": "real"}
 EXPECTED = "sqrt(6/(n_in+n_out))"
@@ -189,7 +189,7 @@ def _slow_job(*args: object) -> tuple[str, str, None]:
 
 
 def test_formula_check_timeout_is_undecided(monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.compare as compare_module
+    import engine.grading.checker.compare as compare_module
 
     box = Sandbox()
     monkeypatch.setattr(compare_module, "_formula_job", _slow_job)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.html import markdown_to_html, markdown_to_html_inline, one_line, tex_html
+from engine.export.html import markdown_to_html, markdown_to_html_inline, one_line, tex_html
 
 
 class Case(NamedTuple):
@@ -109,7 +109,7 @@ _ALPHABET = "ab x_^{}\\$*_`#>-+.|:()[]!&<\n0123456789 "
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=_ALPHABET, max_size=60))
 def test_shape_cache_agrees_with_direct_conversion(text: str) -> None:
-    from engine.html import _block, _inline
+    from engine.export.html import _block, _inline
 
     assert markdown_to_html(text) == _block(text)
     assert markdown_to_html_inline(text) == _inline(text.strip())
@@ -134,6 +134,6 @@ def test_shape_cache_agrees_with_direct_conversion(text: str) -> None:
     ],
 )
 def test_shape_cache_edge_cases(text: str) -> None:
-    from engine.html import _block
+    from engine.export.html import _block
 
     assert markdown_to_html(text) == _block(text)

@@ -30,13 +30,13 @@ import pytest
 from lxml import etree
 
 from engine import api
-from engine.exprs import compile_expr
-from engine.generate import CHUNK, QuizPlan
-from engine.html import tex_html
-from engine.quiz import Variant
-from engine.render import significant
-from engine.writers import moodle
-from engine.writers.base import atomic_outputs, get_writer
+from engine.export import moodle
+from engine.export.base import atomic_outputs, get_writer
+from engine.export.html import tex_html
+from engine.generation.pipeline import CHUNK, QuizPlan
+from engine.generation.quiz import Variant
+from engine.language.exact import compile_expr
+from engine.language.printing import significant
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures" / "moodle"
@@ -619,7 +619,7 @@ def test_category_path(bank: str, title: str, expected: str) -> None:
 
 
 def test_colliding_titles_get_the_exercise_id() -> None:
-    from engine.quiz import ExerciseSummary
+    from engine.generation.quiz import ExerciseSummary
 
     def summary(id_: str, title: str) -> ExerciseSummary:
         return ExerciseSummary(

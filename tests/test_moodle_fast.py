@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from markupsafe import Markup, escape
 
 from engine import api
-from engine.html import one_line
-from engine.writers import moodle
-from engine.writers import skeleton as skeleton_mod
-from engine.writers.base import output_environment
+from engine.export import moodle
+from engine.export import skeleton as skeleton_mod
+from engine.export.base import output_environment
+from engine.export.html import one_line
 
 ROOT = Path(__file__).resolve().parent.parent
 BANKS = {

@@ -11,7 +11,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.normalize import (
+from engine.grading.checker.normalize import (
     NormalizeError,
     Unanswered,
     canonical_number,

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import api, render
-from engine.exprs import Surd
+from engine import api
+from engine.authoring import text as render
+from engine.authoring.text import compile_text
+from engine.language.exact import Surd
 from engine.paths import bundled_bank
-from engine.render import compile_text
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "weight-init-4"
 

@@ -7,8 +7,8 @@ from typing import NamedTuple
 import pytest
 
 from engine.errors import UsageError
-from engine.grading_models import Submission
-from engine.submissions import decode, parse_csv, parse_json, parse_submissions
+from engine.grading.models import Submission
+from engine.grading.submissions import decode, parse_csv, parse_json, parse_submissions
 
 
 def read(data: bytes) -> tuple[list[Submission], list[tuple[int, str]], list[str]]:

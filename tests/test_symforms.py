@@ -9,12 +9,12 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.exprs import compile_expr, to_sympy
-from engine.loader import make_symbol
-from engine.render import exact, latex
-from engine.symbolic import sympy_symbol
-from engine.symforms import Reciprocal, SymbolSum, symbol_latex
-from engine.variants import _decimal_or_none, _same
+from engine.authoring.loader import make_symbol
+from engine.generation.variants import _decimal_or_none, _same
+from engine.language.exact import compile_expr, to_sympy
+from engine.language.printing import exact, latex
+from engine.language.symbolic import sympy_symbol
+from engine.language.symforms import Reciprocal, SymbolSum, symbol_latex
 
 # Parts chosen to hit SymPy's translations: Greek letters, modifiers, other symbols, digits.
 PARTS = ["n", "in", "out", "x", "A", "W", "b", "k", "fan", "lr", "alpha", "Beta", "lamda", "varphi", "hat",

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.quiz import BankRef, Kind
+from engine.generation.quiz import BankRef, Kind
 
 AnswerStatus = Literal["correct", "incorrect", "invalid", "unanswered", "undecided"]
 STATUSES: tuple[AnswerStatus, ...] = ("correct", "incorrect", "invalid", "unanswered", "undecided")

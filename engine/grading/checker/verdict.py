@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from engine.formula import ASSUMPTIONS, expected_names, make_symbols
+from engine.grading.checker.formula import ASSUMPTIONS, expected_names, make_symbols
 
 __all__ = [
     "AbsoluteTolerance",

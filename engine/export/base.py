@@ -15,9 +15,9 @@ from typing import IO, Protocol
 import jinja2
 
 from engine.errors import UsageError
-from engine.generate import QuizPlan
+from engine.generation.pipeline import QuizPlan
+from engine.language.printing import circled
 from engine.paths import templates_dir
-from engine.render import circled
 
 
 class Sink:
@@ -118,7 +118,9 @@ def register(writer: Writer) -> Writer:
 
 def writers() -> dict[str, Writer]:
     """All formats by name, in registration order."""
-    import engine.writers  # noqa: F401  (registers the bundled writers)
+    import engine.export.json_format
+    import engine.export.markdown
+    import engine.export.moodle  # noqa: F401
 
     return dict(_REGISTRY)
 

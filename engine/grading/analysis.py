@@ -20,7 +20,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
-from engine.grading_models import (
+from engine.generation.quiz import Option, Variant
+from engine.grading.models import (
     STATUSES,
     Analysis,
     AnswerResult,
@@ -32,7 +33,6 @@ from engine.grading_models import (
     ParamStats,
     SheetResult,
 )
-from engine.quiz import Option, Variant
 
 __all__ = ["FLAG_GAP", "FLAG_MIN_N", "analyse", "distribution", "pearson", "variant_label"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from engine.generate import QuizPlan
-from engine.quiz import Copy
-from engine.writers.base import Sink, register
+from engine.export.base import Sink, register
+from engine.generation.pipeline import QuizPlan
+from engine.generation.quiz import Copy
 
 
 def _copy_lines(plan: QuizPlan, copies: list[Copy]) -> list[str]:

@@ -37,12 +37,16 @@ from typing import Any
 
 import sympy
 
-from engine.bank import Bank
-from engine.compare import compare
+from engine.authoring.bank import Bank
 from engine.errors import UsageError
-from engine.formula import FormulaError, parse_formula
-from engine.generate import plan_quiz
-from engine.grading_models import (
+from engine.export.base import output_environment
+from engine.generation.pipeline import plan_quiz
+from engine.generation.quiz import Copy, Quiz, QuizHeader, Variant
+from engine.grading.checker.compare import compare
+from engine.grading.checker.formula import FormulaError, parse_formula
+from engine.grading.checker.normalize import within_tolerance
+from engine.grading.checker.verdict import CompareRequest, Kind
+from engine.grading.models import (
     AnswerResult,
     AnswerStatus,
     Flagged,
@@ -53,10 +57,6 @@ from engine.grading_models import (
     Submission,
     SubmissionBatch,
 )
-from engine.normalize import within_tolerance
-from engine.quiz import Copy, Quiz, QuizHeader, Variant
-from engine.verdict import CompareRequest, Kind
-from engine.writers.base import output_environment
 
 __all__ = [
     "CHECK_CACHE_SIZE",

@@ -13,11 +13,8 @@ import jinja2
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from engine.errors import TemplateError
-from engine.exprs import CompiledExpr, ExprError, compile_expr
-from engine.params import Constraint, Derived, Drawn, ParamSpace, parse_value
-from engine.render import Text, TextError, compile_text
-from engine.spec import (
+from engine.authoring.params import Constraint, Derived, Drawn, ParamSpace, parse_value
+from engine.authoring.spec import (
     ChoiceExercise,
     DerivedParam,
     Exercise,
@@ -27,8 +24,11 @@ from engine.spec import (
     NumericExercise,
     TrueFalseExercise,
 )
-from engine.symbolic import sympy_symbol
-from engine.symforms import SymbolSum
+from engine.authoring.text import Text, TextError, compile_text
+from engine.errors import TemplateError
+from engine.language.exact import CompiledExpr, ExprError, compile_expr
+from engine.language.symbolic import sympy_symbol
+from engine.language.symforms import SymbolSum
 
 _EXERCISE = TypeAdapter(Exercise)
 # libyaml's parser when installed: the same scanner rules and the same (Python) constructor.

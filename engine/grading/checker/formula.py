@@ -60,7 +60,7 @@ from functools import lru_cache
 
 import sympy
 
-from engine.symbolic import ASSUMPTIONS
+from engine.language.symbolic import ASSUMPTIONS
 
 __all__ = [
     "ASSUMPTIONS",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from engine.generate import QuizPlan
-from engine.quiz import Copy, Variant
-from engine.render import circled, latex
-from engine.symbolic import sympy
-from engine.writers.base import Sink, output_environment, register
+from engine.export.base import Sink, output_environment, register
+from engine.generation.pipeline import QuizPlan
+from engine.generation.quiz import Copy, Variant
+from engine.language.printing import circled, latex
+from engine.language.symbolic import sympy
 
 
 def hint(variant: Variant) -> str:

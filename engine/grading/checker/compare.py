@@ -19,8 +19,8 @@ from typing import Any
 import sympy
 from pydantic import ValidationError
 
-from engine.equivalence import equivalent
-from engine.formula import (
+from engine.grading.checker.equivalence import equivalent
+from engine.grading.checker.formula import (
     FormulaError,
     describe,
     make_symbols,
@@ -28,7 +28,7 @@ from engine.formula import (
     parse_syntax,
     to_text,
 )
-from engine.normalize import (
+from engine.grading.checker.normalize import (
     NormalizeError,
     Unanswered,
     canonical_number,
@@ -39,8 +39,8 @@ from engine.normalize import (
     to_fraction,
     within_tolerance,
 )
-from engine.sandbox import Sandbox, default_sandbox
-from engine.verdict import CompareRequest, Verdict
+from engine.grading.checker.sandbox import Sandbox, default_sandbox
+from engine.grading.checker.verdict import CompareRequest, Verdict
 
 __all__ = ["CACHE_SIZE", "clear_cache", "compare", "compare_batch", "TIMEOUT"]
 

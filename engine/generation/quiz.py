@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.spec import Assumption
+from engine.authoring.spec import Assumption
 
 Kind = Literal["concept", "true_false", "scenario", "choice", "integer", "numeric", "formula"]
 KINDS: tuple[str, ...] = ("concept", "true_false", "scenario", "choice", "integer", "numeric", "formula")

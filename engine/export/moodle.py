@@ -47,9 +47,11 @@ import jinja2
 from markupsafe import Markup, escape
 
 from engine.errors import QuizwrightError
-from engine.generate import QuizPlan
-from engine.html import markdown_to_html, markdown_to_html_inline, one_line, tex_html
-from engine.quiz import (
+from engine.export.base import Sink, output_environment, register
+from engine.export.html import markdown_to_html, markdown_to_html_inline, one_line, tex_html
+from engine.export.skeleton import Helpers, Skeleton, Slot, compile_skeleton
+from engine.generation.pipeline import QuizPlan
+from engine.generation.quiz import (
     BooleanAnswer,
     ExerciseSummary,
     FormulaAnswer,
@@ -59,9 +61,7 @@ from engine.quiz import (
     QuizHeader,
     Variant,
 )
-from engine.variants import Plan, VariantMaker
-from engine.writers.base import Sink, output_environment, register
-from engine.writers.skeleton import Helpers, Skeleton, Slot, compile_skeleton
+from engine.generation.variants import Plan, VariantMaker
 
 # Grades Moodle accepts for an answer (percent, within 0.001), from question_bank::fraction_options_full().
 MOODLE_FRACTIONS: tuple[str, ...] = tuple(

@@ -46,7 +46,7 @@ import mpmath
 import sympy
 from mpmath.libmp import to_rational
 
-from engine.equivalence import Undefined, evaluate_mp
+from engine.grading.checker.equivalence import Undefined, evaluate_mp
 
 __all__ = [
     "MAX_ANSWER_LENGTH",

@@ -20,8 +20,8 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from engine.symbolic import is_sympy, sympy, sympy_symbol
-from engine.symforms import Reciprocal, SymbolSum
+from engine.language.symbolic import is_sympy, sympy, sympy_symbol
+from engine.language.symforms import Reciprocal, SymbolSum
 
 Value = Any  # int | Fraction | bool | Surd | SymbolSum | Reciprocal | sympy.Basic
 Env = Mapping[str, Value]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from engine.authoring.loader import CompiledExercise, load_exercise, read_yaml
+from engine.authoring.spec import BankInfo
 from engine.errors import TemplateError, UsageError
-from engine.loader import CompiledExercise, load_exercise, read_yaml
 from engine.paths import bundled_bank
-from engine.spec import BankInfo
 
 BANK_FILE = "bank.yaml"
 

@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from engine.bank import Bank
+from engine.authoring.bank import Bank
+from engine.authoring.loader import CompiledExercise
+from engine.authoring.params import parse_value
 from engine.errors import UsageError
-from engine.exprs import ExprError, Value
-from engine.loader import CompiledExercise
-from engine.params import parse_value
-from engine.quiz import BankRef, Copy, ExerciseSummary, Quiz, QuizHeader
-from engine.variants import Plan, VariantMaker
+from engine.generation.quiz import BankRef, Copy, ExerciseSummary, Quiz, QuizHeader
+from engine.generation.variants import Plan, VariantMaker
+from engine.language.exact import ExprError, Value
 
 MAX_SEED = 2**63 - 1
 CHUNK = 50  # variants or copies per task: large enough to amortise, small enough to stream

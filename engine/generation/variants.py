@@ -15,11 +15,11 @@ from typing import Any, NamedTuple
 
 import jinja2
 
+from engine.authoring.loader import CompiledExercise
+from engine.authoring.params import ENUMERATION_LIMIT, variant_seed
+from engine.authoring.text import Text
 from engine.errors import TemplateError
-from engine.exprs import ExprError, Surd, Value, from_sympy, to_sympy
-from engine.loader import CompiledExercise
-from engine.params import ENUMERATION_LIMIT, variant_seed
-from engine.quiz import (
+from engine.generation.quiz import (
     BooleanAnswer,
     FormulaAnswer,
     IntegerAnswer,
@@ -29,9 +29,10 @@ from engine.quiz import (
     OptionAnswer,
     Variant,
 )
-from engine.render import Text, approximate, circled, exact, latex, num, significant
-from engine.symbolic import is_sympy, sympy
-from engine.symforms import SymForm
+from engine.language.exact import ExprError, Surd, Value, from_sympy, to_sympy
+from engine.language.printing import approximate, circled, exact, latex, num, significant
+from engine.language.symbolic import is_sympy, sympy
+from engine.language.symforms import SymForm
 
 MAX_DRAWS = 100  # draws per variant before falling back to exact enumeration
 COUNT_EAGERLY_BELOW = 4096  # spaces this small are always counted

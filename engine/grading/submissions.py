@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from engine.errors import UsageError
-from engine.grading_models import Rejected, Submission, SubmissionBatch
+from engine.grading.models import Rejected, Submission, SubmissionBatch
 
 __all__ = ["parse_submissions", "parse_csv", "parse_json", "decode"]
 
