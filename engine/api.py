@@ -23,7 +23,8 @@ from engine.authoring.bank import Bank, _display, exercise_files, load_bank
 from engine.authoring.loader import load_exercise
 from engine.authoring.spec import Exercise
 from engine.errors import TemplateError, UsageError
-from engine.export.base import atomic_outputs, get_writer
+from engine.export.base import get_writer
+from engine.files import atomic_outputs
 from engine.generation.pipeline import QuizPlan, plan_quiz
 from engine.generation.quiz import Quiz, Variant
 from engine.generation.variants import Stats, VariantMaker

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 
 from engine import api
 from engine.errors import QuizwrightError
-from engine.export.base import atomic_outputs, get_writer, writers
+from engine.export.base import get_writer, writers
+from engine.files import atomic_outputs
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))

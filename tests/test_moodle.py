@@ -31,8 +31,9 @@ from lxml import etree
 
 from engine import api
 from engine.export import moodle
-from engine.export.base import atomic_outputs, get_writer
+from engine.export.base import get_writer
 from engine.export.html import tex_html
+from engine.files import atomic_outputs
 from engine.generation.pipeline import CHUNK, QuizPlan
 from engine.generation.quiz import Variant
 from engine.language.exact import compile_expr

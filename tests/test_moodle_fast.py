@@ -22,8 +22,8 @@ from markupsafe import Markup, escape
 from engine import api
 from engine.export import moodle
 from engine.export import skeleton as skeleton_mod
-from engine.export.base import output_environment
 from engine.export.html import one_line
+from engine.files import output_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 BANKS = {

@@ -1,85 +1,12 @@
-"""The writer interface, the registry of formats, atomic output files, and the Jinja environment
-for output templates."""
+"""The writer interface and the registry of formats."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
-from functools import lru_cache
-from pathlib import Path
-from typing import IO, Protocol
-
-import jinja2
+from typing import Protocol
 
 from engine.errors import UsageError
+from engine.files import Sink
 from engine.generation.pipeline import QuizPlan
-from engine.language.printing import circled
-from engine.paths import templates_dir
-
-
-class Sink:
-    """Named outputs of one export: part "" is the main file, others sit beside it.
-
-    With a path, `quiz.md` and its part "key" become `quiz.md` and `quiz.key.md`, each written
-    to a temporary file and moved into place only when the whole export succeeded.
-    """
-
-    def __init__(self, path: Path | None, stdout: IO[str] | None = None) -> None:
-        self.path = path
-        self.stdout = stdout or sys.stdout
-        self._pending: list[tuple[IO[str], Path]] = []
-        self.written: list[Path] = []
-
-    def part_path(self, part: str) -> Path | None:
-        if self.path is None or not part:
-            return self.path
-        return self.path.with_name(f"{self.path.stem}.{part}{self.path.suffix}")
-
-    def open(self, part: str = "") -> IO[str]:
-        target = self.part_path(part)
-        if target is None:
-            return self.stdout
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", newline="\n", dir=target.parent, prefix=f".{target.name}.", delete=False
-        )
-        self._pending.append((handle, target))
-        return handle
-
-    def commit(self) -> None:
-        umask = os.umask(0)
-        os.umask(umask)
-        for handle, target in self._pending:
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            # Temporary files are private (0600); the result gets the usual permissions.
-            os.chmod(handle.name, 0o666 & ~umask)
-            os.replace(handle.name, target)
-            self.written.append(target)
-        self._pending.clear()
-
-    def abort(self) -> None:
-        for handle, _ in self._pending:
-            handle.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(handle.name)
-        self._pending.clear()
-
-
-@contextlib.contextmanager
-def atomic_outputs(path: Path | None, stdout: IO[str] | None = None) -> Iterator[Sink]:
-    """A Sink whose files all appear at the end, or none of them if the export fails."""
-    sink = Sink(path, stdout)
-    try:
-        yield sink
-    except BaseException:
-        sink.abort()
-        raise
-    sink.commit()
 
 
 class Writer(Protocol):
@@ -90,22 +17,6 @@ class Writer(Protocol):
     help: str
 
     def write(self, plan: QuizPlan, sink: Sink, *, key: bool = True) -> None: ...
-
-
-@lru_cache(maxsize=1)
-def output_environment() -> jinja2.Environment:
-    """Environment for output templates: strict, XML autoescaped, loads only from templates/."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("xml.j2", "html.j2", "xml", "html"),
-                                            default_for_string=False, default=False),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["circled"] = circled
-    return env
 
 
 _REGISTRY: dict[str, Writer] = {}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from engine.export.base import Sink, register
+from engine.export.base import register
+from engine.files import Sink
 from engine.generation.pipeline import QuizPlan
 from engine.generation.quiz import Copy
 

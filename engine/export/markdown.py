@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from engine.export.base import Sink, output_environment, register
+from engine.export.base import register
+from engine.files import Sink, output_environment
 from engine.generation.pipeline import QuizPlan
 from engine.generation.quiz import Copy, Variant
 from engine.language.printing import circled, latex

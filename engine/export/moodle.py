@@ -47,9 +47,10 @@ import jinja2
 from markupsafe import Markup, escape
 
 from engine.errors import QuizwrightError
-from engine.export.base import Sink, output_environment, register
+from engine.export.base import register
 from engine.export.html import markdown_to_html, markdown_to_html_inline, one_line, tex_html
 from engine.export.skeleton import Helpers, Skeleton, Slot, compile_skeleton
+from engine.files import Sink, output_environment
 from engine.generation.pipeline import QuizPlan
 from engine.generation.quiz import (
     BooleanAnswer,

@@ -217,3 +217,26 @@ def plan_quiz(
         bank=BankRef(title=bank.info.title, code=bank.info.code, hash=bank.hash), exercises=summaries,
     )
     return QuizPlan(header=header, makers=makers, notices=notices, jobs=max(1, jobs))
+
+
+@dataclass
+class Generated:
+    """A generated quiz: its header, notices (repeating variants) and the stream of its copies."""
+
+    header: QuizHeader
+    notices: list[str]
+    copies: Iterator[Copy]
+
+
+def generate(
+    bank: Bank,
+    *,
+    seed: int = 0,
+    count: int = 1,
+    exercise_ids: list[str] | None = None,
+    params: Mapping[str, str] | None = None,
+    unique: bool = False,
+) -> Generated:
+    """The one public call of generation: every writer, and grading, gets its copies from here."""
+    plan = plan_quiz(bank, seed=seed, count=count, exercise_ids=exercise_ids, params=params, unique=unique)
+    return Generated(header=plan.header, notices=plan.notices, copies=plan.copies())

@@ -39,7 +39,7 @@ import sympy
 
 from engine.authoring.bank import Bank
 from engine.errors import UsageError
-from engine.export.base import output_environment
+from engine.files import output_environment
 from engine.generation.pipeline import plan_quiz
 from engine.generation.quiz import Copy, Quiz, QuizHeader, Variant
 from engine.grading.checker.compare import compare
