@@ -10,7 +10,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from io import StringIO
@@ -186,9 +186,9 @@ def grade(
     """
     source = str(submissions)
     # Grading needs the answer checker (SymPy, the worker sandbox); generating does not.
-    from engine.grading import grade as grading
-    from engine.grading.analysis import analyse
-    from engine.grading.models import GradeReport
+    from engine.grading import keys
+    from engine.grading import report as reports
+    from engine.grading.sheets import grade_batch
     from engine.grading.submissions import decode, parse_submissions
 
     batch = parse_submissions(decode(data if data is not None else _read_bytes(submissions), source), source)
@@ -200,27 +200,26 @@ def grade(
                              "the quiz's seed, sheets, exercises and pinned parameters)")
         quiz_key = _load_key_file(key)
         if bank_hash:
-            grading.check_hash(quiz_key.bank.hash, bank_hash, "the key's bank hash")
-        the_key = grading.key_from_quiz(quiz_key, file=str(key), bank=bank(paths) if paths else None)
+            keys.check_hash(quiz_key.bank.hash, bank_hash, "the key's bank hash")
+        the_key = keys.key_from_quiz(quiz_key, file=str(key), bank=bank(paths) if paths else None)
     else:
         the_bank = bank(paths)
         if bank_hash:
-            grading.check_hash(the_bank.hash, bank_hash, "the bank's hash")
-        the_key = grading.regenerate_key(the_bank, batch, seed=seed, count=count, exercise_ids=exercises,
-                                         params=params)
-    outcome = grading.grade_batch(the_key, batch)
-    report = GradeReport(
-        key=the_key.info, submissions=source, unit=batch.unit,
-        questions=the_key.question_count,
-        graded=len(outcome.sheets), rejected=outcome.rejected, notices=outcome.notices,
-        flagged=outcome.flagged, analysis=analyse(outcome.sheets, the_key.variants()), sheets=outcome.sheets,
-    )
-    run = GradeRun(report=report)
+            keys.check_hash(the_bank.hash, bank_hash, "the bank's hash")
+        the_key = keys.regenerate_key(the_bank, batch, seed=seed, count=count, exercise_ids=exercises,
+                                      params=params)
+    report = reports.make_report(the_key, grade_batch(the_key, batch), source, batch.unit)
     targets = [
-        (grades_file or (output_dir / "grades.csv" if output_dir else None), grading.grades_csv),
-        (report_file or (output_dir / "report.json" if output_dir else None), grading.report_json),
-        (markdown_file or (output_dir / "report.md" if output_dir else None), grading.report_markdown),
+        (grades_file or (output_dir / "grades.csv" if output_dir else None), reports.grades_csv),
+        (report_file or (output_dir / "report.json" if output_dir else None), reports.report_json),
+        (markdown_file or (output_dir / "report.md" if output_dir else None), reports.report_markdown),
     ]
+    return GradeRun(report=report, written=_write_report(report, targets))
+
+
+def _write_report(report: GradeReport,
+                  targets: Sequence[tuple[Path | None, Callable[[GradeReport], str]]]) -> list[Path]:
+    """Write each output that has a path, all or none (atomically); the paths written."""
     try:
         with ExitStack() as stack:
             sinks = [(stack.enter_context(atomic_outputs(path)), render)
@@ -229,5 +228,4 @@ def grade(
                 sink.open().write(render(report))
     except OSError as exc:
         raise UsageError(f"cannot write the outputs: {exc.strerror or exc} ({exc.filename or ''})") from None
-    run.written = [path for sink, _ in sinks for path in sink.written]
-    return run
+    return [path for sink, _ in sinks for path in sink.written]

@@ -10,8 +10,9 @@ import pytest
 from engine import api
 from engine.generation.quiz import Quiz
 from engine.grading.analysis import analyse, distribution, pearson, variant_label
-from engine.grading.grade import grade_batch, key_from_quiz
+from engine.grading.keys import key_from_quiz
 from engine.grading.models import SheetResult, Submission, SubmissionBatch
+from engine.grading.sheets import grade_batch
 
 GRADING_BANK = Path(__file__).resolve().parent / "fixtures" / "grading" / "bank"
 

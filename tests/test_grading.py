@@ -14,26 +14,24 @@ from engine import api
 from engine.authoring.bank import load_bank
 from engine.errors import UsageError
 from engine.generation.quiz import Quiz
-from engine.grading.grade import (
+from engine.grading.keys import (
     Key,
-    Question,
     SheetId,
-    _percent,
-    check,
     check_hash,
-    grade_batch,
-    grades_csv,
     key_from_quiz,
-    md,
     parse_sheet_id,
-    question_of,
     regenerate_key,
-    report_json,
-    report_markdown,
 )
 from engine.grading.models import GradeReport, Submission, SubmissionBatch
+from engine.grading.questions import Checked, Checker, Question, question_of
+from engine.grading.report import grades_csv, make_report, md, report_json, report_markdown
+from engine.grading.sheets import _percent, grade_batch
 
 GRADING_BANK = Path(__file__).resolve().parent / "fixtures" / "grading" / "bank"
+
+
+def check(question: Question, response: str) -> Checked:
+    return Checker().check(question, response)
 
 
 @pytest.fixture(scope="module")
@@ -239,16 +237,12 @@ def test_column_notices(key: Key) -> None:
 
 
 def test_undecided_answers_are_flagged_for_a_person(key: Key, monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.grading.grade as grading
+    import engine.grading.questions as questions
     from engine.grading.checker.verdict import Verdict
 
-    monkeypatch.setattr(grading, "compare", lambda request, **_: Verdict(
+    monkeypatch.setattr(questions, "compare", lambda request, **_: Verdict(
         status="undecided", message="could not decide in time; flagged for a person"))
-    grading.check.cache_clear()
-    try:
-        outcome = grade_batch(key, batch_of(("Ann", "GR-1-0001", {4: "weird but valid"})))
-    finally:
-        grading.check.cache_clear()
+    outcome = grade_batch(key, batch_of(("Ann", "GR-1-0001", {4: "weird but valid"})))
     assert [(f.row, f.student, f.question, f.response) for f in outcome.flagged] == [
         (2, "Ann", "q4", "weird but valid")]
     assert outcome.sheets[0].answers[3].points == 0
@@ -314,12 +308,7 @@ def test_count_caps_the_sheet_numbers(quiz: Quiz) -> None:
 
 
 def _report(key: Key, batch: SubmissionBatch) -> GradeReport:
-    from engine.grading.analysis import analyse
-
-    outcome = grade_batch(key, batch)
-    return GradeReport(key=key.info, submissions="in.csv", unit="row", questions=4, graded=len(outcome.sheets),
-                       rejected=outcome.rejected, notices=outcome.notices, flagged=outcome.flagged,
-                       analysis=analyse(outcome.sheets, key.variants()), sheets=outcome.sheets)
+    return make_report(key, grade_batch(key, batch), "in.csv", "row")
 
 
 def test_grades_csv(key: Key) -> None:

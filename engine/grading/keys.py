@@ -1,0 +1,186 @@
+"""The key to grade against: read from a saved quiz JSON, or regenerated from the bank and a seed.
+
+Decisions:
+
+* A sheet id is ``<code>-<seed>-<copy number>``; it is read leniently (any case, full-width
+  digits, spaces around the dashes, ``WI-7-12`` = ``WI-7-0012``) and reported canonically.
+* A key is regenerated through generation's public call, ``generate``, exactly as the quiz was made.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from engine.authoring.bank import Bank
+from engine.errors import UsageError
+from engine.generation.pipeline import generate
+from engine.generation.quiz import Copy, Quiz, Variant
+from engine.grading.models import KeyInfo, SubmissionBatch
+from engine.grading.questions import Question, question_of
+
+__all__ = ["Key", "SheetId", "check_hash", "key_from_quiz", "parse_sheet_id", "regenerate_key"]
+
+MIN_HASH_PREFIX = 8
+
+_SHEET_RE = re.compile(r"([A-Z][A-Z0-9]{0,7})\s*-\s*(\d{1,19})\s*-\s*(\d{1,9})")
+
+
+@dataclass(frozen=True)
+class SheetId:
+    """A parsed sheet id: bank code, quiz seed and 1-based copy number."""
+
+    code: str
+    seed: int
+    number: int  # 1-based copy number
+
+    def __str__(self) -> str:
+        # The form generation prints on each sheet, so regenerated and saved keys agree.
+        return f"{self.code}-{self.seed}-{self.number:04d}"
+
+
+def parse_sheet_id(text: str) -> SheetId | None:
+    """The sheet id in ``text`` (``WI-7-0012``, ``wi-7-12``, ``ＷＩ－７－１２``), or None."""
+    clean = unicodedata.normalize("NFKC", text).replace("\u2212", "-").replace("\u2013", "-")
+    match = _SHEET_RE.fullmatch(clean.strip().upper())
+    if match is None or int(match.group(3)) < 1:
+        return None
+    return SheetId(match.group(1), int(match.group(2)), int(match.group(3)))
+
+
+@dataclass
+class Key:
+    """The copies to grade against, by canonical sheet id, and where they came from."""
+
+    info: KeyInfo
+    copies: dict[str, Copy]
+    _questions: dict[str, list[Question]] = field(default_factory=dict, repr=False)
+
+    def questions(self, sheet: str) -> list[Question]:
+        """The grading view of each variant on ``sheet``, in question order."""
+        if sheet not in self._questions:
+            self._questions[sheet] = [question_of(v) for v in self.copies[sheet].variants]
+        return self._questions[sheet]
+
+    @property
+    def question_count(self) -> int:
+        """Questions per sheet: copy i holds one variant of every exercise."""
+        return len(self.info.exercises)
+
+    @property
+    def code(self) -> str:
+        return self.info.bank.code
+
+    def sheet_range(self) -> str:
+        """The key's sheet ids as text, e.g. ``GR-1-0001 to GR-1-0004``."""
+        first = SheetId(self.code, self.info.seed, 1)
+        last = SheetId(self.code, self.info.seed, self.info.count)
+        return f"{first}" if self.info.count == 1 else f"{first} to {last}"
+
+    def find(self, text: str) -> Copy | str:
+        """The copy of a written sheet id, or why there is none."""
+        sheet = parse_sheet_id(text)
+        shown = text.strip()[:40]
+        if sheet is None:
+            return f"unreadable sheet id {shown!r} (expected like {SheetId(self.code, self.info.seed, 1)})"
+        copy = self.copies.get(str(sheet))
+        if copy is None:
+            return f"unknown sheet {shown!r} (this key has sheets {self.sheet_range()})"
+        return copy
+
+    def variants(self) -> dict[str, Variant]:
+        """Every variant of the key's copies, by variant id."""
+        return {v.id: v for copy in self.copies.values() for v in copy.variants}
+
+
+def check_hash(actual: str, wanted: str, what: str) -> None:
+    """Raise when ``wanted`` (a full hash or a prefix of >= 8 hex digits) does not match ``actual``.
+
+    Raises:
+        UsageError: the hashes differ, or ``wanted`` is too short to mean anything.
+    """
+    wanted = wanted.strip().lower()
+    if len(wanted) < MIN_HASH_PREFIX or not re.fullmatch(r"[0-9a-f]+", wanted):
+        raise UsageError(f"--bank-hash: expected at least {MIN_HASH_PREFIX} hex digits (got {wanted[:70]!r})")
+    if not actual.startswith(wanted):
+        raise UsageError(f"--bank-hash {wanted} does not match {what} {actual}")
+
+
+def key_from_quiz(quiz: Quiz, file: str | None = None, bank: Bank | None = None) -> Key:
+    """The key from a saved JSON export; with ``bank``, the bank must not have changed since.
+
+    Raises:
+        UsageError: the bank's hash differs from the key's.
+    """
+    if bank is not None and bank.hash != quiz.bank.hash:
+        raise UsageError(
+            f"the bank has changed since the key was made: key bank hash {quiz.bank.hash}, "
+            f"current bank hash {bank.hash} (grade with --key alone to use the saved key)"
+        )
+    info = KeyInfo(source="key file", file=file, seed=quiz.seed, count=quiz.count, pinned=quiz.pinned,
+                   bank=quiz.bank, exercises=[e.id for e in quiz.exercises])
+    copies = {}
+    for copy in quiz.copies:
+        sheet = parse_sheet_id(copy.sheet)
+        copies[str(sheet) if sheet else copy.sheet] = copy
+    return Key(info=info, copies=copies)
+
+
+def _seed_from_sheets(code: str, sheets: Iterable[str]) -> int:
+    seeds: Counter[int] = Counter()
+    other: Counter[str] = Counter()
+    for text in sheets:
+        sheet = parse_sheet_id(text)
+        if sheet is None:
+            continue
+        if sheet.code == code:
+            seeds[sheet.seed] += 1
+        else:
+            other[sheet.code] += 1
+    if len(seeds) == 1:
+        return next(iter(seeds))
+    if not seeds:
+        hint = f" (found codes {', '.join(sorted(other))})" if other else ""
+        raise UsageError(f"no sheet id of bank code {code} in the submissions{hint}; pass --seed "
+                         "or --key")
+    found = ", ".join(f"{seed} ({n} row{'s' if n > 1 else ''})" for seed, n in seeds.most_common())
+    raise UsageError(f"the sheet ids carry different seeds: {found}; pass --seed to choose one")
+
+
+def regenerate_key(
+    bank: Bank,
+    batch: SubmissionBatch,
+    *,
+    seed: int | None = None,
+    count: int | None = None,
+    exercise_ids: list[str] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> Key:
+    """The key rebuilt from bank + seed; the seed and count come from the sheet ids when not given.
+
+    Copy i depends on the earlier variants of each exercise (they are kept distinct), so the copies
+    up to the largest sheet number are generated once and only the sheets in use are kept.
+
+    Raises:
+        UsageError: no seed can be inferred, or the sheets disagree on it; plus ``generate``'s errors.
+    """
+    code = bank.info.code
+    if seed is None:
+        seed = _seed_from_sheets(code, (s.sheet for s in batch.submissions))
+    wanted: set[int] = set()
+    for submission in batch.submissions:
+        sheet = parse_sheet_id(submission.sheet)
+        if sheet is not None and sheet.code == code and sheet.seed == seed:
+            if count is None or sheet.number <= count:
+                wanted.add(sheet.number)
+    if count is None:
+        count = max(wanted, default=1)
+    generated = generate(bank, seed=seed, count=count, exercise_ids=exercise_ids, params=params)
+    copies = {copy.sheet: copy for copy in generated.copies if copy.index + 1 in wanted}
+    header = generated.header
+    info = KeyInfo(source="regenerated", seed=seed, count=count, pinned=header.pinned, bank=header.bank,
+                   exercises=[e.id for e in header.exercises])
+    return Key(info=info, copies=copies)

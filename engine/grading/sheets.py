@@ -1,0 +1,138 @@
+"""Grading a batch of submissions against a key: one result per sheet, one rejection per bad row.
+
+Decisions:
+
+* A row whose sheet id is unreadable or not in the key is rejected with its row number.
+* The same student and sheet twice: the later row is rejected ("duplicate of row 4"), so the
+  gradebook never receives two grades for one sheet.
+* Percentages are exact and rounded half up to two places.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from engine.generation.quiz import Copy, Variant
+from engine.grading.keys import Key
+from engine.grading.models import (
+    AnswerResult,
+    Flagged,
+    Rejected,
+    SheetResult,
+    Submission,
+    SubmissionBatch,
+)
+from engine.grading.questions import Checker, Question
+
+__all__ = ["GradeOutcome", "Marking", "grade_batch"]
+
+MAX_RESPONSE = 200  # characters of an answer kept in the report (the checker rejects longer ones)
+
+
+def _percent(total: int, maximum: int) -> float:
+    if maximum <= 0:
+        return 0.0
+    hundredths = math.floor(Fraction(100 * total, maximum) * 100 + Fraction(1, 2))  # half up, exact
+    return float(Decimal(hundredths).scaleb(-2))
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_RESPONSE else text[:MAX_RESPONSE] + "…"
+
+
+@dataclass
+class Marking:
+    """One run's answer results: each (variant, raw answer) is checked once, and the sheets of one
+    copy share the result objects."""
+
+    checker: Checker = field(default_factory=Checker)
+    results: dict[tuple[str, str], AnswerResult] = field(default_factory=dict)
+
+    def answer(self, number: int, variant: Variant, question: Question, response: str) -> AnswerResult:
+        """The result of ``response`` to question ``number``, a variant of the sheet's copy."""
+        result = self.results.get((variant.id, response))
+        if result is None:
+            checked = self.checker.check(question, response)
+            result = self.results[(variant.id, response)] = AnswerResult(
+                question=f"q{number}", exercise=variant.exercise, variant=variant.id, kind=variant.kind,
+                response=_clip(response), normalized=checked.normalized, status=checked.status,
+                points=variant.points if checked.status == "correct" else 0, max_points=variant.points,
+                message=checked.message, feedback=checked.feedback, option=checked.option,
+            )
+        return result
+
+    def sheet(self, copy: Copy, questions: list[Question], submission: Submission) -> SheetResult:
+        """Grade one submission against its copy; answers beyond the copy's questions are ignored."""
+        results = [
+            self.answer(number, variant, question, submission.answers.get(number, ""))
+            for number, (variant, question) in enumerate(zip(copy.variants, questions, strict=True), start=1)
+        ]
+        total = sum(r.points for r in results)
+        maximum = sum(r.max_points for r in results)
+        return SheetResult(row=submission.row, student=submission.student, sheet=copy.sheet, answers=results,
+                           total=total, max=maximum, percent=_percent(total, maximum))
+
+
+@dataclass
+class GradeOutcome:
+    """Graded sheets in input order, rejected rows by row number, notices, and undecided answers."""
+
+    sheets: list[SheetResult]
+    rejected: list[Rejected]
+    notices: list[str]
+    flagged: list[Flagged]
+
+
+def _column_notices(batch: SubmissionBatch, questions: int) -> list[str]:
+    notices = []
+    extra = [n for n in batch.questions if n > questions]
+    if extra:
+        names = ", ".join(f"q{n}" for n in extra[:10]) + (" ..." if len(extra) > 10 else "")
+        notices.append(f"ignored {names}: the quiz has {questions} question{'s' if questions != 1 else ''}")
+    if batch.format == "csv":
+        missing = [n for n in range(1, questions + 1) if n not in batch.questions]
+        if missing:
+            names = ", ".join(f"q{n}" for n in missing[:10]) + (" ..." if len(missing) > 10 else "")
+            notices.append(f"no column for {names}: counted as unanswered")
+    return notices
+
+
+def grade_batch(key: Key, batch: SubmissionBatch) -> GradeOutcome:
+    """Grade every submission that names a sheet of the key; the others become rejections."""
+    sheets: list[SheetResult] = []
+    rejected = list(batch.rejected)
+    flagged: list[Flagged] = []
+    first_row: dict[tuple[str, str], int] = {}
+    rows_of_student: Counter[str] = Counter()
+    marking = Marking()
+    for submission in batch.submissions:
+        found = key.find(submission.sheet)
+        if isinstance(found, str):
+            rejected.append(Rejected(row=submission.row, reason=found, raw=submission.raw))
+            continue
+        seen = (submission.student, found.sheet)
+        if seen in first_row:
+            reason = f"duplicate of {batch.unit} {first_row[seen]} (same student and sheet)"
+            rejected.append(Rejected(row=submission.row, reason=reason, raw=submission.raw))
+            continue
+        first_row[seen] = submission.row
+        rows_of_student[submission.student] += 1
+        result = marking.sheet(found, key.questions(found.sheet), submission)
+        sheets.append(result)
+        flagged.extend(
+            Flagged(row=result.row, student=result.student, sheet=result.sheet, question=a.question,
+                    response=a.response, message=a.message)
+            for a in result.answers if a.status == "undecided"
+        )
+    notices = list(batch.notices) + _column_notices(batch, key.question_count)
+    several = sorted(name for name, n in rows_of_student.items() if n > 1)
+    if several:
+        shown = ", ".join(several[:5]) + (" ..." if len(several) > 5 else "")
+        notices.append(f"{len(several)} student{'s' if len(several) > 1 else ''} handed in several sheets "
+                       f"(each is graded): {shown}")
+    rejected.sort(key=lambda r: r.row)
+    return GradeOutcome(sheets=sheets, rejected=rejected, notices=notices, flagged=flagged)
