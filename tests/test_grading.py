@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -246,6 +246,40 @@ def test_undecided_answers_are_flagged_for_a_person(key: Key, monkeypatch: pytes
     assert [(f.row, f.student, f.question, f.response) for f in outcome.flagged] == [
         (2, "Ann", "q4", "weird but valid")]
     assert outcome.sheets[0].answers[3].points == 0
+
+
+def test_a_run_checks_each_answer_once_and_keeps_its_cache_to_itself(
+        key: Key, monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.grading.questions as questions
+    from engine.grading.checker.compare import compare
+    from engine.grading.checker.verdict import CompareRequest, Verdict
+
+    calls: list[str] = []
+
+    def counting(request: CompareRequest, **kwargs: Any) -> Verdict:
+        calls.append(request.response)
+        return compare(request, **kwargs)
+
+    monkeypatch.setattr(questions, "compare", counting)
+    # Copies 1 and 3 share the "variance" question: their equal answers are checked once.
+    batch = batch_of(("Ann", "GR-1-0001", {1: "40", 4: "2/n_in"}), ("Bob", "GR-1-0001", {1: "40"}),
+                     ("Cid", "GR-1-0003", {4: "2/n_in"}))
+    grade_batch(key, batch)
+    assert calls == ["40", "2/n_in"]
+    grade_batch(key, batch)
+    assert calls == ["40", "2/n_in"] * 2
+
+
+def test_grading_regenerates_only_through_the_public_call() -> None:
+    import ast
+
+    folder = Path(__file__).resolve().parent.parent / "engine" / "grading"
+    for module in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = {alias.name for alias in node.names}
+                assert not (node.module or "").startswith("engine.export"), module.name
+                assert not names & {"plan_quiz", "QuizPlan", "VariantMaker"}, module.name
 
 
 # ---------------------------------------------------------------------------------------------
