@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter, ValidationError
 
 from engine.authoring.bank import Bank, _display, exercise_files, load_bank
-from engine.authoring.loader import load_exercise
+from engine.authoring.loader import SourceMap, load_exercise
 from engine.authoring.spec import Exercise
-from engine.errors import TemplateError, UsageError
+from engine.errors import TemplateError, UsageError, validation_problems
 from engine.export.base import get_writer
 from engine.files import atomic_outputs
 from engine.generation.pipeline import QuizPlan, plan_quiz
@@ -147,13 +147,19 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _load_key_file(path: Path) -> Quiz:
+    raw = _read_bytes(path)
     try:
-        return Quiz.model_validate_json(_read_bytes(path))
+        return Quiz.model_validate_json(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        raise UsageError(f"{path}: not a quizwright JSON export ({where}: {first['msg']}); "
-                         "make the key with `quizwright generate --format json`") from None
+        hint = "make the key with `quizwright generate --format json`"
+        unreadable = [e["msg"] for e in exc.errors() if e["type"] == "json_invalid"]
+        if unreadable:
+            raise UsageError(f"{path}: not a quizwright JSON export ({unreadable[0]}); {hint}") from None
+        text = raw.decode("utf-8", errors="replace")
+        problems = validation_problems(exc, json.loads(text), path=str(path), line_of=SourceMap(text).line,
+                                       root="document")
+        raise UsageError("\n".join([f"{path}: not a quizwright JSON export; {hint}",
+                                    *(problem.render() for problem in problems)])) from None
 
 
 def grade(

@@ -12,7 +12,7 @@ import click
 from pydantic import ValidationError
 
 from engine import api
-from engine.errors import QuizwrightError
+from engine.errors import QuizwrightError, validation_problems
 from engine.export.base import get_writer, writers
 from engine.files import atomic_outputs
 
@@ -20,8 +20,67 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 
 
-def _fail(exc: QuizwrightError) -> click.ClickException:
-    return click.ClickException(str(exc))
+class _Failure(click.ClickException):
+    """An error of the library or of the files: `Error: ...` on each line of its message."""
+
+    def show(self, file: Any = None) -> None:
+        for line in self.format_message().splitlines() or [""]:
+            click.echo(f"Error: {line}", err=True)
+
+
+class _GradeFailure(_Failure):
+    """A grading run that produced nothing: exit 2, so that 1 always means "rows were rejected"."""
+
+    exit_code = 2
+
+
+_FAILURES: dict[str, type[_Failure]] = {"grade": _GradeFailure}
+# Options that name files a command writes: an OSError is reported against the one it concerns.
+_OUTPUT_OPTIONS = ("output", "output_dir", "grades_file", "report_file", "markdown_file")
+
+
+def _os_problem(exc: OSError, outputs: list[Path]) -> str:
+    """One line naming the user's path, not the temporary file written beside it."""
+    reason = exc.strerror or str(exc)
+    names = [Path(os.fsdecode(f)) for f in (exc.filename2, exc.filename) if f]
+    if not names:
+        return reason
+    name = names[0]
+    for output in outputs:
+        if name in output.parents and isinstance(exc, FileExistsError | NotADirectoryError):
+            return f"cannot write {output}: {name} is not a folder"
+        if name == output or name in output.parents:
+            return f"cannot write {output}: {reason}"
+        if name.parent == output.parent and name.name.startswith(f".{output.stem}."):
+            # engine.files writes `.NAME.<random>` beside NAME and moves it into place.
+            return f"cannot write {output.parent / name.name[1:].rsplit('.', 1)[0]}: {reason}"
+    return f"{name}: {reason}"
+
+
+class _Command(click.Command):
+    """A command whose errors are translated here, in this one place, for every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        failure = _FAILURES.get(self.name or "", _Failure)
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except QuizwrightError as exc:
+            raise failure(str(exc)) from None
+        except OSError as exc:
+            outputs = [Path(value) for name, value in ctx.params.items()
+                       if name in _OUTPUT_OPTIONS and value is not None]
+            raise failure(_os_problem(exc, outputs)) from None
+        except Exception as exc:  # a bug of ours: say so in one line instead of a traceback
+            if os.environ.get("QUIZWRIGHT_DEBUG"):
+                raise
+            raise _Failure(f"internal error ({type(exc).__name__}: {exc}); set QUIZWRIGHT_DEBUG=1 for the "
+                           "traceback and please report it") from None
+
+
+class _Commands(click.Group):
+    command_class = _Command
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -34,7 +93,7 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     return pairs
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=_Commands, context_settings=CONTEXT)
 @click.version_option(package_name="quizwright", prog_name="quizwright")
 def cli() -> None:
     """Parameterized exercise templates with exact answers: worksheets, LMS exports, grading.
@@ -71,15 +130,12 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     Example: quizwright generate -e layer-size --param n_in=4 --param n_out=6 --format json
     """
     pins = _pairs(params, "--param")
-    try:
-        plan = api.plan(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
-                        unique=unique, jobs=jobs or os.cpu_count() or 1)
-        for notice in plan.notices:
-            click.echo(f"Note: {notice}", err=True)
-        with plan.workers(), atomic_outputs(output, sys.stdout) as sink:
-            get_writer(fmt).write(plan, sink, key=key)
-    except QuizwrightError as exc:
-        raise _fail(exc) from None
+    plan = api.plan(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
+                    unique=unique, jobs=jobs or os.cpu_count() or 1)
+    for notice in plan.notices:
+        click.echo(f"Note: {notice}", err=True)
+    with plan.workers(), atomic_outputs(output, sys.stdout) as sink:
+        get_writer(fmt).write(plan, sink, key=key)
     for path in sink.written:
         click.echo(f"Wrote {path}", err=True)
 
@@ -92,10 +148,7 @@ def list_(paths: tuple[Path, ...], as_json: bool) -> None:
 
     Example: quizwright list exercises/weight-initialization
     """
-    try:
-        rows = api.list_exercises(list(paths))
-    except QuizwrightError as exc:
-        raise _fail(exc) from None
+    rows = api.list_exercises(list(paths))
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -103,8 +156,8 @@ def list_(paths: tuple[Path, ...], as_json: bool) -> None:
     headers = ("id", "kind", "topic", "variants")
     table = [headers] + [tuple("-" if row[h] is None else str(row[h]) for h in headers) for row in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(headers))]
-    for row in table:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for cells in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip())
 
 
 @cli.command(context_settings=CONTEXT)
@@ -119,15 +172,13 @@ def check(paths: tuple[Path, ...], seeds: int) -> None:
 
     Example: quizwright check --seeds 1000
     """
-    try:
-        report = api.check(list(paths), seeds=seeds)
-    except QuizwrightError as exc:
-        raise _fail(exc) from None
+    report = api.check(list(paths), seeds=seeds)
     for line in report.lines:
         click.echo(line)
     if report.problems:
         for problem in report.problems:
-            click.echo(f"Error: {problem}", err=True)
+            for line in problem.splitlines():
+                click.echo(f"Error: {line}", err=True)
         raise SystemExit(1)
 
 
@@ -140,12 +191,6 @@ def schema(what: str) -> None:
     Example: quizwright schema > exercise.schema.json
     """
     click.echo(api.schema_json(what))
-
-
-class _GradeFailure(click.ClickException):
-    """A grading run that produced nothing: exit 2, so that 1 always means "rows were rejected"."""
-
-    exit_code = 2
 
 
 def _vars_option(text: str | None) -> dict[str, str] | None:
@@ -167,13 +212,6 @@ def _tolerance_option(text: str | None) -> dict[str, str] | None:
     if not sep or kind.strip() not in ("relative", "absolute") or not value.strip():
         raise click.BadParameter(f"expected relative:X or absolute:X, got {text!r}", param_hint="--tolerance")
     return {kind.strip(): value.strip()}
-
-
-def _request_problem(err: ValidationError) -> str:
-    item = err.errors()[0]
-    loc = ".".join(str(p) for p in item["loc"] if not (isinstance(p, str) and "-" in p))
-    message = item["msg"].removeprefix("Value error, ")
-    return f"{loc}: {message}" if loc else message
 
 
 @cli.command(context_settings=CONTEXT)
@@ -216,12 +254,12 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
         return
     if expected is None or response is None:
         raise click.UsageError("give EXPECTED and RESPONSE, or --batch FILE")
+    data = {"kind": kind, "expected": expected, "response": response, "vars": _vars_option(variables),
+            "tolerance": _tolerance_option(tolerance), "options": options}
     try:
-        request = CompareRequest.model_validate({
-            "kind": kind, "expected": expected, "response": response, "vars": _vars_option(variables),
-            "tolerance": _tolerance_option(tolerance), "options": options})
+        request = CompareRequest.model_validate(data)
     except ValidationError as err:
-        raise click.UsageError(_request_problem(err)) from None
+        raise click.UsageError("\n".join(p.render() for p in validation_problems(err, data))) from None
     click.echo(compare_answer(request).to_json())
 
 
@@ -277,12 +315,9 @@ def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: in
             data = stream.read()
     elif not submissions.is_file():
         raise click.BadParameter(f"no such file: {submissions}", param_hint="SUBMISSIONS")
-    try:
-        run = api.grade(submissions, data=data, key=key, paths=list(paths), seed=seed, count=count,
-                        exercises=list(exercises), params=pins, bank_hash=bank_hash, output_dir=output_dir,
-                        grades_file=grades_file, report_file=report_file, markdown_file=markdown_file)
-    except QuizwrightError as exc:
-        raise _GradeFailure(str(exc)) from None
+    run = api.grade(submissions, data=data, key=key, paths=list(paths), seed=seed, count=count,
+                    exercises=list(exercises), params=pins, bank_hash=bank_hash, output_dir=output_dir,
+                    grades_file=grades_file, report_file=report_file, markdown_file=markdown_file)
     report = run.report
     for rejected in report.rejected:
         click.echo(f"{report.unit} {rejected.row}: {rejected.reason}", err=True)
@@ -307,14 +342,4 @@ def main() -> None:
 
     Set QUIZWRIGHT_DEBUG=1 to see the traceback of an unexpected error.
     """
-    try:
-        cli(standalone_mode=True)
-    except QuizwrightError as exc:  # pragma: no cover - commands translate these already
-        click.echo(f"Error: {exc}", err=True)
-        raise SystemExit(1) from None
-    except Exception as exc:  # a bug of ours: say so in one line instead of a traceback
-        if os.environ.get("QUIZWRIGHT_DEBUG"):
-            raise
-        click.echo(f"Error: internal error ({type(exc).__name__}: {exc}); "
-                   "set QUIZWRIGHT_DEBUG=1 for the traceback and please report it", err=True)
-        raise SystemExit(1) from None
+    cli(standalone_mode=True)

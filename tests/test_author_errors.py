@@ -132,3 +132,108 @@ def test_duplicate_ids_name_both_files(tmp_path: Path) -> None:
     (tmp_path / "b" / "ex.yaml").write_text(GOOD)
     with pytest.raises(TemplateError, match=r"id 'ex' is also used by"):
         load_bank([tmp_path])
+
+
+# --- every problem of a file, at its real path -------------------------------------------------
+
+
+def _problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "ex.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TemplateError) as info:
+        load_bank([path])
+    return [line.split("ex.yaml:", 1)[1] for line in str(info.value).splitlines()]
+
+
+def test_a_parameter_named_like_a_tag_keeps_its_path(tmp_path: Path) -> None:
+    text = GOOD.replace("  n_out: {min: 2, max: 8}\n", "  list:\n    values: [1, 2, 2]\n  range: {min: 2, max: x}\n")
+    assert _problems(tmp_path, text) == [
+        "8: params.list.values: values must be distinct",
+        "9: params.range.max: Input should be a valid integer, unable to parse string as an integer (got 'x')",
+    ]
+
+
+def test_a_misspelt_field_shows_both_problems_with_their_lines(tmp_path: Path) -> None:
+    text = GOOD.replace("question:", "qestion:")
+    assert _problems(tmp_path, text) == [
+        "1: question: required field is missing",
+        "8: qestion: unknown field (check the spelling)",
+    ]
+
+
+def test_the_alternatives_of_one_field_are_one_problem(tmp_path: Path) -> None:
+    text = GOOD.replace("answer: n_in + n_out", "answer: [n_in]")
+    assert _problems(tmp_path, text) == ["9: answer: Input should be a valid string or a valid integer"]
+
+
+def test_a_missing_kind_is_named(tmp_path: Path) -> None:
+    assert _problems(tmp_path, GOOD.replace("kind: integer\n", "")) == ["1: kind: required field is missing"]
+
+
+def test_bank_file_shows_every_problem(tmp_path: Path) -> None:
+    (tmp_path / "ex.yaml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "bank.yaml").write_text("title: Quiz\ncode: qw\norder: ex\n", encoding="utf-8")
+    with pytest.raises(TemplateError) as info:
+        load_bank([tmp_path])
+    assert [line.split("bank.yaml:", 1)[1] for line in str(info.value).splitlines()] == [
+        "2: code: String should match pattern '^[A-Z][A-Z0-9]{0,7}$' (got 'qw')",
+        "3: order: Input should be a valid list (got 'ex')",
+    ]
+
+
+def test_key_file_problems_name_their_lines(tmp_path: Path, basic_bank: Path) -> None:
+    import json
+
+    from engine import api
+    from engine.errors import UsageError
+
+    data = json.loads(api.export("json", [basic_bank], seed=1, count=1))
+    del data["copies"][0]["variants"][0]["kind"]
+    data["seed"] = "one"
+    key = tmp_path / "quiz.json"
+    text = json.dumps(data, indent=2)
+    key.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    seed_line = next(i for i, line in enumerate(lines, 1) if line.startswith('  "seed"'))
+    with pytest.raises(UsageError) as info:
+        api._load_key_file(key)
+    first, *problems = str(info.value).splitlines()
+    assert first == f"{key}: not a quizwright JSON export; make the key with `quizwright generate --format json`"
+    assert problems[0] == f"{key}:{seed_line}: seed: Input should be a valid integer, unable to parse string " \
+                          "as an integer (got 'one')"
+    assert problems[1].startswith(f"{key}:") and problems[1].endswith(
+        ": copies[0].variants[0].kind: required field is missing")
+
+
+class ErrorClass(NamedTuple):
+    module: str
+    name: str
+
+
+ERROR_CLASSES = [
+    ErrorClass("engine.errors", "TemplateError"),
+    ErrorClass("engine.errors", "UsageError"),
+    ErrorClass("engine.language.exact", "ExprError"),
+    ErrorClass("engine.authoring.text", "TextError"),
+    ErrorClass("engine.grading.checker.formula", "FormulaError"),
+    ErrorClass("engine.grading.checker.normalize", "NormalizeError"),
+    ErrorClass("engine.grading.checker.normalize", "Unanswered"),
+    ErrorClass("engine.export.skeleton", "SkeletonError"),
+    ErrorClass("engine.export.moodle", "MoodleExportError"),
+]
+
+
+@pytest.mark.parametrize("case", ERROR_CLASSES, ids=[c.name for c in ERROR_CLASSES])
+def test_every_error_has_one_root(case: ErrorClass) -> None:
+    import importlib
+
+    from engine.errors import QuizwrightError
+
+    assert issubclass(getattr(importlib.import_module(case.module), case.name), QuizwrightError)
+
+
+def test_value_errors_stay_value_errors() -> None:
+    from engine.authoring.text import TextError
+    from engine.language.exact import ExprError
+
+    assert issubclass(ExprError, ValueError) and issubclass(TextError, ValueError)

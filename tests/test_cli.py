@@ -79,7 +79,11 @@ def test_broken_template_error_names_file_and_line(runner: CliRunner, tmp_path: 
     result = runner.invoke(cli, ["generate", str(tmp_path)])
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: ") and "bad.yaml:" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    # One line per problem (two missing fields and a list where text belongs), each in full.
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith("Error: ") and "bad.yaml:" in line for line in lines)
+    assert lines[-1].endswith("bad.yaml:5: question: Input should be a valid string")
 
 
 def test_repeats_are_noted_on_stderr(runner: CliRunner, basic_bank: Path) -> None:
@@ -149,3 +153,46 @@ def test_workers_drawing_ahead_give_the_serial_variants(bundled_bank: Path, basi
     for bank, options in ((bundled_bank, {}), (basic_bank, pinned)):
         serial = api.export("moodle", [bank], seed=11, count=count, jobs=1, **options)
         assert api.export("moodle", [bank], seed=11, count=count, jobs=2, **options) == serial
+
+
+def test_output_under_a_file_names_the_users_path(runner: CliRunner, basic_bank: Path, tmp_path: Path) -> None:
+    (tmp_path / "plain").write_text("a file where a folder should be")
+    target = tmp_path / "plain" / "quiz.md"
+    result = runner.invoke(cli, ["generate", str(basic_bank), "-o", str(target)])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: cannot write {target}: {tmp_path / 'plain'} is not a folder\n"
+
+
+def test_unwritable_key_part_names_it_not_the_temporary_file(runner: CliRunner, basic_bank: Path,
+                                                             tmp_path: Path) -> None:
+    (tmp_path / "quiz.key.md" / "sub").mkdir(parents=True)
+    result = runner.invoke(cli, ["generate", str(basic_bank), "-o", str(tmp_path / "quiz.md")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {tmp_path / 'quiz.key.md'}: ")
+    assert len(result.stderr.splitlines()) == 1 and ".quiz.key.md." not in result.stderr
+
+
+def test_unexpected_error_is_one_internal_error_line(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine import api
+
+    def broken(*_: object, **__: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(api, "list_exercises", broken)
+    monkeypatch.delenv("QUIZWRIGHT_DEBUG", raising=False)
+    result = runner.invoke(cli, ["list"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: internal error (KeyError: 'boom'); set QUIZWRIGHT_DEBUG=1")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_checker_errors_are_library_errors_too(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine import api
+    from engine.grading.checker.formula import FormulaError
+
+    def broken(*_: object, **__: object) -> None:
+        raise FormulaError("unknown function 'Max'", 3)
+
+    monkeypatch.setattr(api, "list_exercises", broken)
+    result = runner.invoke(cli, ["list"])
+    assert (result.exit_code, result.stderr) == (1, "Error: unknown function 'Max' at position 3\n")

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from engine.authoring.loader import CompiledExercise, load_exercise, read_yaml
 from engine.authoring.spec import BankInfo
-from engine.errors import TemplateError, UsageError
+from engine.errors import TemplateError, UsageError, validation_problems
 from engine.paths import bundled_bank
 
 BANK_FILE = "bank.yaml"
@@ -85,10 +85,8 @@ def load_bank(paths: list[Path] | None = None) -> Bank:
         try:
             info = BankInfo.model_validate(data or {})
         except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = list(first["loc"])
-            raise TemplateError(first["msg"], path=_display(info_file), line=lines.line(loc),
-                                field=".".join(map(str, loc)) or "bank") from None
+            raise TemplateError.of(validation_problems(
+                exc, data, path=_display(info_file), line_of=lines.line, root="bank")) from None
     else:
         info = BankInfo(title=paths[0].stem if paths[0].is_dir() else "Quiz")
     exercises = [load_exercise(path, _display(path)) for path in files]

@@ -3,11 +3,10 @@ expression and text template once per template, with errors that name file, line
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 import yaml
@@ -25,7 +24,7 @@ from engine.authoring.spec import (
     TrueFalseExercise,
 )
 from engine.authoring.text import Text, TextError, compile_text
-from engine.errors import TemplateError
+from engine.errors import TemplateError, dotted, validation_problems
 from engine.language.exact import CompiledExpr, ExprError, compile_expr
 from engine.language.symbolic import sympy_symbol
 from engine.language.symforms import SymbolSum
@@ -43,7 +42,7 @@ def make_symbol(name: str, assumption: str) -> Any:
 
 
 class SourceMap:
-    """Line numbers of the nodes of one YAML document, looked up by field path.
+    """Line numbers of the nodes of one YAML (or JSON) document, looked up by field path.
 
     The node tree is composed on the first lookup: only an error message needs a line.
     """
@@ -56,7 +55,11 @@ class SourceMap:
     @property
     def root(self) -> yaml.Node | None:
         if not self._composed:
-            self._root, self._composed = yaml.compose(self.text, Loader=yaml.SafeLoader), True
+            self._composed = True
+            try:
+                self._root = yaml.compose(self.text, Loader=_FAST_LOADER)
+            except yaml.YAMLError:  # e.g. a JSON file that is not also YAML: no lines then
+                self._root = None
         return self._root
 
     def line(self, loc: Sequence[Any]) -> int | None:
@@ -106,43 +109,15 @@ class CompiledExercise:
 
     @property
     def id(self) -> str:
-        return self.spec.id
+        return cast(str, self.spec.id)
 
     @property
     def kind(self) -> str:
-        return self.spec.kind
+        return cast(str, self.spec.kind)
 
     def error(self, loc: Sequence[Any], message: str) -> TemplateError:
         """A TemplateError pointing at the field `loc` of this file."""
-        return TemplateError(message, path=self.source, line=self.lines.line(loc), field=_dotted(loc))
-
-
-def _dotted(loc: Sequence[Any]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _describe(error: dict[str, Any], data: Any) -> str:
-    kind, msg = error["type"], error["msg"]
-    if kind == "extra_forbidden":
-        return "unknown field (check the spelling; see `quizwright schema`)"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
-        return "kind must be one of concept, true_false, scenario, choice, integer, numeric, formula"
-    msg = msg.removeprefix("Value error, ")
-    if "input" in error and kind not in ("model_type",) and not isinstance(error["input"], dict | list):
-        msg += f" (got {error['input']!r})"
-    return msg
-
-
-def _strip_tags(loc: Sequence[Any]) -> list[Any]:
-    # pydantic inserts the union member's tag into the path; drop parts that no YAML key has.
-    tags = {"concept", "true_false", "scenario", "choice", "integer", "numeric", "formula",
-            "range", "list", "derived", "int", "str", "bool"}
-    return [part for part in loc if not (isinstance(part, str) and (part in tags or part.startswith("function-")))]
+        return TemplateError(message, path=self.source, line=self.lines.line(loc), field=dotted(loc))
 
 
 def read_yaml(path: Path, source: str) -> tuple[Any, SourceMap]:
@@ -173,18 +148,8 @@ def load_exercise(path: Path, source: str | None = None) -> CompiledExercise:
     try:
         spec = _EXERCISE.validate_python(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        first = errors[0]
-        loc = _strip_tags(first["loc"])
-        message = _describe(first, data)
-        if first["type"].startswith("union_tag"):
-            loc = ["kind"]
-        elif not loc and (match := re.match(r"^(\w+): (.*)$", message)):
-            # A whole-model rule names its field at the start of its message.
-            loc, message = [match.group(1)], match.group(2)
-        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise TemplateError(
-            message + more, path=source, line=lines.line(loc), field=_dotted(loc) or "exercise"
+        raise TemplateError.of(
+            validation_problems(exc, data, path=source, line_of=lines.line, root="exercise")
         ) from None
     expected_name = path.stem
     if spec.id != expected_name:
@@ -197,7 +162,7 @@ def load_exercise(path: Path, source: str | None = None) -> CompiledExercise:
 
 def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledExercise:
     def fail(loc: Sequence[Any], message: str) -> TemplateError:
-        return TemplateError(message, path=source, line=lines.line(loc), field=_dotted(loc))
+        return TemplateError(message, path=source, line=lines.line(loc), field=dotted(loc))
 
     symbols = {name: make_symbol(name, assumption) for name, assumption in spec.symbols.items()}
     known: set[str] = set(symbols)
@@ -217,9 +182,9 @@ def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledEx
             raise fail(["params", name], str(exc)) from None
         known.add(name)
     constraints = []
-    for i, text in enumerate(spec.constraints):
+    for i, relation in enumerate(spec.constraints):
         try:
-            constraints.append(Constraint(i, compile_expr(text, frozenset(known))))
+            constraints.append(Constraint(i, compile_expr(relation, frozenset(known))))
         except ExprError as exc:
             raise fail(["constraints", i], str(exc)) from None
     space = ParamSpace(drawn, derived, constraints)

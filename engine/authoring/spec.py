@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,7 +23,7 @@ CHOICE_KINDS = ("concept", "scenario", "choice")
 Assumption = Literal["real", "positive", "nonnegative", "integer", "positive_integer"]
 
 
-def _empty_list() -> list:
+def _empty_list() -> list[Any]:
     """`default_factory` of the list fields instead of `list`: pydantic inspects a factory's
     signature when it builds a schema, and for a builtin that means tokenizing its text signature
     (some 5 ms of start-up); the signature of a Python function is read directly."""

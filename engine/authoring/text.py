@@ -11,6 +11,7 @@ import jinja2
 from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from engine.errors import QuizwrightError
 from engine.language.printing import circled, latex, num
 
 
@@ -32,7 +33,7 @@ def text_environment() -> SandboxedEnvironment:
     return env
 
 
-class TextError(ValueError):
+class TextError(QuizwrightError, ValueError):
     """Exercise text that parses but would print something inexact."""
 
 

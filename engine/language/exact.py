@@ -20,6 +20,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+from engine.errors import QuizwrightError
 from engine.language.symbolic import is_sympy, sympy, sympy_symbol
 from engine.language.symforms import Reciprocal, SymbolSum
 
@@ -28,7 +29,7 @@ Env = Mapping[str, Value]
 Node = Callable[[Env], Value]
 
 
-class ExprError(ValueError):
+class ExprError(QuizwrightError, ValueError):
     """An author expression that does not parse or uses something not allowed."""
 
 

@@ -60,6 +60,7 @@ from functools import lru_cache
 
 import sympy
 
+from engine.errors import QuizwrightError
 from engine.language.symbolic import ASSUMPTIONS
 
 __all__ = [
@@ -78,7 +79,7 @@ __all__ = [
 ]
 
 
-class FormulaError(Exception):
+class FormulaError(QuizwrightError):
     """A formula that cannot be accepted; ``position`` is a 1-based column in the original text."""
 
     def __init__(self, message: str, position: int | None = None) -> None:

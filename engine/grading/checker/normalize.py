@@ -46,6 +46,7 @@ import mpmath
 import sympy
 from mpmath.libmp import to_rational
 
+from engine.errors import QuizwrightError
 from engine.grading.checker.equivalence import Undefined, evaluate_mp
 
 __all__ = [
@@ -67,7 +68,7 @@ MAX_SIGNIFICANT_DIGITS = 50
 MAX_DECIMAL_EXPONENT = 1000
 
 
-class NormalizeError(Exception):
+class NormalizeError(QuizwrightError):
     """A malformed answer; ``message`` is the student-facing explanation."""
 
     def __init__(self, message: str) -> None:
@@ -75,7 +76,7 @@ class NormalizeError(Exception):
         self.message = message
 
 
-class Unanswered(Exception):
+class Unanswered(QuizwrightError):
     """The answer is blank (kept apart from malformed answers on purpose)."""
 
 
