@@ -15,6 +15,7 @@ from engine import api
 from engine.errors import QuizwrightError, validation_problems
 from engine.export.base import get_writer, writers
 from engine.files import atomic_outputs
+from engine.vocabulary import ASSUMPTIONS, CHECK_KINDS
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
@@ -217,11 +218,11 @@ def _tolerance_option(text: str | None) -> dict[str, str] | None:
 @cli.command(context_settings=CONTEXT)
 @click.argument("expected", required=False)
 @click.argument("response", required=False)
-@click.option("--kind", "-k", type=click.Choice(["formula", "numeric", "integer", "choice", "true_false"]),
+@click.option("--kind", "-k", type=click.Choice(CHECK_KINDS),
               default="formula", show_default=True, help="How to read and compare the answers.")
 @click.option("--vars", "variables", metavar="NAME:ASSUMPTION,...",
-              help="Formula variables, e.g. n_in:positive_integer,x (assumptions: real, positive, "
-                   "nonnegative, integer, positive_integer; default real).")
+              help=f"Formula variables, e.g. n_in:positive_integer,x (assumptions: {', '.join(ASSUMPTIONS)}; "
+                   "default real).")
 @click.option("--tolerance", "-t", metavar="relative:X|absolute:X",
               help="Numeric answers: accepted distance, e.g. relative:0.01 (default: exact).")
 @click.option("--options", type=int, metavar="N", help="Choice answers: the number of options.")

@@ -281,7 +281,7 @@ def test_batch_one_line_out_per_line_in_in_order() -> None:
     assert out[1]["message"] == "line 2: empty line"
     assert out[2]["message"].startswith("line 3: not valid JSON")
     assert out[3]["message"] == "line 4: expected a JSON object"
-    assert out[4]["message"] == "line 5: foo: Extra inputs are not permitted"
+    assert out[4]["message"] == "line 5: foo: unknown field (check the spelling)"
     assert out[6]["message"] == "line 7: empty line"
     assert out[7]["message"].startswith("line 8: not valid JSON")
     assert out[8]["message"] == "quotes are not allowed at position 12"

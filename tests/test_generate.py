@@ -14,8 +14,9 @@ from engine import api
 from engine.authoring.bank import load_bank
 from engine.authoring.params import variant_seed
 from engine.errors import TemplateError, UsageError
-from engine.generation.quiz import KINDS, Quiz
+from engine.generation.quiz import Quiz
 from engine.generation.variants import VariantMaker
+from engine.vocabulary import KINDS
 
 
 def test_same_seed_same_bytes(basic_bank: Path) -> None:

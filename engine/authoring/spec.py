@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,11 +15,10 @@ from pydantic import (
     model_validator,
 )
 
+from engine.vocabulary import Assumption, ChoiceKind, Tolerance
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,59}$"
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,31}$"
-
-CHOICE_KINDS = ("concept", "scenario", "choice")
-Assumption = Literal["real", "positive", "nonnegative", "integer", "positive_integer"]
 
 
 def _empty_list() -> list[Any]:
@@ -112,35 +110,6 @@ class Distractor(Strict):
     feedback: str = Field(min_length=1)
 
 
-class Tolerance(Strict):
-    """Exactly one of an absolute or a relative tolerance, as decimal strings."""
-
-    absolute: str | None = None
-    relative: str | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> Tolerance:
-        if (self.absolute is None) == (self.relative is None):
-            raise ValueError("give exactly one of absolute or relative")
-        for name in ("absolute", "relative"):
-            raw = getattr(self, name)
-            if raw is None:
-                continue
-            try:
-                value = Decimal(str(raw))
-            except InvalidOperation:
-                raise ValueError(f"{name} must be a decimal number (got {raw!r})") from None
-            if not value.is_finite() or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0 (got {raw!r})")
-        return self
-
-    @field_validator("absolute", "relative", mode="before")
-    @classmethod
-    def _as_text(cls, value: object) -> object:
-        # YAML reads 0.01 as a float; its repr is the shortest exact decimal of what was typed.
-        return repr(value) if isinstance(value, float) else value
-
-
 class ExerciseBase(Strict):
     id: str = Field(pattern=ID_PATTERN, description="Unique in the bank; lower-case letters, digits, '-'.")
     title: str = Field(min_length=1)
@@ -160,7 +129,7 @@ class ExerciseBase(Strict):
 
 
 class ChoiceExercise(ExerciseBase):
-    kind: Literal["concept", "scenario", "choice"]
+    kind: ChoiceKind
     options: list[ChoiceOption] = Field(min_length=2, max_length=10)
     shuffle: bool = Field(True, description="Shuffle the option order per variant.")
 

@@ -63,6 +63,7 @@ from engine.generation.quiz import (
     Variant,
 )
 from engine.generation.variants import Plan, VariantMaker
+from engine.vocabulary import CHOICE_KINDS
 
 # Grades Moodle accepts for an answer (percent, within 0.001), from question_bank::fraction_options_full().
 MOODLE_FRACTIONS: tuple[str, ...] = tuple(
@@ -75,7 +76,6 @@ MAX_IDNUMBER = 100  # question_bank_entries.idnumber is varchar(100)
 MAX_NAME = 255  # question.name; Moodle shortens longer names itself, we do it predictably
 MAX_CATEGORY_NAME = 255
 MAX_TAG = 50  # TAG_MAX_LENGTH
-CHOICE_KINDS = ("concept", "scenario", "choice")
 
 FORMULA_CHOICE_NOTE = "Select the expression that is equal to the answer."
 FORMULA_ESSAY_NOTE = (

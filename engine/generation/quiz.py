@@ -6,10 +6,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.authoring.spec import Assumption
-
-Kind = Literal["concept", "true_false", "scenario", "choice", "integer", "numeric", "formula"]
-KINDS: tuple[str, ...] = ("concept", "true_false", "scenario", "choice", "integer", "numeric", "formula")
+from engine.vocabulary import Assumption, Kind, ToleranceKind
 
 
 class Frozen(BaseModel):
@@ -81,7 +78,7 @@ class NumericAnswer(Frozen):
     latex: str
     decimal: str = Field(description="The value to 20 significant digits.")
     display: str = Field(description="The value rounded to the exercise's precision.")
-    tolerance_kind: Literal["absolute", "relative"]
+    tolerance_kind: ToleranceKind
     tolerance: str = Field(description="The tolerance as written in the exercise.")
     absolute_tolerance: str = Field(description="The tolerance as an absolute bound (decimal).")
 

@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.generation.quiz import BankRef, Kind
+from engine.generation.quiz import BankRef
+from engine.vocabulary import Kind
 
 AnswerStatus = Literal["correct", "incorrect", "invalid", "unanswered", "undecided"]
 STATUSES: tuple[AnswerStatus, ...] = ("correct", "incorrect", "invalid", "unanswered", "undecided")

@@ -23,8 +23,9 @@ from engine.generation.quiz import Variant
 from engine.grading.checker.compare import compare
 from engine.grading.checker.formula import FormulaError, parse_formula
 from engine.grading.checker.normalize import within_tolerance
-from engine.grading.checker.verdict import CompareRequest, Kind
+from engine.grading.checker.verdict import CompareRequest
 from engine.grading.models import AnswerStatus
+from engine.vocabulary import CheckKind
 
 __all__ = ["Checked", "Checker", "Question", "question_of"]
 
@@ -36,7 +37,7 @@ Distractors = tuple[tuple[sympy.Expr, str], ...]
 class Question:
     """What grading needs of one variant; hashable, so equal variants share cached checks."""
 
-    kind: Kind
+    kind: CheckKind
     expected: str | int | bool
     options: int | None = None
     tolerance: tuple[str, str] | None = None

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import sys
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
+
+from engine.vocabulary import ASSUMPTIONS, Assumption
 
 
 def sympy() -> ModuleType:
@@ -15,20 +17,9 @@ def sympy() -> ModuleType:
     return module
 
 
-# Declared assumption -> SymPy's keyword arguments, for the symbols of generated formulas and
-# of graded answers alike.
-ASSUMPTIONS: dict[str, dict[str, bool]] = {
-    "real": {"real": True},
-    "positive": {"positive": True},
-    "nonnegative": {"nonnegative": True, "real": True},
-    "integer": {"integer": True},
-    "positive_integer": {"integer": True, "positive": True},
-}
-
-
 def sympy_symbol(name: str, assumption: str) -> Any:
     """The SymPy symbol of a declared name and assumption (`positive_integer`, ...)."""
-    return sympy().Symbol(name, **ASSUMPTIONS[assumption])
+    return sympy().Symbol(name, **ASSUMPTIONS[cast(Assumption, assumption)])
 
 
 def is_sympy(value: Any) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 import sympy
 from pydantic import ValidationError
 
+from engine.errors import validation_problems
 from engine.grading.checker.equivalence import equivalent
 from engine.grading.checker.formula import (
     FormulaError,
@@ -289,15 +290,8 @@ def compare(
 # Batch
 
 
-def _validation_message(err: ValidationError) -> str:
-    parts = []
-    for item in err.errors()[:3]:
-        loc = ".".join(
-            str(p) for p in item["loc"] if not (isinstance(p, str) and ("[" in p or "-" in p))
-        )
-        msg = item["msg"].removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return "; ".join(parts)
+def _validation_message(err: ValidationError, data: dict[str, Any]) -> str:
+    return "; ".join(problem.render() for problem in validation_problems(err, data))
 
 
 def _line_verdict(number: int, line: str) -> Verdict:
@@ -320,7 +314,7 @@ def _line_verdict(number: int, line: str) -> Verdict:
     try:
         request = CompareRequest.model_validate(data)
     except ValidationError as err:
-        return Verdict(status="invalid", message=f"line {number}: {_validation_message(err)}")
+        return Verdict(status="invalid", message=f"line {number}: {_validation_message(err, data)}")
     except (RecursionError, ValueError):
         return Verdict(status="invalid", message=f"line {number}: invalid request")
     return compare(request)

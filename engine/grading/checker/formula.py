@@ -61,7 +61,7 @@ from functools import lru_cache
 import sympy
 
 from engine.errors import QuizwrightError
-from engine.language.symbolic import ASSUMPTIONS
+from engine.vocabulary import ASSUMPTIONS
 
 __all__ = [
     "ASSUMPTIONS",

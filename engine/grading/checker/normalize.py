@@ -48,6 +48,7 @@ from mpmath.libmp import to_rational
 
 from engine.errors import QuizwrightError
 from engine.grading.checker.equivalence import Undefined, evaluate_mp
+from engine.vocabulary import Tolerance
 
 __all__ = [
     "MAX_ANSWER_LENGTH",
@@ -285,14 +286,8 @@ def parse_tolerance(tolerance: Mapping[str, Any] | None) -> tuple[str, Fraction]
     """
     if tolerance is None:
         return None
-    keys = set(tolerance)
-    if len(keys) != 1 or not keys <= {"absolute", "relative"}:
-        raise ValueError('tolerance must be {"absolute": x} or {"relative": x}')
-    kind = keys.pop()
-    tol = to_fraction(tolerance[kind])
-    if tol < 0:
-        raise ValueError("tolerance must not be negative")
-    return kind, tol
+    model = Tolerance.model_validate(tolerance)  # a ValidationError is a ValueError
+    return model.kind, to_fraction(model.text)
 
 
 def within_tolerance(

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -18,23 +14,16 @@ from pydantic import (
     model_validator,
 )
 
-from engine.grading.checker.formula import ASSUMPTIONS, expected_names, make_symbols
+from engine.grading.checker.formula import expected_names, make_symbols
+from engine.vocabulary import Assumption, CheckKind, Tolerance
 
 __all__ = [
-    "AbsoluteTolerance",
     "CompareRequest",
-    "Kind",
-    "RelativeTolerance",
     "Status",
     "Verdict",
 ]
 
 Status = Literal["correct", "incorrect", "invalid", "undecided", "unanswered"]
-Kind = Literal["formula", "numeric", "integer", "choice", "true_false"]
-Assumption = Literal["real", "positive", "nonnegative", "integer", "positive_integer"]
-assert set(ASSUMPTIONS) == set(Assumption.__args__)  # type: ignore[attr-defined]
-
-_DECIMAL_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,4})?")
 
 
 class _Strict(BaseModel):
@@ -54,53 +43,6 @@ class Verdict(_Strict):
         return self.model_dump_json(exclude_none=True)
 
 
-def _exact_decimal(value: Any) -> Decimal:
-    """Decimal of a tolerance given as text or a JSON number (floats via repr, never arithmetic)."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not true/false")
-    if isinstance(value, float):
-        value = repr(value)
-    if isinstance(value, int):
-        return Decimal(value)
-    if not isinstance(value, str) or not _DECIMAL_RE.fullmatch(value.strip()):
-        raise ValueError("must be a decimal number such as 0.01")
-    try:
-        return Decimal(value.strip())
-    except InvalidOperation:  # pragma: no cover - the pattern already rules this out
-        raise ValueError("must be a decimal number such as 0.01") from None
-
-
-def _not_negative(value: Decimal) -> Decimal:
-    if value < 0:
-        raise ValueError("must not be negative")
-    return value
-
-
-# A tolerance: exact decimal from text or a JSON number, never negative.
-ToleranceValue = Annotated[Decimal, BeforeValidator(_exact_decimal), AfterValidator(_not_negative)]
-
-
-class RelativeTolerance(_Strict):
-    """Accept |response − expected| <= relative · |expected|."""
-
-    relative: ToleranceValue
-
-
-class AbsoluteTolerance(_Strict):
-    """Accept |response − expected| <= absolute."""
-
-    absolute: ToleranceValue
-
-
-def _tolerance_tag(value: Any) -> str | None:
-    data = value if isinstance(value, dict) else getattr(value, "__dict__", {})
-    if "relative" in data:
-        return "relative-tolerance"
-    if "absolute" in data:
-        return "absolute-tolerance"
-    return None
-
-
 def _vars_tag(value: Any) -> str | None:
     if isinstance(value, dict):
         return "vars-mapping"
@@ -109,17 +51,7 @@ def _vars_tag(value: Any) -> str | None:
     return None
 
 
-# Tagged unions: one clear error per mistake instead of one per union member. Tags contain a
-# hyphen so error locations can drop them (field names never do).
-Tolerance = Annotated[
-    Annotated[RelativeTolerance, Tag("relative-tolerance")]
-    | Annotated[AbsoluteTolerance, Tag("absolute-tolerance")],
-    Discriminator(
-        _tolerance_tag,
-        custom_error_type="tolerance",
-        custom_error_message='must be {"relative": x} or {"absolute": x}',
-    ),
-]
+# A tagged union: one clear error per mistake instead of one per union member.
 Vars = Annotated[
     Annotated[dict[str, Assumption], Tag("vars-mapping")] | Annotated[list[str], Tag("vars-list")],
     Discriminator(
@@ -138,7 +70,7 @@ class CompareRequest(_Strict):
     choice answers.
     """
 
-    kind: Kind
+    kind: CheckKind
     expected: str | int | float | bool
     response: str
     vars: Vars | None = None
@@ -193,8 +125,4 @@ class CompareRequest(_Strict):
 
     def tolerance_mapping(self) -> dict[str, str] | None:
         """The tolerance as ``{"absolute": "0.005"}`` / ``{"relative": "0.01"}``."""
-        if isinstance(self.tolerance, RelativeTolerance):
-            return {"relative": str(self.tolerance.relative)}
-        if isinstance(self.tolerance, AbsoluteTolerance):
-            return {"absolute": str(self.tolerance.absolute)}
-        return None
+        return {self.tolerance.kind: self.tolerance.text} if self.tolerance is not None else None

@@ -1,0 +1,92 @@
+"""The product's words, defined once: exercise kinds, the kinds of answer the checker reads, the
+assumptions a declared symbol may carry, and the tolerance of a numeric answer."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+# What an exercise is; the `kind:` of an exercise file and of an exported variant.
+Kind = Literal["concept", "true_false", "scenario", "choice", "integer", "numeric", "formula"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+# The kinds whose answer is one of the listed options.
+ChoiceKind = Literal["concept", "scenario", "choice"]
+CHOICE_KINDS: tuple[ChoiceKind, ...] = get_args(ChoiceKind)
+
+# How the answer checker reads and compares an answer (every choice kind is read as "choice").
+CheckKind = Literal["formula", "numeric", "integer", "choice", "true_false"]
+CHECK_KINDS: tuple[CheckKind, ...] = get_args(CheckKind)
+
+# What a declared symbol is assumed to be, and SymPy's keyword arguments for it; the symbols of
+# generated formulas and of graded answers alike.
+Assumption = Literal["real", "positive", "nonnegative", "integer", "positive_integer"]
+ASSUMPTIONS: dict[Assumption, dict[str, bool]] = {
+    "real": {"real": True},
+    "positive": {"positive": True},
+    "nonnegative": {"nonnegative": True, "real": True},
+    "integer": {"integer": True},
+    "positive_integer": {"integer": True, "positive": True},
+}
+
+ToleranceKind = Literal["absolute", "relative"]
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,4})?")
+
+
+class Tolerance(BaseModel):
+    """Exactly one of an absolute or a relative tolerance, as decimal strings."""
+
+    # defer_build: built on first use, as the exercise models (engine.authoring.spec.Strict).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    absolute: str | None = None
+    relative: str | None = None
+
+    @field_validator("absolute", "relative", mode="before")
+    @classmethod
+    def _as_text(cls, value: object) -> object:
+        # YAML and JSON read 0.01 as a float; its repr is the shortest exact decimal of what was
+        # typed, so no binary rounding reaches the bound.
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true/false")
+        if isinstance(value, float):
+            return repr(value)
+        if isinstance(value, int):
+            return str(value)
+        return value
+
+    @field_validator("absolute", "relative")
+    @classmethod
+    def _decimal(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not _DECIMAL.fullmatch(value.strip()):
+            raise ValueError("must be a decimal number such as 0.01")
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:  # pragma: no cover - the pattern already rules this out
+            raise ValueError("must be a decimal number such as 0.01") from None
+        if number < 0:
+            raise ValueError("must not be negative")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _one(self) -> Tolerance:
+        if (self.absolute is None) == (self.relative is None):
+            raise ValueError("give exactly one of absolute or relative")
+        return self
+
+    @property
+    def kind(self) -> ToleranceKind:
+        return "absolute" if self.absolute is not None else "relative"
+
+    @property
+    def text(self) -> str:
+        """The tolerance as written (a float through its repr)."""
+        return self.absolute if self.absolute is not None else str(self.relative)
+
+    @property
+    def value(self) -> Decimal:
+        return Decimal(self.text)
