@@ -260,7 +260,7 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
     try:
         request = CompareRequest.model_validate(data)
     except ValidationError as err:
-        raise click.UsageError("\n".join(p.render() for p in validation_problems(err, data))) from None
+        raise click.UsageError("; ".join(p.render() for p in validation_problems(err, data))) from None
     click.echo(compare_answer(request).to_json())
 
 
