@@ -1,8 +1,8 @@
 """Author expressions (answers, options, constraints) compiled once into exact evaluators.
 
 Template authors write SymPy syntax (`sqrt(6/(n_in + n_out))`, `Eq(Mod(6, n_in + n_out), 0)`,
-`n_in != n_out`). The text is parsed with Python's `ast` and checked against an allow-list of
-node types and names, never `eval`-ed. Each node becomes a closure that computes with Python
+`n_in != n_out`). The text is parsed by the shared grammar (`engine.language.grammar`) under the
+authors' allow-list (`engine.language.allow`), never `eval`-ed. Each node becomes a closure that computes with Python
 `int`/`Fraction` (and `Surd`, c·√m, for square roots of rationals) while the values allow it and
 falls back to SymPy only where it must (a free symbol, a sum of surds, a transcendental
 function), so sampling thousands of variants stays cheap and exact, and a bank that never needs
@@ -11,7 +11,6 @@ SymPy never imports it.
 
 from __future__ import annotations
 
-import ast
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -21,8 +20,11 @@ from functools import lru_cache
 from typing import Any
 
 from engine.errors import QuizwrightError
+from engine.language import grammar
+from engine.language.allow import AUTHOR
 from engine.language.symbolic import is_sympy, sympy, sympy_symbol
 from engine.language.symforms import Reciprocal, SymbolSum
+from engine.language.tokens import AUTHOR_LIMITS, GrammarError
 
 Value = Any  # int | Fraction | bool | Surd | SymbolSum | Reciprocal | sympy.Basic
 Env = Mapping[str, Value]
@@ -272,7 +274,7 @@ _LE = _compare(operator.le, "Le")
 _GT = _compare(operator.gt, "Gt")
 _GE = _compare(operator.ge, "Ge")
 
-FUNCTIONS: dict[str, Callable[..., Value]] = {
+_FUNCTIONS: dict[str, Callable[..., Value]] = {
     "sqrt": _sqrt,
     "Rational": _rational,
     "Mod": _mod,
@@ -288,39 +290,37 @@ FUNCTIONS: dict[str, Callable[..., Value]] = {
     "floor": _fast_or(_floor, "floor"),
     "ceiling": _fast_or(_ceiling, "ceiling"),
     "Abs": _fast_or(abs, "Abs"),
-    "abs": _fast_or(abs, "Abs"),
     "Min": _fast_or(min, "Min"),
     "Max": _fast_or(max, "Max"),
     "gcd": _fast_or(math.gcd, "gcd"),
     "lcm": _fast_or(math.lcm, "lcm"),
     "factorial": _factorial,
     "binomial": _binomial,
-    "log": _sympy_fn("log"),
-    "exp": _sympy_fn("exp"),
-    "sin": _sympy_fn("sin"),
-    "cos": _sympy_fn("cos"),
-    "tan": _sympy_fn("tan"),
-    "atan": _sympy_fn("atan"),
-    "tanh": _sympy_fn("tanh"),
 }
-# Names of SymPy constants, looked up when an expression that uses one is compiled.
+# Every allowed name (aliases such as abs and ln included) to its exact evaluator; functions
+# without a fast path go to SymPy.
+FUNCTIONS: dict[str, Callable[..., Value]] = {
+    name: _FUNCTIONS.get(entry.canonical) or _sympy_fn(entry.canonical) for name, entry in AUTHOR.functions.items()
+}
+# Canonical constant -> its value, or the name of the SymPy constant looked up when an
+# expression that uses it is compiled.
 CONSTANTS: dict[str, str | bool] = {"pi": "pi", "E": "E", "True": True, "False": False}
 
-_BINOPS: dict[type, Callable[[Value, Value], Value]] = {
-    ast.Add: _add,
-    ast.Sub: _arith(operator.sub, operator.sub),
-    ast.Mult: _mul,
-    ast.Div: _div,
-    ast.Pow: _pow,
-    ast.Mod: _mod,
+_BINOPS: dict[str, Callable[[Value, Value], Value]] = {
+    "+": _add,
+    "-": _arith(operator.sub, operator.sub),
+    "*": _mul,
+    "/": _div,
+    "^": _pow,
+    "%": _mod,
 }
-_CMPOPS: dict[type, Callable[[Value, Value], Value]] = {
-    ast.Eq: _EQ,
-    ast.NotEq: _NE,
-    ast.Lt: _LT,
-    ast.LtE: _LE,
-    ast.Gt: _GT,
-    ast.GtE: _GE,
+_CMPOPS: dict[str, Callable[[Value, Value], Value]] = {
+    "==": _EQ,
+    "!=": _NE,
+    "<": _LT,
+    "<=": _LE,
+    ">": _GT,
+    ">=": _GE,
 }
 
 
@@ -331,6 +331,7 @@ class CompiledExpr:
     source: str
     names: frozenset[str]
     _node: Node
+    tree: grammar.Node
 
     def evaluate(self, env: Env) -> Value:
         """Exact value under env (names to int/Fraction/SymPy values); raises ExprError."""
@@ -358,103 +359,76 @@ def compile_expr(source: str | int, known: set[str] | frozenset[str]) -> Compile
     text = str(source).strip()
     if not text:
         raise ExprError("empty expression")
-    if len(text) > 2000:
-        raise ExprError("expression longer than 2000 characters")
+    if len(text) > AUTHOR_LIMITS.max_length:
+        raise ExprError(f"expression longer than {AUTHOR_LIMITS.max_length} characters")
     try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError as exc:
-        raise ExprError(f"{text!r} does not parse: {exc.msg} at column {exc.offset}") from None
+        tree = grammar.parse(text, AUTHOR, known, AUTHOR_LIMITS)
+    except GrammarError as exc:
+        raise ExprError(_author_message(exc, text, known)) from None
     names: set[str] = set()
-    node = _Compiler(text, known, names).build(tree.body)
-    return CompiledExpr(text, frozenset(names), node)
+    node = _Compiler(names).build(tree)
+    return CompiledExpr(text, frozenset(names), node, tree)
+
+
+def _author_message(exc: GrammarError, text: str, known: set[str] | frozenset[str]) -> str:
+    """Authors' messages name the expression; a syntax error gives its column."""
+    if exc.syntax:
+        where = f" at column {exc.position}" if exc.position is not None else ""
+        return f"{text!r} does not parse: {exc.message}{where}"
+    message = f"{exc.message} in {text!r}"
+    if exc.message.startswith("unknown name"):
+        message += f" (known: {', '.join(sorted(known)) or 'none'})"
+    elif exc.message.startswith("function "):
+        message += f" (allowed: {AUTHOR.allowed_functions()})"
+    return message
 
 
 class _Compiler:
-    def __init__(self, text: str, known: set[str] | frozenset[str], names: set[str]) -> None:
-        self.text = text
-        self.known = known
+    """Closures over the syntax tree: each node computes its exact value from an environment."""
+
+    def __init__(self, names: set[str]) -> None:
         self.names = names
 
-    def build(self, node: ast.AST) -> Node:
-        method = getattr(self, f"_{type(node).__name__}", None)
-        if method is None:
-            raise ExprError(f"{type(node).__name__} is not allowed in {self.text!r}")
-        return method(node)
-
-    def _Constant(self, node: ast.Constant) -> Node:
-        value = node.value
-        if isinstance(value, bool) or isinstance(value, int):
+    def build(self, node: grammar.Node) -> Node:
+        if isinstance(node, grammar.Num):
+            value = from_sympy(node.value)  # the exact decimal as typed, never a binary float
             return lambda env: value
-        if isinstance(value, float):
-            # Exact decimal from the literal as typed, never the binary float.
-            literal = ast.get_source_segment(self.text, node) or repr(value)
-            exact = from_sympy(Fraction(literal))
-            return lambda env: exact
-        raise ExprError(f"constant {value!r} is not allowed in {self.text!r}")
-
-    def _Name(self, node: ast.Name) -> Node:
-        name = node.id
-        if name in self.known:
+        if isinstance(node, grammar.Sym):
+            name = node.name
             self.names.add(name)
             return lambda env: env[name]
-        if name in CONSTANTS:
-            constant = CONSTANTS[name]
+        if isinstance(node, grammar.Const):
+            constant = CONSTANTS[node.name]
             if isinstance(constant, str):
                 constant = getattr(sympy(), constant)
             return lambda env: constant
-        raise ExprError(f"unknown name {name!r} in {self.text!r} (known: {', '.join(sorted(self.known)) or 'none'})")
-
-    def _BinOp(self, node: ast.BinOp) -> Node:
-        if isinstance(node.op, ast.BitXor):
-            raise ExprError(f"use ** for powers, not ^, in {self.text!r}")
-        op = _BINOPS.get(type(node.op))
-        if op is None:
-            raise ExprError(f"operator {type(node.op).__name__} is not allowed in {self.text!r}")
-        left, right = self.build(node.left), self.build(node.right)
-        return lambda env: op(left(env), right(env))
-
-    def _UnaryOp(self, node: ast.UnaryOp) -> Node:
-        operand = self.build(node.operand)
-        if isinstance(node.op, ast.USub):
-            subtract = _BINOPS[ast.Sub]
+        if isinstance(node, grammar.Neg):
+            operand, subtract = self.build(node.operand), _BINOPS["-"]
             return lambda env: subtract(0, operand(env))
-        if isinstance(node.op, ast.UAdd):
-            return operand
-        if isinstance(node.op, ast.Not):
-            return lambda env: not _truth(operand(env))
-        raise ExprError(f"operator {type(node.op).__name__} is not allowed in {self.text!r}")
+        if isinstance(node, grammar.BinOp):
+            op, left, right = _BINOPS[node.op], self.build(node.left), self.build(node.right)
+            return lambda env: op(left(env), right(env))
+        if isinstance(node, grammar.Call):
+            fn, args = FUNCTIONS[node.name], [self.build(a) for a in node.args]
+            return lambda env: fn(*(a(env) for a in args))
+        return self._logic(node)
 
-    def _Compare(self, node: ast.Compare) -> Node:
-        ops = []
-        for op in node.ops:
-            fn = _CMPOPS.get(type(op))
-            if fn is None:
-                raise ExprError(f"comparison {type(op).__name__} is not allowed in {self.text!r}")
-            ops.append(fn)
-        operands = [self.build(node.left)] + [self.build(c) for c in node.comparators]
+    def _logic(self, node: grammar.Compare | grammar.Logic | grammar.IfElse) -> Node:
+        if isinstance(node, grammar.IfElse):
+            test, body, orelse = self.build(node.test), self.build(node.body), self.build(node.orelse)
+            return lambda env: body(env) if _truth(test(env)) else orelse(env)
+        if isinstance(node, grammar.Logic):
+            parts = [self.build(v) for v in node.operands]
+            if node.op == "not":
+                return lambda env: not _truth(parts[0](env))
+            if node.op == "and":
+                return lambda env: all(_truth(p(env)) for p in parts)
+            return lambda env: any(_truth(p(env)) for p in parts)
+        ops = [_CMPOPS[op] for op in node.ops]
+        operands = [self.build(c) for c in node.operands]
 
         def compare(env: Env) -> Value:
             values = [operand(env) for operand in operands]
             return all(_truth(fn(a, b)) for fn, a, b in zip(ops, values, values[1:], strict=False))
 
         return compare
-
-    def _BoolOp(self, node: ast.BoolOp) -> Node:
-        parts = [self.build(v) for v in node.values]
-        if isinstance(node.op, ast.And):
-            return lambda env: all(_truth(p(env)) for p in parts)
-        return lambda env: any(_truth(p(env)) for p in parts)
-
-    def _IfExp(self, node: ast.IfExp) -> Node:
-        test, body, orelse = self.build(node.test), self.build(node.body), self.build(node.orelse)
-        return lambda env: body(env) if _truth(test(env)) else orelse(env)
-
-    def _Call(self, node: ast.Call) -> Node:
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-            raise ExprError(f"function {name!r} is not allowed in {self.text!r} (allowed: {', '.join(sorted(FUNCTIONS))})")
-        if node.keywords:
-            raise ExprError(f"keyword arguments are not allowed in {self.text!r}")
-        fn = FUNCTIONS[node.func.id]
-        args = [self.build(a) for a in node.args]
-        return lambda env: fn(*(a(env) for a in args))
