@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import pytest
 import sympy
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from engine.language.exact import ExprError, Surd, compile_expr, from_sympy, to_sympy
@@ -151,6 +151,7 @@ def test_benchmark_bank_generates_without_importing_sympy(tmp_path: Path) -> Non
     assert moodle.count('<question type="truefalse">') == 50
 
 
+@settings(deadline=None)  # the first example imports the generation package
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(lambda d: abs(d) < Decimal("1e30")),
        st.sampled_from(["0.01", "0.05", "0.001", "1", "0.0000003", "2.5", "1e-30"]))
 def test_relative_tolerance_in_decimal_equals_the_rational_computation(approx: Decimal, relative: str) -> None:
@@ -161,3 +162,164 @@ def test_relative_tolerance_in_decimal_equals_the_rational_computation(approx: D
         ctx.prec = 40
         approx = +approx
     assert _scaled(relative, approx) == significant(Fraction(relative) * abs(Fraction(approx)), 20)
+
+
+# -- the shared grammar against the old `ast` front end ---------------------------------------
+
+import ast  # noqa: E402
+import re  # noqa: E402
+
+import yaml  # noqa: E402
+
+from engine.language import exact as exact_module  # noqa: E402
+from engine.language.allow import AUTHOR, STUDENT  # noqa: E402
+
+_AST_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "^", ast.Mod: "%"}
+_AST_CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+
+
+def _old_value(text: str, env: dict) -> object:
+    """What main's `ast`-based compile_expr computed: Python's parse, the same exact operations."""
+    binops, cmpops, truth = exact_module._BINOPS, exact_module._CMPOPS, exact_module._truth
+
+    def ev(node: ast.AST) -> object:
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, float):
+                return from_sympy(Fraction(ast.get_source_segment(text, node)))
+            return node.value
+        if isinstance(node, ast.Name):
+            return env[node.id] if node.id in env else getattr(sympy, node.id)
+        if isinstance(node, ast.BinOp):
+            return binops[_AST_BINOPS[type(node.op)]](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return not truth(ev(node.operand))
+            value = ev(node.operand)
+            return binops["-"](0, value) if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.Compare):
+            values = [ev(node.left)] + [ev(c) for c in node.comparators]
+            return all(truth(cmpops[_AST_CMPOPS[type(op)]](a, b))
+                       for op, a, b in zip(node.ops, values, values[1:], strict=False))
+        if isinstance(node, ast.BoolOp):
+            parts = (truth(ev(v)) for v in node.values)
+            return all(parts) if isinstance(node.op, ast.And) else any(parts)
+        if isinstance(node, ast.IfExp):
+            return ev(node.body) if truth(ev(node.test)) else ev(node.orelse)
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        return exact_module.FUNCTIONS[node.func.id](*(ev(a) for a in node.args))
+
+    return ev(ast.parse(text, mode="eval").body)
+
+
+def _outcome(compute: object) -> tuple[str, object]:
+    try:
+        return "value", compute()  # type: ignore[operator]
+    except (ExprError, ZeroDivisionError, TypeError, ValueError, ArithmeticError):
+        return "error", None
+
+
+ENV = {"a": 3, "b": Fraction(1, 2), "c": -2, "n_in": 4}
+_space = st.sampled_from(["", " ", "  "])
+_leaf = st.one_of(
+    st.sampled_from(["0", "1", "2", "7", "10", "0.5", "1.", ".25", "2.5e1", "1E-2", "a", "b", "c", "n_in",
+                     "True", "False"]),
+)
+_exponent = st.sampled_from(["2", "3", "0", "-1", "-2", "(1/2)", "-b"])
+
+
+def _compose(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    paren = st.builds(lambda t: f"({t})", children)
+    operand = st.one_of(children, paren)
+    binary = st.builds(lambda x, s, op, y: f"{x}{s}{op}{s}{y}", operand, _space,
+                       st.sampled_from(["+", "-", "*", "/", "%", "<", "<=", "==", "!=", ">", ">=", "and", "or"]),
+                       operand)
+    power = st.builds(lambda x, y: f"{x}**{y}", operand, _exponent)
+    unary = st.builds(lambda op, x: f"{op}{x}", st.sampled_from(["-", "+", "not ", "- "]), operand)
+    chain = st.builds(lambda x, y, z: f"{x} < {y} <= {z}", operand, operand, operand)
+    conditional = st.builds(lambda x, t, y: f"{x} if {t} else {y}", operand, operand, operand)
+    call = st.builds(lambda f, xs: f"{f}({', '.join(xs)})",
+                     st.sampled_from(["Abs", "Min", "Max", "floor", "ceiling", "sqrt", "Mod", "Eq", "Not", "Ne"]),
+                     st.lists(children, min_size=1, max_size=2))
+    return st.one_of(binary, power, unary, chain, conditional, call, paren)
+
+
+expressions = st.recursive(_leaf, _compose, max_leaves=8)
+
+
+@settings(max_examples=400, deadline=None)
+@given(expressions)
+def test_new_parser_computes_what_the_ast_front_end_computed(text: str) -> None:
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        return  # not an expression authors could write before
+    old = _outcome(lambda: _old_value(text, ENV))
+    new = _outcome(lambda: compile_expr(text, frozenset(ENV)).evaluate(ENV))
+    assert new[0] == old[0], (text, old, new)
+    if old[0] == "value":
+        assert type(new[1]) is type(old[1]) and new[1] == old[1], (text, old, new)
+
+
+def _bank_expressions() -> list[tuple[str, str]]:
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for folder in ("exercises", "benchmarks/weight-init-4", "tests/fixtures"):
+        for path in sorted((root / folder).rglob("*.yaml")):
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                continue
+            texts = [p["expr"] for p in (data.get("params") or {}).values() if isinstance(p, dict) and "expr" in p]
+            texts += list(data.get("constraints") or [])
+            texts += [o["expr"] for o in data.get("options") or [] if isinstance(o, dict) and o.get("expr")]
+            texts += [d["expr"] for d in data.get("distractors") or [] if isinstance(d, dict)]
+            if isinstance(data.get("answer"), str | int) and not isinstance(data.get("answer"), bool):
+                texts.append(data["answer"])
+            found += [(path.name, str(t)) for t in texts]
+    return found
+
+
+BANK_EXPRESSIONS = _bank_expressions()
+
+
+def test_bank_expressions_were_collected() -> None:
+    assert len(BANK_EXPRESSIONS) > 100
+
+
+@pytest.mark.parametrize(("file", "text"), BANK_EXPRESSIONS, ids=[f"{f}:{t}" for f, t in BANK_EXPRESSIONS])
+def test_every_bank_expression_keeps_its_meaning(file: str, text: str) -> None:
+    names = set(re.findall(r"[A-Za-z_]\w*", text)) - set(AUTHOR.functions) - {"pi", "E", "True", "False"}
+    env = {name: value for name, value in zip(sorted(names), (7, 3, 5, 11, 13, 17), strict=False)}
+    old = _outcome(lambda: _old_value(text, env))
+    assert old[0] == "value", text
+    assert compile_expr(text, frozenset(env)).evaluate(env) == old[1]
+
+
+def test_students_allow_list_is_a_subset_of_the_authors() -> None:
+    assert set(STUDENT.functions) <= set(AUTHOR.functions)
+    assert all(AUTHOR.functions[name] == f for name, f in STUDENT.functions.items())
+    assert set(STUDENT.constants.items()) <= set(AUTHOR.constants.items())
+    assert set(exact_module.FUNCTIONS) == set(AUTHOR.functions)
+
+
+DROPPED = [
+    ("1_000", "'1_000': Python number syntax is no longer accepted; write 1000"),
+    ("0x1F + n", "'0x1F': Python number syntax is no longer accepted; write 31"),
+    ("2 ^ n", "use \\*\\* for powers, not \\^"),
+]
+
+
+@pytest.mark.parametrize(("source", "message"), DROPPED, ids=[d[0] for d in DROPPED])
+def test_dropped_python_forms_name_the_new_form(source: str, message: str) -> None:
+    with pytest.raises(ExprError, match=message):
+        compile_expr(source, {"n"})
+
+
+KEPT = [("1 < n < 5", {"n": 3}, True), ("n if n > 2 else -n", {"n": 1}, -1), ("Max(n, 2,)", {"n": 1}, 2),
+        ("n  # a comment", {"n": 1}, 1), ("(n +\n 1)", {"n": 1}, 2), ("not n == 1", {"n": 1}, False),
+        ("-n**2", {"n": 3}, -9), ("2**-n", {"n": 1}, Fraction(1, 2)), ("7 % 3 * 2", {}, 2), ("1.", {}, 1),
+        ("ln(E) + e - E", {}, 1), ("floor(n/2) + Abs(-n)", {"n": 5}, 7)]
+
+
+@pytest.mark.parametrize(("source", "env", "expected"), KEPT, ids=[k[0] for k in KEPT])
+def test_python_forms_authors_use_keep_their_meaning(source: str, env: dict, expected: object) -> None:
+    assert compile_expr(source, frozenset(env)).evaluate(env) == expected
