@@ -19,16 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from engine.authoring.bank import Bank, _display, exercise_files, load_bank
-from engine.authoring.loader import SourceMap, load_exercise
+from engine.authoring.bank import Bank, load_bank
+from engine.authoring.loader import SourceMap
 from engine.authoring.spec import Exercise
-from engine.errors import TemplateError, UsageError, validation_problems
+from engine.check import CheckReport
+from engine.check import check as run_check
+from engine.errors import UsageError, validation_problems
 from engine.export.base import get_writer
 from engine.files import atomic_outputs
 from engine.generation.pipeline import QuizPlan, plan_quiz
-from engine.generation.quiz import Quiz, Variant
-from engine.generation.variants import Stats, VariantMaker
-from engine.paths import bundled_bank
+from engine.generation.quiz import Quiz
+from engine.generation.variants import VariantMaker
 
 if TYPE_CHECKING:
     from engine.grading.models import GradeReport
@@ -71,51 +72,9 @@ def list_exercises(paths: list[Path] | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-@dataclass
-class CheckReport:
-    lines: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
-def _variant_problems(variant: Variant) -> list[str]:
-    problems = []
-    if variant.options:
-        if sum(o.correct for o in variant.options) != 1:
-            problems.append("not exactly one correct option")
-        if len({o.text for o in variant.options}) != len(variant.options):
-            problems.append("two options display alike")
-    return [f"{variant.id}: {p}" for p in problems]
-
-
 def check(paths: list[Path] | None = None, *, seeds: int = 200) -> CheckReport:
-    """Load every template on its own and solve it under `seeds` seeds; collect every problem."""
-    report = CheckReport()
-    files, _ = exercise_files([Path(p) for p in paths] if paths else [bundled_bank()])
-    ids: dict[str, str] = {}
-    for path in files:
-        source = _display(path)
-        try:
-            ex = load_exercise(path, source)
-            if ex.id in ids:
-                raise TemplateError(f"id {ex.id!r} is also used by {ids[ex.id]}", path=source, field="id")
-            ids[ex.id] = source
-            stats = Stats()
-            for seed in range(seeds):
-                maker = VariantMaker(ex, seed)
-                report.problems.extend(_variant_problems(next(maker.stream(1))))
-                stats.add(maker.stats)
-            distinct = VariantMaker(ex, 0).distinct_count(force=True)
-            if distinct == 0:
-                raise ex.error(["constraints"], "no parameter values give a usable variant")
-        except TemplateError as exc:
-            report.problems.append(str(exc))
-            report.lines.append(f"FAIL  {source}")
-            continue
-        redrawn = f"redrawn {stats.constraint_rejects} for constraints, {stats.clashes} for equal options"
-        report.lines.append(f"ok    {ex.id:<28} {ex.kind:<10} distinct={'-' if distinct is None else distinct:<7} "
-                            f"{seeds} seeds, {stats.draws} draws, {redrawn}")
-    report.lines.append(f"{len(files)} exercises, {len(report.problems)} problems")
-    return report
+    """Load every template on its own, solve it under `seeds` seeds and try its formula keys on the grader."""
+    return run_check(paths, seeds=seeds)
 
 
 def schema(what: str = "exercise") -> dict[str, Any]:

@@ -237,3 +237,65 @@ def test_value_errors_stay_value_errors() -> None:
     from engine.language.exact import ExprError
 
     assert issubclass(ExprError, ValueError) and issubclass(TextError, ValueError)
+FORMULA = """\
+id: ex
+title: T
+kind: formula
+topic: t
+symbols: {n_in: positive_integer}
+params:
+  k: {min: 2, max: 4}
+  s: {expr: "n_in + k"}
+question: Q
+answer: "%s"
+distractors:
+  - {expr: "%s", feedback: "wrong"}
+explanation: E
+"""
+
+UNGRADABLE = [
+    ("Mod(n_in, 2)", "n_in", r"10: answer: Mod\(\) on a symbol cannot be graded \(a student's formula may use "
+     r"\+ - \* / \^ \(or \*\*\) and Abs, Max, .*floor.*\); use it on parameters only"),
+    ("n_in % k", "n_in", r"10: answer: '%' on a symbol cannot be graded"),
+    ("Mod(s, 2)", "n_in", r"10: answer: Mod\(\) on a symbol"),  # s is derived from the symbol
+    ("n_in > k", "n_in", r"10: answer: a formula answer is an expression, not a true/false value"),
+    ("n_in if n_in > 2 else k", "n_in", r"10: answer: an 'if' condition on a symbol"),
+    ("n_in", "gcd(n_in, k)", r"12: distractors\[0\].expr: gcd\(\) on a symbol cannot be graded"),
+]
+
+
+@pytest.mark.parametrize(("answer", "distractor", "expected"), UNGRADABLE, ids=[u[0] + "|" + u[1] for u in UNGRADABLE])
+def test_ungradable_formula_answers_are_refused_at_load(tmp_path: Path, answer: str, distractor: str,
+                                                         expected: str) -> None:
+    path = tmp_path / "ex.yaml"
+    path.write_text(FORMULA % (answer, distractor), encoding="utf-8")
+    with pytest.raises(TemplateError) as info:
+        load_bank([path])
+    assert __import__("re").match(expected, str(info.value).split("ex.yaml:", 1)[1]), str(info.value)
+
+
+@pytest.mark.parametrize("answer", ["Max(n_in, k)", "Mod(k, 2)*n_in + floor(n_in/k)", "n_in if k > 2 else 2*n_in"])
+def test_author_only_functions_on_parameters_and_student_functions_pass_check(tmp_path: Path, answer: str) -> None:
+    path = tmp_path / "ex.yaml"
+    path.write_text(FORMULA % (answer, "n_in + 1"), encoding="utf-8")
+    report = check([path], seeds=5)
+    assert not report.problems, report.problems
+
+
+def test_check_fails_an_exercise_whose_key_the_grader_cannot_read() -> None:
+    fixture = Path(__file__).resolve().parent / "fixtures" / "ungradable" / "imaginary-root.yaml"
+    load_bank([fixture])  # it loads and generates: only grading would fail
+    report = check([fixture], seeds=3)
+    assert report.lines[0].startswith("FAIL") and "imaginary-root.yaml" in report.lines[0]
+    assert len(report.problems) == 1
+    assert __import__("re").search(
+        r"imaginary-root.yaml:8: answer: the grader cannot use the key 'I\*sqrt\(n_in\)': "
+        r"the expected answer is broken \(unknown symbol I at position 1\)", report.problems[0]), report.problems
+
+
+def test_check_fails_an_exercise_whose_distractor_the_grader_cannot_read(tmp_path: Path) -> None:
+    path = tmp_path / "ex.yaml"
+    path.write_text(FORMULA % ("n_in", "n_in * 10**40"), encoding="utf-8")
+    report = check([path], seeds=3)
+    assert __import__("re").search(r"ex.yaml:12: distractors\[0\].expr: the grader cannot read the "
+                                   r"distractor '10+\*n_in': number has too many digits", report.problems[0]), report.problems

@@ -3,7 +3,7 @@ expression and text template once per template, with errors that name file, line
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -26,6 +26,7 @@ from engine.authoring.spec import (
 from engine.authoring.text import Text, TextError, compile_text
 from engine.errors import TemplateError, dotted, validation_problems
 from engine.language.exact import CompiledExpr, ExprError, compile_expr
+from engine.language.gradable import ungradable
 from engine.language.symbolic import sympy_symbol
 from engine.language.symforms import SymbolSum
 
@@ -242,4 +243,21 @@ def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledEx
         ]
     if not isinstance(spec, FormulaExercise | ChoiceExercise) and symbols:
         raise fail(["symbols"], "only formula and choice exercises use free symbols")
+    if isinstance(spec, FormulaExercise):
+        _refuse_ungradable(compiled, derived, fail)
     return compiled
+
+
+def _refuse_ungradable(compiled: CompiledExercise, derived: list[Derived],
+                       fail: Callable[[Sequence[Any], str], TemplateError]) -> None:
+    """A formula answer or distractor the grader could not read is refused now, not in grading."""
+    symbolic = set(compiled.symbols)
+    for param in derived:
+        if param.expr.names & symbolic:
+            symbolic.add(param.name)
+    fields: list[tuple[list[Any], CompiledExpr | None]] = [(["answer"], compiled.answer)]
+    fields += [(["distractors", i, "expr"], expr) for i, (expr, _) in enumerate(compiled.distractors)]
+    for loc, expr in fields:
+        problem = ungradable(expr.tree, symbolic) if expr is not None else None
+        if problem is not None:
+            raise fail(loc, problem)

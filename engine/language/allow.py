@@ -69,7 +69,8 @@ class Dialect:
     author: bool  # relations, logic, %, conditionals, `**` only; no implicit multiplication
 
     def allowed_functions(self) -> str:
-        return ", ".join(sorted(self.functions))
+        """The canonical names, sorted (aliases such as ``ln`` and ``abs`` left out)."""
+        return ", ".join(sorted({f.canonical for f in self.functions.values()}))
 
 
 AUTHOR = Dialect("author", FUNCTIONS, AUTHOR_CONSTANTS, author=True)

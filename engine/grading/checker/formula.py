@@ -39,8 +39,8 @@ from functools import lru_cache
 
 import sympy
 
-from engine.grading.checker.sizes import check_sizes
 from engine.errors import QuizwrightError
+from engine.grading.checker.sizes import check_sizes
 from engine.language import grammar
 from engine.language.allow import STUDENT
 from engine.language.grammar import BinOp, Call, Const, Neg, Node, Num, Sym

@@ -48,6 +48,7 @@ from mpmath.libmp import to_rational
 
 from engine.errors import QuizwrightError
 from engine.grading.checker.equivalence import Undefined, evaluate_mp
+from engine.language.tokens import DECIMAL
 from engine.vocabulary import Tolerance
 
 __all__ = [
@@ -82,7 +83,7 @@ class Unanswered(QuizwrightError):
 
 
 _MINUS = {"\u2212": "-"}
-_DECIMAL_RE = re.compile(r"([+-]?)(\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?")
+_DECIMAL_RE = re.compile(r"([+-]?)" + DECIMAL)  # sign, then the grammar's decimal literal
 _FRACTION_RE = re.compile(r"([+-]?)(\d+)\s*/\s*(\d+)")
 _NOT_FINITE = {"nan", "inf", "infinity", "+inf", "-inf", "+infinity", "-infinity", "∞", "-∞"}
 

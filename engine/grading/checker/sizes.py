@@ -210,10 +210,10 @@ class _Analyser:
 
     def _rounding_bits(self, node: Call, args: list[_Info]) -> int:
         """Bits of the integer SymPy computes for floor or ceiling of a constant (``floor(exp(100))``)."""
-        if node.name not in ("floor", "ceiling") or not args[0].const:
+        if node.name not in ("floor", "ceiling") or not args[0].const or args[0].exact is not None:
             return 0
         size = _magnitude(args[0])
-        if not size < 2.0**self.limits.max_bits:
+        if not math.isfinite(size):  # beyond a float, so too large to round exactly in time
             raise GrammarError("number too large", node.pos)
         return int(math.log2(size)) + 1 if size >= 1 else 0
 

@@ -1,0 +1,108 @@
+"""`quizwright check`: load every template on its own, solve it under many seeds, and confirm that
+the grader can read every formula key and distractor it would be given."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.authoring.bank import _display, exercise_files
+from engine.authoring.loader import CompiledExercise, load_exercise
+from engine.errors import TemplateError
+from engine.generation.quiz import Variant
+from engine.generation.variants import Stats, VariantMaker
+from engine.paths import bundled_bank
+
+
+@dataclass
+class CheckReport:
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _variant_problems(variant: Variant) -> list[str]:
+    problems = []
+    if variant.options:
+        if sum(o.correct for o in variant.options) != 1:
+            problems.append("not exactly one correct option")
+        if len({o.text for o in variant.options}) != len(variant.options):
+            problems.append("two options display alike")
+    return [f"{variant.id}: {p}" for p in problems]
+
+
+@dataclass
+class _FormulaKeys:
+    """The printed SymPy keys and distractor values of a formula exercise's solved variants."""
+
+    answers: set[str] = field(default_factory=set)
+    distractors: set[tuple[int, str]] = field(default_factory=set)  # (index in the file, value)
+
+    def add(self, variant: Variant) -> None:
+        if variant.answer.type == "formula":
+            self.answers.add(variant.answer.expr)
+            self.distractors.update(enumerate(m.value for m in variant.misconceptions))
+
+
+def _ungradable(ex: CompiledExercise, keys: _FormulaKeys) -> TemplateError | None:
+    """Grade each key against itself and parse each distractor, exactly as grading will."""
+    # Imported here: the checker needs SymPy and a worker process, which banks without formula
+    # exercises never pay for.
+    from engine.grading.checker.compare import compare
+    from engine.grading.checker.formula import FormulaError, describe, parse_formula
+    from engine.grading.checker.verdict import CompareRequest
+
+    symbols = dict(ex.spec.symbols)
+    for key in sorted(keys.answers):
+        verdict = compare(CompareRequest(kind="formula", expected=key, response=key, vars=symbols))
+        if verdict.status != "correct":
+            return ex.error(["answer"], f"the grader cannot use the key {key!r}: {verdict.message}")
+    for index, value in sorted(keys.distractors):
+        try:
+            parse_formula(value, symbols)
+        except FormulaError as err:
+            return ex.error(["distractors", index, "expr"],
+                            f"the grader cannot read the distractor {value!r}: {describe(err)}")
+    return None
+
+
+def _check_one(ex: CompiledExercise, seeds: int, report: CheckReport) -> tuple[Stats, int | None]:
+    stats, keys = Stats(), _FormulaKeys()
+    for seed in range(seeds):
+        maker = VariantMaker(ex, seed)
+        variant = next(maker.stream(1))
+        report.problems.extend(_variant_problems(variant))
+        keys.add(variant)
+        stats.add(maker.stats)
+    distinct = VariantMaker(ex, 0).distinct_count(force=True)
+    if distinct == 0:
+        raise ex.error(["constraints"], "no parameter values give a usable variant")
+    if keys.answers:
+        problem = _ungradable(ex, keys)
+        if problem is not None:
+            raise problem
+    return stats, distinct
+
+
+def check(paths: Iterable[Path] | None = None, *, seeds: int = 200) -> CheckReport:
+    """Load every template on its own and solve it under `seeds` seeds; collect every problem."""
+    report = CheckReport()
+    files, _ = exercise_files([Path(p) for p in paths] if paths else [bundled_bank()])
+    ids: dict[str, str] = {}
+    for path in files:
+        source = _display(path)
+        try:
+            ex = load_exercise(path, source)
+            if ex.id in ids:
+                raise TemplateError(f"id {ex.id!r} is also used by {ids[ex.id]}", path=source, field="id")
+            ids[ex.id] = source
+            stats, distinct = _check_one(ex, seeds, report)
+        except TemplateError as exc:
+            report.problems.append(str(exc))
+            report.lines.append(f"FAIL  {source}")
+            continue
+        redrawn = f"redrawn {stats.constraint_rejects} for constraints, {stats.clashes} for equal options"
+        report.lines.append(f"ok    {ex.id:<28} {ex.kind:<10} distinct={'-' if distinct is None else distinct:<7} "
+                            f"{seeds} seeds, {stats.draws} draws, {redrawn}")
+    report.lines.append(f"{len(files)} exercises, {len(report.problems)} problems")
+    return report
