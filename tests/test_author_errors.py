@@ -216,6 +216,7 @@ ERROR_CLASSES = [
     ErrorClass("engine.language.exact", "ExprError"),
     ErrorClass("engine.authoring.text", "TextError"),
     ErrorClass("engine.grading.checker.formula", "FormulaError"),
+    ErrorClass("engine.language.tokens", "GrammarError"),
     ErrorClass("engine.grading.checker.normalize", "NormalizeError"),
     ErrorClass("engine.grading.checker.normalize", "Unanswered"),
     ErrorClass("engine.export.skeleton", "SkeletonError"),
@@ -237,6 +238,8 @@ def test_value_errors_stay_value_errors() -> None:
     from engine.language.exact import ExprError
 
     assert issubclass(ExprError, ValueError) and issubclass(TextError, ValueError)
+
+
 FORMULA = """\
 id: ex
 title: T

@@ -469,3 +469,13 @@ def test_expected_names_declares_the_expected_formulas_variables() -> None:
 
     assert expected_names("sqrt(6/(n_in + n_out)) * pi + e^x + 1e-3") == {"n_in": "real", "n_out": "real", "x": "real"}
     assert expected_names("2x + log(y, 2) + 3e") == {"x": "real", "y": "real"}
+
+
+@pytest.mark.parametrize(("expected", "response"), [("Max(n_in, n_out)", "Max(n_out, n_in)"),
+                                                    ("floor((n_in+2*n_out-3)/2)+1", "floor((2n_out+n_in-3)/2)+1")])
+def test_keys_templates_may_print_are_graded(expected: str, response: str) -> None:
+    from engine.grading.checker.compare import compare
+    from engine.grading.checker.verdict import CompareRequest
+
+    request = CompareRequest(kind="formula", expected=expected, response=response, vars=VARS)
+    assert compare(request, use_cache=False).status == "correct"

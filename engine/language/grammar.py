@@ -269,7 +269,7 @@ class Parser:
             if function is None:
                 raise GrammarError(f"function {name!r} is not allowed", tok.pos, syntax=False)
             return self._call(tok, function.canonical)
-        if name in self.names:
+        if name in self.names and name not in ("True", "False"):  # Python keywords, never names
             return Sym(name, tok.pos)
         if name in self.dialect.constants:
             return Const(self.dialect.constants[name], name, tok.pos)

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from engine.errors import QuizwrightError
 from engine.language.allow import Dialect
 
 # The decimal literal of every parser and of numeric answers: mantissa (group 1, "5." allowed
@@ -18,7 +19,7 @@ IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PYTHON_INT_RE = re.compile(r"0[xXoObB][0-9a-fA-F_]+|\d[\d_]*(?:\.[\d_]*)?(?:[eE][+-]?[\d_]+)?")
 
 
-class GrammarError(Exception):
+class GrammarError(QuizwrightError):
     """Text the grammar refuses; ``position`` is a 1-based column in the original text.
 
     ``syntax`` marks a text that does not parse (rather than a construct that is not allowed).
