@@ -327,3 +327,33 @@ KEPT = [("1 < n < 5", {"n": 3}, True), ("n if n > 2 else -n", {"n": 1}, -1), ("M
 @pytest.mark.parametrize(("source", "env", "expected"), KEPT, ids=[k[0] for k in KEPT])
 def test_python_forms_authors_use_keep_their_meaning(source: str, env: dict, expected: object) -> None:
     assert compile_expr(source, frozenset(env)).evaluate(env) == expected
+
+
+_shared_leaf = st.sampled_from(["0", "1", "2", "7", "0.5", ".25", "2.5e1", "x", "y", "pi"])
+
+
+def _shared(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    operand = st.one_of(children, st.builds(lambda t: f"({t})", children))
+    return st.one_of(
+        st.builds(lambda a, op, b: f"{a} {op} {b}", operand, st.sampled_from(["+", "-", "*", "/"]), operand),
+        st.builds(lambda a, e: f"{a}**{e}", operand, st.sampled_from(["2", "3", "-1", "(1/2)"])),
+        st.builds(lambda a: f"-{a}", operand),
+        st.builds(lambda f, a: f"{f}({a})", st.sampled_from(["sqrt", "Abs", "exp", "floor", "log", "sin"]), children),
+        st.builds(lambda a, b: f"Max({a}, {b})", children, children),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.recursive(_shared_leaf, _shared, max_leaves=5))
+def test_authors_and_students_read_the_shared_syntax_alike(text: str) -> None:
+    from engine.grading.checker.formula import FormulaError, parse_formula
+
+    symbols = {"x": "positive", "y": "real"}
+    env = {name: sympy.Symbol(name, **({"positive": True} if kind == "positive" else {"real": True}))
+           for name, kind in symbols.items()}
+    try:
+        student = parse_formula(text, symbols)
+    except FormulaError:
+        return  # a limit or an undefined value (log(0)): authors' text has neither
+    author = to_sympy(compile_expr(text, frozenset(symbols)).evaluate(env))
+    assert author == student or sympy.simplify(author - student) == 0, (text, author, student)
