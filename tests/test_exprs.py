@@ -309,6 +309,7 @@ DROPPED = [
     ("1_000", "'1_000': Python number syntax is no longer accepted; write 1000"),
     ("0x1F + n", "'0x1F': Python number syntax is no longer accepted; write 31"),
     ("2 ^ n", "use \\*\\* for powers, not \\^"),
+    ("\uff4e + 1", "unexpected character '\uff4e'; write 'n'"),  # Python read a full-width name as ASCII
 ]
 
 

@@ -181,9 +181,9 @@ class _Tokenizer:
             elif self.author and ch == "#":  # a Python comment, as `ast` allowed
                 while i < n and s[i] != "\n":
                     i += 1
-            elif ch.isdigit() or (ch == "." and i + 1 < n and s[i + 1].isdigit()):
+            elif ch.isdigit() and ch.isascii() or (ch == "." and i + 1 < n and s[i + 1].isdigit()):
                 i = self.number(i)
-            elif ch.isalpha() or ch == "_":
+            elif ch.isalpha() or ch == "_" or not ch.isascii():
                 i = self.name(i)
             else:
                 i = self.punctuation(i)
@@ -197,6 +197,9 @@ class _Tokenizer:
         m = DECIMAL_RE.match(s, i)
         assert m is not None  # a digit or ".digit" always starts a number
         end = m.end()
+        if not m.group(0).isascii():  # \d also matches other scripts' digits (authors' text only)
+            k = i + next(k for k, c in enumerate(m.group(0)) if not c.isascii())
+            raise GrammarError(f"unexpected character {show_char(s[k])}", self.at(k))
         if self.author:
             old = _PYTHON_INT_RE.match(s, i)
             if old is not None and old.end() > end:
@@ -218,8 +221,10 @@ class _Tokenizer:
 
     def name(self, i: int) -> int:
         m = IDENTIFIER_RE.match(self.s, i)
-        if m is None:  # a non-ASCII letter (authors' text is not normalised)
-            raise GrammarError(f"unexpected character {show_char(self.s[i])}", self.at(i))
+        if m is None:  # a non-ASCII letter: authors' text is not normalised as Python's names were
+            ascii_form = unicodedata.normalize("NFKC", self.s[i])
+            hint = f"; write {ascii_form!r}" if ascii_form.isascii() and ascii_form.isalnum() else ""
+            raise GrammarError(f"unexpected character {show_char(self.s[i])}{hint}", self.at(i), syntax=not hint)
         end = m.end()
         self.push("name", m.group(0), i)
         self.no_attribute(end)
