@@ -9,6 +9,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from engine.language.tokens import DECIMAL
+
 # What an exercise is; the `kind:` of an exercise file and of an exported variant.
 Kind = Literal["concept", "true_false", "scenario", "choice", "integer", "numeric", "formula"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -32,7 +34,10 @@ ASSUMPTIONS: dict[Assumption, dict[str, bool]] = {
 }
 
 ToleranceKind = Literal["absolute", "relative"]
-_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,4})?")
+# The grammar's decimal literal with a sign; exponents stay short so that a bound is a
+# number of ordinary size.
+_DECIMAL = re.compile(r"[+-]?" + DECIMAL)
+_MAX_EXPONENT_DIGITS = 4
 
 
 class Tolerance(BaseModel):
@@ -62,7 +67,8 @@ class Tolerance(BaseModel):
     def _decimal(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if not _DECIMAL.fullmatch(value.strip()):
+        match = _DECIMAL.fullmatch(value.strip())
+        if not match or len((match.group(2) or "").lstrip("+-")) > _MAX_EXPONENT_DIGITS:
             raise ValueError("must be a decimal number such as 0.01")
         try:
             number = Decimal(value.strip())
