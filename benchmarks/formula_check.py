@@ -148,7 +148,7 @@ def build_requests(n: int, seed: int) -> list[tuple[str, CompareRequest, set[str
 
 
 def _clear_expected_cache() -> None:
-    compare_module._expected_expr.cache_clear()
+    compare_module.expected_expr.cache_clear()
 
 
 def main() -> None:

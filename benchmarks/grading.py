@@ -128,7 +128,7 @@ def _clear_worker_caches() -> None:
     from engine.grading.checker import compare as compare_module
 
     clear_cache()
-    compare_module._expected_expr.cache_clear()
+    compare_module.expected_expr.cache_clear()
 
 
 def formula_timings(quiz: Quiz, checks: int, seed: int, cold: bool) -> list[float]:

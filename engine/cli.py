@@ -236,21 +236,22 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
     The status is correct, incorrect, invalid (the answer cannot be read; the message says why),
     unanswered or undecided (no decision in time; a person should look). A batch line is
     {"kind": ..., "expected": ..., "response": ..., "vars": {...}, "tolerance": {...}, "options": N};
-    a malformed line gets an "invalid" verdict and the batch goes on. Exit 0 once verdicts are
-    printed, 2 for usage errors.
+    a malformed line, or one over 1 MB, gets an "invalid" verdict and the batch goes on. An
+    expected answer that is broken or too costly to evaluate gives "undecided" with "key_fault".
+    Exit 0 once verdicts are printed, 2 for usage errors.
 
     Example: quizwright compare "sqrt(6/(n_in+n_out))" "sqrt(6)/sqrt(n_out+n_in)" --vars n_in:positive,n_out:positive
     """
     # The answer checker is imported here: the other commands do not need it.
+    from engine.grading.checker.batch import compare_stream
     from engine.grading.checker.compare import compare as compare_answer
-    from engine.grading.checker.compare import compare_batch
     from engine.grading.checker.verdict import CompareRequest
 
     if batch is not None:
         if expected is not None or response is not None or variables or tolerance or options is not None:
             raise click.UsageError("--batch takes its requests from the file: no EXPECTED, RESPONSE, "
                                    "--vars, --tolerance or --options")
-        for verdict in compare_batch(_batch_lines(batch)):
+        for verdict in compare_stream(batch):
             click.echo(verdict)
         return
     if expected is None or response is None:
@@ -262,13 +263,6 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
     except ValidationError as err:
         raise click.UsageError("; ".join(p.render() for p in validation_problems(err, data))) from None
     click.echo(compare_answer(request).to_json())
-
-
-def _batch_lines(stream: Any) -> Any:
-    """Lines split on \n only (as `wc -l` counts them); bytes that are not UTF-8 become U+FFFD."""
-    for number, line in enumerate(stream):
-        text = line.decode("utf-8", errors="replace")
-        yield text.removeprefix("\ufeff") if number == 0 else text
 
 
 @cli.command(context_settings=CONTEXT)

@@ -9,7 +9,8 @@ import pytest
 import sympy
 from pydantic import ValidationError
 
-from engine.grading.checker.compare import clear_cache, compare, compare_batch
+from engine.grading.checker.batch import compare_batch
+from engine.grading.checker.compare import clear_cache, compare
 from engine.grading.checker.equivalence import MIN_POINTS, equivalent
 from engine.grading.checker.formula import make_symbols, parse_formula
 from engine.grading.checker.verdict import CompareRequest, Verdict
@@ -100,6 +101,17 @@ def test_equivalence_is_deterministic_per_seed() -> None:
     assert len(results) == 1
 
 
+def test_a_proof_step_that_overflows_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.grading.checker.equivalence as equivalence
+
+    def overflow(expr: sympy.Expr) -> sympy.Expr:
+        raise OverflowError("int too large to convert to float")
+
+    monkeypatch.setattr(equivalence, "_proof_steps", lambda diff: [overflow, sympy.expand])
+    x = sympy.Symbol("x", real=True)
+    assert equivalence._prove((x + 1) ** 2 - x**2 - 2 * x - 1, None) == "correct"
+
+
 def test_numeric_only_verdict_says_so() -> None:
     x = sympy.Symbol("x", real=True)
     # Agrees on the sample box [-10, 10] but not beyond 20: the documented limit of evidence.
@@ -123,8 +135,8 @@ CHECKS = [
     Check({"kind": "formula", "expected": "2/n_in", "response": "2*n_in^-1", "vars": POS}, "correct", "correct", "2*n_in^(-1)"),
     Check({"kind": "formula", "expected": "2/n_in", "response": "2*m", "vars": POS}, "invalid", "unknown symbol m at position 3", None),
     Check({"kind": "formula", "expected": "2/n_in", "response": "  ", "vars": POS}, "unanswered", "no answer", None),
-    Check({"kind": "formula", "expected": "2/n_y", "response": "2/n_in", "vars": POS}, "invalid", "the expected answer is broken (unknown symbol n_y at position 3); flagged for the question author", None),
-    Check({"kind": "formula", "expected": "1/(n_in-n_in)", "response": "2/n_in", "vars": POS}, "invalid", "the expected answer is broken (the formula is undefined (for example a division by zero)); flagged for the question author", None),
+    Check({"kind": "formula", "expected": "2/n_y", "response": "2/n_in", "vars": POS}, "undecided", "the expected answer is broken (unknown symbol n_y at position 3): '2/n_y'; flagged for the question author", None),
+    Check({"kind": "formula", "expected": "1/(n_in-n_in)", "response": "2/n_in", "vars": POS}, "undecided", "the expected answer is broken (the formula is undefined (for example a division by zero)): '1/(n_in-n_in)'; flagged for the question author", None),
     Check({"kind": "formula", "expected": "x + y", "response": "y+x", "vars": ["x", "y"]}, "correct", "correct", "y+x"),
     Check({"kind": "formula", "expected": 2, "response": "4/2"}, "correct", "correct", "4/2"),
     Check({"kind": "numeric", "expected": 0.1095, "response": ".1095", "tolerance": {"relative": 0.01}}, "correct", "correct", "0.1095"),
@@ -133,14 +145,14 @@ CHECKS = [
     Check({"kind": "numeric", "expected": "sqrt(6/10)", "response": "0.7746", "tolerance": {"absolute": "0.0001"}}, "correct", "correct", "0.7746"),
     Check({"kind": "numeric", "expected": "0.1", "response": "1/10"}, "correct", "correct", "1/10"),
     Check({"kind": "numeric", "expected": 1, "response": "0,5"}, "invalid", "use a point as decimal separator (0.5, not 0,5)", None),
-    Check({"kind": "numeric", "expected": "sqrt(x)", "response": "1"}, "invalid", "the expected answer is broken (unknown symbol x at position 6); flagged for the question author", None),
-    Check({"kind": "numeric", "expected": True, "response": "1"}, "invalid", "the expected answer is broken (a number, not true/false); flagged for the question author", None),
+    Check({"kind": "numeric", "expected": "sqrt(x)", "response": "1"}, "undecided", "the expected answer is broken (unknown symbol x at position 6): 'sqrt(x)'; flagged for the question author", None),
+    Check({"kind": "numeric", "expected": True, "response": "1"}, "undecided", "the expected answer is broken (a number, not true/false): true; flagged for the question author", None),
     Check({"kind": "integer", "expected": 10, "response": "1e1"}, "correct", "correct", "10"),
     Check({"kind": "integer", "expected": "10", "response": "\u221210"}, "incorrect", "incorrect", "-10"),
     Check({"kind": "integer", "expected": 10, "response": "10.5"}, "invalid", "not an integer", None),
     Check({"kind": "choice", "expected": 2, "response": "\u2461", "options": 3}, "correct", "correct", "2"),
     Check({"kind": "choice", "expected": 2, "response": "4", "options": 3}, "invalid", "option 4 does not exist (1–3)", None),
-    Check({"kind": "choice", "expected": 5, "response": "1", "options": 3}, "invalid", "the expected answer is broken (not an option number between 1 and 3); flagged for the question author", None),
+    Check({"kind": "choice", "expected": 5, "response": "1", "options": 3}, "undecided", "the expected answer is broken (not an option number between 1 and 3): 5; flagged for the question author", None),
     Check({"kind": "true_false", "expected": True, "response": "O"}, "correct", "correct", "true"),
     Check({"kind": "true_false", "expected": "false", "response": "\u2460"}, "incorrect", "incorrect", "true"),
     Check({"kind": "true_false", "expected": False, "response": "0"}, "invalid", "0 is ambiguous: answer 1 (true) or 2 (false)", None),
@@ -170,6 +182,34 @@ def test_distractor_feedback() -> None:
     assert (plain.status, plain.feedback) == ("incorrect", None)
 
 
+def test_distractor_texts_are_read_in_the_worker() -> None:
+    request = CompareRequest(kind="formula", expected="2/n_in", response="1/n_in", vars=POS)
+    verdict = compare(request, distractors=[("n_in +", "unreadable"), ("1/n_in", "dropped the 2")])
+    assert (verdict.status, verdict.feedback) == ("incorrect", "dropped the 2")
+
+
+@pytest.mark.parametrize(
+    ("response", "feedback"),
+    [("0.0313", "halved"), ("0.0884", "sqrt"), ("0.5", None), ("0.0625", None)],
+)
+def test_numeric_distractor_feedback_within_the_tolerance(response: str, feedback: str | None) -> None:
+    request = CompareRequest(
+        kind="numeric", expected="1/16", response=response, tolerance={"absolute": "0.0001"}
+    )
+    distractors = [("not a number", "broken"), ("1/32", "halved"), ("sqrt(2)/16", "sqrt")]
+    verdict = compare(request, distractors=distractors)
+    status = "correct" if response == "0.0625" else "incorrect"
+    assert (verdict.status, verdict.feedback) == (status, feedback)
+
+
+def test_distractors_as_expressions_numbers_or_text() -> None:
+    numeric = CompareRequest(kind="numeric", expected="1/16", response="3")
+    formula = CompareRequest(kind="formula", expected="2/n", response="3", vars=["n"])
+    for request in (numeric, formula):
+        verdict = compare(request, distractors=[(sympy.sqrt(2), "root"), (3, "three"), ("n", "n")])
+        assert (verdict.status, verdict.feedback) == ("incorrect", "three")
+
+
 def test_cache_makes_repeats_free() -> None:
     clear_cache()
     request = CompareRequest(
@@ -193,7 +233,7 @@ def test_cache_makes_repeats_free() -> None:
 def test_cache_keeps_expected_types_apart() -> None:
     as_bool = compare(CompareRequest(kind="numeric", expected=True, response="1"))
     as_int = compare(CompareRequest(kind="numeric", expected=1, response="1"))
-    assert (as_bool.status, as_int.status) == ("invalid", "correct")
+    assert (as_bool.status, as_int.status) == ("undecided", "correct")
 
 
 # --- models -------------------------------------------------------------------------------
@@ -226,6 +266,16 @@ def test_request_model_rejects(data: dict[str, Any], word: str) -> None:
         CompareRequest.model_validate(data)
 
 
+@pytest.mark.parametrize(
+    ("tolerance", "problem"),
+    [({"absolute": "1e1001"}, "out of range"), ({"relative": "0." + "1" * 51}, "significant digits")],
+)
+def test_a_tolerance_beyond_a_numbers_bounds_is_a_key_fault(tolerance: dict[str, str], problem: str) -> None:
+    request = CompareRequest(kind="numeric", expected=1, response="1", tolerance=tolerance)
+    verdict = compare(request)
+    assert (verdict.status, verdict.key_fault) == ("undecided", "broken") and problem in verdict.message
+
+
 def test_float_tolerance_is_exact_decimal() -> None:
     request = CompareRequest.model_validate(
         {"kind": "numeric", "expected": 1, "response": "1", "tolerance": {"relative": 0.1}}
@@ -249,6 +299,14 @@ def test_verdict_json_has_fixed_key_order() -> None:
         Verdict(status="correct", message="correct").to_json()
         == '{"status":"correct","message":"correct"}'
     )
+    fault = Verdict(status="undecided", message="m", key_fault="broken")
+    assert fault.to_json() == '{"status":"undecided","message":"m","key_fault":"broken"}'
+
+
+@pytest.mark.parametrize("status", ["correct", "incorrect", "invalid", "unanswered"])
+def test_a_key_fault_is_always_undecided(status: str) -> None:
+    with pytest.raises(ValidationError, match="undecided"):
+        Verdict(status=status, message="m", key_fault="too_costly")  # type: ignore[arg-type]
 
 
 # --- batch --------------------------------------------------------------------------------

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tracemalloc
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from engine.cli import cli
+from engine.grading.checker.batch import MAX_LINE_BYTES, Overlong, compare_stream, read_lines
 
 
 @pytest.fixture
@@ -113,3 +116,84 @@ def test_batch_of_nothing_prints_nothing(runner: CliRunner) -> None:
 def test_help(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["compare", "-h"])
     assert result.exit_code == 0 and "Example:" in result.output and "--batch" in result.output
+
+
+def test_a_broken_numeric_key_is_a_verdict_not_an_internal_error(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["compare", "--kind", "numeric", "exp(exp(exp(exp(2))))", "1"])
+    assert result.exit_code == 0, result.output
+    (verdict,) = verdicts(result.stdout)
+    assert (verdict["status"], verdict["key_fault"]) == ("undecided", "broken")
+    assert "exp(exp(exp(exp(2))))" in verdict["message"]
+
+
+# --- line size cap --------------------------------------------------------------------------
+
+REQUEST = b'{"kind": "integer", "expected": 7, "response": "7"}'
+
+
+class _Generated(io.RawIOBase):
+    """A raw stream that makes its bytes as they are read: a huge line exists nowhere whole."""
+
+    def __init__(self, *parts: bytes | int) -> None:
+        self.parts = list(parts)  # bytes as they are, or n: that many b"x"
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while self.parts:
+            part = self.parts[0]
+            if isinstance(part, int):
+                n = min(part, len(buffer))
+                buffer[:n] = b"x" * n
+                self.parts[0] = part - n
+            else:
+                n = min(len(part), len(buffer))
+                buffer[:n] = part[:n]
+                self.parts[0] = part[n:]
+            if not self.parts[0]:
+                self.parts.pop(0)
+            if n:
+                return n
+        return 0
+
+
+def test_an_overlong_line_is_skipped_in_bounded_memory() -> None:
+    size = 40 * MAX_LINE_BYTES  # 40 MB: reading it whole would show in the peak below
+    start = b'{"kind": "integer", "expected": 1, "response": "'
+    raw = _Generated(REQUEST + b"\n", start, size, b'"}\n', REQUEST + b"\n",
+                     b"x" * MAX_LINE_BYTES, b"\n", REQUEST)
+    tracemalloc.start()
+    try:
+        out = [json.loads(line) for line in compare_stream(io.BufferedReader(raw, 64 * 1024))]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * MAX_LINE_BYTES, f"peak {peak:,} bytes"
+    assert [o["status"] for o in out] == ["correct", "invalid", "correct", "invalid", "correct"]
+    assert out[1]["message"] == f"line 2: longer than 1,000,000 bytes ({len(start) + size + 2:,}); not read"
+    assert out[3]["message"].startswith("line 4: not valid JSON")  # exactly at the cap: read
+
+
+@pytest.mark.parametrize(
+    ("data", "lines"),
+    [
+        (b"ab\ncd", ["ab\n", "cd"]),
+        (b"abcd\nef\n", [Overlong(4), "ef\n"]),
+        (b"abc\nabcd", ["abc\n", Overlong(4)]),
+        (b"\xef\xbb\xbf\n\xffc", ["\n", "\ufffdc"]),  # the BOM counts towards the cap
+        (b"\xef\xbb\xbfa\n", [Overlong(4)]),
+    ],
+)
+def test_read_lines(data: bytes, lines: list[object]) -> None:
+    assert list(read_lines(io.BytesIO(data), limit=3)) == lines
+
+
+def test_batch_file_with_a_line_of_several_mb(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "requests.jsonl"
+    path.write_bytes(REQUEST + b"\n" + b"[" * (3 * MAX_LINE_BYTES) + b"\n" + REQUEST + b"\n")
+    result = runner.invoke(cli, ["compare", "--batch", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = verdicts(result.stdout)
+    assert [v["status"] for v in lines] == ["correct", "invalid", "correct"]
+    assert lines[1]["message"] == "line 2: longer than 1,000,000 bytes (3,000,000); not read"

@@ -10,7 +10,8 @@ from typing import NamedTuple
 
 import pytest
 
-from engine.grading.checker.compare import compare, compare_batch
+from engine.grading.checker.batch import compare_batch
+from engine.grading.checker.compare import compare
 from engine.grading.checker.sandbox import Sandbox
 from engine.grading.checker.verdict import CompareRequest
 
@@ -191,9 +192,8 @@ def _slow_job(*args: object) -> tuple[str, str, None]:
 def test_formula_check_timeout_is_undecided(monkeypatch: pytest.MonkeyPatch) -> None:
     import engine.grading.checker.compare as compare_module
 
-    box = Sandbox()
-    monkeypatch.setattr(compare_module, "_formula_job", _slow_job)
-    monkeypatch.setattr(compare_module, "TIMEOUT", 0.3)
+    box = Sandbox(timeout=0.3)
+    monkeypatch.setattr(compare_module, "formula_job", _slow_job)
     try:
         request = CompareRequest(kind="formula", expected="x", response="x^2", vars=["x"])
         start = time.monotonic()
@@ -205,3 +205,98 @@ def test_formula_check_timeout_is_undecided(monkeypatch: pytest.MonkeyPatch) -> 
         "undecided",
         "could not decide in time; flagged for a person",
     )
+
+
+# --- the teacher's key: under the same limits -----------------------------------------------
+
+HANGING_KEY = "sin(cos(exp(exp(exp(exp(1))))))"  # SymPy alone never finishes building it
+LIMIT = 0.5  # the sandbox's time limit in these tests
+
+
+@pytest.fixture
+def small_box() -> Sandbox:
+    box = Sandbox(timeout=LIMIT)
+    yield box
+    box.close()
+
+
+def test_hanging_key_in_a_batch_is_undecided_within_the_limit(small_box: Sandbox) -> None:
+    line = json.dumps({"kind": "numeric", "expected": HANGING_KEY, "response": "0.5"})
+    start = time.monotonic()
+    (out,) = compare_batch([line], sandbox=small_box)
+    assert time.monotonic() - start < LIMIT + 2  # the limit, plus starting and killing a worker
+    verdict = json.loads(out)
+    assert (verdict["status"], verdict["key_fault"]) == ("undecided", "too_costly")
+    assert HANGING_KEY[:20] in verdict["message"] and "time limit" in verdict["message"]
+
+
+def test_a_costly_key_costs_the_limit_once(small_box: Sandbox) -> None:
+    request = CompareRequest(kind="formula", expected=HANGING_KEY, response="x", vars=["x"])
+    assert compare(request, sandbox=small_box).key_fault == "too_costly"
+    start = time.monotonic()
+    again = compare(request.model_copy(update={"response": "2x"}), sandbox=small_box)
+    assert again.key_fault == "too_costly" and time.monotonic() - start < LIMIT / 2
+
+
+class BadKey(NamedTuple):
+    kind: str
+    expected: str | int | float | bool
+    fault: str
+
+
+BAD_KEYS = [
+    BadKey("numeric", HANGING_KEY, "too_costly"),
+    BadKey("formula", HANGING_KEY, "too_costly"),
+    BadKey("numeric", "exp(exp(exp(exp(2))))", "broken"),  # was "internal error (ValueError)"
+    BadKey("numeric", "1/0", "broken"),
+    BadKey("numeric", "sqrt(-1)", "broken"),
+    BadKey("numeric", "x", "broken"),
+    BadKey("numeric", "", "broken"),
+    BadKey("numeric", "9^9^9^9", "broken"),
+    BadKey("numeric", "x" * 1_000_000, "broken"),
+    BadKey("numeric", float("nan"), "broken"),
+    BadKey("numeric", float("inf"), "broken"),
+    BadKey("numeric", True, "broken"),
+    BadKey("formula", 10**5000, "broken"),  # str() of it would raise
+    BadKey("formula", "x" * 100_000, "broken"),
+    BadKey("formula", True, "broken"),
+    BadKey("integer", "2^10", "broken"),
+    BadKey("choice", 10**5000, "broken"),
+    BadKey("true_false", 10**5000, "broken"),
+]
+
+
+@pytest.mark.parametrize("case", BAD_KEYS, ids=[f"{c.kind}-{i}" for i, c in enumerate(BAD_KEYS)])
+def test_a_bad_key_is_undecided_and_named(case: BadKey, small_box: Sandbox) -> None:
+    data = {"kind": case.kind, "expected": case.expected, "response": "1"}
+    if case.kind == "choice":
+        data["options"] = 3
+    start = time.monotonic()
+    verdict = compare(CompareRequest.model_validate(data), sandbox=small_box)
+    assert time.monotonic() - start < LIMIT + 2
+    assert (verdict.status, verdict.key_fault) == ("undecided", case.fault), verdict
+    assert verdict.message.startswith("the expected answer is ")
+    assert "internal error" not in verdict.message
+    verdict.to_json()
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected", "response", "tolerance"),
+    [
+        ("numeric", "0." + "1" * 5000, "0.1", None),  # more bits than this process computes with
+        ("numeric", 10**5000, "1e1000", {"relative": "0.5"}),
+        ("numeric", "exp(6000)", "1e1000", {"relative": "0.5"}),
+        ("numeric", "sqrt(2)", "1e400", {"absolute": "1e400"}),  # float() of 1e400 overflowed
+        ("integer", 10**5000, "1", None),
+    ],
+    ids=["5000 digits", "5000-digit int", "exp(6000)", "overflow in the ladder", "integer"],
+)
+def test_huge_keys_are_still_judged(
+    kind: str, expected: object, response: str, tolerance: dict[str, str] | None, small_box: Sandbox
+) -> None:
+    request = CompareRequest.model_validate(
+        {"kind": kind, "expected": expected, "response": response, "tolerance": tolerance}
+    )
+    verdict = compare(request, sandbox=small_box)
+    want = "correct" if response == "1e400" else "incorrect"
+    assert (verdict.status, verdict.key_fault) == (want, None), verdict

@@ -21,6 +21,7 @@ from engine.grading.checker.normalize import (
     normalize_true_false,
     parse_tolerance,
     to_fraction,
+    within_approximation,
     within_tolerance,
 )
 
@@ -343,6 +344,33 @@ def test_irrational_boundary_far_beyond_double_precision() -> None:
     inside = Decimal("1.414213562373095048801688724209698078569671875377")
     assert within_tolerance(inside, e, {"absolute": "1e-45"})
     assert not within_tolerance(inside + Decimal("2e-45"), e, {"absolute": "1e-45"})
+
+
+def test_ladder_near_a_boundary_far_beyond_the_float_range() -> None:
+    # |1e400 − sqrt(2)| is within 1e400 by sqrt(2): far inside the noise at that scale, so the
+    # ladder decides (its noise bound once went through float() and overflowed).
+    assert within_tolerance(Decimal("1e400"), sympy.sqrt(2), {"absolute": "1e400"})
+    assert not within_tolerance(Decimal("1e400"), sympy.sqrt(2), {"absolute": "9.99e399"})
+
+
+SQRT_2 = Fraction("1.41421356237")  # sqrt(2) within 1e-11
+
+
+@pytest.mark.parametrize(
+    ("response", "tolerance", "within"),
+    [
+        ("1.5", ("absolute", "0.1"), True),
+        ("1.6", ("absolute", "0.1"), False),
+        ("1.42421356237", ("absolute", "0.01"), None),  # on the boundary up to the error
+        ("1.4", ("relative", "0.02"), True),
+        ("1.4", ("relative", "0.01"), False),
+        ("1.4", None, False),
+        ("1.41421356237", None, None),
+    ],
+)
+def test_within_approximation(response: str, tolerance: tuple[str, str] | None, within: bool | None) -> None:
+    tol = (tolerance[0], Fraction(tolerance[1])) if tolerance else None
+    assert within_approximation(Fraction(response), SQRT_2, Fraction(1, 10**11), tol) is within
 
 
 BAD_TOLERANCE = [

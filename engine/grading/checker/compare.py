@@ -1,34 +1,33 @@
-"""One verdict API for every answer kind: ``compare`` for one request, ``compare_batch`` for JSON lines.
+"""One verdict API for every answer kind: ``compare`` checks one request (``batch`` reads JSON lines).
 
-Formula answers are parsed with ``engine.formula`` (syntax and limits in this process, without
-SymPy), then built and compared inside the sandbox worker under a hard timeout, so no answer can
-hang or crash the caller. Verdicts are cached per (kind, expected, normalised response, vars,
-tolerance, options, distractors) in an LRU, including "undecided" ones: a hostile answer that
-timed out once costs nothing the second time.
+A response is normalised, or parsed with ``formula`` (syntax and limits, without SymPy), in this
+process. The expected answer is read and evaluated only in the sandbox worker (``expected``), and so is
+every SymPy step, under the worker's hard time and memory limits: no answer and no key can hang or
+crash the caller. Verdicts are cached per (kind, expected, normalised response, vars, tolerance,
+options, distractors) in an LRU, "undecided" ones included: a hostile answer that timed out once
+costs nothing the second time.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Sequence
-from decimal import Decimal
-from fractions import Fraction
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 import sympy
-from pydantic import ValidationError
 
-from engine.errors import validation_problems
-from engine.grading.checker.equivalence import equivalent
-from engine.grading.checker.formula import (
-    FormulaError,
-    describe,
-    make_symbols,
-    parse_formula,
-    parse_syntax,
-    to_text,
+from engine.grading.checker.expected import (
+    NumericKey,
+    expected_expr,
+    formula_job,
+    formula_key_fault,
+    key_broken,
+    numeric_within,
+    prepare_numeric,
+    read_tolerance,
+    undecided,
 )
+from engine.grading.checker.formula import FormulaError, describe, parse_syntax, to_text
 from engine.grading.checker.normalize import (
     NormalizeError,
     Unanswered,
@@ -37,79 +36,26 @@ from engine.grading.checker.normalize import (
     normalize_integer,
     normalize_numeric,
     normalize_true_false,
-    to_fraction,
-    within_tolerance,
 )
 from engine.grading.checker.sandbox import Sandbox, default_sandbox
 from engine.grading.checker.verdict import CompareRequest, Verdict
 
-__all__ = ["CACHE_SIZE", "clear_cache", "compare", "compare_batch", "TIMEOUT"]
+__all__ = ["CACHE_SIZE", "Distractors", "clear_cache", "compare"]
 
 CACHE_SIZE = 100_000
-TIMEOUT = 2.0
-PROOF_BUDGET = 0.8  # soft limit for simplification, well inside the hard TIMEOUT
+PROOF_SHARE = 0.4  # of the worker's time limit, for simplification: a soft limit inside the hard one
 
-Distractors = Sequence[tuple[sympy.Expr, str]]
-
-_FLAGGED_TIME = "could not decide in time; flagged for a person"
-_FLAGGED_MEMORY = "could not decide within the memory limit; flagged for a person"
-_FLAGGED_ERROR = "could not be checked (internal error); flagged for a person"
+# Tagged wrong answers with their feedback: formulas (SymPy expressions, or text read in the
+# worker) for formula questions, values as ``expected`` takes them for numeric questions.
+Distractors = Sequence[tuple[sympy.Expr | str | int | float, str]]
 
 
 class _BrokenExpected(Exception):
     """The question's expected answer (not the student's) is unusable."""
 
 
-def _broken(detail: str) -> Verdict:
-    return Verdict(
-        status="invalid",
-        message=f"the expected answer is broken ({detail}); flagged for the question author",
-    )
-
-
 # ---------------------------------------------------------------------------------------------
-# Work done inside the sandbox worker
-
-
-@lru_cache(maxsize=256)
-def _expected_expr(text: str, variables: tuple[tuple[str, str], ...]) -> sympy.Expr:
-    return parse_formula(text, dict(variables))
-
-
-def _formula_job(
-    expected: str,
-    response: str,
-    variables: tuple[tuple[str, str], ...],
-    distractors: tuple[tuple[sympy.Expr, str], ...],
-    budget: float,
-) -> tuple[str, str, str | None]:
-    """(status, message, feedback) for one formula answer; runs in the worker."""
-    try:
-        want = _expected_expr(expected, variables)
-    except FormulaError as err:
-        return "broken", describe(err), None
-    try:
-        got = parse_formula(response, dict(variables))
-    except FormulaError as err:
-        return "invalid", describe(err, response), None
-    symbols = make_symbols(dict(variables))
-    outcome = equivalent(want, got, symbols, budget=budget)
-    if outcome.status != "incorrect":
-        return outcome.status, _MESSAGES[outcome.status], None
-    for expr, feedback in distractors:
-        if equivalent(expr, got, symbols, budget=budget, prove=False).status == "correct":
-            return "incorrect", _MESSAGES["incorrect"], feedback
-    return "incorrect", _MESSAGES["incorrect"], None
-
-
-_MESSAGES = {
-    "correct": "correct",
-    "incorrect": "incorrect",
-    "undecided": "could not decide; flagged for a person",
-}
-
-# ---------------------------------------------------------------------------------------------
-# Per kind
+# Cache keys: what the text alone settles, in this process
 
 
 def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
@@ -117,12 +63,14 @@ def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
     symbols = request.symbols()
     expected = request.expected
     if isinstance(expected, bool):
-        return _broken("a formula, not true/false")
-    expected_text = repr(expected) if isinstance(expected, float) else str(expected)
+        return key_broken(expected, "a formula, not true/false")
     try:
-        parse_syntax(expected_text, symbols)
+        expected_text = repr(expected) if isinstance(expected, float) else str(expected)
+        parse_syntax(expected_text, symbols)  # bounded: no SymPy, the student's limits
     except FormulaError as err:
-        return _broken(describe(err))
+        return key_broken(expected, describe(err))
+    except ValueError:  # str() of an integer beyond Python's 4300 digits
+        return key_broken(expected, "number too long")
     if not request.response.strip():
         return Verdict(status="unanswered", message="no answer")
     try:
@@ -130,106 +78,6 @@ def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
     except FormulaError as err:
         return Verdict(status="invalid", message=describe(err, request.response))
     return ("formula", expected_text, to_text(tree), tuple(sorted(symbols.items())))
-
-
-@lru_cache(maxsize=4096, typed=True)  # typed: True, 1 and 1.0 are different expected values
-def _numeric_expected(expected: str | int | float | bool) -> Fraction | sympy.Expr:
-    if isinstance(expected, bool):
-        raise _BrokenExpected("a number, not true/false")
-    try:
-        return to_fraction(expected)
-    except ValueError:
-        if not isinstance(expected, str):
-            raise _BrokenExpected("not a finite number") from None
-    try:
-        value = parse_formula(expected, {})  # a teacher's constant such as sqrt(6/10)
-    except FormulaError as err:
-        raise _BrokenExpected(describe(err)) from None
-    if not value.is_number or value.is_real is False:
-        raise _BrokenExpected("not a real number")
-    return value
-
-
-def _judge(key: tuple[Any, ...], sandbox: Sandbox | None) -> Verdict:
-    kind = key[0]
-    if kind == "formula":
-        return _judge_formula(key, sandbox)
-    _, (_type, expected), normalized, tolerance, options = key
-    try:
-        if kind == "numeric":
-            want = _numeric_expected(expected)
-            got = Fraction(normalized) if "/" in normalized else Decimal(normalized)
-            ok = within_tolerance(got, want, dict(tolerance) if tolerance else None)
-        elif kind == "integer":
-            ok = normalized == str(_integer_expected(expected))
-        elif kind == "choice":
-            ok = int(normalized) == _choice_expected(expected, options)
-        else:
-            ok = (normalized == "true") == _true_false_expected(expected)
-    except _BrokenExpected as err:
-        return _broken(str(err))
-    status = "correct" if ok else "incorrect"
-    return Verdict(status=status, message=status, normalized=normalized)
-
-
-def _integer_expected(expected: str | int | float | bool) -> int:
-    if isinstance(expected, bool):
-        raise _BrokenExpected("an integer, not true/false")
-    if isinstance(expected, int):
-        return expected
-    try:
-        return normalize_integer(repr(expected) if isinstance(expected, float) else expected)
-    except (NormalizeError, Unanswered):
-        raise _BrokenExpected("not an integer") from None
-
-
-def _choice_expected(expected: str | int | float | bool, options: int) -> int:
-    if isinstance(expected, bool) or isinstance(expected, float):
-        raise _BrokenExpected("an option number")
-    try:
-        return normalize_choice(str(expected), options)
-    except (NormalizeError, Unanswered):
-        raise _BrokenExpected(f"not an option number between 1 and {options}") from None
-
-
-def _true_false_expected(expected: str | int | float | bool) -> bool:
-    if isinstance(expected, bool):
-        return expected
-    if isinstance(expected, float):
-        raise _BrokenExpected("true or false")
-    try:
-        return normalize_true_false(str(expected))
-    except (NormalizeError, Unanswered):
-        raise _BrokenExpected("true or false") from None
-
-
-def _judge_formula(key: tuple[Any, ...], sandbox: Sandbox | None) -> Verdict:
-    _, expected, normalized, variables, distractors = key
-    box = sandbox or default_sandbox()
-    result = box.run(
-        _formula_job, expected, normalized, variables, distractors, PROOF_BUDGET, timeout=TIMEOUT
-    )
-    if result.status == "timeout":
-        return Verdict(status="undecided", message=_FLAGGED_TIME, normalized=normalized)
-    if result.status == "memory":
-        return Verdict(status="undecided", message=_FLAGGED_MEMORY, normalized=normalized)
-    if result.status != "ok":
-        return Verdict(status="undecided", message=_FLAGGED_ERROR, normalized=normalized)
-    status, message, feedback = result.value
-    if status == "broken":
-        return _broken(message)
-    return Verdict(status=status, message=message, normalized=normalized, feedback=feedback)
-
-
-@lru_cache(maxsize=CACHE_SIZE)
-def _judge_cached(key: tuple[Any, ...]) -> Verdict:
-    return _judge(key, None)
-
-
-def clear_cache() -> None:
-    """Forget every cached verdict (and the worker-side parse cache of this process)."""
-    _judge_cached.cache_clear()
-    _expected_expr.cache_clear()
 
 
 def _normalized_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
@@ -260,6 +108,114 @@ def _normalized_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Judging a key against the expected answer
+
+
+def _judge(key: tuple[Any, ...], box: Sandbox) -> Verdict:
+    kind = key[0]
+    if kind == "formula":
+        return _judge_formula(key, box)
+    _, (_type, expected), normalized, tolerance, options, distractors = key
+    if kind == "numeric":
+        return _judge_numeric(expected, normalized, tolerance, distractors, box)
+    try:
+        if kind == "integer":
+            ok = int(normalized) == _integer_expected(expected)
+        elif kind == "choice":
+            ok = int(normalized) == _choice_expected(expected, options)
+        else:
+            ok = (normalized == "true") == _true_false_expected(expected)
+    except _BrokenExpected as err:
+        return key_broken(expected, str(err))
+    status = "correct" if ok else "incorrect"
+    return Verdict(status=status, message=status, normalized=normalized)
+
+
+def _judge_formula(key: tuple[Any, ...], box: Sandbox) -> Verdict:
+    _, expected, normalized, variables, distractors = key
+    fault = formula_key_fault(expected, variables, box)
+    if fault is not None:
+        return fault
+    budget = box.timeout * PROOF_SHARE
+    result = box.run(formula_job, expected, normalized, variables, distractors, budget)
+    if not result.ok:
+        return undecided(result, normalized)
+    status, message, feedback = result.value
+    if status == "broken":
+        return key_broken(expected, message)
+    return Verdict(status=status, message=message, normalized=normalized, feedback=feedback)
+
+
+def _judge_numeric(
+    expected: Any, normalized: str, tolerance: Any, distractors: Any, box: Sandbox
+) -> Verdict:
+    key = prepare_numeric(expected, box)
+    if isinstance(key, Verdict):
+        return key
+    try:
+        bound = read_tolerance(dict(tolerance) if tolerance else None)
+    except ValueError as err:
+        return key_broken(expected, str(err))
+    ok = numeric_within(normalized, key, bound, box)
+    if isinstance(ok, Verdict):
+        return ok
+    if ok:
+        return Verdict(status="correct", message="correct", normalized=normalized)
+    feedback = None
+    for value, text in distractors:
+        wrong = prepare_numeric(value, box)
+        if isinstance(wrong, NumericKey) and numeric_within(normalized, wrong, bound, box) is True:
+            feedback = text
+            break
+    return Verdict(status="incorrect", message="incorrect", normalized=normalized, feedback=feedback)
+
+
+def _integer_expected(expected: str | int | float | bool) -> int:
+    # A literal, never an expression: normalize_integer reads at most 200 characters.
+    if isinstance(expected, bool):
+        raise _BrokenExpected("an integer, not true/false")
+    if isinstance(expected, int):
+        return expected
+    try:
+        return normalize_integer(repr(expected) if isinstance(expected, float) else expected)
+    except (NormalizeError, Unanswered):
+        raise _BrokenExpected("not an integer") from None
+
+
+def _choice_expected(expected: str | int | float | bool, options: int) -> int:
+    if isinstance(expected, bool) or isinstance(expected, float):
+        raise _BrokenExpected("an option number")
+    try:
+        return normalize_choice(str(expected), options)
+    except (NormalizeError, Unanswered, ValueError):  # ValueError: str() of a huge int
+        raise _BrokenExpected(f"not an option number between 1 and {options}") from None
+
+
+def _true_false_expected(expected: str | int | float | bool) -> bool:
+    if isinstance(expected, bool):
+        return expected
+    if isinstance(expected, float):
+        raise _BrokenExpected("true or false")
+    try:
+        return normalize_true_false(str(expected))
+    except (NormalizeError, Unanswered, ValueError):  # ValueError: str() of a huge int
+        raise _BrokenExpected("true or false") from None
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _judge_cached(key: tuple[Any, ...]) -> Verdict:
+    return _judge(key, default_sandbox())
+
+
+def clear_cache() -> None:
+    """Forget every cached verdict and prepared key (and the worker-side parse cache of this process)."""
+    _judge_cached.cache_clear()
+    formula_key_fault.cache_clear()
+    prepare_numeric.cache_clear()
+    expected_expr.cache_clear()
+
+
 def compare(
     request: CompareRequest,
     *,
@@ -267,70 +223,17 @@ def compare(
     use_cache: bool = True,
     sandbox: Sandbox | None = None,
 ) -> Verdict:
-    """Check one answer. Never raises for anything in ``request.response``.
+    """Check one answer. Never raises for anything in the request.
 
-    ``distractors`` are tagged wrong answers (expression, feedback); an incorrect formula answer
-    equivalent to one of them gets its feedback. ``sandbox`` defaults to the process-wide one;
-    verdicts are cached only with the default sandbox and ``use_cache=True``.
+    ``distractors`` are tagged wrong answers (value, feedback): an incorrect formula answer
+    equivalent to one, or an incorrect numeric answer within the tolerance of one, gets its
+    feedback. ``sandbox`` defaults to the process-wide one; verdicts are cached only with the
+    default sandbox and ``use_cache=True``.
     """
-    if request.kind == "formula":
-        key = _formula_key(request)
-        if isinstance(key, tuple):
-            key = (*key, tuple((expr, str(feedback)) for expr, feedback in distractors))
-    else:
-        key = _normalized_key(request)
+    key = _formula_key(request) if request.kind == "formula" else _normalized_key(request)
     if isinstance(key, Verdict):
         return key
+    key = (*key, tuple((value, str(feedback)) for value, feedback in distractors))
     if use_cache and sandbox is None:
         return _judge_cached(key)
-    return _judge(key, sandbox)
-
-
-# ---------------------------------------------------------------------------------------------
-# Batch
-
-
-def _validation_message(err: ValidationError, data: dict[str, Any]) -> str:
-    return "; ".join(problem.render() for problem in validation_problems(err, data))
-
-
-def _line_verdict(number: int, line: str) -> Verdict:
-    text = line.rstrip("\r\n")
-    if not text.strip():
-        return Verdict(status="invalid", message=f"line {number}: empty line")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        return Verdict(
-            status="invalid",
-            message=f"line {number}: not valid JSON ({err.msg} at column {err.colno})",
-        )
-    except (RecursionError, ValueError):
-        return Verdict(
-            status="invalid", message=f"line {number}: not valid JSON (too deep or too large)"
-        )
-    if not isinstance(data, dict):
-        return Verdict(status="invalid", message=f"line {number}: expected a JSON object")
-    try:
-        request = CompareRequest.model_validate(data)
-    except ValidationError as err:
-        return Verdict(status="invalid", message=f"line {number}: {_validation_message(err, data)}")
-    except (RecursionError, ValueError):
-        return Verdict(status="invalid", message=f"line {number}: invalid request")
-    return compare(request)
-
-
-def compare_batch(lines: Iterable[str]) -> Iterator[str]:
-    """One compact JSON verdict per input line, in order, whatever the line holds."""
-    for number, line in enumerate(lines, start=1):
-        try:
-            verdict = _line_verdict(number, line)
-        except Exception:  # noqa: BLE001 - one bad line must not end the batch
-            verdict = Verdict(status="undecided", message=f"line {number}: {_FLAGGED_ERROR}")
-        try:
-            yield verdict.to_json()
-        except Exception:  # noqa: BLE001 - e.g. a lone surrogate that JSON cannot encode
-            yield json.dumps(
-                {"status": "undecided", "message": f"line {number}: {_FLAGGED_ERROR}"},
-                separators=(",", ":"),
-            )
+    return _judge(key, sandbox or default_sandbox())

@@ -29,7 +29,7 @@ expected value is complex are skipped. Without symbols there is a single value; 
 to 240 digits, without a proof, counts as numeric evidence.
 
 Expensive SymPy steps run under an optional soft time budget (a ``SIGALRM`` timer, only in the
-main thread); the hard stop is the caller's job (``engine.sandbox``).
+main thread); the hard stop is the caller's job (``engine.grading.checker.sandbox``).
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ def sample_value(symbol: sympy.Symbol, rng: random.Random, scale: int = 1) -> Fr
 def _is_real(value: Any, ctx: Any) -> bool:
     if not isinstance(value, ctx.mpc):
         return True
-    return abs(value.imag) <= _STABLE * abs(value)
+    return bool(abs(value.imag) <= _STABLE * abs(value))
 
 
 def _settle(
@@ -323,9 +323,9 @@ def _prove(diff: sympy.Expr, budget: float | None) -> Status | None:
                 reduced = step(diff)
         except _Budget:
             return None
-        except (RecursionError, ValueError, TypeError, ZeroDivisionError, NotImplementedError,
+        except (RecursionError, ValueError, TypeError, ArithmeticError, NotImplementedError,
                 sympy.PolynomialError, AttributeError):  # fmt: skip
-            continue
+            continue  # ArithmeticError: ZeroDivisionError, and OverflowError on huge constants
         if reduced == 0:
             return "correct"
         if reduced.is_Rational:

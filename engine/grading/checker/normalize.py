@@ -27,9 +27,7 @@ Decisions:
   exact. A rational expected value is compared with ``Fraction`` arithmetic. An irrational one
   (``sqrt(6/10)``) is compared by evaluating ``bound − |r − e|`` with mpmath at 60, 200 and then
   1000 digits until its sign is clear of the rounding error; a value indistinguishable from the
-  boundary at 1000 digits is tested for exact equality with SymPy (equal → on the boundary →
-  accepted). Since r, tol are rational, an irrational e can never sit exactly on the boundary,
-  so the ladder always decides in practice.
+  boundary at 1000 digits is tested for exact equality with SymPy (equal → accepted).
 """
 
 from __future__ import annotations
@@ -62,6 +60,7 @@ __all__ = [
     "normalize_true_false",
     "parse_tolerance",
     "to_fraction",
+    "within_approximation",
     "within_tolerance",
 ]
 
@@ -294,15 +293,16 @@ def parse_tolerance(tolerance: Mapping[str, Any] | None) -> tuple[str, Fraction]
 def within_tolerance(
     response: Fraction | Decimal | int,
     expected: Any,
-    tolerance: Mapping[str, Any] | None,
+    tolerance: Mapping[str, Any] | tuple[str, Fraction] | None,
 ) -> bool:
     """Whether ``response`` is within ``tolerance`` of ``expected`` (exact, boundary included).
 
     ``expected`` may be a rational (int, Decimal, Fraction, SymPy rational) or any real SymPy
-    number such as ``sqrt(6/10)``; ``tolerance`` None means exact equality.
+    number such as ``sqrt(6/10)``; ``tolerance`` None means exact equality, a tuple is one
+    ``parse_tolerance`` already read.
     """
     r = to_fraction(response)
-    tol = parse_tolerance(tolerance)
+    tol = tolerance if isinstance(tolerance, tuple) else parse_tolerance(tolerance)
     try:
         e = to_fraction(expected)
     except ValueError:
@@ -317,10 +317,9 @@ def within_tolerance(
 
 
 def _within_irrational(r: Fraction, e: sympy.Expr, tol: tuple[str, Fraction] | None) -> bool:
-    if tol is not None:
-        fast = _fast_within(r, e, *tol)
-        if fast is not None:
-            return fast
+    fast = _fast_within(r, e, tol)
+    if fast is not None:
+        return fast
     r_sym = sympy.Rational(r.numerator, r.denominator)
     if tol is None:
         gap = sympy.Add(e, -r_sym)  # within tolerance 0 <=> the gap is exactly zero
@@ -337,34 +336,34 @@ def _within_irrational(r: Fraction, e: sympy.Expr, tol: tuple[str, Fraction] | N
 
 @lru_cache(maxsize=4096)
 def _approximation(e: sympy.Expr) -> Fraction:
-    """``e`` to 60 digits as an exact Fraction (the real part: rounding can leave an imaginary one).
-
-    Raises:
-        Undefined: mpmath cannot evaluate ``e``.
-    """
-    v = evaluate_mp(e, {}, _FAST_DPS)
+    """``e`` to 60 digits as a Fraction (the real part: rounding can leave an imaginary one)."""
+    v = evaluate_mp(e, {}, 60)
     p, q = to_rational(v.context.re(v)._mpf_)
     return Fraction(p, q)
 
 
-_FAST_DPS = 60
-
-
-def _fast_within(r: Fraction, e: sympy.Expr, kind: str, t: Fraction) -> bool | None:
-    """The first rung of the ladder without building ``bound − |r − e|`` in SymPy.
-
-    Same noise bound as ``_sign`` at 60 digits, computed exactly on a cached 60-digit value of
-    ``e``: SymPy's ``Abs`` of an irrational difference costs milliseconds, which adds up when
-    grading a class. None when the margin is within the noise (the exact ladder then decides).
-    """
+def _fast_within(r: Fraction, e: sympy.Expr, tol: tuple[str, Fraction] | None) -> bool | None:
+    """The first rung of the ladder without building ``bound − |r − e|`` in SymPy (that costs ms)."""
     try:
         v = _approximation(e)
     except Undefined:
         raise ValueError("the expected value is not a finite real number") from None
-    bound = t if kind == "absolute" else t * abs(v)
-    margin = bound - abs(r - v)
-    noise = Fraction(1, 10 ** (_FAST_DPS - 15)) * (1 + max(abs(r), Fraction(1), t))
-    if abs(margin) > noise:
+    return within_approximation(r, v, Fraction(0), tol)
+
+
+def within_approximation(
+    response: Fraction, approx: Fraction, error: Fraction, tolerance: tuple[str, Fraction] | None
+) -> bool | None:
+    """``within_tolerance`` from a 60-digit (or better) ``approx`` with |approx − exact| <= ``error``;
+    None when the margin is within the rounding noise (the exact ladder must decide)."""
+    t = tolerance[1] if tolerance else Fraction(0)
+    # 60 digits leave about 45 trustworthy ones; the margin moves by at most (1 + t) · error.
+    slack = (1 + max(abs(response), Fraction(1), t)) / 10**45 + 4 * (1 + t) * error
+    if tolerance is None:
+        return False if abs(response - approx) > slack else None
+    bound = t if tolerance[0] == "absolute" else t * abs(approx)
+    margin = bound - abs(response - approx)
+    if abs(margin) > slack:
         return margin > 0
     return None
 
@@ -377,7 +376,8 @@ def _sign(value: sympy.Expr, *, scale: Fraction) -> int | None:
         except Undefined:
             raise ValueError("the expected value is not a finite real number") from None
         v = v.real  # rounding can leave a tiny imaginary part; the sign is about the real one
-        noise = mpmath.mpf(10) ** (15 - dps) * (1 + float(scale))
+        # Not float(scale): a response near 10^1000 would overflow it.
+        noise = mpmath.mpf(10) ** (15 - dps) * (1 + mpmath.mpf(scale.numerator) / scale.denominator)
         if abs(v) > noise:
             return 1 if v > 0 else -1
     return None
@@ -393,4 +393,4 @@ def _is_zero(value: sympy.Expr) -> bool:
         return True
     if _sign(value, scale=Fraction(1)) is not None:
         return False
-    return sympy.simplify(value) == 0
+    return bool(sympy.simplify(value) == 0)

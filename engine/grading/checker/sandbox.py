@@ -214,8 +214,9 @@ class Sandbox:
         )
         process.start()
         child_conn.close()
-        self._process, self._conn, self._calls = process, parent_conn, 0
-        return parent_conn
+        conn: Connection = parent_conn
+        self._process, self._conn, self._calls = process, conn, 0
+        return conn
 
     def _kill(self) -> None:
         process, conn = self._process, self._conn

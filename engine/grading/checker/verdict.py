@@ -19,11 +19,15 @@ from engine.vocabulary import Assumption, CheckKind, Tolerance
 
 __all__ = [
     "CompareRequest",
+    "KeyFault",
     "Status",
     "Verdict",
 ]
 
 Status = Literal["correct", "incorrect", "invalid", "undecided", "unanswered"]
+# Why an answer was not decided because of the expected answer (the key), not the response:
+# "broken" (unreadable, not a value of the kind) or "too_costly" (over the sandbox's limits).
+KeyFault = Literal["broken", "too_costly"]
 
 
 class _Strict(BaseModel):
@@ -31,15 +35,25 @@ class _Strict(BaseModel):
 
 
 class Verdict(_Strict):
-    """The outcome of checking one answer; ``message`` is written for the student."""
+    """The outcome of checking one answer; ``message`` is written for the student.
+
+    ``key_fault`` is set when the expected answer is to blame; the status is then "undecided".
+    """
 
     status: Status
     message: str
     normalized: str | None = None
     feedback: str | None = None
+    key_fault: KeyFault | None = None
+
+    @model_validator(mode="after")
+    def _fault_is_undecided(self) -> Verdict:
+        if self.key_fault is not None and self.status != "undecided":
+            raise ValueError("a verdict with a key fault is undecided")
+        return self
 
     def to_json(self) -> str:
-        """Compact JSON with keys in the fixed order status, message, normalized, feedback."""
+        """Compact JSON, keys in the fixed order status, message, normalized, feedback, key_fault."""
         return self.model_dump_json(exclude_none=True)
 
 
@@ -118,7 +132,9 @@ class CompareRequest(_Strict):
         A formula request without `vars` declares the names its expected answer uses (real).
         """
         if self.vars is None:
-            return expected_names(str(self.expected)) if self.kind == "formula" else {}
+            # Only text can name variables (str() of a huge int would raise).
+            text = self.expected if isinstance(self.expected, str) else ""
+            return expected_names(text) if self.kind == "formula" else {}
         if isinstance(self.vars, list):
             return dict.fromkeys(self.vars, "real")
         return dict(self.vars)
