@@ -15,14 +15,9 @@ Decisions:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
-
-import sympy
 
 from engine.generation.quiz import Variant
 from engine.grading.checker.compare import compare
-from engine.grading.checker.formula import FormulaError, parse_formula
-from engine.grading.checker.normalize import within_tolerance
 from engine.grading.checker.verdict import CompareRequest
 from engine.grading.models import AnswerStatus
 from engine.vocabulary import CheckKind
@@ -30,7 +25,6 @@ from engine.vocabulary import CheckKind
 __all__ = ["Checked", "Checker", "Question", "question_of"]
 
 Misconceptions = tuple[tuple[str, str], ...]
-Distractors = tuple[tuple[sympy.Expr, str], ...]
 
 
 @dataclass(frozen=True)
@@ -100,7 +94,6 @@ class Checker:
 
     def __init__(self) -> None:
         self._checked: dict[tuple[Question, str], Checked] = {}
-        self._distractors: dict[tuple[Misconceptions, tuple[tuple[str, str], ...]], Distractors] = {}
 
     def check(self, question: Question, response: str) -> Checked:
         """Grade one raw answer to one question. Never raises for anything in ``response``."""
@@ -112,52 +105,23 @@ class Checker:
     def _check(self, question: Question, response: str) -> Checked:
         if not response.strip():
             return _UNANSWERED
-        distractors: Distractors = ()
-        if question.kind == "formula":
-            distractors = self._formula_distractors(question.misconceptions, question.symbols)
+        # Formula and numeric misconceptions are the bank's values: the checker reads them in its
+        # sandbox, as it reads the key.
+        distractors = question.misconceptions if question.kind in ("formula", "numeric") else ()
         verdict = compare(question.request(response), distractors=distractors)
-        # TODO(typed-key): a broken key is recognised by its message text until Verdict says so.
-        if verdict.status == "invalid" and verdict.normalized is None and verdict.message.startswith(
-                "the expected answer is broken"):
-            # The key's fault, not the student's: a person decides.
-            return Checked("undecided", verdict.message)
         status: AnswerStatus = verdict.status
         normalized, feedback, option = verdict.normalized, verdict.feedback, None
         if normalized is not None and question.kind in ("choice", "true_false"):
             option = int(normalized) if question.kind == "choice" else (1 if normalized == "true" else 2)
             if status == "incorrect" and option <= len(question.option_feedback):
                 feedback = question.option_feedback[option - 1]
-        elif status == "incorrect" and normalized is not None and question.kind in ("integer", "numeric"):
-            feedback = self._misconception_feedback(question, normalized)
+        elif status == "incorrect" and normalized is not None and question.kind == "integer":
+            feedback = _integer_feedback(question, normalized)
         return Checked(status, verdict.message, normalized, feedback, option)
 
-    def _formula_distractors(self, misconceptions: Misconceptions,
-                             symbols: tuple[tuple[str, str], ...]) -> Distractors:
-        found = self._distractors.get((misconceptions, symbols))
-        if found is None:
-            parsed = []
-            for value, feedback in misconceptions:
-                try:  # the values are the bank's own SymPy strings: trusted, parsed by the safe parser anyway
-                    parsed.append((parse_formula(value, dict(symbols)), feedback))
-                except (FormulaError, ValueError):
-                    continue  # a misconception we cannot read only costs its feedback, never a grade
-            found = self._distractors[(misconceptions, symbols)] = tuple(parsed)
-        return found
 
-    def _misconception_feedback(self, question: Question, normalized: str) -> str | None:
-        if question.kind == "integer":
-            for value, feedback in question.misconceptions:
-                if value.strip().lstrip("+") == normalized:
-                    return feedback
-            return None
-        # numeric: "equal" means within the question's own tolerance of the misconception's value.
-        response = Fraction(normalized)  # the checker's canonical text: a decimal or p/q
-        tolerance = dict([question.tolerance]) if question.tolerance else None
-        # The values are exact constants such as 1/32 or sqrt(33)/66: formulas without symbols.
-        for value, feedback in self._formula_distractors(question.misconceptions, ()):
-            try:
-                if within_tolerance(response, value, tolerance):
-                    return feedback
-            except ValueError:  # a misconception that is not a finite real number
-                continue
-        return None
+def _integer_feedback(question: Question, normalized: str) -> str | None:
+    for value, feedback in question.misconceptions:
+        if value.strip().lstrip("+") == normalized:
+            return feedback
+    return None
