@@ -101,6 +101,8 @@ def from_sympy(value: Value) -> Value:
         return True
     if value is sp.false:
         return False
+    if not isinstance(value, sp.Expr):
+        return value  # an undecided relation: `truth` reports it
     coeff, rest = value.as_coeff_Mul()
     if (rest.is_Pow and rest.exp == sp.S.Half and rest.base.is_Integer and rest.base > 1
             and coeff.is_Rational and coeff != 0):
