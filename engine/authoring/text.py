@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 from jinja2 import meta, nodes
@@ -86,7 +86,7 @@ def _pieces(tree: nodes.Template, env: SandboxedEnvironment) -> tuple[Piece, ...
             elif (isinstance(node, nodes.Filter) and isinstance(node.node, nodes.Name) and node.name in env.filters
                   and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None
                   and all(isinstance(arg, nodes.Const) for arg in node.args)):
-                pieces.append((node.node.name, env.filters[node.name], tuple(arg.value for arg in node.args)))
+                pieces.append((node.node.name, env.filters[node.name], tuple(cast(nodes.Const, arg).value for arg in node.args)))
             else:
                 return None
     return tuple(pieces)
