@@ -180,7 +180,7 @@ class Runner:
 
 @dataclass
 class Row:
-    id: str  # wi4, wi4-repeat, wi4-jobs, pymoodef, text2qti, bank-markdown, ..., check, grading
+    id: str  # wi4, wi4-repeat, pymoodef, text2qti, bank-markdown, ..., check, grading
     work: str
     n: int | None
     wall_s: float | None = None
@@ -234,24 +234,6 @@ def byte_compile() -> None:
     # under PYTHONDONTWRITEBYTECODE=1 never does, and every timed run would then spend ~50 ms
     # compiling engine/ again. Compiled once here, every run starts as an installed one does.
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "engine")], check=True)
-
-
-_JOBS_SUPPORT: dict[str, bool] = {}
-
-
-def supports_jobs(subcommand: str) -> bool:
-    """Whether `quizwright SUBCOMMAND -h` lists a --jobs option (the engine is being optimised)."""
-    if subcommand not in _JOBS_SUPPORT:
-        result = subprocess.run([*quizwright_cmd(), subcommand, "-h"], capture_output=True, text=True,
-                                env=child_env(), cwd=ROOT)
-        _JOBS_SUPPORT[subcommand] = "--jobs" in result.stdout
-    return _JOBS_SUPPORT[subcommand]
-
-
-def jobs_args(subcommand: str, jobs: int | None) -> list[str]:
-    if jobs is None or not supports_jobs(subcommand):
-        return []
-    return ["--jobs", str(jobs)]
 
 
 def summarise(timings: list[Timed]) -> tuple[float, float]:
@@ -608,9 +590,9 @@ class Bench:
 
     # -- 1. weight-init-4 -> Moodle XML -------------------------------------------------------
 
-    def wi4_command(self, n: int, out: Path, jobs: int | None) -> list[str]:
+    def wi4_command(self, n: int, out: Path) -> list[str]:
         return [*self.qw, "generate", str(WI4), "--seed", str(WI4_SEED), "--count", str(n),
-                "-f", "moodle", "-o", str(out), *jobs_args("generate", jobs)]
+                "-f", "moodle", "-o", str(out)]
 
     def measure_wi4(self, n: int) -> Row:
         if n in self.wi4:
@@ -622,7 +604,7 @@ class Bench:
         last: Path | None = None
         for i in range(self.args.runs):
             out = self.work / f"wi4-{n}-{i}.xml"
-            cmd = self.wi4_command(n, out, self.args.jobs)
+            cmd = self.wi4_command(n, out)
             row.command = shlex.join(cmd)
             t = self.runner.run(cmd, cwd=ROOT, env=self.env)
             problem = failure(t)
@@ -668,7 +650,7 @@ class Bench:
         row = Row("wi4-repeat", "weight-init-4 repeat run: same bytes", n)
         if len(hashes) < 2:
             out = self.work / f"wi4-{n}-repeat.xml"
-            cmd = self.wi4_command(n, out, self.args.jobs)
+            cmd = self.wi4_command(n, out)
             row.command = shlex.join(cmd)
             t = self.runner.run(cmd, cwd=ROOT, env=self.env)
             if failure(t) or not out.exists():
@@ -685,37 +667,6 @@ class Bench:
         self.add(row)
         if first is not None and first.exists():
             first.unlink()
-
-    def wi4_jobs(self) -> None:
-        """--jobs 2 must write the same bytes as --jobs 1 (only when generate has --jobs)."""
-        if not supports_jobs("generate"):
-            self.add(Row("wi4-jobs", "weight-init-4 --jobs 2 = --jobs 1", min(1000, max(self.args.sizes)),
-                         check="skipped: quizwright generate has no --jobs option"))
-            return
-        n = min(1000, max(self.args.sizes))  # 1000, or the largest size of a small trial run
-        row = Row("wi4-jobs", "weight-init-4 --jobs 2 = --jobs 1", n)
-        hashes = {}
-        for jobs in (1, 2):
-            out = self.work / f"wi4-jobs{jobs}.xml"
-            cmd = self.wi4_command(n, out, jobs)
-            t = self.runner.run(cmd, cwd=ROOT, env=self.env)
-            if failure(t) or not out.exists():
-                row.check = f"FAIL: --jobs {jobs}: {failure(t) or 'no output'}"
-                self.add(row)
-                return
-            hashes[jobs] = sha256_file(out)
-            row.runs.append(run_record(t, jobs=jobs, sha256=hashes[jobs]))
-            out.unlink()
-            if jobs == 2:
-                row.wall_s, row.peak_mb, row.command = t.wall, mb(t.peak_kb * 1024), shlex.join(cmd)
-                row.per_variant_ms = 1000 * t.wall / (4 * n)
-                row.per = f"{row.per_variant_ms:.3f} ms"
-        row.check = "ok" if hashes[1] == hashes[2] else "FAIL: --jobs 2 output differs from --jobs 1"
-        timed = [r["sha256"] for r in self.wi4[n].runs if r.get("sha256")] if n in self.wi4 else []
-        if row.check == "ok" and timed and set(timed) != {hashes[1]}:
-            row.check = "FAIL: --jobs output differs from the timed run's"
-        row.details = {"sha256": hashes, "timed_runs_sha256": timed}
-        self.add(row)
 
     # -- 2. other tools -------------------------------------------------------------------------
 
@@ -779,7 +730,7 @@ class Bench:
         for i in range(self.args.runs):
             if paired is not None:
                 out = self.work / f"wi4-paired-{paired}-{i}.xml"
-                mine = self.runner.run(self.wi4_command(paired, out, self.args.jobs), cwd=ROOT, env=self.env)
+                mine = self.runner.run(self.wi4_command(paired, out), cwd=ROOT, env=self.env)
                 if not failure(mine):
                     ours.append(mine.wall)
                 out.unlink(missing_ok=True)
@@ -866,7 +817,7 @@ class Bench:
             output = self.work / f"bank.{ext}"
             key = self.work / "bank.key.md"
             cmd = [*self.qw, "generate", "--seed", str(BANK_SEED), "--count", str(count), "-f", fmt,
-                   "-o", str(output), *jobs_args("generate", self.args.jobs)]
+                   "-o", str(output)]
             row.command = shlex.join(cmd)
             timings = []
             for _ in range(self.args.runs):
@@ -932,7 +883,7 @@ class Bench:
         seeds = self.args.check_seeds
         log(f"quizwright check --seeds {seeds}")
         row = Row("check", f"quizwright check --seeds {seeds} (whole bank)", seeds)
-        cmd = [*self.qw, "check", "--seeds", str(seeds), *jobs_args("check", self.args.jobs)]
+        cmd = [*self.qw, "check", "--seeds", str(seeds)]
         row.command = shlex.join(cmd)
         timings = []
         for _ in range(self.args.runs):
@@ -972,8 +923,7 @@ class Bench:
         timings = []
         for i in range(self.args.runs):
             out = folder / f"out-{i}"
-            cmd = [*self.qw, "grade", str(submissions), "--key", str(key), "-o", str(out),
-                   *jobs_args("grade", self.args.jobs)]
+            cmd = [*self.qw, "grade", str(submissions), "--key", str(key), "-o", str(out)]
             row.command = shlex.join(cmd)
             t = self.runner.run(cmd, cwd=ROOT, env=self.env)
             row.runs.append(run_record(t))
@@ -1157,7 +1107,6 @@ def meta(bench: Bench) -> dict[str, Any]:
         "engine_dirty": bool(git("status", "--porcelain", "--", "engine")),
         "timer": bench.runner.describe(),
         "quizwright": shlex.join(bench.qw),
-        "jobs_supported": {k: v for k, v in _JOBS_SUPPORT.items()},
         "args": {k: v for k, v in vars(bench.args).items()},
     }
 
@@ -1199,8 +1148,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-external", action="store_true", help="do not install or run other tools")
     parser.add_argument("--external-venv", default=None,
                         help="venv for text2qti and pymoodef (reused when it has them); default: a temp dir")
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="pass --jobs N to quizwright commands that have it")
     parser.add_argument("--timer", choices=["auto", "time", "rusage"], default="auto",
                         help="auto: /usr/bin/time -v when present, else getrusage(RUSAGE_CHILDREN)")
     parser.add_argument("--timeout", type=float, default=None, help="kill a timed run after this many seconds")
@@ -1230,7 +1177,6 @@ def main(argv: list[str] | None = None) -> int:
                     log(f"  N={n} timed out: larger sizes skipped")
                     break
             bench.wi4_repeat()
-            bench.wi4_jobs()
         if "external" in works:
             bench.measure_external()
         if "bank" in works:

@@ -25,9 +25,9 @@ from engine.authoring.spec import Exercise
 from engine.check import CheckReport
 from engine.check import check as run_check
 from engine.errors import UsageError, validation_problems
-from engine.export.base import get_writer
+from engine.export.formats import writer
 from engine.files import atomic_outputs
-from engine.generation.pipeline import QuizPlan, plan_quiz
+from engine.generation.pipeline import Generated, generate
 from engine.generation.quiz import Quiz
 from engine.generation.variants import VariantMaker
 
@@ -41,24 +41,27 @@ def bank(paths: list[Path] | None = None) -> Bank:
 
 
 def plan(paths: list[Path] | None = None, *, seed: int = 0, count: int = 1, exercises: list[str] | None = None,
-         params: Mapping[str, str] | None = None, unique: bool = False, jobs: int = 1) -> QuizPlan:
-    """A quiz ready to be written by any writer; `jobs` processes render it (same output)."""
-    return plan_quiz(bank(paths), seed=seed, count=count, exercise_ids=exercises, params=params, unique=unique,
-                     jobs=jobs)
+         params: Mapping[str, str] | None = None, unique: bool = False,
+         copies: tuple[int, int] | None = None) -> Generated:
+    """A generated quiz: its header, notices and the stream of its copies (`copies=(A, B)`: A..B only)."""
+    return generate(bank(paths), seed=seed, count=count, exercise_ids=exercises, params=params, unique=unique,
+                    copies=copies)
 
 
 def quiz(paths: list[Path] | None = None, **options: Any) -> Quiz:
     """The whole quiz in memory, as the JSON export holds it."""
-    return plan(paths, **options).quiz()
+    generated = plan(paths, **options)
+    return Quiz(**generated.header.model_dump(), copies=list(generated.copies))
 
 
 def export(fmt: str, paths: list[Path] | None = None, *, output: Path | None = None, key: bool = True,
            **options: Any) -> str:
     """Write a quiz in format `fmt` to `output` (atomically), or return it as text."""
-    quiz_plan = plan(paths, **options)
+    the_writer = writer(fmt, key=key)
+    generated = plan(paths, **options)
     buffer = StringIO()
-    with quiz_plan.workers(), atomic_outputs(output, buffer) as sink:
-        get_writer(fmt).write(quiz_plan, sink, key=key)
+    with atomic_outputs(output, buffer) as sink:
+        the_writer.write(generated.header, generated.copies, sink)
     return buffer.getvalue()
 
 

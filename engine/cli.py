@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from engine import api
 from engine.errors import QuizwrightError, validation_problems
-from engine.export.base import get_writer, writers
+from engine.export.formats import FORMATS, writer
 from engine.files import atomic_outputs
 from engine.vocabulary import ASSUMPTIONS, CHECK_KINDS
 
@@ -108,7 +108,7 @@ def cli() -> None:
 @click.option("--seed", "-s", type=int, default=0, show_default=True, help="Quiz seed; the same seed gives the same files.")
 @click.option("--count", "-n", type=click.IntRange(min=1), default=1, show_default=True,
               help="Copies of the quiz = variants per exercise.")
-@click.option("--format", "-f", "fmt", type=click.Choice(list(writers())), default="markdown", show_default=True,
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True,
               help="Output format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file (written atomically); standard output if omitted.")
@@ -119,10 +119,12 @@ def cli() -> None:
 @click.option("--key/--no-key", default=True, show_default=True,
               help="Markdown: also write the answer key (to OUTPUT.key.md, or after the worksheets).")
 @click.option("--unique", is_flag=True, help="Fail instead of repeating variants when too few exist.")
-@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Processes that render variants (0: one per core); the output is the same for any value.")
+@click.option("--copies", "copy_range", metavar="A-B",
+              help="Only copies A to B (1-based, as on the sheet ids), the same as in the full run: "
+                   "to split a big generation over machines.")
 def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: Path | None,
-             exercises: tuple[str, ...], params: tuple[str, ...], key: bool, unique: bool, jobs: int) -> None:
+             exercises: tuple[str, ...], params: tuple[str, ...], key: bool, unique: bool,
+             copy_range: str | None) -> None:
     """Generate COUNT copies of a quiz from a bank folder or exercise files.
 
     PATHS default to the bundled weight-initialization bank. Copy i holds variant i of every
@@ -131,14 +133,25 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     Example: quizwright generate -e layer-size --param n_in=4 --param n_out=6 --format json
     """
     pins = _pairs(params, "--param")
-    plan = api.plan(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
-                    unique=unique, jobs=jobs or os.cpu_count() or 1)
-    for notice in plan.notices:
+    copies = _copy_range(copy_range)
+    generated = api.plan(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
+                         unique=unique, copies=copies)
+    for notice in generated.notices:
         click.echo(f"Note: {notice}", err=True)
-    with plan.workers(), atomic_outputs(output, sys.stdout) as sink:
-        get_writer(fmt).write(plan, sink, key=key)
+    with atomic_outputs(output, sys.stdout) as sink:
+        writer(fmt, key=key).write(generated.header, generated.copies, sink)
     for path in sink.written:
         click.echo(f"Wrote {path}", err=True)
+
+
+def _copy_range(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    first, sep, last = text.partition("-")
+    if not (sep and first.strip().isdecimal() and last.strip().isdecimal()):
+        raise click.BadParameter(f"expected A-B, two copy numbers such as 1-500, got {text!r}",
+                                 param_hint="--copies")
+    return int(first), int(last)
 
 
 @cli.command("list", context_settings=CONTEXT)

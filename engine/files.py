@@ -8,7 +8,6 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import IO
 
@@ -80,9 +79,11 @@ def atomic_outputs(path: Path | None, stdout: IO[str] | None = None) -> Iterator
     sink.commit()
 
 
-@lru_cache(maxsize=1)
 def output_environment() -> jinja2.Environment:
-    """Environment for output templates: strict, XML autoescaped, loads only from templates/."""
+    """Environment for output templates: strict, XML autoescaped, loads only from templates/.
+
+    A new one per call: a run that renders many records keeps its own (templates compile once each).
+    """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         autoescape=jinja2.select_autoescape(enabled_extensions=("xml.j2", "html.j2", "xml", "html"),

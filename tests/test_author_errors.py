@@ -10,7 +10,7 @@ import pytest
 from engine.api import check
 from engine.authoring.bank import load_bank
 from engine.errors import TemplateError
-from engine.generation.pipeline import plan_quiz
+from engine.generation.pipeline import generate
 
 GOOD = """\
 id: ex
@@ -121,8 +121,7 @@ def test_solve_errors(tmp_path: Path, case: Case) -> None:
     tail = report.problems[0].split("ex.yaml:", 1)[1]
     assert __import__("re").match(case.expected, tail), report.problems[0]
     with pytest.raises(TemplateError):
-        plan = plan_quiz(load_bank([path]), seed=0, count=60)
-        list(plan.copies())
+        list(generate(load_bank([path]), seed=0, count=60).copies)
 
 
 def test_duplicate_ids_name_both_files(tmp_path: Path) -> None:
@@ -220,7 +219,7 @@ ERROR_CLASSES = [
     ErrorClass("engine.grading.checker.normalize", "NormalizeError"),
     ErrorClass("engine.grading.checker.normalize", "Unanswered"),
     ErrorClass("engine.export.skeleton", "SkeletonError"),
-    ErrorClass("engine.export.moodle", "MoodleExportError"),
+    ErrorClass("engine.export.moodle.xml", "MoodleExportError"),
 ]
 
 

@@ -129,30 +129,37 @@ def test_bundled_bank_is_the_default(runner: CliRunner) -> None:
     assert result.exit_code == 0 and "layer-size" in result.stdout
 
 
-@pytest.mark.parametrize("fmt", ["json", "markdown", "moodle"])
-def test_jobs_do_not_change_the_output(basic_bank: Path, tmp_path: Path, fmt: str) -> None:
-    from engine import api
-
-    one = api.export(fmt, [basic_bank], seed=3, count=130, jobs=1)
-    assert one == api.export(fmt, [basic_bank], seed=3, count=130, jobs=2) and len(one) > 10_000
-    for jobs in ("1", "2"):
-        result = CliRunner().invoke(cli, ["generate", str(basic_bank), "-s", "3", "-n", "130", "-f", fmt,
-                                          "--jobs", jobs, "-o", str(tmp_path / jobs / "quiz.out")])
+def test_copies_write_that_slice_of_the_full_run(runner: CliRunner, basic_bank: Path, tmp_path: Path) -> None:
+    # Markdown parts concatenate to the full run's files (worksheets and keys alike).
+    full = tmp_path / "full.md"
+    assert runner.invoke(cli, ["generate", str(basic_bank), "-s", "3", "-n", "7", "-o", str(full)]).exit_code == 0
+    parts = [("1-2", "a"), ("3-3", "b"), ("4-7", "c")]
+    for copies, name in parts:
+        result = runner.invoke(cli, ["generate", str(basic_bank), "-s", "3", "-n", "7", "--copies", copies,
+                                     "-o", str(tmp_path / f"{name}.md")])
         assert result.exit_code == 0, result.output
-    for name in ("quiz.out", "quiz.key.out") if fmt == "markdown" else ("quiz.out",):
-        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
+    for suffix in (".md", ".key.md"):
+        joined = "".join((tmp_path / f"{name}{suffix}").read_text() for _, name in parts)
+        assert joined == (tmp_path / f"full{suffix}").read_text()
+    assert "Sheet FX-3-0003" in (tmp_path / "b.md").read_text()
+    assert "Sheet FX-3-0002" not in (tmp_path / "b.md").read_text()
 
 
-@pytest.mark.parametrize("count", [5, 40, 150])
-def test_workers_drawing_ahead_give_the_serial_variants(bundled_bank: Path, basic_bank: Path, count: int) -> None:
-    # With jobs > 1, workers draw Moodle variants ahead and the parent redraws the repeats:
-    # small spaces (used up, or repeats common) and pinned parameters must come out the same.
-    from engine import api
-
-    pinned = {"params": {"n_in": "4"}, "exercises": ["sum", "bigger", "limit", "he", "definition"]}
-    for bank, options in ((bundled_bank, {}), (basic_bank, pinned)):
-        serial = api.export("moodle", [bank], seed=11, count=count, jobs=1, **options)
-        assert api.export("moodle", [bank], seed=11, count=count, jobs=2, **options) == serial
+@pytest.mark.parametrize(
+    ("copies", "code", "message"),
+    [
+        ("0-2", 1, "--copies 0-2: expected A-B with 1 <= A <= B <= count (5)"),
+        ("3-2", 1, "--copies 3-2: expected A-B with 1 <= A <= B <= count (5)"),
+        ("4-6", 1, "--copies 4-6: expected A-B with 1 <= A <= B <= count (5)"),
+        ("2", 2, "expected A-B"),
+        ("a-b", 2, "expected A-B"),
+        ("-1-2", 2, "expected A-B"),
+    ],
+)
+def test_bad_copies(runner: CliRunner, basic_bank: Path, copies: str, code: int, message: str) -> None:
+    result = runner.invoke(cli, ["generate", str(basic_bank), "-n", "5", "--copies", copies])
+    assert result.exit_code == code
+    assert message in result.stderr and "Traceback" not in result.output
 
 
 def test_output_under_a_file_names_the_users_path(runner: CliRunner, basic_bank: Path, tmp_path: Path) -> None:
@@ -196,3 +203,14 @@ def test_checker_errors_are_library_errors_too(runner: CliRunner, monkeypatch: p
     monkeypatch.setattr(api, "list_exercises", broken)
     result = runner.invoke(cli, ["list"])
     assert (result.exit_code, result.stderr) == (1, "Error: unknown function 'Max' at position 3\n")
+
+
+def test_formats_are_listed_without_importing_the_writers() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, engine.cli; "
+            "print(sorted(m for m in sys.modules if m.startswith('engine.export.') and m != 'engine.export.formats'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    assert "markdown|json|moodle" in CliRunner().invoke(cli, ["generate", "-h"]).output

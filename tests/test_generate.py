@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from itertools import combinations
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from engine import api
 from engine.authoring.bank import load_bank
 from engine.authoring.params import variant_seed
-from engine.errors import TemplateError, UsageError
+from engine.errors import UsageError
 from engine.generation.quiz import Quiz
 from engine.generation.variants import VariantMaker
 from engine.vocabulary import KINDS
@@ -86,8 +85,8 @@ def test_repeats_are_reported_and_unique_refuses(basic_bank: Path) -> None:
     assert summary["ratio"].repeats and summary["ratio"].distinct_variants == 2
     with pytest.raises(UsageError, match="--unique"):
         api.plan([basic_bank], seed=0, count=3, exercises=["ratio"], unique=True)
-    quiz = plan.quiz()
-    assert len({c.variants[0].params["n_in"] + c.variants[0].params["n_out"] for c in quiz.copies[:2]}) == 2
+    copies = list(plan.copies)
+    assert len({c.variants[0].params["n_in"] + c.variants[0].params["n_out"] for c in copies[:2]}) == 2
 
 
 def test_correct_option_is_recorded(basic_bank: Path) -> None:
@@ -231,27 +230,28 @@ def test_trusted_needs_every_field_in_order() -> None:
         IntegerAnswer.trusted(value=3, type="integer")
 
 
-def _serial_plans(ex: object, pins: dict, count: int) -> list:
-    return list(VariantMaker(ex, 9, pins).plans(count))
+@pytest.mark.parametrize(("bank", "count"), [("basic", 9), ("bundled", 40)])
+def test_a_slice_of_copies_is_that_slice_of_the_full_run(basic_bank: Path, bundled_bank: Path, bank: str,
+                                                          count: int) -> None:
+    # Used-up spaces, repeats and fixed questions included: variant i depends on the ones before it.
+    paths = [basic_bank if bank == "basic" else bundled_bank]
+    full = api.quiz(paths, seed=4, count=count)
+    for first, last in ((1, 1), (2, 5), (count - 2, count), (1, count)):
+        part = api.quiz(paths, seed=4, count=count, copies=(first, last))
+        assert part.model_dump(exclude={"copies"}) == full.model_dump(exclude={"copies"})
+        assert part.copies == full.copies[first - 1:last], (first, last)
 
 
-def _confirmed_plans(ex: object, pins: dict, count: int) -> list:
-    ahead, worker = VariantMaker(ex, 9, pins), VariantMaker(ex, 9, pins)
-    seen: set = set()
-    return [ahead.confirm(worker.candidate(i), i, seen) for i in range(count)]
+def test_json_slices_hold_the_full_header_and_their_copies(basic_bank: Path) -> None:
+    full = json.loads(api.export("json", [basic_bank], seed=2, count=6))
+    parts = [json.loads(api.export("json", [basic_bank], seed=2, count=6, copies=c)) for c in ((1, 4), (5, 6))]
+    for part in parts:
+        assert {k: v for k, v in part.items() if k != "copies"} == {k: v for k, v in full.items() if k != "copies"}
+    # The README's reassembly: the first part with the copies of all parts, in order.
+    assert {**parts[0], "copies": [c for part in parts for c in part["copies"]]} == full
 
 
-@pytest.mark.parametrize("count", [3, 30, 200])
-def test_candidates_confirmed_in_order_are_the_serial_plans(bundled_bank: Path, basic_bank: Path, count: int) -> None:
-    # Workers make candidate plans ahead; confirming them in order must give `plans()` exactly,
-    # in spaces used up, with frequent repeats, pinned, constrained and fixed.
-    exercises = load_bank([bundled_bank]).exercises + load_bank([basic_bank]).exercises
-    for ex in exercises:
-        for pins in ({}, {"n_in": 4}):
-            try:
-                expected = _serial_plans(ex, pins, count)
-            except TemplateError as exc:  # a pin no variant satisfies: the same error either way
-                with pytest.raises(TemplateError, match=re.escape(str(exc))):
-                    _confirmed_plans(ex, pins, count)
-                continue
-            assert _confirmed_plans(ex, pins, count) == expected, ex.id
+@pytest.mark.parametrize("copies", [(0, 2), (3, 2), (2, 7)])
+def test_copies_out_of_range_are_refused(basic_bank: Path, copies: tuple[int, int]) -> None:
+    with pytest.raises(UsageError, match=r"--copies .*1 <= A <= B <= count \(6\)"):
+        api.plan([basic_bank], count=6, copies=copies)

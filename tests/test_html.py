@@ -1,4 +1,4 @@
-"""Markdown+TeX → HTML (engine.html): math survives untouched, raw HTML is escaped, output is stable."""
+"""Markdown+TeX → HTML (engine.export.html): math survives untouched, raw HTML is escaped, output is stable."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.export.html import markdown_to_html, markdown_to_html_inline, one_line, tex_html
+from engine.export.html import (
+    HtmlConverter,
+    markdown_to_html,
+    markdown_to_html_inline,
+    one_line,
+    tex_html,
+)
 
 
 class Case(NamedTuple):
@@ -102,17 +108,17 @@ def test_one_line_handles_every_line_end() -> None:
     )
 
 
-# The shape cache must give exactly what a direct conversion gives, whatever the text.
+# The shape cache must give exactly what a direct conversion gives, whatever the text (one
+# converter for all examples, so that shapes are reused across texts as in an export).
+CONVERTER = HtmlConverter()
 _ALPHABET = "ab x_^{}\\$*_`#>-+.|:()[]!&<\n0123456789 "
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=_ALPHABET, max_size=60))
 def test_shape_cache_agrees_with_direct_conversion(text: str) -> None:
-    from engine.export.html import _block, _inline
-
-    assert markdown_to_html(text) == _block(text)
-    assert markdown_to_html_inline(text) == _inline(text.strip())
+    assert CONVERTER.block(text) == CONVERTER.render_block(text)
+    assert CONVERTER.inline(text) == CONVERTER.render_inline(text.strip())
 
 
 @pytest.mark.parametrize(
@@ -134,6 +140,4 @@ def test_shape_cache_agrees_with_direct_conversion(text: str) -> None:
     ],
 )
 def test_shape_cache_edge_cases(text: str) -> None:
-    from engine.export.html import _block
-
-    assert markdown_to_html(text) == _block(text)
+    assert markdown_to_html(text) == HtmlConverter().render_block(text)

@@ -30,11 +30,13 @@ import pytest
 from lxml import etree
 
 from engine import api
-from engine.export import moodle
-from engine.export.base import get_writer
+from engine.errors import UsageError
+from engine.export.formats import writer
 from engine.export.html import tex_html
+from engine.export.moodle import questions
+from engine.export.moodle import writer as moodle_writer
+from engine.export.moodle import xml as moodle_xml
 from engine.files import atomic_outputs
-from engine.generation.pipeline import CHUNK, QuizPlan
 from engine.generation.quiz import Variant
 from engine.language.exact import compile_expr
 from engine.language.printing import significant
@@ -55,8 +57,8 @@ KIND_FIXTURES = [
     "escaping",
 ]
 # Grades question_bank::fraction_options_full() lists (percent), positive and negative.
-ACCEPTED = [Decimal(f) for f in moodle.MOODLE_FRACTIONS] + [
-    -Decimal(f) for f in moodle.MOODLE_FRACTIONS[:-1]
+ACCEPTED = [Decimal(f) for f in questions.MOODLE_FRACTIONS] + [
+    -Decimal(f) for f in questions.MOODLE_FRACTIONS[:-1]
 ]
 PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 PHP_WHITESPACE = " \t\n\r\0\x0b"
@@ -365,7 +367,7 @@ def test_every_fraction_is_one_moodle_accepts(exported: dict[str, Any]) -> None:
     assert fractions
     for fraction in fractions:
         assert any(abs(Decimal(fraction) - g) <= Decimal("0.001") for g in ACCEPTED), fraction
-        assert fraction in moodle.MOODLE_FRACTIONS
+        assert fraction in questions.MOODLE_FRACTIONS
 
 
 def test_choice_questions_have_exactly_one_right_answer(exported: dict[str, Any]) -> None:
@@ -378,7 +380,7 @@ def test_choice_questions_have_exactly_one_right_answer(exported: dict[str, Any]
             assert q.options["answernumbering"] == "123"
             assert len(q.answers) >= 2
             assert all(a.text_format == "html" and a.text for a in q.answers)
-            assert q.penalty == moodle.penalty_for(len(q.answers))
+            assert q.penalty == questions.penalty_for(len(q.answers))
         if q.qtype == "truefalse":
             assert [a.text for a in q.answers] == ["true", "false"]
             assert q.penalty == "1"
@@ -415,13 +417,13 @@ def test_identifiers_names_and_texts(exported: dict[str, Any]) -> None:
 
 def test_one_category_per_exercise_holding_its_variants(exported: dict[str, Any]) -> None:
     quiz = exported["quiz"]
-    titles = moodle.category_titles(quiz.exercises)
+    titles = moodle_xml.category_titles(quiz.exercises)
     by_category: dict[str, list[Imported]] = defaultdict(list)
     for q in exported["questions"]:
         by_category[q.category].append(q)
     assert len(by_category) == len(quiz.exercises)
     for summary in quiz.exercises:
-        path = moodle.category_path(quiz.bank.title, titles[summary.id])
+        path = moodle_xml.category_path(quiz.bank.title, titles[summary.id])
         assert split_category_path(path) == [
             "$course$",
             "top",
@@ -465,7 +467,7 @@ def test_round_trip_matches_the_json_key(exported: dict[str, Any]) -> None:
         elif q.qtype == "multichoice":  # formula as multiple choice
             assert right[0].text == tex_html(answer.latex, display=False)
             assert q.options["shuffleanswers"] == "true"
-            assert moodle.FORMULA_CHOICE_NOTE in q.questiontext
+            assert questions.FORMULA_CHOICE_NOTE in q.questiontext
         else:
             assert q.qtype == "essay" and not q.answers
             assert tex_html(answer.latex, display=False) in q.options["graderinfo"]
@@ -475,7 +477,7 @@ def test_round_trip_matches_the_json_key(exported: dict[str, Any]) -> None:
             for miscon in v.misconceptions:
                 wrong = exact_decimal(miscon.value, 20)
                 if wrong in shown:
-                    assert shown[wrong] == moodle.html(miscon.feedback)
+                    assert shown[wrong] == questions.QuestionBuilder("X").html(miscon.feedback)
 
 
 def numerical_questions(exported: dict[str, Any]) -> list[tuple[Imported, Variant]]:
@@ -562,7 +564,7 @@ CDATA_CASES = [
 
 @pytest.mark.parametrize(("raw", "expected"), CDATA_CASES)
 def test_cdata_splits_the_end_marker(raw: str, expected: str) -> None:
-    assert str(moodle.cdata(raw)) == expected
+    assert str(moodle_xml.cdata(raw)) == expected
     if raw:
         parsed = etree.fromstring(f"<t>{expected}</t>".encode()).text
         assert parsed == raw.replace("\x01", "\ufffd")
@@ -579,7 +581,7 @@ def test_cdata_splits_the_end_marker(raw: str, expected: str) -> None:
     ],
 )
 def test_plain_text_is_escaped(raw: str, expected: str) -> None:
-    assert str(moodle.text(raw)) == expected
+    assert str(moodle_xml.text(raw)) == expected
 
 
 def test_markup_names_and_end_markers_survive_the_round_trip() -> None:
@@ -614,7 +616,7 @@ def test_markup_names_and_end_markers_survive_the_round_trip() -> None:
     ],
 )
 def test_category_path(bank: str, title: str, expected: str) -> None:
-    path = moodle.category_path(bank, title)
+    path = moodle_xml.category_path(bank, title)
     assert path == expected
     assert split_category_path(path)[2:] == [" ".join(bank.split()), " ".join(title.split())]
 
@@ -633,7 +635,7 @@ def test_colliding_titles_get_the_exercise_id() -> None:
             repeats=False,
         )
 
-    titles = moodle.category_titles(
+    titles = moodle_xml.category_titles(
         [summary("a", "Same"), summary("b", "same "), summary("c", "Other")]
     )
     assert titles == {"a": "Same (a)", "b": "same  (b)", "c": "Other"}
@@ -644,7 +646,7 @@ def test_colliding_titles_get_the_exercise_id() -> None:
     [(2, "1"), (3, "0.5"), (4, "0.3333333"), (5, "0.25"), (7, "0.1666667"), (10, "0.1111111")],
 )
 def test_penalty_for(options: int, penalty: str) -> None:
-    assert moodle.penalty_for(options) == penalty
+    assert questions.penalty_for(options) == penalty
 
 
 @pytest.mark.parametrize(
@@ -660,13 +662,13 @@ def test_penalty_for(options: int, penalty: str) -> None:
     ],
 )
 def test_plain_decimal(raw: str, plain: str) -> None:
-    assert moodle.plain_decimal(raw) == plain
+    assert moodle_xml.plain_decimal(raw) == plain
 
 
 @pytest.mark.parametrize("raw", ["nan", "inf", "abc", ""])
 def test_plain_decimal_refuses_non_numbers(raw: str) -> None:
-    with pytest.raises(moodle.MoodleExportError):
-        moodle.plain_decimal(raw)
+    with pytest.raises(moodle_xml.MoodleExportError):
+        moodle_xml.plain_decimal(raw)
 
 
 # -- golden files, one per kind ---------------------------------------------------------------------------
@@ -692,8 +694,8 @@ def test_golden_files_cover_every_kind() -> None:
 
 def test_formula_limitation_is_stated() -> None:
     for name, limitation in (
-        ("formula", moodle.FORMULA_CHOICE_LIMITATION),
-        ("formula-essay", moodle.FORMULA_ESSAY_LIMITATION),
+        ("formula", moodle_writer.FORMULA_CHOICE_LIMITATION),
+        ("formula-essay", moodle_writer.FORMULA_ESSAY_LIMITATION),
     ):
         root = etree.fromstring(fixture_export(name))
         info = root.find("question[@type='category']/info/text").text
@@ -714,42 +716,71 @@ def test_written_atomically(tmp_path: Path) -> None:
 def test_a_failed_export_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "quiz.xml"
     calls = {"n": 0}
-    build = moodle.QuestionBuilder.build
+    build = questions.QuestionBuilder.build
 
-    def failing(self: moodle.QuestionBuilder, variant: Variant) -> moodle.MoodleQuestion:
+    def failing(self: questions.QuestionBuilder, variant: Variant) -> questions.MoodleQuestion:
         calls["n"] += 1
         if calls["n"] == 3:
-            raise moodle.MoodleExportError("boom")
+            raise moodle_xml.MoodleExportError("boom")
         return build(self, variant)
 
-    monkeypatch.setattr(moodle.QuestionBuilder, "build", failing)
-    with pytest.raises(moodle.MoodleExportError):
+    monkeypatch.setattr(questions.QuestionBuilder, "build", failing)
+    with pytest.raises(moodle_xml.MoodleExportError):
         api.export("moodle", [FIXTURES], output=target, seed=3, count=2)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_streams_exercise_by_exercise(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The writer streams each exercise's variants in chunks, never the whole quiz or its copies."""
+def categories(xml: str) -> dict[str, tuple[str, list[str]]]:
+    """Per exercise: its category element and its questions' XML, in file order."""
+    result = {}
+    for part in xml.split("\n  <!-- exercise ")[1:]:
+        exercise = part.split(" ", 1)[0]
+        comment, category, *written = part.split('\n  <question type="')
+        written[-1] = written[-1].removesuffix("\n</quiz>\n")
+        result[exercise] = (comment + category, [question.rstrip() for question in written])
+    return result
 
-    def forbidden(self: QuizPlan) -> Any:
-        raise AssertionError("the Moodle writer must stream variants by exercise")
 
-    monkeypatch.setattr(QuizPlan, "copies", forbidden)
-    monkeypatch.setattr(QuizPlan, "quiz", forbidden)
-    plan = api.plan([FIXTURES], seed=5, count=CHUNK + 1)
-    written: list[int] = []
+@pytest.mark.parametrize("bank", [FIXTURES, HERE.parent / "benchmarks" / "weight-init-4"])
+def test_a_slice_holds_the_full_runs_questions_in_the_same_categories(bank: Path) -> None:
+    full = categories(api.export("moodle", [bank], seed=5, count=12))
+    assert all(len(written) == 12 for _, written in full.values())
+    for first, last in ((1, 3), (4, 11), (12, 12)):
+        part = categories(api.export("moodle", [bank], seed=5, count=12, copies=(first, last)))
+        assert part.keys() == full.keys()
+        for exercise, (category, written) in part.items():
+            assert category == full[exercise][0]
+            assert written == full[exercise][1][first - 1:last], (exercise, first, last)
 
-    class Recording(StringIO):
+
+def test_memory_does_not_grow_with_the_copies() -> None:
+    """Copies come in copy order and categories go out in exercise order, through temporary files."""
+    import tracemalloc
+
+    generated = api.plan([HERE.parent / "benchmarks" / "weight-init-4"], seed=5, count=40,
+                         exercises=["xavier-limit", "xavier-sum"])
+    some = list(generated.copies)
+
+    class Discard(StringIO):
         def write(self, s: str) -> int:
-            written.append(len(s))
-            return super().write(s)
+            return len(s)
 
-    with atomic_outputs(None, Recording()) as sink:
-        get_writer("moodle").write(plan, sink)
-    # start, then per exercise its category and two chunks of questions, then the end
-    assert len(written) == 1 + len(plan.header.exercises) * (1 + 2) + 1
+    def peak(count: int) -> int:
+        tracemalloc.start()
+        with atomic_outputs(None, Discard()) as sink:
+            writer("moodle").write(generated.header, (some[i % len(some)] for i in range(count)), sink)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    small, large = peak(300), peak(3000)  # 3000 copies write about 8 MB
+    assert large < small * 1.5, (small, large)
 
 
-def test_registered() -> None:
-    writer = get_writer("moodle")
-    assert writer.name == "moodle" and writer.suffix == ".xml"
+def test_formats() -> None:
+    from engine.export.formats import FORMATS
+
+    assert FORMATS == ("markdown", "json", "moodle")
+    assert isinstance(writer("moodle"), moodle_writer.MoodleWriter)
+    with pytest.raises(UsageError, match="unknown format 'pdf'"):
+        writer("pdf")

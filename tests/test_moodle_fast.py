@@ -20,9 +20,12 @@ from hypothesis import strategies as st
 from markupsafe import Markup, escape
 
 from engine import api
-from engine.export import moodle
 from engine.export import skeleton as skeleton_mod
 from engine.export.html import one_line
+from engine.export.moodle import questions, render
+from engine.export.moodle import writer as moodle_writer
+from engine.export.moodle import xml as moodle_xml
+from engine.export.moodle.questions import MoodleQuestion
 from engine.files import output_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,10 +36,21 @@ BANKS = {
 }
 
 
-def direct(q: moodle.MoodleQuestion) -> str:
-    """The reference: question.xml.j2 rendered by Jinja for `q`, as the writer used to."""
-    template = output_environment().get_template(moodle.QUESTION_TEMPLATE)
-    return template.render({"cdata": moodle.cdata, "text": moodle.text}, q=q)
+def direct(q: MoodleQuestion) -> str:
+    """The reference: question.xml.j2 rendered by Jinja for `q`."""
+    return template().render({"cdata": moodle_xml.cdata, "text": moodle_xml.text}, q=q)
+
+
+TEMPLATE = output_environment().get_template(render.QUESTION_TEMPLATE)
+RENDERER = render.QuestionRenderer(TEMPLATE)  # its skeletons serve every test, as in one export
+
+
+def template() -> jinja2.Template:
+    return TEMPLATE
+
+
+def render_question(q: MoodleQuestion) -> str:
+    return RENDERER.render(q)
 
 
 # -- every variant of the banks ----------------------------------------------------------------
@@ -46,31 +60,30 @@ def direct(q: moodle.MoodleQuestion) -> str:
 @pytest.mark.parametrize("seed", [0, 7, 123])
 def test_every_variant_renders_as_the_template_does(bank: str, seed: int) -> None:
     path = BANKS[bank]
-    plan = api.plan([path] if path else None, seed=seed, count=5)
-    writer = moodle.QuestionWriter(plan.header)
+    generated = api.plan([path] if path else None, seed=seed, count=5)
+    builder = questions.QuestionBuilder(generated.header.bank.code)
+    renderer = render.QuestionRenderer(template())
     checked = 0
-    for maker in plan.makers:
-        for p in maker.plans(plan.header.count):
-            variant = maker.materialize(p)
-            q = writer.builder.build(variant)
-            assert writer.xml(variant) == direct(q), variant.id
+    for copy in generated.copies:
+        for variant in copy.variants:
+            q = builder.build(variant)
+            assert renderer.render(q) == direct(q), variant.id
             checked += 1
-    assert checked == 5 * len(plan.makers)
+    assert checked == 5 * len(generated.header.exercises)
 
 
 @pytest.mark.parametrize(("bank", "count"), [("moodle-fixtures", 4), ("weight-init-4", 30), ("bundled", 40)])
-def test_render_questions_equals_the_template_per_variant(bank: str, count: int) -> None:
+def test_reused_questions_equal_the_template_per_variant(bank: str, count: int) -> None:
     # With more variants asked than exist, repeated variants reuse their first XML.
     path = BANKS[bank]
-    plan = api.plan([path] if path else None, seed=3, count=count)
-    builder = moodle.QuestionBuilder(plan.header)
-    reused = 0
-    for k, maker in enumerate(plan.makers):
-        plans = list(maker.plans(plan.header.count))
-        expected = "".join(direct(builder.build(maker.materialize(p))) for p in plans)
-        assert moodle._render_questions(plan, k, plans) == expected, plan.header.exercises[k].id
-        reused += plan.memo["moodle", k].reuse
-    assert reused or bank == "moodle-fixtures"
+    generated = api.plan([path] if path else None, seed=3, count=count)
+    builder = questions.QuestionBuilder(generated.header.bank.code)
+    renderer = render.QuestionRenderer(template())
+    exercises = [moodle_writer.ExerciseQuestions(builder, renderer, s) for s in generated.header.exercises]
+    for copy in generated.copies:
+        for k, variant in enumerate(copy.variants):
+            assert exercises[k].xml(variant) == direct(builder.build(variant)), variant.id
+    assert any(e.reuse for e in exercises) or bank == "moodle-fixtures"
 
 
 # -- hand-made questions with hostile texts ------------------------------------------------------
@@ -85,15 +98,15 @@ long_text = st.integers(min_value=200, max_value=400).map(lambda n: "a]]>&<" * n
 field_text = st.one_of(hostile_text, long_text, st.just(""), hostile_text.map(Markup))
 
 answers = st.builds(
-    moodle.MoodleAnswer,
+    questions.MoodleAnswer,
     fraction=field_text,
     text=field_text,
     feedback=field_text,
     html=st.booleans(),
     tolerance=st.one_of(st.none(), field_text),
 )
-questions = st.builds(
-    moodle.MoodleQuestion,
+any_question = st.builds(
+    questions.MoodleQuestion,
     name=field_text,
     idnumber=field_text,
     questiontext=field_text,
@@ -109,15 +122,15 @@ questions = st.builds(
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(q=questions)
-def test_hostile_questions_render_as_the_template_does(q: moodle.MoodleQuestion) -> None:
-    assert moodle.render_question(q) == direct(q)
+@given(q=any_question)
+def test_hostile_questions_render_as_the_template_does(q: MoodleQuestion) -> None:
+    assert render_question(q) == direct(q)
 
 
 @pytest.mark.parametrize(
     "q",
     [
-        moodle.MoodleQuestion(
+        questions.MoodleQuestion(
             name="Essay: a < b & c > d ]]> " + "x" * 300,
             idnumber="essay.1.0",
             questiontext="<p>Write it.</p> <p><em>note</em></p>",
@@ -125,10 +138,10 @@ def test_hostile_questions_render_as_the_template_does(q: moodle.MoodleQuestion)
             defaultgrade="1",
             tags=["quizwright", "x&y", "<tag>"],
             type="essay",
-            penalty=moodle.ESSAY_PENALTY,
+            penalty=questions.ESSAY_PENALTY,
             graderinfo="<p>Correct answer: \\(a\\) (<code>a &amp; b</code>)</p> ]]> \x01",
         ),
-        moodle.MoodleQuestion(
+        questions.MoodleQuestion(
             name="Formula",
             idnumber="f.1.2",
             questiontext="<p>Pick one.</p>",
@@ -138,13 +151,13 @@ def test_hostile_questions_render_as_the_template_does(q: moodle.MoodleQuestion)
             type="multichoice",
             penalty="0.5",
             answers=[
-                moodle.MoodleAnswer("100", "\\(\\frac{2}{n}\\)", "", html=True),
-                moodle.MoodleAnswer("0", "\\(n < 2\\)", "<p>No &amp; no.</p>", html=True),
-                moodle.MoodleAnswer("0", "\\(x\\)", "", html=True),
+                questions.MoodleAnswer("100", "\\(\\frac{2}{n}\\)", "", html=True),
+                questions.MoodleAnswer("0", "\\(n < 2\\)", "<p>No &amp; no.</p>", html=True),
+                questions.MoodleAnswer("0", "\\(x\\)", "", html=True),
             ],
             shuffleanswers=True,
         ),
-        moodle.MoodleQuestion(
+        questions.MoodleQuestion(
             name="Numerical & co",
             idnumber="n.1.0",
             questiontext="",
@@ -152,20 +165,19 @@ def test_hostile_questions_render_as_the_template_does(q: moodle.MoodleQuestion)
             defaultgrade="1",
             tags=["a"],
             type="numerical",
-            penalty=moodle.NUMERICAL_PENALTY,
+            penalty=questions.NUMERICAL_PENALTY,
             answers=[
-                moodle.MoodleAnswer("100", "0.5", "", tolerance="0.005"),
-                moodle.MoodleAnswer("0", "-2", "<p>Sign.</p>", tolerance="0"),
+                questions.MoodleAnswer("100", "0.5", "", tolerance="0.005"),
+                questions.MoodleAnswer("0", "-2", "<p>Sign.</p>", tolerance="0"),
             ],
         ),
     ],
     ids=["essay-graderinfo", "formula-multichoice-shuffled", "numerical"],
 )
-def test_hand_made_questions(q: moodle.MoodleQuestion) -> None:
-    assert moodle.render_question(q) == direct(q)
-    template = moodle.question_template()
-    skeleton = moodle.question_skeleton(template, moodle.question_shape(q))
-    assert skeleton.fill(moodle.question_values(q)) == direct(q)
+def test_hand_made_questions(q: MoodleQuestion) -> None:
+    assert render_question(q) == direct(q)
+    skeleton = render.QuestionRenderer(template()).skeleton(render.question_shape(q))
+    assert skeleton.fill(render.question_values(q)) == direct(q)
 
 
 # -- the transforms equal the helpers they stand for ------------------------------------------------
@@ -194,18 +206,18 @@ any_text = st.one_of(hostile_text, st.text(), hostile_text.map(Markup), st.text(
 
 @given(value=any_text)
 def test_transforms_equal_the_helpers(value: str) -> None:
-    assert moodle.text(value) == legacy_text(value) == moodle.text_str(value)
-    assert moodle.cdata(value) == legacy_cdata(value) == moodle.cdata_str(value)
-    assert type(moodle.text_str(value)) is str and type(moodle.cdata_str(value)) is str
+    assert moodle_xml.text(value) == legacy_text(value) == moodle_xml.text_str(value)
+    assert moodle_xml.cdata(value) == legacy_cdata(value) == moodle_xml.cdata_str(value)
+    assert type(moodle_xml.text_str(value)) is str and type(moodle_xml.cdata_str(value)) is str
     assert skeleton_mod.escape_str(value) == str(escape(value))
-    for name, (helper, transform) in moodle.QUESTION_HELPERS.items():
+    for name, (helper, transform) in render.question_helpers().items():
         assert str(helper(value)) == transform(value), name
 
 
 def test_surrogates_are_replaced() -> None:
     for value in ("a\ud800b", "\udfff", "x\ud83dy"):
-        assert moodle.text_str(value) == legacy_text(value)
-        assert moodle.cdata_str(value) == legacy_cdata(value)
+        assert moodle_xml.text_str(value) == legacy_text(value)
+        assert moodle_xml.cdata_str(value) == legacy_cdata(value)
 
 
 @given(
@@ -218,7 +230,7 @@ def test_surrogates_are_replaced() -> None:
     ).map("".join)
 )
 def test_one_line_shortcut(html: str) -> None:
-    assert moodle._one_line(html) == one_line(html)
+    assert questions._one_line(html) == one_line(html)
 
 
 def legacy_plain_decimal(value: str) -> str:
@@ -226,9 +238,9 @@ def legacy_plain_decimal(value: str) -> str:
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise moodle.MoodleExportError(f"not a decimal number: {value!r}") from None
+        raise moodle_xml.MoodleExportError(f"not a decimal number: {value!r}") from None
     if not number.is_finite():
-        raise moodle.MoodleExportError(f"not a finite number: {value!r}")
+        raise moodle_xml.MoodleExportError(f"not a finite number: {value!r}")
     result = format(number, "f")
     if "." in result:
         result = result.rstrip("0").rstrip(".")
@@ -245,9 +257,9 @@ def legacy_plain_decimal(value: str) -> str:
     )
 )
 def test_plain_decimal_fast_path(value: str) -> None:
-    assert moodle.plain_decimal(value) == legacy_plain_decimal(value)
-    plain = moodle.plain_decimal(value)
-    assert moodle.plain_decimal(Decimal(plain)) == plain  # why the numerical path reuses it
+    assert moodle_xml.plain_decimal(value) == legacy_plain_decimal(value)
+    plain = moodle_xml.plain_decimal(value)
+    assert moodle_xml.plain_decimal(Decimal(plain)) == plain  # why the numerical path reuses it
 
 
 # -- the skeleton machinery on other templates, and its guards --------------------------------------------
@@ -263,14 +275,14 @@ def env(autoescape: bool = True) -> jinja2.Environment:
     )
 
 
-SHAPE: moodle.QuestionShape = ("essay", False, ((False, True), (True, False)), 2)
+SHAPE: render.QuestionShape = ("essay", False, ((False, True), (True, False)), 2)
 
 
 def skeleton(source: str, autoescape: bool = True) -> skeleton_mod.Skeleton:
     return skeleton_mod.compile_skeleton(
         env(autoescape).from_string(source),
-        lambda slot: moodle.question_context(SHAPE, slot),
-        moodle.QUESTION_HELPERS,
+        lambda slot: render.question_context(SHAPE, slot),
+        render.question_helpers(),
     )
 
 
@@ -311,7 +323,7 @@ def test_slots_used_beyond_output_fail_loudly(source: str) -> None:
         skeleton(source)
 
 
-def shaped_question(**fields: object) -> moodle.MoodleQuestion:
+def shaped_question(**fields: object) -> MoodleQuestion:
     base = dict(
         name="N & <n> ]]>",
         idnumber="id.1.0",
@@ -322,13 +334,13 @@ def shaped_question(**fields: object) -> moodle.MoodleQuestion:
         type="essay",
         penalty="0",
         answers=[
-            moodle.MoodleAnswer("100", "a & b", "<p>f</p>", html=False),
-            moodle.MoodleAnswer("0", "<b>x</b>", "", html=True, tolerance="0.5"),
+            questions.MoodleAnswer("100", "a & b", "<p>f</p>", html=False),
+            questions.MoodleAnswer("0", "<b>x</b>", "", html=True, tolerance="0.5"),
         ],
         graderinfo="<p>g ]]></p>",
     )
     base.update(fields)
-    return moodle.MoodleQuestion(**base)  # type: ignore[arg-type]
+    return questions.MoodleQuestion(**base)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("autoescape", [True, False])
@@ -350,19 +362,19 @@ def shaped_question(**fields: object) -> moodle.MoodleQuestion:
 )
 def test_other_templates_fill_like_direct_renders(source: str, autoescape: bool) -> None:
     q = shaped_question()
-    assert moodle.question_shape(q) == SHAPE
+    assert render.question_shape(q) == SHAPE
     expected = (
         env(autoescape)
         .from_string(source)
-        .render({"cdata": moodle.cdata, "text": moodle.text}, q=q)
+        .render({"cdata": moodle_xml.cdata, "text": moodle_xml.text}, q=q)
     )
-    assert skeleton(source, autoescape).fill(moodle.question_values(q)) == expected
+    assert skeleton(source, autoescape).fill(render.question_values(q)) == expected
 
 
 def test_skeletons_are_cached_per_shape() -> None:
     q = shaped_question()
-    template = moodle.question_template()
-    first = moodle.question_skeleton(template, moodle.question_shape(q))
-    assert moodle.question_skeleton(template, moodle.question_shape(q)) is first
+    renderer = render.QuestionRenderer(template())
+    first = renderer.skeleton(render.question_shape(q))
+    assert renderer.skeleton(render.question_shape(q)) is first
     other = shaped_question(tags=["only"])
-    assert moodle.question_skeleton(template, moodle.question_shape(other)) is not first
+    assert renderer.skeleton(render.question_shape(other)) is not first

@@ -26,31 +26,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
-    from markdown_it.renderer import RendererHTML
-    from markdown_it.token import Token
-    from markdown_it.utils import EnvType, OptionsDict
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-# markdown-it and its plugin (some 25 ms to import) are imported on first use, in _parser and
-# _escape_html: every command imports this module through the Moodle writer (the CLI lists the
-# formats), but only a Moodle export renders HTML.
+__all__ = ["HtmlConverter", "markdown_to_html", "markdown_to_html_inline", "one_line", "tex_html"]
 
-__all__ = ["markdown_to_html", "markdown_to_html_inline", "one_line", "tex_html"]
-
-
-@lru_cache(maxsize=1)
-def _escape_html() -> Callable[[str], str]:
-    from markdown_it.common.utils import escapeHtml
-
-    return escapeHtml
+SHAPE_CACHE = 8192  # text shapes whose HTML one converter keeps
 
 
 def tex_html(tex: str, *, display: bool) -> str:
     """TeX as MathJax reads it from HTML: ``\\(x\\)`` or ``\\[x\\]``, content HTML-escaped."""
-    body = _escape_html()(tex.strip()).replace("\n", "&#10;")
+    body = escapeHtml(tex.strip()).replace("\n", "&#10;")
     return f"\\[{body}\\]" if display else f"\\({body}\\)"
 
 
@@ -73,11 +64,8 @@ def _math_block(
     return f"<p>{tex_html(tokens[idx].content, display=True)}</p>\n"
 
 
-@lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
-    from markdown_it import MarkdownIt
-    from mdit_py_plugins.dollarmath import dollarmath_plugin
-
+def parser() -> MarkdownIt:
+    """A CommonMark parser with tables and the dollar-math rules above."""
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table")
     dollarmath_plugin(
@@ -101,7 +89,7 @@ def markdown_to_html(text: str) -> str:
         >>> markdown_to_html("Compute $n_{in} * n_{out}$ for **both** layers.")
         '<p>Compute \\\\(n_{in} * n_{out}\\\\) for <strong>both</strong> layers.</p>'
     """
-    return _by_shape(text, _block)
+    return HtmlConverter().block(text)
 
 
 def markdown_to_html_inline(text: str) -> str:
@@ -111,17 +99,7 @@ def markdown_to_html_inline(text: str) -> str:
         >>> markdown_to_html_inline("$\\\\frac{2}{n_{in}}$ (He)")
         '\\\\(\\\\frac{2}{n_{in}}\\\\) (He)'
     """
-    return _by_shape(text.strip(), _inline)
-
-
-@lru_cache(maxsize=8192)
-def _block(text: str) -> str:
-    return _parser().render(text).strip()
-
-
-@lru_cache(maxsize=8192)
-def _inline(text: str) -> str:
-    return _parser().renderInline(text).strip()
+    return HtmlConverter().inline(text)
 
 
 # Variants of one exercise differ mostly in their numbers. Markdown treats every run of ASCII
@@ -136,38 +114,56 @@ _ZERO_RUN = re.compile(r"(?<![0-9])0(?![0-9])")
 _REORDERING = re.compile(r"\]\(|\]:|\]\[|<|&#?\w|!\[")
 
 
-def _by_shape(text: str, convert: Callable[[str], str]) -> str:
-    if _REORDERING.search(text):
-        return convert(text)
-    if _LINE_START_DIGIT.search(text):
-        runs: list[str] = []
+class HtmlConverter:
+    """Markdown+TeX to HTML for one export: one parser, and the HTML of each text shape made once."""
 
-        def shape(match: re.Match[str]) -> str:
-            if match.group(1) is not None:
-                return match.group(0)  # a possible list marker keeps its digits
-            runs.append(match.group(0))
-            return "0"
+    def __init__(self) -> None:
+        md = parser()
+        self.render_block: Callable[[str], str] = lambda text: md.render(text).strip()
+        self.render_inline: Callable[[str], str] = lambda text: md.renderInline(text).strip()
+        self._pieces = lru_cache(maxsize=SHAPE_CACHE)(self._shape_pieces)
 
-        shaped = _DIGIT_RUN.sub(shape, text)
-    else:  # no list marker possible: every digit run is shaped (one split, no callbacks)
-        parts = _DIGITS.split(text)
-        runs = parts[1::2]
-        shaped = "0".join(parts[::2])
-    if not runs:
-        return convert(text)
-    pieces = _shape_pieces(shaped, convert)
-    if len(pieces) != len(runs) + 1:
-        return convert(text)
-    out = [""] * (2 * len(runs) + 1)
-    out[::2] = pieces
-    out[1::2] = runs
-    return "".join(out)
+    def block(self, text: str) -> str:
+        """Block HTML of `text`, as `render_block` gives it."""
+        return self._by_shape(text, block=True)
 
+    def inline(self, text: str) -> str:
+        """Inline HTML of `text` stripped, as `render_inline` gives it."""
+        return self._by_shape(text.strip(), block=False)
 
-@lru_cache(maxsize=8192)
-def _shape_pieces(shaped: str, convert: Callable[[str], str]) -> list[str]:
-    """The HTML of a shaped text, cut where its digit runs go back in."""
-    return _ZERO_RUN.split(convert(shaped))
+    def _by_shape(self, text: str, *, block: bool) -> str:
+        if _REORDERING.search(text):
+            return self._convert(text, block)
+        if _LINE_START_DIGIT.search(text):
+            runs: list[str] = []
+
+            def shape(match: re.Match[str]) -> str:
+                if match.group(1) is not None:
+                    return match.group(0)  # a possible list marker keeps its digits
+                runs.append(match.group(0))
+                return "0"
+
+            shaped = _DIGIT_RUN.sub(shape, text)
+        else:  # no list marker possible: every digit run is shaped (one split, no callbacks)
+            parts = _DIGITS.split(text)
+            runs = parts[1::2]
+            shaped = "0".join(parts[::2])
+        if not runs:
+            return self._convert(text, block)
+        pieces = self._pieces(shaped, block)
+        if len(pieces) != len(runs) + 1:
+            return self._convert(text, block)
+        out = [""] * (2 * len(runs) + 1)
+        out[::2] = pieces
+        out[1::2] = runs
+        return "".join(out)
+
+    def _convert(self, text: str, block: bool) -> str:
+        return self.render_block(text) if block else self.render_inline(text)
+
+    def _shape_pieces(self, shaped: str, block: bool) -> list[str]:
+        """The HTML of a shaped text, cut where its digit runs go back in."""
+        return _ZERO_RUN.split(self._convert(shaped, block))
 
 
 _PRE = re.compile(r"(<pre\b.*?</pre>)", re.DOTALL)

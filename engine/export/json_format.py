@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
-from engine.export.base import register
 from engine.files import Sink
-from engine.generation.pipeline import QuizPlan
-from engine.generation.quiz import Copy
-
-
-def _copy_lines(plan: QuizPlan, copies: list[Copy]) -> list[str]:
-    return [json.dumps(c.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")) for c in copies]
+from engine.generation.quiz import Copy, QuizHeader
 
 
 class JsonWriter:
-    name = "json"
-    suffix = ".json"
-    help = "the full quiz (seed, bank hash, every variant with its key), valid against `quizwright schema --quiz`"
+    """The full quiz (seed, bank hash, every variant with its key), valid against `quizwright schema --quiz`."""
 
-    def write(self, plan: QuizPlan, sink: Sink, *, key: bool = True) -> None:
+    def write(self, header: QuizHeader, copies: Iterable[Copy], sink: Sink) -> None:
         out = sink.open()
-        header = json.dumps(plan.header.model_dump(mode="json"), ensure_ascii=False, indent=2)
-        out.write(header[:-2] + ',\n  "copies": [')
+        start = json.dumps(header.model_dump(mode="json"), ensure_ascii=False, indent=2)
+        out.write(start[:-2] + ',\n  "copies": [')
         separator = "\n    "
-        for lines in plan.map_copies(_copy_lines):
-            for line in lines:
-                out.write(separator + line)
-                separator = ",\n    "
+        for copy in copies:
+            out.write(separator + json.dumps(copy.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")))
+            separator = ",\n    "
         out.write("\n  ]\n}\n")
-
-
-register(JsonWriter())

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from engine.export.base import register
+import shutil
+import tempfile
+from collections.abc import Iterable
+from contextlib import ExitStack
+
 from engine.files import Sink, output_environment
-from engine.generation.pipeline import QuizPlan
-from engine.generation.quiz import Copy, Variant
+from engine.generation.quiz import Copy, QuizHeader, Variant
 from engine.language.printing import circled, latex
 from engine.language.symbolic import sympy
 
@@ -40,35 +43,32 @@ def detail(variant: Variant) -> str:
     return ""
 
 
-def _render_copies(plan: QuizPlan, copies: list[Copy]) -> tuple[str, str]:
-    """Worksheets and answer keys of a run of copies."""
-    env = output_environment()
-    sheet = env.get_template("markdown/worksheet.md.j2")
-    answers = env.get_template("markdown/key.md.j2")
-    context = {"bank": plan.header.bank, "header": plan.header, "hint": hint, "detail": detail}
-    sheets = "".join(sheet.render(context, copy=c, first=c.index == 0) for c in copies)
-    keys = "".join(answers.render(context, copy=c, first=c.index == 0) for c in copies)
-    return sheets, keys
-
-
 class MarkdownWriter:
-    name = "markdown"
-    suffix = ".md"
-    help = "printable worksheets, one per copy, and an answer key with worked solutions"
+    """Printable worksheets, one per copy, and an answer key with worked solutions."""
 
-    def write(self, plan: QuizPlan, sink: Sink, *, key: bool = True) -> None:
+    def __init__(self, *, key: bool = True) -> None:
+        self.key = key
+
+    def write(self, header: QuizHeader, copies: Iterable[Copy], sink: Sink) -> None:
+        env = output_environment()
+        sheet = env.get_template("markdown/worksheet.md.j2")
+        answers = env.get_template("markdown/key.md.j2")
+        context = {"bank": header.bank, "header": header, "hint": hint, "detail": detail}
         worksheets = sink.open()
-        key_out = sink.open("key") if key and sink.path is not None else None
-        keys: list[str] = []
-        for sheets, answers in plan.map_copies(_render_copies):
-            worksheets.write(sheets)
-            if key_out is not None:
-                key_out.write(answers)
-            elif key:
-                keys.append(answers)
-        if keys:
-            # On standard output the key follows the worksheets, on a page of its own.
-            worksheets.write('\n<div style="page-break-before: always;"></div>\n\n' + "".join(keys))
-
-
-register(MarkdownWriter())
+        with ExitStack() as stack:
+            if not self.key:
+                key_out = None
+            elif sink.path is not None:
+                key_out = sink.open("key")
+            else:
+                # On standard output the key follows the worksheets, on a page of its own.
+                key_out = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
+            for copy in copies:
+                first = copy.index == 0
+                worksheets.write(sheet.render(context, copy=copy, first=first))
+                if key_out is not None:
+                    key_out.write(answers.render(context, copy=copy, first=first))
+            if key_out is not None and sink.path is None:
+                worksheets.write('\n<div style="page-break-before: always;"></div>\n\n')
+                key_out.seek(0)
+                shutil.copyfileobj(key_out, worksheets)

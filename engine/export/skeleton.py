@@ -96,13 +96,13 @@ class Slot:
         return f"<slot {self.name}>"
 
     __bool__ = _refusing("a condition (truth value)")
-    __eq__ = _refusing("a comparison (==)")  # type: ignore[assignment]
-    __ne__ = _refusing("a comparison (!=)")  # type: ignore[assignment]
+    __eq__ = _refusing("a comparison (==)")
+    __ne__ = _refusing("a comparison (!=)")
     __lt__ = _refusing("a comparison (<)")
     __le__ = _refusing("a comparison (<=)")
     __gt__ = _refusing("a comparison (>)")
     __ge__ = _refusing("a comparison (>=)")
-    __hash__ = _refusing("a hash (set, dict key, ...)")  # type: ignore[assignment]
+    __hash__ = _refusing("a hash (set, dict key, ...)")
     __len__ = _refusing("len() or |length")
     __iter__ = _refusing("a loop or a filter that iterates")
     __contains__ = _refusing("an `in` test")

@@ -1,0 +1,36 @@
+"""Moodle XML export: one question category per exercise template holding its N variants.
+
+Each exercise becomes ``<question type="category">`` ``$course$/top/<bank title>/<exercise
+title>`` followed by one question per variant, so a quiz slot "random question from category"
+gives every student a different variant. The mapping (checked against Moodle's own importer,
+``question/format/xml/format.php`` and ``question/format.php``; see docs/moodle.md):
+
+- ``concept``/``scenario``/``choice`` → ``multichoice``: one answer, the variant's option order
+  (``shuffleanswers`` off, numbered ``123``: the worked solution says "Answer: ③"), fraction
+  100 on the correct option and 0 on the others, each distractor with its misconception feedback.
+- ``true_false`` → ``truefalse``: answers ``true``/``false``, 100/0, the wrong one with feedback.
+- ``integer`` → ``numerical`` with tolerance 0; ``numeric`` → ``numerical`` with the absolute
+  tolerance (a relative one times |answer|), the answer as a plain 20-digit decimal. Every
+  misconception follows as a 0 answer with its feedback, its interval kept clear of the correct
+  one (Moodle takes the first answer whose interval holds the response; the correct one is first).
+- ``formula`` → Moodle cannot check symbolic equivalence: ``multichoice`` built from the correct
+  formula and the template's distractors (exact, distinct values, so Moodle grades it right),
+  or, without distractors, an ``essay`` graded by hand with the formula as grader information.
+  The category info and a note in the question say so.
+
+Penalty (used only by the adaptive and interactive behaviours): 1/(options − 1) for a
+multichoice or truefalse question, so trying every option in turn earns nothing (1 for
+true/false, Moodle's own default there); 0.3333333 (Moodle's default) for numerical; 0 for an
+essay. ``defaultgrade`` is the exercise's points. ``idnumber`` is the variant id
+``<exercise>.<seed>.<n>`` (≤ 100 characters, unique in its category).
+
+Texts are HTML from :mod:`engine.export.html` on one line (Moodle's XML parser drops whitespace-only
+pieces of character data, and a newline arrives as a piece of its own), always in CDATA when
+they contain markup or characters XML would escape (as Moodle's own exporter does), with ``]]>``
+split; the XML is produced by autoescaping templates in ``templates/moodle/``. The question
+template is rendered once per question shape into a skeleton whose slots are filled per
+question: the same bytes as rendering it per question.
+
+Modules: ``xml`` (XML text, numbers, category paths), ``questions`` (variant → MoodleQuestion),
+``render`` (MoodleQuestion → ``<question>`` XML) and ``writer`` (the file).
+"""

@@ -1,0 +1,303 @@
+"""Finished variants → Moodle questions: types, answers, grades, penalties, names, tags.
+
+The mapping is described in docs/moodle.md and checked against Moodle's own importer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from functools import lru_cache
+
+from markupsafe import escape
+
+from engine.export.html import HtmlConverter, one_line, tex_html
+from engine.export.moodle.xml import MoodleExportError, plain_decimal, round_down, single_line
+from engine.generation.quiz import (
+    BooleanAnswer,
+    FormulaAnswer,
+    IntegerAnswer,
+    NumericAnswer,
+    OptionAnswer,
+    Variant,
+)
+
+# Grades Moodle accepts for an answer (percent, within 0.001), from question_bank::fraction_options_full().
+MOODLE_FRACTIONS: tuple[str, ...] = tuple(
+    "100 90 83.33333 80 75 70 66.66667 60 50 40 33.33333 30 25 20 16.66667 14.28571 12.5 11.11111 10 5 0".split()
+)
+RIGHT, WRONG = "100", "0"
+NUMERICAL_PENALTY = "0.3333333"  # Moodle's default penalty
+ESSAY_PENALTY = "0"
+MAX_IDNUMBER = 100  # question_bank_entries.idnumber is varchar(100)
+MAX_NAME = 255  # question.name; Moodle shortens longer names itself, we do it predictably
+MAX_TAG = 50  # TAG_MAX_LENGTH
+HTML_CACHE = 2048  # texts whose HTML one export keeps: those without parameters repeat
+
+FORMULA_CHOICE_NOTE = "Select the expression that is equal to the answer."
+FORMULA_ESSAY_NOTE = (
+    "Type the formula as plain text, for example 2/(a + b) or sqrt(x)^3; "
+    "your teacher grades this answer."
+)
+
+_TAG_REMOVED = re.compile(r"[<>`,\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class MoodleAnswer:
+    fraction: str
+    text: str  # HTML when `html`, else plain ("true", "0.25")
+    feedback: str = ""  # HTML
+    html: bool = False
+    tolerance: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoodleQuestion:
+    name: str
+    idnumber: str
+    questiontext: str  # HTML, one line
+    generalfeedback: str  # HTML, one line
+    defaultgrade: str
+    tags: list[str]
+    type: str = ""  # multichoice, truefalse, numerical, essay
+    penalty: str = ""
+    answers: list[MoodleAnswer] = field(default_factory=list)
+    shuffleanswers: bool = False
+    graderinfo: str = ""  # essay only
+
+
+def penalty_for(options: int) -> str:
+    """1/(options − 1) to 7 decimals: the last of all tries earns nothing."""
+    if options < 2:
+        raise MoodleExportError(f"a choice question needs at least 2 options (got {options})")
+    share = Decimal(1) / Decimal(options - 1)
+    return plain_decimal(share.quantize(Decimal("0.0000001"), rounding=ROUND_HALF_UP))
+
+
+def name_and_idnumber(title: str, index: int, vid: str) -> tuple[str, str]:
+    """A variant question's name (its one-line title, shortened to fit) and its idnumber."""
+    if len(vid) > MAX_IDNUMBER:
+        raise MoodleExportError(f"{vid}: idnumber longer than {MAX_IDNUMBER} characters")
+    suffix = f" (variant {index + 1}, {vid})"
+    room = MAX_NAME - len(suffix)
+    if len(title) > room:
+        title = title[: room - 1].rstrip() + "…"
+    return title + suffix, vid
+
+
+def _tag(raw: str) -> str:
+    # Moodle's PARAM_TAG removes control characters and <>`, collapses spaces and cuts at 50;
+    # a comma separates tags in Moodle's forms, so it is replaced too.
+    cleaned = single_line(_TAG_REMOVED.sub(" ", raw))
+    return cleaned[:MAX_TAG].strip()
+
+
+def question_tags(variant: Variant, bank_code: str) -> list[str]:
+    """quizwright, bank, topic and kind tags, then the exercise's own; no empty or repeated tag."""
+    raw = ["quizwright", f"bank:{bank_code}", f"topic:{variant.topic}", f"kind:{variant.kind}", *variant.tags]
+    tags: list[str] = []
+    seen: set[str] = set()
+    for tag in map(_tag, raw):
+        if tag and tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            tags.append(tag)
+    return tags
+
+
+def formula_mode(variant: Variant) -> str:
+    """'multichoice' when the template has distractors to choose from, else 'essay'."""
+    return "multichoice" if variant.misconceptions else "essay"
+
+
+@dataclass(frozen=True, slots=True)
+class _ExerciseConstants:
+    """What a question takes from its exercise alone, the same for every variant."""
+
+    title: str  # the name's title part, on one line (before shortening)
+    tags: list[str]
+    defaultgrade: str
+
+
+def _one_line(html: str) -> str:
+    # one_line() only strips HTML that holds no line break (most texts): skip its regexes.
+    if "\n" in html or "\r" in html:
+        return one_line(html)
+    return html.strip()
+
+
+class QuestionBuilder:
+    """Turns finished variants into Moodle questions (mapping only: no sampling, no solving).
+
+    One builder serves one export and keeps what repeats across its variants.
+    """
+
+    def __init__(self, bank_code: str) -> None:
+        self.bank_code = bank_code
+        converter = HtmlConverter()
+        self.html: Callable[[str], str] = lru_cache(maxsize=HTML_CACHE)(
+            lambda markdown: _one_line(converter.block(markdown)))
+        self.html_inline: Callable[[str], str] = lru_cache(maxsize=HTML_CACHE)(
+            lambda markdown: _one_line(converter.inline(markdown)))
+        self._exercises: dict[str, _ExerciseConstants] = {}
+
+    def _constants(self, variant: Variant) -> _ExerciseConstants:
+        const = self._exercises.get(variant.exercise)
+        if const is None:
+            const = self._exercises[variant.exercise] = _ExerciseConstants(
+                single_line(variant.title), question_tags(variant, self.bank_code), str(variant.points))
+        return const
+
+    def name_and_idnumber(self, variant: Variant) -> tuple[str, str]:
+        """The variant question's name and idnumber."""
+        return name_and_idnumber(self._constants(variant).title, variant.index, variant.id)
+
+    def build(self, variant: Variant) -> MoodleQuestion:
+        const = self._constants(variant)
+        name, vid = name_and_idnumber(const.title, variant.index, variant.id)
+        questiontext = self.html(variant.question)
+        generalfeedback = self.html(variant.explanation)
+        answer = variant.answer
+        shuffle = False
+        graderinfo = ""
+        if isinstance(answer, OptionAnswer):
+            qtype, penalty, answers = self._choice(variant)
+        elif isinstance(answer, BooleanAnswer):
+            qtype, penalty, answers = self._true_false(variant, answer)
+        elif isinstance(answer, IntegerAnswer | NumericAnswer):
+            qtype, penalty, answers = self._numerical(variant, answer)
+        else:
+            qtype, penalty, answers, questiontext, shuffle, graderinfo = self._formula(
+                variant, answer, questiontext, generalfeedback
+            )
+        return MoodleQuestion(
+            name, vid, questiontext, generalfeedback, const.defaultgrade, list(const.tags),
+            qtype, penalty, answers, shuffle, graderinfo,
+        )  # fmt: skip
+
+    def _choice(self, variant: Variant) -> tuple[str, str, list[MoodleAnswer]]:
+        options = variant.options
+        correct = sum(o.correct for o in options)
+        if correct != 1:
+            raise MoodleExportError(f"{variant.id}: {correct} correct options (expected exactly 1)")
+        answers = [
+            MoodleAnswer(
+                fraction=RIGHT if o.correct else WRONG,
+                text=self.html_inline(o.text),
+                html=True,
+                feedback=self.html(o.feedback) if o.feedback else "",
+            )
+            for o in options
+        ]
+        for number, a in enumerate(answers, start=1):
+            if not a.text:  # Moodle skips an empty option and the numbering would shift
+                raise MoodleExportError(f"{variant.id}: option {number} has no text")
+        return "multichoice", penalty_for(len(answers)), answers
+
+    def _true_false(self, variant: Variant, answer: BooleanAnswer) -> tuple[str, str, list[MoodleAnswer]]:
+        # The variant's options are True (1) and False (2); the wrong one carries the feedback.
+        feedback = {True: "", False: ""}
+        for option in variant.options:
+            if option.feedback and option.number in (1, 2):
+                feedback[option.number == 1] = self.html(option.feedback)
+        value = bool(answer.value)
+        answers = [
+            MoodleAnswer(fraction=RIGHT if value else WRONG, text="true", feedback=feedback[True]),
+            MoodleAnswer(fraction=WRONG if value else RIGHT, text="false", feedback=feedback[False]),
+        ]
+        return "truefalse", penalty_for(2), answers
+
+    def _numerical(
+        self, variant: Variant, answer: IntegerAnswer | NumericAnswer
+    ) -> tuple[str, str, list[MoodleAnswer]]:
+        # The correct answer's texts come straight from plain_decimal (the Decimal it parses to
+        # would print the same again); the Decimals and their 60-digit context are needed only
+        # for the misconceptions' intervals.
+        if isinstance(answer, IntegerAnswer):
+            text = str(answer.value)
+            tolerance = "0"
+            relative = None
+        else:
+            text = plain_decimal(answer.decimal)
+            tolerance = plain_decimal(answer.absolute_tolerance)
+            relative = (
+                plain_decimal(answer.tolerance) if answer.tolerance_kind == "relative" else None
+            )
+        answers = [MoodleAnswer(RIGHT, text, "", False, tolerance)]
+        if variant.misconceptions:
+            with localcontext() as ctx:
+                ctx.prec = 60
+                answers.extend(
+                    self._misconception_answers(
+                        variant,
+                        Decimal(text),
+                        Decimal(tolerance),
+                        Decimal(relative) if relative is not None else None,
+                    )
+                )
+        return "numerical", NUMERICAL_PENALTY, answers
+
+    def _misconception_answers(
+        self, variant: Variant, value: Decimal, tolerance: Decimal, relative: Decimal | None
+    ) -> Iterator[MoodleAnswer]:
+        """Each misconception as a 0 answer whose interval stays clear of the correct one.
+
+        Its tolerance is the exercise's (a relative one scaled to the wrong value), cut to half
+        the gap to the correct interval; a wrong value inside (or within 1e-9 of) the correct
+        interval is left out, since the correct answer, listed first, would take it anyway.
+        """
+        taken: set[Decimal] = set()
+        for miscon in variant.misconceptions:
+            wrong = Decimal(miscon.decimal) if miscon.decimal is not None else None
+            if wrong is None or wrong in taken:
+                continue
+            gap = abs(wrong - value) - tolerance
+            scale = max(Decimal(1), abs(value), abs(wrong))
+            if gap <= scale * Decimal("1e-9"):
+                continue
+            own = abs(wrong) * relative if relative is not None else tolerance
+            own = round_down(min(own, gap / 2))
+            taken.add(wrong)
+            yield MoodleAnswer(
+                fraction=WRONG,
+                text=plain_decimal(wrong),
+                tolerance=plain_decimal(own),
+                feedback=self.html(miscon.feedback),
+            )
+
+    def _formula(
+        self, variant: Variant, answer: FormulaAnswer, questiontext: str, generalfeedback: str
+    ) -> tuple[str, str, list[MoodleAnswer], str, bool, str]:
+        """type, penalty, answers, question text, shuffleanswers and grader info."""
+        if formula_mode(variant) == "essay":
+            symbols = ", ".join(answer.symbols)
+            grader = (
+                f"<p>Correct answer: {tex_html(answer.latex, display=False)} "
+                f"(<code>{escape(answer.expr)}</code>), in the symbols <code>{escape(symbols)}</code>. "
+                f"Accept any equivalent expression.</p> {generalfeedback}"
+            )
+            note = f"{questiontext} <p><em>{FORMULA_ESSAY_NOTE}</em></p>"
+            return "essay", ESSAY_PENALTY, [], note, False, grader
+        options: list[tuple[str, str, str]] = [(answer.latex, RIGHT, "")]
+        seen = {single_line(answer.latex)}
+        for miscon in variant.misconceptions:
+            if single_line(miscon.latex) in seen:
+                continue
+            seen.add(single_line(miscon.latex))
+            options.append((miscon.latex, WRONG, self.html(miscon.feedback)))
+        # A fixed order per variant, from its id (not from a random generator): the correct
+        # formula is not always first, and Moodle may shuffle further per attempt.
+        options.sort(
+            key=lambda option: hashlib.sha256(f"{variant.id}\0{option[0]}".encode()).hexdigest()
+        )
+        answers = [
+            MoodleAnswer(
+                fraction=fraction, text=tex_html(latex, display=False), html=True, feedback=feedback
+            )
+            for latex, fraction, feedback in options
+        ]
+        note = f"{questiontext} <p><em>{FORMULA_CHOICE_NOTE}</em></p>"
+        return "multichoice", penalty_for(len(answers)), answers, note, True, ""

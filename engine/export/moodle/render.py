@@ -1,0 +1,106 @@
+"""Moodle questions → ``<question>`` XML: templates/moodle/question.xml.j2, rendered once per
+question shape into a skeleton that is then filled per question (the same bytes as rendering
+the template for each question; see engine/export/skeleton.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import Any
+
+import jinja2
+
+from engine.export.moodle.questions import MoodleQuestion
+from engine.export.moodle.xml import cdata, cdata_str, text, text_str
+from engine.export.skeleton import Helpers, Skeleton, Slot, compile_skeleton
+
+QUESTION_TEMPLATE = "moodle/question.xml.j2"
+HELPER_CACHE = 4096  # texts whose XML form one renderer keeps: tags, feedback, options repeat
+# The data fields of a question, in the order of the values a skeleton is filled with: these,
+# then four per answer, then the tags.
+QUESTION_FIELDS = (
+    "name", "idnumber", "questiontext", "generalfeedback", "defaultgrade", "penalty", "graderinfo",
+)  # fmt: skip
+ANSWER_FIELDS = ("fraction", "text", "feedback", "tolerance")
+
+# type, shuffleanswers, per answer (html, tolerance is None), number of tags
+QuestionShape = tuple[str, bool, tuple[tuple[bool, bool], ...], int]
+
+
+def question_helpers() -> Helpers:
+    """The helpers question.xml.j2 calls, each with its plain-str transform for filling."""
+    return {
+        "text": (text, lru_cache(maxsize=HELPER_CACHE)(text_str)),
+        "cdata": (cdata, lru_cache(maxsize=HELPER_CACHE)(cdata_str)),
+    }
+
+
+def question_shape(q: MoodleQuestion) -> QuestionShape:
+    """Every value question.xml.j2's control flow reads."""
+    return (
+        q.type,
+        q.shuffleanswers,
+        tuple([(a.html, a.tolerance is None) for a in q.answers]),
+        len(q.tags),
+    )
+
+
+def question_values(q: MoodleQuestion) -> list[Any]:
+    """The data fields of a question, in the order of QUESTION_FIELDS, the answers, the tags."""
+    values: list[Any] = [
+        q.name, q.idnumber, q.questiontext, q.generalfeedback, q.defaultgrade, q.penalty,
+        q.graderinfo,
+    ]  # fmt: skip
+    for a in q.answers:
+        values += (a.fraction, a.text, a.feedback, a.tolerance)
+    values += q.tags
+    return values
+
+
+def question_context(shape: QuestionShape, slot: Callable[[int, str], Slot]) -> dict[str, Any]:
+    """The skeleton render context of question.xml.j2 for one shape."""
+    qtype, shuffle, answer_shapes, tags = shape
+    q = SimpleNamespace(
+        type=qtype,
+        shuffleanswers=shuffle,
+        **{f: slot(i, f"q.{f}") for i, f in enumerate(QUESTION_FIELDS)},
+    )
+    base = len(QUESTION_FIELDS)
+    q.answers = []
+    for k, (is_html, no_tolerance) in enumerate(answer_shapes):
+        first = base + len(ANSWER_FIELDS) * k
+        fields: dict[str, Slot | None] = {
+            f: slot(first + i, f"q.answers[{k}].{f}") for i, f in enumerate(ANSWER_FIELDS)
+        }
+        if no_tolerance:
+            fields["tolerance"] = None
+        q.answers.append(SimpleNamespace(html=is_html, **fields))
+    first_tag = base + len(ANSWER_FIELDS) * len(answer_shapes)
+    q.tags = [slot(first_tag + j, f"q.tags[{j}]") for j in range(tags)]
+    return {"q": q}
+
+
+class QuestionRenderer:
+    """question.xml.j2 for any number of questions: one skeleton per shape, made on first use."""
+
+    def __init__(self, template: jinja2.Template) -> None:
+        self.template = template
+        self.helpers = question_helpers()
+        self._skeletons: dict[QuestionShape, Skeleton] = {}
+
+    def skeleton(self, shape: QuestionShape) -> Skeleton:
+        skeleton = self._skeletons.get(shape)
+        if skeleton is None:
+            skeleton = self._skeletons[shape] = compile_skeleton(
+                self.template, lambda slot: question_context(shape, slot), self.helpers
+            )
+        return skeleton
+
+    def render(self, q: MoodleQuestion) -> str:
+        """The template's output for `q`, byte for byte."""
+        return self.fill(q, question_values(q))
+
+    def fill(self, q: MoodleQuestion, values: list[Any]) -> str:
+        """The template's output for a question of `q`'s shape whose data fields are `values`."""
+        return self.skeleton(question_shape(q)).fill(values)
