@@ -784,3 +784,18 @@ def test_formats() -> None:
     assert isinstance(writer("moodle"), moodle_writer.MoodleWriter)
     with pytest.raises(UsageError, match="unknown format 'pdf'"):
         writer("pdf")
+
+
+def test_writers_take_only_the_quiz_models_from_generation() -> None:
+    import ast
+
+    export = HERE.parent / "engine" / "export"
+    imported = set()
+    for path in export.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+    assert {m for m in imported if m.startswith("engine.generation")} == {"engine.generation.quiz"}
+    assert not {m for m in imported if m.startswith(("engine.authoring", "engine.grading"))}

@@ -177,6 +177,8 @@ def one_line(html: str) -> str:
     characters survives them unchanged. Applies to HTML made by this module, where every
     ``<pre>`` is markdown-it's own (raw HTML is escaped) and newlines elsewhere are spaces.
     """
+    if "\n" not in html and "\r" not in html:
+        return html.strip()
     parts = _PRE.split(html)
     out = []
     for i, part in enumerate(parts):

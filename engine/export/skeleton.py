@@ -18,14 +18,11 @@ from markupsafe import Markup, escape
 
 from engine.errors import QuizwrightError
 
-_HTML_SPECIAL = re.compile("[&<>'\"]")
-
 
 def escape_str(value: object) -> str:
     """``str(markupsafe.escape(value))``, what autoescape makes of a bare ``{{ value }}``."""
-    if type(value) is str and not _HTML_SPECIAL.search(value):
-        return value  # nothing to escape: escape() would return the same characters
     return str(escape(value))
+
 
 _SLOT_MARK = "\x00"  # never in a template's literal text (checked), nor in XML
 # Token n is NUL, n, an apostrophe, n spelled in letters, NUL. A filter that altered it

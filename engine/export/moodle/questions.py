@@ -122,13 +122,6 @@ class _ExerciseConstants:
     defaultgrade: str
 
 
-def _one_line(html: str) -> str:
-    # one_line() only strips HTML that holds no line break (most texts): skip its regexes.
-    if "\n" in html or "\r" in html:
-        return one_line(html)
-    return html.strip()
-
-
 class QuestionBuilder:
     """Turns finished variants into Moodle questions (mapping only: no sampling, no solving).
 
@@ -139,9 +132,9 @@ class QuestionBuilder:
         self.bank_code = bank_code
         converter = HtmlConverter()
         self.html: Callable[[str], str] = lru_cache(maxsize=HTML_CACHE)(
-            lambda markdown: _one_line(converter.block(markdown)))
+            lambda markdown: one_line(converter.block(markdown)))
         self.html_inline: Callable[[str], str] = lru_cache(maxsize=HTML_CACHE)(
-            lambda markdown: _one_line(converter.inline(markdown)))
+            lambda markdown: one_line(converter.inline(markdown)))
         self._exercises: dict[str, _ExerciseConstants] = {}
 
     def _constants(self, variant: Variant) -> _ExerciseConstants:

@@ -5,7 +5,6 @@ the template for each question; see engine/export/skeleton.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,7 +15,6 @@ from engine.export.moodle.xml import cdata, cdata_str, text, text_str
 from engine.export.skeleton import Helpers, Skeleton, Slot, compile_skeleton
 
 QUESTION_TEMPLATE = "moodle/question.xml.j2"
-HELPER_CACHE = 4096  # texts whose XML form one renderer keeps: tags, feedback, options repeat
 # The data fields of a question, in the order of the values a skeleton is filled with: these,
 # then four per answer, then the tags.
 QUESTION_FIELDS = (
@@ -28,12 +26,8 @@ ANSWER_FIELDS = ("fraction", "text", "feedback", "tolerance")
 QuestionShape = tuple[str, bool, tuple[tuple[bool, bool], ...], int]
 
 
-def question_helpers() -> Helpers:
-    """The helpers question.xml.j2 calls, each with its plain-str transform for filling."""
-    return {
-        "text": (text, lru_cache(maxsize=HELPER_CACHE)(text_str)),
-        "cdata": (cdata, lru_cache(maxsize=HELPER_CACHE)(cdata_str)),
-    }
+# The helpers question.xml.j2 calls, each with its plain-str transform for filling.
+QUESTION_HELPERS: Helpers = {"text": (text, text_str), "cdata": (cdata, cdata_str)}
 
 
 def question_shape(q: MoodleQuestion) -> QuestionShape:
@@ -86,14 +80,13 @@ class QuestionRenderer:
 
     def __init__(self, template: jinja2.Template) -> None:
         self.template = template
-        self.helpers = question_helpers()
         self._skeletons: dict[QuestionShape, Skeleton] = {}
 
     def skeleton(self, shape: QuestionShape) -> Skeleton:
         skeleton = self._skeletons.get(shape)
         if skeleton is None:
             skeleton = self._skeletons[shape] = compile_skeleton(
-                self.template, lambda slot: question_context(shape, slot), self.helpers
+                self.template, lambda slot: question_context(shape, slot), QUESTION_HELPERS
             )
         return skeleton
 

@@ -15,8 +15,6 @@ MAX_CATEGORY_NAME = 255
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
-# A plain number plain_decimal() returns unchanged: no trailing zero after the point ("-0" aside).
-_CANONICAL_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?")
 
 
 class MoodleExportError(QuizwrightError):
@@ -32,8 +30,7 @@ def cdata_str(text: str) -> str:
     """:func:`cdata` as a plain ``str`` (what skeletons fill in)."""
     if type(text) is not str:
         text = str.__str__(text)  # Markup's own replace() would escape its arguments
-    if not text.isprintable():  # every character XML forbids is unprintable; most text is not
-        text = _XML_INVALID.sub("\ufffd", text)
+    text = xml_chars(text)
     if not text:
         return ""
     return f"<![CDATA[{text.replace(']]>', ']]]]><![CDATA[>')}]]>"
@@ -48,8 +45,7 @@ def text_str(value: str) -> str:
     """:func:`text` as a plain ``str`` (what skeletons fill in)."""
     if type(value) is not str:
         value = str.__str__(value)
-    if not value.isprintable():
-        value = _XML_INVALID.sub("\ufffd", value)
+    value = xml_chars(value)
     if "&" in value or "<" in value or ">" in value:
         return cdata_str(value)
     return value
@@ -81,8 +77,6 @@ def xml_comment(value: str) -> str:
 
 def plain_decimal(value: str | int | Decimal) -> str:
     """A number as Moodle's numerical type reads it: plain decimal, no exponent, '-' if negative."""
-    if type(value) is str and value != "-0" and _CANONICAL_NUMBER.fullmatch(value):
-        return value  # already the plain form: what the steps below would return
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
