@@ -228,6 +228,10 @@ _leaf = st.one_of(
 _exponent = st.sampled_from(["2", "3", "0", "-1", "-2", "(1/2)", "-b"])
 
 
+_ARITY = {"Abs": (1, 1), "Min": (1, 2), "Max": (1, 2), "floor": (1, 1), "ceiling": (1, 1), "sqrt": (1, 1),
+          "Mod": (2, 2), "Eq": (2, 2), "Not": (1, 1), "Ne": (2, 2)}
+
+
 def _compose(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     paren = st.builds(lambda t: f"({t})", children)
     operand = st.one_of(children, paren)
@@ -239,9 +243,11 @@ def _compose(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     unary = st.builds(lambda op, x: f"{op}{x}", st.sampled_from(["-", "+", "not ", "- "]), operand)
     chain = st.builds(lambda x, y, z: f"{x} < {y} <= {z}", operand, operand, operand)
     conditional = st.builds(lambda x, t, y: f"{x} if {t} else {y}", operand, operand, operand)
-    call = st.builds(lambda f, xs: f"{f}({', '.join(xs)})",
-                     st.sampled_from(["Abs", "Min", "Max", "floor", "ceiling", "sqrt", "Mod", "Eq", "Not", "Ne"]),
-                     st.lists(children, min_size=1, max_size=2))
+    # Calls with the right number of arguments: arity is now checked when an expression is
+    # compiled, where before a call in an untaken branch was never checked.
+    call = st.sampled_from(sorted(_ARITY.items())).flatmap(
+        lambda item: st.builds(lambda xs: f"{item[0]}({', '.join(xs)})",
+                               st.lists(children, min_size=item[1][0], max_size=item[1][1])))
     return st.one_of(binary, power, unary, chain, conditional, call, paren)
 
 
