@@ -151,19 +151,6 @@ def test_benchmark_bank_generates_without_importing_sympy(tmp_path: Path) -> Non
     assert moodle.count('<question type="truefalse">') == 50
 
 
-@settings(deadline=None)  # the first example imports the generation package
-@given(st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(lambda d: abs(d) < Decimal("1e30")),
-       st.sampled_from(["0.01", "0.05", "0.001", "1", "0.0000003", "2.5", "1e-30"]))
-def test_relative_tolerance_in_decimal_equals_the_rational_computation(approx: Decimal, relative: str) -> None:
-    from engine.generation.variants import _scaled
-    from engine.language.printing import significant
-
-    with localcontext() as ctx:
-        ctx.prec = 40
-        approx = +approx
-    assert _scaled(relative, approx) == significant(Fraction(relative) * abs(Fraction(approx)), 20)
-
-
 # -- the shared grammar against the old `ast` front end ---------------------------------------
 
 import ast  # noqa: E402

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.authoring.loader import make_symbol
-from engine.generation.variants import _decimal_or_none, _same
+from engine.generation.solving import decimal_or_none, same
 from engine.language.exact import compile_expr, to_sympy
 from engine.language.printing import exact, latex
 from engine.language.symbolic import sympy_symbol
@@ -71,11 +71,11 @@ def test_the_shapes_stay_out_of_sympy_and_other_arithmetic_goes_to_it() -> None:
 def test_equality_and_decimals() -> None:
     env = {"a": make_symbol("a", "positive"), "b": make_symbol("b", "positive")}
     one_over = compile_expr("1/(a + b)", set(env)).evaluate(env)
-    assert _same(one_over, compile_expr("1/(b + a)", set(env)).evaluate(env))
-    assert not _same(one_over, compile_expr("2/(a + b)", set(env)).evaluate(env))
-    assert not _same(one_over, Fraction(1, 2))
+    assert same(one_over, compile_expr("1/(b + a)", set(env)).evaluate(env))
+    assert not same(one_over, compile_expr("2/(a + b)", set(env)).evaluate(env))
+    assert not same(one_over, Fraction(1, 2))
     # Compared with a SymPy value, it is compared as SymPy would.
     a, b = sympy.symbols("a b", positive=True)
-    assert _same(one_over, 2 / (2 * a + 2 * b))
-    assert not _same(one_over, 1 / (a + 2 * b))
-    assert _decimal_or_none(one_over) is None
+    assert same(one_over, 2 / (2 * a + 2 * b))
+    assert not same(one_over, 1 / (a + 2 * b))
+    assert decimal_or_none(one_over) is None

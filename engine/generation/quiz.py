@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,31 +10,9 @@ from engine.vocabulary import Assumption, Kind, ToleranceKind
 
 
 class Frozen(BaseModel):
-    # defer_build: generating builds variants and copies with `trusted` (no validation),
-    # so a model's schema is built only when it is first validated, dumped or asked for its JSON
-    # Schema; a Moodle or Markdown export then never builds Variant, Copy or Quiz at all.
+    # defer_build: a model's schema is built when it is first used, so a command that never
+    # makes a quiz (grading a batch, printing a schema) does not build Variant, Copy or Quiz.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    @classmethod
-    def trusted(cls, **values: Any) -> Self:
-        """`model_construct` for values the engine computed and checked itself, given for every
-        field in declaration order (checked: the JSON dump follows this order): half of its
-        cost, on the path that makes one variant after another."""
-        fields = _FIELD_ORDER.get(cls)
-        if fields is None:
-            fields = _FIELD_ORDER[cls] = tuple(cls.__pydantic_fields__)
-        if tuple(values) != fields:
-            raise TypeError(f"{cls.__name__}.trusted: fields {list(values)}, expected {list(fields)}")
-        model = cls.__new__(cls)
-        _set(model, "__dict__", values)
-        _set(model, "__pydantic_fields_set__", set(fields))
-        _set(model, "__pydantic_extra__", None)
-        _set(model, "__pydantic_private__", None)
-        return model
-
-
-_FIELD_ORDER: dict[type[BaseModel], tuple[str, ...]] = {}
-_set = object.__setattr__
 
 
 class Option(Frozen):

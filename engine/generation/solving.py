@@ -1,0 +1,291 @@
+"""Solving one draw of an exercise: the shown options, the answer and the misconceptions, as typed values.
+
+`screen` computes what decides whether a draw is usable (options or misconceptions that could not
+be told apart make it a `Clash`); `solve` completes it into a `Solution`. Both are pure: the same
+exercise and parameters give the same result.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import jinja2
+
+from engine.authoring.loader import CompiledExercise
+from engine.authoring.text import Text
+from engine.generation.quiz import (
+    BooleanAnswer,
+    FormulaAnswer,
+    IntegerAnswer,
+    Misconception,
+    NumericAnswer,
+)
+from engine.language.exact import CompiledExpr, ExprError, Surd, Value, from_sympy, to_sympy
+from engine.language.printing import approximate, exact, latex, num, significant
+from engine.language.symbolic import is_sympy, sympy
+from engine.language.symforms import SymForm
+
+Env = Mapping[str, Value]
+ValueAnswer = IntegerAnswer | NumericAnswer | FormulaAnswer
+
+
+class Clash(Exception):
+    """This draw is unusable (options or misconceptions coincide); draw again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """An option as displayed, before shuffling: its text and, for a computed option, its exact value."""
+
+    text: str
+    value: Value | None
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """What decides whether a draw is usable: the shown options, or the answer and misconception values."""
+
+    context: Mapping[str, Value]  # every parameter, drawn and derived, by name
+    shown: tuple[Shown, ...] = ()
+    answer: Value | None = None
+    wrongs: tuple[Value, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ShownOption:
+    """An option of a choice question in template order, with its feedback."""
+
+    text: str
+    value: Value | None
+    correct: bool
+    feedback: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceSolution:
+    """A question answered by picking options; the answer is fixed once they are ordered."""
+
+    context: Mapping[str, Value]
+    question: str
+    options: tuple[ShownOption, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TruthSolution:
+    """A true/false question."""
+
+    context: Mapping[str, Value]
+    question: str
+    answer: BooleanAnswer
+    wrong_feedback: str
+
+    @property
+    def answer_text(self) -> str:
+        return "① True" if self.answer.value else "② False"
+
+
+@dataclass(frozen=True, slots=True)
+class ValueSolution:
+    """An integer, numeric or formula question: the exact answer, its key and the misconceptions."""
+
+    context: Mapping[str, Value]
+    question: str
+    value: Value
+    answer: ValueAnswer
+    answer_text: str
+    misconceptions: tuple[Misconception, ...]
+
+
+Solution = ChoiceSolution | TruthSolution | ValueSolution
+
+
+def describe_env(ex: CompiledExercise, env: Env) -> str:
+    """The parameter values of a draw, for error messages."""
+    return ", ".join(f"{name}={env[name]}" for name in ex.space.names) or "no parameters"
+
+
+def render(ex: CompiledExercise, template: Text | None, loc: list[str | int], context: Mapping[str, Any]) -> str:
+    """A text of the exercise rendered for one draw; an author error names the field."""
+    assert template is not None, loc
+    try:
+        return template.render(context).strip()
+    except jinja2.UndefinedError as exc:
+        raise ex.error(loc, f"undefined template variable: {exc.message}") from None
+    except (jinja2.TemplateError, ValueError, TypeError, ArithmeticError) as exc:
+        raise ex.error(loc, f"cannot render: {exc}") from None
+
+
+def _evaluate(ex: CompiledExercise, expr: CompiledExpr | None, loc: list[str | int], env: Env) -> Value:
+    assert expr is not None, loc
+    try:
+        return expr.evaluate(env)
+    except ExprError as exc:
+        raise ex.error(loc, f"{exc} (at {describe_env(ex, env)})") from None
+
+
+def same(a: Value, b: Value) -> bool:
+    """Exact equality of two option values.
+
+    Plain rationals compare directly; other values are first told apart at 50 digits (at a
+    few sample points when symbols remain), and only a near-tie is settled by simplification.
+    """
+    a, b = from_sympy(a), from_sympy(b)
+    if not is_sympy(a) and not is_sympy(b):
+        return bool(a == b)
+    diff = to_sympy(a) - to_sympy(b)
+    if diff == 0:
+        return True
+    free = sorted(diff.free_symbols, key=str)
+    # Sample points for leftover symbols: distinct primes, positive (layer sizes are).
+    points = [dict(zip(free, primes, strict=False)) for primes in ((3, 5, 7, 11, 29), (13, 2, 17, 19, 31))]
+    for point in points:
+        try:
+            value = complex(diff.evalf(50, subs=point))
+        except (TypeError, ValueError):
+            continue
+        if abs(value) > 1e-30:
+            return False
+    return bool(sympy().simplify(diff) == 0)
+
+
+def _within(wrong: Value, value: Value, tolerance: Decimal) -> bool:
+    """|wrong - value| <= tolerance, decided at 40 digits (a near-tie counts as within)."""
+    try:
+        gap = abs(approximate(wrong, 40) - approximate(value, 40))
+    except (ValueError, TypeError):
+        return False  # a misconception that is not a real number cannot be mistaken for it
+    return gap <= tolerance * (1 + Decimal("1e-12"))
+
+
+def _tolerance_bound(ex: CompiledExercise, value: Value) -> Decimal | None:
+    tolerance = ex.spec.tolerance
+    if tolerance.absolute is not None:
+        return Decimal(tolerance.absolute)
+    try:
+        return Decimal(tolerance.relative) * abs(approximate(value, 40))
+    except (ValueError, TypeError):
+        return None  # not a real number: `_numeric` reports it
+
+
+def screen(ex: CompiledExercise, env: Env) -> Screen:
+    """The values that decide whether the draw `env` is usable; raises Clash when it is not."""
+    context = {name: env[name] for name in ex.space.names}
+    if ex.options:
+        shown = []
+        for i, option in enumerate(ex.options):
+            if option.expr is not None:
+                value = _evaluate(ex, option.expr, ["options", i, "expr"], env)
+                shown.append(Shown(f"${latex(value)}$", value))
+            else:
+                shown.append(Shown(render(ex, option.text, ["options", i, "text"], context), None))
+        for a, b in itertools.combinations(shown, 2):
+            if a.text == b.text or (a.value is not None and b.value is not None and same(a.value, b.value)):
+                raise Clash
+        return Screen(context, shown=tuple(shown))
+    if ex.spec.kind == "true_false":
+        return Screen(context)
+    value = _evaluate(ex, ex.answer, ["answer"], env)
+    tolerance = _tolerance_bound(ex, value) if ex.spec.kind == "numeric" and ex.distractors else None
+    wrongs: list[Value] = []
+    for i, (expr, _) in enumerate(ex.distractors):
+        wrong = _evaluate(ex, expr, ["distractors", i, "expr"], env)
+        # A misconception that equals the answer, another misconception, or lies within
+        # the tolerance could not be told apart when grading: draw again.
+        if any(same(wrong, other) for other in (value, *wrongs)) or (
+                tolerance is not None and _within(wrong, value, tolerance)):
+            raise Clash
+        wrongs.append(wrong)
+    return Screen(context, answer=value, wrongs=tuple(wrongs))
+
+
+def solve(ex: CompiledExercise, env: Env, screened: Screen | None = None) -> Solution:
+    """The solution of the draw `env` (its `screen`, when already computed, is reused); raises Clash."""
+    screened = screened or screen(ex, env)
+    context = screened.context
+    if ex.options:
+        options = tuple(
+            ShownOption(shown.text, shown.value, option.correct,
+                        render(ex, option.feedback, ["options", i, "feedback"], context) if option.feedback else None)
+            for i, (shown, option) in enumerate(zip(screened.shown, ex.options, strict=True))
+        )
+        return ChoiceSolution(context, render(ex, ex.question, ["question"], context), options)
+    if ex.spec.kind == "true_false":
+        truth = _truth(ex, env)
+        answer = BooleanAnswer(value=truth, option=1 if truth else 2)
+        wrong = render(ex, ex.wrong_feedback, ["wrong_feedback"], context)
+        return TruthSolution(context, render(ex, ex.question, ["question"], context), answer, wrong)
+    value = screened.answer
+    answer_key, answer_text = typed_answer(ex, value, env)
+    misconceptions = tuple(
+        Misconception(value=exact(wrong), latex=latex(wrong), decimal=decimal_or_none(wrong),
+                      feedback=render(ex, feedback, ["distractors", i, "feedback"], context))
+        for i, (wrong, (_, feedback)) in enumerate(zip(screened.wrongs, ex.distractors, strict=True))
+    )
+    question = render(ex, ex.question, ["question"], context)
+    return ValueSolution(context, question, value, answer_key, answer_text, misconceptions)
+
+
+def _truth(ex: CompiledExercise, env: Env) -> bool:
+    if isinstance(ex.spec.answer, bool):
+        return ex.spec.answer
+    assert ex.answer is not None
+    try:
+        return ex.answer.truth(env)
+    except ExprError as exc:
+        raise ex.error(["answer"], f"{exc} (at {describe_env(ex, env)})") from None
+
+
+def typed_answer(ex: CompiledExercise, value: Value, env: Env) -> tuple[ValueAnswer, str]:
+    """The key of an integer, numeric or formula answer, and its text as a key prints it."""
+    kind = ex.spec.kind
+    if kind == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ex.error(["answer"], f"not an exact integer: {to_sympy(value)} at {describe_env(ex, env)}"
+                           " (an integer answer must be exact; add a constraint)")
+        return IntegerAnswer(value=value), str(value)
+    if kind == "numeric":
+        return _numeric(ex, value, env)
+    expr = to_sympy(value)
+    free = {str(s) for s in expr.free_symbols}
+    if free - set(ex.symbols):
+        raise ex.error(["answer"], f"uses undeclared symbols {sorted(free - set(ex.symbols))}")
+    formula = FormulaAnswer(expr=str(expr), latex=latex(expr), symbols=dict(ex.spec.symbols))
+    return formula, f"${formula.latex}$"
+
+
+def _numeric(ex: CompiledExercise, value: Value, env: Env) -> tuple[NumericAnswer, str]:
+    try:
+        approx = approximate(value, 40)
+    except (ValueError, TypeError):
+        approx = None
+    if approx is None or not approx.is_finite():
+        raise ex.error(["answer"], f"not a finite real number: {exact(value)} at {describe_env(ex, env)}")
+    tol = ex.spec.tolerance
+    if tol.absolute is not None:
+        kind, written, absolute = "absolute", tol.absolute, tol.absolute
+    else:
+        kind, written = "relative", tol.relative
+        # Rounded as `approximate` rounds: the product is exact, its figure is what any rational gives.
+        absolute = significant(Fraction(tol.relative) * abs(Fraction(approx)), 20)
+    display = num(value, ex.spec.precision)
+    answer = NumericAnswer(exact=exact(value), latex=latex(value), decimal=significant(value, 20), display=display,
+                           tolerance_kind=kind, tolerance=written, absolute_tolerance=absolute)
+    return answer, display
+
+
+def decimal_or_none(value: Value) -> str | None:
+    """A value to 20 significant digits, or None when it is not a real number."""
+    value = from_sympy(value)
+    if isinstance(value, int | Fraction | Surd) and not isinstance(value, bool):
+        return significant(value, 20)
+    if isinstance(value, SymForm):
+        return None
+    number = to_sympy(value)
+    if number.is_number and number.is_real and number.is_finite:
+        return significant(number, 20)
+    return None
