@@ -8,7 +8,6 @@ import math
 import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from engine.authoring.loader import CompiledExercise
 from engine.authoring.params import ENUMERATION_LIMIT, variant_seed
@@ -40,7 +39,8 @@ class Stats:
         self.duplicates += other.duplicates
 
 
-class Plan(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Plan:
     """Variant `index` of an exercise: its seed, drawn values (in the space's order) and option order."""
 
     index: int

@@ -16,7 +16,6 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
 from typing import Any
 
 from engine.errors import QuizwrightError
@@ -46,9 +45,6 @@ class Surd:
 
     coeff: Fraction
     radicand: int
-
-    def __hash__(self) -> int:  # Fraction's own hash is slow; equal surds have equal parts
-        return hash((self.coeff.numerator, self.coeff.denominator, self.radicand))
 
     def __str__(self) -> str:
         p, q = self.coeff.numerator, self.coeff.denominator
@@ -170,7 +166,7 @@ def _add(a: Value, b: Value) -> Value:
     return from_sympy(to_sympy(a) + to_sympy(b))
 
 
-def _arith(fast: Callable[[Value, Value], Value], slow: Callable[[Any, Any], Any]) -> Callable:
+def _arith(fast: Callable[[Value, Value], Value], slow: Callable[[Any, Any], Any]) -> Callable[[Value, Value], Value]:
     def apply(a: Value, b: Value) -> Value:
         if type(a) in _RATIONAL and type(b) in _RATIONAL:
             return fast(a, b)
@@ -195,7 +191,6 @@ def _sqrt(a: Value) -> Value:
     return from_sympy(sympy().sqrt(to_sympy(a)))
 
 
-@lru_cache(maxsize=65536)
 def _rational_sqrt(a: int | Fraction) -> Value:
     """sqrt of a rational: exact when a perfect square, else c·√m with m squarefree (as SymPy).
 
@@ -218,7 +213,7 @@ def _rational_sqrt(a: int | Fraction) -> Value:
     return Surd(Fraction(outside, a.denominator), inside)
 
 
-def _compare(fast: Callable[[Value, Value], bool], relation: str) -> Callable:
+def _compare(fast: Callable[[Value, Value], bool], relation: str) -> Callable[[Value, Value], Value]:
     def apply(a: Value, b: Value) -> Value:
         if _is_fast(a, b) or (isinstance(a, bool) and isinstance(b, bool)):
             return fast(a, b)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
-from functools import cache, lru_cache
 
 from engine.language.exact import Surd, Value, from_sympy, to_sympy
 from engine.language.symbolic import sympy
@@ -31,7 +30,7 @@ def latex(value: Value) -> str:
         return "- " + body if value < 0 else body
     if isinstance(value, Surd | SymForm):
         return value.latex()
-    return _latex(value)
+    return str(sympy().latex(to_sympy(value)))
 
 
 def exact(value: Value) -> str:
@@ -41,55 +40,23 @@ def exact(value: Value) -> str:
     value = from_sympy(value)
     if isinstance(value, int | Fraction | Surd | SymForm) and not isinstance(value, bool):
         return str(value)
-    return _exact(value)
-
-
-# Variants of one template share most of their values: print each value once.
-@lru_cache(maxsize=65536, typed=True)
-def _latex(value: Value) -> str:
-    return sympy().latex(to_sympy(value))
-
-
-@lru_cache(maxsize=65536, typed=True)
-def _exact(value: Value) -> str:
     return str(to_sympy(value))
 
 
 # Guard digits: a figure of p digits is rounded from the value computed to p + _GUARD digits.
 _GUARD = 20
-# A rational or c·√m is computed once to _WIDE digits; a figure of up to _WIDE - _GUARD digits
-# (every one a variant prints or records) rounds that instead of computing the value again.
-_WIDE = 64
 _DECIMAL_EXACT = frozenset({int, Fraction, Surd})  # computed with `decimal` (bool is not one)
 
 
-@cache
-def _context(precision: int) -> Context:
-    return Context(prec=precision)
-
-
 def _exact_decimal(value: int | Fraction | Surd, precision: int) -> Decimal:
-    ctx = _context(precision)
+    ctx = Context(prec=precision)
     if isinstance(value, Surd):
         coeff = value.coeff
         ratio = ctx.divide(Decimal(coeff.numerator), Decimal(coeff.denominator))
-        root = _wide_root(value.radicand) if precision == _WIDE else ctx.sqrt(Decimal(value.radicand))
-        return ctx.multiply(ratio, root)
+        return ctx.multiply(ratio, ctx.sqrt(Decimal(value.radicand)))
     return ctx.divide(Decimal(value.numerator), Decimal(value.denominator))
 
 
-@lru_cache(maxsize=65536, typed=True)
-def _wide(value: int | Fraction | Surd) -> Decimal:
-    return _exact_decimal(value, _WIDE)
-
-
-@lru_cache(maxsize=65536)
-def _wide_root(radicand: int) -> Decimal:
-    # Layer-size surds share few radicands (sqrt(6/(A + B)) has at most one per A + B).
-    return _context(_WIDE).sqrt(Decimal(radicand))
-
-
-@lru_cache(maxsize=65536, typed=True)
 def approximate(value: Value, precision: int) -> Decimal:
     """value to `precision` significant digits, correctly rounded from a more precise value.
 
@@ -98,14 +65,13 @@ def approximate(value: Value, precision: int) -> Decimal:
     """
     value = from_sympy(value)
     if type(value) in _DECIMAL_EXACT:
-        wider = _wide(value) if precision + _GUARD <= _WIDE else _exact_decimal(value, precision + _GUARD)
-        return _context(precision).plus(wider)
+        return Context(prec=precision).plus(_exact_decimal(value, precision + _GUARD))
     if isinstance(value, SymForm | bool):
         raise ValueError(f"{value} is not a real number")
     number = to_sympy(value)
     if not (number.is_number and number.is_real):
         raise ValueError(f"{value} is not a real number")
-    return _context(precision).plus(Decimal(str(sympy().N(number, precision + _GUARD))))
+    return Context(prec=precision).plus(Decimal(str(sympy().N(number, precision + _GUARD))))
 
 
 def to_decimal(value: Value, places: int) -> Decimal:
@@ -117,17 +83,15 @@ def to_decimal(value: Value, places: int) -> Decimal:
     # Enough significant digits for every integer digit, the places asked and a margin.
     magnitude = max(1, approximate(value, 20).adjusted() + 1)
     approx = approximate(value, places + magnitude + 25)
-    return approx.quantize(quantum, rounding=ROUND_HALF_UP, context=_context(places + magnitude + 30))
+    return approx.quantize(quantum, rounding=ROUND_HALF_UP, context=Context(prec=places + magnitude + 30))
 
 
-@lru_cache(maxsize=65536, typed=True)
 def num(value: Value, places: int = 4) -> str:
     """Fixed-point text of an exact value: num(sqrt(15)/5, 4) -> '0.7746'."""
     text = format(to_decimal(value, places), "f")
     return "0" + text[2:] if text.startswith("-0") and set(text[1:]) <= {"0", "."} else text
 
 
-@lru_cache(maxsize=65536, typed=True)
 def significant(value: Value, digits: int = 20) -> str:
     """Plain decimal text of an exact value to `digits` significant digits (no exponent)."""
     value = from_sympy(value)

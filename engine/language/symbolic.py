@@ -3,6 +3,7 @@ c·√m) never need it, so no module imports it at load time; they call `sympy()
 
 from __future__ import annotations
 
+import importlib
 import sys
 from types import ModuleType
 from typing import Any, cast
@@ -12,9 +13,7 @@ from engine.vocabulary import ASSUMPTIONS, Assumption
 
 def sympy() -> ModuleType:
     """The SymPy module, imported on first use."""
-    import sympy as module
-
-    return module
+    return importlib.import_module("sympy")
 
 
 def sympy_symbol(name: str, assumption: str) -> Any:
