@@ -203,8 +203,29 @@ def screen(ex: CompiledExercise, env: Env) -> Screen:
     return Screen(context, answer=value, wrongs=tuple(wrongs))
 
 
-def solve(ex: CompiledExercise, env: Env, screened: Screen | None = None) -> Solution:
-    """The solution of the draw `env` (its `screen`, when already computed, is reused); raises Clash."""
+class AnswerKeys:
+    """Typed answers by exact value, held by one run: draws with the same answer share their key."""
+
+    LIMIT = 1024  # values kept at once, so that memory stays flat as the run grows
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[type, Value], tuple[ValueAnswer, str]] = {}
+
+    def get(self, ex: CompiledExercise, value: Value, env: Env) -> tuple[ValueAnswer, str]:
+        key = (type(value), value)  # 1 and True are equal keys, not equal answers
+        found = self._items.get(key)
+        if found is None:
+            if len(self._items) >= self.LIMIT:
+                self._items.clear()
+            found = self._items[key] = typed_answer(ex, value, env)
+        return found
+
+
+def solve(ex: CompiledExercise, env: Env, screened: Screen | None = None, keys: AnswerKeys | None = None) -> Solution:
+    """The solution of the draw `env`; raises Clash.
+
+    A `screen` already computed for it is reused, and so are the typed answers that `keys` holds.
+    """
     screened = screened or screen(ex, env)
     context = screened.context
     if ex.options:
@@ -220,7 +241,7 @@ def solve(ex: CompiledExercise, env: Env, screened: Screen | None = None) -> Sol
         wrong = render(ex, ex.wrong_feedback, ["wrong_feedback"], context)
         return TruthSolution(context, render(ex, ex.question, ["question"], context), answer, wrong)
     value = screened.answer
-    answer_key, answer_text = typed_answer(ex, value, env)
+    answer_key, answer_text = (keys or AnswerKeys()).get(ex, value, env)
     misconceptions = tuple(
         Misconception(value=exact(wrong), latex=latex(wrong), decimal=decimal_or_none(wrong),
                       feedback=render(ex, feedback, ["distractors", i, "feedback"], context))

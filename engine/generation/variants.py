@@ -9,6 +9,7 @@ from engine.authoring.loader import CompiledExercise
 from engine.generation.quiz import Answer, Option, OptionAnswer, Variant
 from engine.generation.sampling import Env, Plan, Sampler, Stats
 from engine.generation.solving import (
+    AnswerKeys,
     ChoiceSolution,
     Clash,
     Screen,
@@ -65,6 +66,7 @@ class VariantMaker:
         self.pins = {k: v for k, v in (pins or {}).items() if k in drawn}
         self._screens: _Recent[Screen] = _Recent()
         self._solutions: _Recent[Solution] = _Recent()
+        self._keys = AnswerKeys()
         self.sampler = Sampler(ex, quiz_seed, self.pins, self.screen)
 
     @property
@@ -85,7 +87,7 @@ class VariantMaker:
 
     def solution(self, env: Env) -> Solution:
         """`solving.solve` of a draw, remembered; raises Clash."""
-        return self._solutions.get(self._key(env), lambda: solve(self.ex, env, self.screen(env)))
+        return self._solutions.get(self._key(env), lambda: solve(self.ex, env, self.screen(env), self._keys))
 
     def _key(self, env: Env) -> tuple[Value, ...]:
         return tuple([env[name] for name in self.sampler.drawn])

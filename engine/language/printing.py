@@ -1,5 +1,4 @@
-"""Rendering of exercise text: a Jinja environment whose delimiters cannot collide with TeX, and
-the filters that print exact values (LaTeX, fixed decimals, circled option numbers)."""
+"""Printing exact values: LaTeX, SymPy's text, fixed and significant decimals, circled option numbers."""
 
 from __future__ import annotations
 
@@ -35,8 +34,6 @@ def latex(value: Value) -> str:
 
 def exact(value: Value) -> str:
     """SymPy's text of an exact value, as the JSON export records it: '1/5', 'sqrt(15)/5'."""
-    if type(value) is int:  # most parameters
-        return str(value)
     value = from_sympy(value)
     if isinstance(value, int | Fraction | Surd | SymForm) and not isinstance(value, bool):
         return str(value)

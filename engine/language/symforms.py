@@ -1,11 +1,11 @@
 """The two shapes that formula options usually take, kept out of SymPy: a sum of distinct declared
 symbols (`n_in`, `n_in + n_out`) and a positive integer over one (`2/n_in`, `2/(n_in + n_out)`).
 
-Importing SymPy costs half a second, more than a thousand variants of a choice question whose
-options are these formulas. Both shapes print exactly as SymPy prints them (`str` and LaTeX;
-tests compare the two), and equal shapes are equal functions, so equality is structural. Any
-other arithmetic on them goes to SymPy (`engine.exprs.to_sympy`), which is where anything else
-(a symbol named `alpha`, `n_in*n_out`, `sqrt(2/n_in)`) is computed as before.
+A bank whose formulas stay in these shapes never imports SymPy, whose import alone costs more
+than generating a thousand such variants. Both shapes print exactly as SymPy prints them (`str`
+and LaTeX), and equal shapes are equal functions, so equality is structural. Any other
+arithmetic on them goes to SymPy (`engine.language.exact.to_sympy`), where anything else (a
+symbol named `alpha`, `n_in*n_out`, `sqrt(2/n_in)`) is computed.
 """
 
 from __future__ import annotations
