@@ -12,7 +12,7 @@ import pytest
 from engine import api
 from engine.authoring.bank import load_bank
 from engine.authoring.params import variant_seed
-from engine.errors import UsageError
+from engine.errors import TemplateError, UsageError
 from engine.generation.quiz import Quiz
 from engine.generation.solving import ChoiceSolution, solve
 from engine.generation.variants import VariantMaker
