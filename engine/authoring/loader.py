@@ -161,91 +161,106 @@ def load_exercise(path: Path, source: str | None = None) -> CompiledExercise:
     return _compile(spec, path, source, lines)
 
 
-def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledExercise:
-    def fail(loc: Sequence[Any], message: str) -> TemplateError:
-        return TemplateError(message, path=source, line=lines.line(loc), field=dotted(loc))
+class _Compiling:
+    """One exercise file being compiled: every error names the file, the line and the field."""
 
-    symbols = {name: make_symbol(name, assumption) for name, assumption in spec.symbols.items()}
-    known: set[str] = set(symbols)
-    drawn: list[Drawn] = []
-    derived: list[Derived] = []
-    for name, param in spec.params.items():
-        if name in symbols:
-            raise fail(["params", name], f"{name!r} is both a parameter and a symbol")
-        try:
-            if isinstance(param, DerivedParam):
-                derived.append(Derived(name, compile_expr(param.expr, frozenset(known))))
-            elif isinstance(param, ListParam):
-                drawn.append(Drawn(name, tuple(parse_value(v, name) for v in param.values)))
-            else:
-                drawn.append(Drawn(name, tuple(param.values())))
-        except ExprError as exc:
-            raise fail(["params", name], str(exc)) from None
-        known.add(name)
-    constraints = []
-    for i, relation in enumerate(spec.constraints):
-        try:
-            constraints.append(Constraint(i, compile_expr(relation, frozenset(known))))
-        except ExprError as exc:
-            raise fail(["constraints", i], str(exc)) from None
-    space = ParamSpace(drawn, derived, constraints)
-    params = set(spec.params)
+    def __init__(self, spec: Any, source: str, lines: SourceMap) -> None:
+        self.spec = spec
+        self.source = source
+        self.lines = lines
+        self.symbols = {name: make_symbol(name, assumption) for name, assumption in spec.symbols.items()}
+        self.known: set[str] = set(self.symbols)
+        self.params = set(spec.params)
 
-    def text(loc: Sequence[Any], body: str, extra: frozenset[str] = frozenset()) -> Text:
+    def fail(self, loc: Sequence[Any], message: str) -> TemplateError:
+        return TemplateError(message, path=self.source, line=self.lines.line(loc), field=dotted(loc))
+
+    def space(self) -> tuple[ParamSpace, list[Derived]]:
+        """The parameter space (drawn, derived, constraints) and its derived parameters."""
+        drawn: list[Drawn] = []
+        derived: list[Derived] = []
+        for name, param in self.spec.params.items():
+            if name in self.symbols:
+                raise self.fail(["params", name], f"{name!r} is both a parameter and a symbol")
+            try:
+                if isinstance(param, DerivedParam):
+                    derived.append(Derived(name, compile_expr(param.expr, frozenset(self.known))))
+                elif isinstance(param, ListParam):
+                    drawn.append(Drawn(name, tuple(parse_value(v, name) for v in param.values)))
+                else:
+                    drawn.append(Drawn(name, tuple(param.values())))
+            except ExprError as exc:
+                raise self.fail(["params", name], str(exc)) from None
+            self.known.add(name)
+        constraints = [Constraint(i, self.expr(["constraints", i], relation))
+                       for i, relation in enumerate(self.spec.constraints)]
+        return ParamSpace(drawn, derived, constraints), derived
+
+    def text(self, loc: Sequence[Any], body: str, extra: frozenset[str] = frozenset()) -> Text:
         try:
             template, names = compile_text(body)
         except jinja2.TemplateSyntaxError as exc:
-            raise fail(loc, f"template does not parse: {exc.message} (template line {exc.lineno})") from None
+            raise self.fail(loc, f"template does not parse: {exc.message} (template line {exc.lineno})") from None
         except TextError as exc:
-            raise fail(loc, str(exc)) from None
-        unknown = names - params - extra
+            raise self.fail(loc, str(exc)) from None
+        unknown = names - self.params - extra
         if unknown:
-            allowed = ", ".join(sorted(params | extra)) or "none"
-            raise fail(loc, f"undefined template variable {sorted(unknown)[0]!r} (defined: {allowed})")
+            allowed = ", ".join(sorted(self.params | extra)) or "none"
+            raise self.fail(loc, f"undefined template variable {sorted(unknown)[0]!r} (defined: {allowed})")
         return template
 
-    def expr(loc: Sequence[Any], body: str | int) -> CompiledExpr:
+    def expr(self, loc: Sequence[Any], body: str | int) -> CompiledExpr:
         try:
-            return compile_expr(body, frozenset(known))
+            return compile_expr(body, frozenset(self.known))
         except ExprError as exc:
-            raise fail(loc, str(exc)) from None
+            raise self.fail(loc, str(exc)) from None
 
+
+def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledExercise:
+    c = _Compiling(spec, source, lines)
+    space, derived = c.space()
     compiled = CompiledExercise(
         spec=spec,
         path=path,
         source=source,
         lines=lines,
         space=space,
-        symbols=symbols,
-        question=text(["question"], spec.question),
-        explanation=text(["explanation"], spec.explanation, EXPLANATION_NAMES),
+        symbols=c.symbols,
+        question=c.text(["question"], spec.question),
+        explanation=c.text(["explanation"], spec.explanation, EXPLANATION_NAMES),
     )
+    _compile_answer(c, compiled)
+    if not isinstance(spec, FormulaExercise | ChoiceExercise) and c.symbols:
+        raise c.fail(["symbols"], "only formula and choice exercises use free symbols")
+    if isinstance(spec, FormulaExercise):
+        _refuse_ungradable(compiled, derived, c.fail)
+    return compiled
+
+
+def _compile_answer(c: _Compiling, compiled: CompiledExercise) -> None:
+    """The options, answer, distractors and feedback of the exercise's kind."""
+    spec = c.spec
     if isinstance(spec, ChoiceExercise):
         for i, option in enumerate(spec.options):
             compiled.options.append(
                 CompiledOption(
-                    text=text(["options", i, "text"], option.text) if option.text is not None else None,
-                    expr=expr(["options", i, "expr"], option.expr) if option.expr is not None else None,
+                    text=c.text(["options", i, "text"], option.text) if option.text is not None else None,
+                    expr=c.expr(["options", i, "expr"], option.expr) if option.expr is not None else None,
                     correct=option.correct,
-                    feedback=text(["options", i, "feedback"], option.feedback) if option.feedback else None,
+                    feedback=c.text(["options", i, "feedback"], option.feedback) if option.feedback else None,
                     pinned=option.pinned,
                 )
             )
     elif isinstance(spec, TrueFalseExercise):
         if isinstance(spec.answer, str):
-            compiled.answer = expr(["answer"], spec.answer)
-        compiled.wrong_feedback = text(["wrong_feedback"], spec.wrong_feedback)
+            compiled.answer = c.expr(["answer"], spec.answer)
+        compiled.wrong_feedback = c.text(["wrong_feedback"], spec.wrong_feedback)
     elif isinstance(spec, IntegerExercise | NumericExercise | FormulaExercise):
-        compiled.answer = expr(["answer"], spec.answer)
+        compiled.answer = c.expr(["answer"], spec.answer)
         compiled.distractors = [
-            (expr(["distractors", i, "expr"], d.expr), text(["distractors", i, "feedback"], d.feedback))
+            (c.expr(["distractors", i, "expr"], d.expr), c.text(["distractors", i, "feedback"], d.feedback))
             for i, d in enumerate(spec.distractors)
         ]
-    if not isinstance(spec, FormulaExercise | ChoiceExercise) and symbols:
-        raise fail(["symbols"], "only formula and choice exercises use free symbols")
-    if isinstance(spec, FormulaExercise):
-        _refuse_ungradable(compiled, derived, fail)
-    return compiled
 
 
 def _refuse_ungradable(compiled: CompiledExercise, derived: list[Derived],
