@@ -1,4 +1,4 @@
-"""Times 2 000 formula checks (correct rewrites, distractors, invalid and hostile answers) without the verdict cache.
+"""Times 2 000 formula checks (correct rewrites, distractors, invalid and hostile answers) in a run without the verdict cache.
 
 Run: ``python benchmarks/formula_check.py [--n 2000] [--seed 0]``. Prints the median, p99 and
 maximum milliseconds per check and the count per status. Target: median < 20 ms, p99 < 200 ms.
@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sympy.core.cache import clear_cache  # noqa: E402
 
-from engine.grading.checker import compare as compare_module  # noqa: E402
-from engine.grading.checker.compare import compare  # noqa: E402
+from engine.grading.checker import expected as expected_module  # noqa: E402
+from engine.grading.checker.compare import Comparer  # noqa: E402
 from engine.grading.checker.sandbox import default_sandbox  # noqa: E402
 from engine.grading.checker.verdict import CompareRequest  # noqa: E402
 
@@ -148,7 +148,7 @@ def build_requests(n: int, seed: int) -> list[tuple[str, CompareRequest, set[str
 
 
 def _clear_expected_cache() -> None:
-    compare_module.expected_expr.cache_clear()
+    expected_module.expected_expr.cache_clear()
 
 
 def main() -> None:
@@ -169,12 +169,13 @@ def main() -> None:
     wrong_verdicts = []
     per_category: dict[str, list[float]] = {}
     sandbox = default_sandbox()
+    run = Comparer(sandbox, cache_size=0)  # keys prepared once, as in grading; no verdict is reused
     for category, request, allowed in requests:
         if args.cold:
             sandbox.run(clear_cache)
             sandbox.run(_clear_expected_cache)
         start = time.perf_counter()
-        verdict = compare(request, use_cache=False)
+        verdict = run.compare(request)
         times.append((time.perf_counter() - start) * 1000)
         per_category.setdefault(category, []).append(times[-1])
         statuses[verdict.status] += 1

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine import api  # noqa: E402
 from engine.generation.quiz import Quiz, Variant  # noqa: E402
-from engine.grading.checker.compare import compare  # noqa: E402
+from engine.grading.checker.compare import Comparer  # noqa: E402
 from engine.grading.checker.sandbox import default_sandbox  # noqa: E402
 from engine.grading.checker.verdict import CompareRequest  # noqa: E402
 from engine.language.printing import circled  # noqa: E402
@@ -125,10 +125,10 @@ def synthesise(quiz: Quiz, students: int, seed: int, path: Path) -> None:
 def _clear_worker_caches() -> None:
     from sympy.core.cache import clear_cache
 
-    from engine.grading.checker import compare as compare_module
+    from engine.grading.checker import expected
 
     clear_cache()
-    compare_module.expected_expr.cache_clear()
+    expected.expected_expr.cache_clear()
 
 
 def formula_timings(quiz: Quiz, checks: int, seed: int, cold: bool) -> list[float]:
@@ -141,6 +141,7 @@ def formula_timings(quiz: Quiz, checks: int, seed: int, cold: bool) -> list[floa
     times = []
     sandbox = default_sandbox()
     sandbox.run(int, 0)  # start the worker outside the measurement
+    run = Comparer(sandbox, cache_size=0)  # keys prepared once, as in grading; no verdict is reused
     for _ in range(checks):
         variant, text = rng.choice(cases)
         answer: Any = variant.answer
@@ -148,7 +149,7 @@ def formula_timings(quiz: Quiz, checks: int, seed: int, cold: bool) -> list[floa
         if cold:
             sandbox.run(_clear_worker_caches)  # not timed
         start = time.perf_counter()
-        compare(request, use_cache=False)
+        run.compare(request)
         times.append((time.perf_counter() - start) * 1000)
     return times
 

@@ -10,7 +10,7 @@ import sympy
 from pydantic import ValidationError
 
 from engine.grading.checker.batch import compare_batch
-from engine.grading.checker.compare import clear_cache, compare
+from engine.grading.checker.compare import Comparer, compare
 from engine.grading.checker.equivalence import MIN_POINTS, equivalent
 from engine.grading.checker.formula import make_symbols, parse_formula
 from engine.grading.checker.verdict import CompareRequest, Verdict
@@ -83,7 +83,7 @@ def test_equivalence_through_compare(case: Equiv) -> None:
     request = CompareRequest(
         kind="formula", expected=case.expected, response=case.response, vars=case.vars
     )
-    assert compare(request, use_cache=False).status == case.status
+    assert compare(request).status == case.status
 
 
 def test_numeric_evidence_needs_enough_points() -> None:
@@ -211,15 +211,15 @@ def test_distractors_as_expressions_numbers_or_text() -> None:
 
 
 def test_cache_makes_repeats_free() -> None:
-    clear_cache()
+    run = Comparer()
     request = CompareRequest(
         kind="formula",
         expected="sqrt(6/(n_in+n_out))",
         response="sqrt(6)/sqrt(n_in+n_out)",
         vars=POS,
     )
-    first = compare(request)
-    again = compare(
+    first = run.compare(request)
+    again = run.compare(
         CompareRequest(
             kind="formula",
             expected="sqrt(6/(n_in+n_out))",
@@ -230,9 +230,20 @@ def test_cache_makes_repeats_free() -> None:
     assert first is again  # same normalised response, same cached verdict object
 
 
+def test_each_run_keeps_its_verdicts_to_itself() -> None:
+    request = CompareRequest(kind="formula", expected="2/n_in", response="4/(2n_in)", vars=POS)
+    run = Comparer()
+    first = run.compare(request)
+    assert run.compare(request) is first
+    assert Comparer().compare(request) is not first  # another run judges again
+    assert compare(request) is not compare(request)  # the simple call is a run of its own
+    assert compare(request) == first
+
+
 def test_cache_keeps_expected_types_apart() -> None:
-    as_bool = compare(CompareRequest(kind="numeric", expected=True, response="1"))
-    as_int = compare(CompareRequest(kind="numeric", expected=1, response="1"))
+    run = Comparer()
+    as_bool = run.compare(CompareRequest(kind="numeric", expected=True, response="1"))
+    as_int = run.compare(CompareRequest(kind="numeric", expected=1, response="1"))
     assert (as_bool.status, as_int.status) == ("undecided", "correct")
 
 

@@ -478,4 +478,4 @@ def test_keys_templates_may_print_are_graded(expected: str, response: str) -> No
     from engine.grading.checker.verdict import CompareRequest
 
     request = CompareRequest(kind="formula", expected=expected, response=response, vars=VARS)
-    assert compare(request, use_cache=False).status == "correct"
+    assert compare(request).status == "correct"

@@ -240,7 +240,7 @@ def test_undecided_answers_are_flagged_for_a_person(key: Key, monkeypatch: pytes
     import engine.grading.questions as questions
     from engine.grading.checker.verdict import Verdict
 
-    monkeypatch.setattr(questions, "compare", lambda request, **_: Verdict(
+    monkeypatch.setattr(questions.Comparer, "compare", lambda self, request, **_: Verdict(
         status="undecided", message="could not decide in time; flagged for a person"))
     outcome = grade_batch(key, batch_of(("Ann", "GR-1-0001", {4: "weird but valid"})))
     assert [(f.row, f.student, f.question, f.response) for f in outcome.flagged] == [
@@ -251,16 +251,19 @@ def test_undecided_answers_are_flagged_for_a_person(key: Key, monkeypatch: pytes
 def test_a_run_checks_each_answer_once_and_keeps_its_cache_to_itself(
         key: Key, monkeypatch: pytest.MonkeyPatch) -> None:
     import engine.grading.questions as questions
-    from engine.grading.checker.compare import compare
+    from engine.grading.checker.compare import Comparer
     from engine.grading.checker.verdict import CompareRequest, Verdict
 
     calls: list[str] = []
+    runs: set[int] = set()
+    compare = Comparer.compare
 
-    def counting(request: CompareRequest, **kwargs: Any) -> Verdict:
+    def counting(self: Comparer, request: CompareRequest, **kwargs: Any) -> Verdict:
         calls.append(request.response)
-        return compare(request, **kwargs)
+        runs.add(id(self))
+        return compare(self, request, **kwargs)
 
-    monkeypatch.setattr(questions, "compare", counting)
+    monkeypatch.setattr(questions.Comparer, "compare", counting)
     # Copies 1 and 3 share the "variance" question: their equal answers are checked once.
     batch = batch_of(("Ann", "GR-1-0001", {1: "40", 4: "2/n_in"}), ("Bob", "GR-1-0001", {1: "40"}),
                      ("Cid", "GR-1-0003", {4: "2/n_in"}))
@@ -268,6 +271,7 @@ def test_a_run_checks_each_answer_once_and_keeps_its_cache_to_itself(
     assert calls == ["40", "2/n_in"]
     grade_batch(key, batch)
     assert calls == ["40", "2/n_in"] * 2
+    assert len(runs) == 2  # each grading run checks in a session of its own
 
 
 def test_grading_regenerates_only_through_the_public_call() -> None:

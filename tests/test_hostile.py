@@ -11,7 +11,7 @@ from typing import NamedTuple
 import pytest
 
 from engine.grading.checker.batch import compare_batch
-from engine.grading.checker.compare import compare
+from engine.grading.checker.compare import Comparer, compare
 from engine.grading.checker.sandbox import Sandbox
 from engine.grading.checker.verdict import CompareRequest
 
@@ -82,7 +82,7 @@ def _no_leftover_marker() -> None:
 def test_hostile_response_is_contained(case: Hostile) -> None:
     request = CompareRequest(kind="formula", expected=EXPECTED, response=case.response, vars=VARS)
     start = time.monotonic()
-    verdict = compare(request, use_cache=False)
+    verdict = compare(request)
     elapsed = time.monotonic() - start
     assert verdict.status in case.statuses, verdict
     assert elapsed < SAFETY_SECONDS
@@ -99,7 +99,7 @@ def test_hostile_response_to_other_kinds_is_invalid(kind: str, case: Hostile) ->
     if kind == "choice":
         data["options"] = 3
     start = time.monotonic()
-    verdict = compare(CompareRequest.model_validate(data), use_cache=False)
+    verdict = compare(CompareRequest.model_validate(data))
     assert verdict.status == "invalid"
     assert time.monotonic() - start < SAFETY_SECONDS
     assert not PWNED.exists()
@@ -230,11 +230,21 @@ def test_hanging_key_in_a_batch_is_undecided_within_the_limit(small_box: Sandbox
     assert HANGING_KEY[:20] in verdict["message"] and "time limit" in verdict["message"]
 
 
-def test_a_costly_key_costs_the_limit_once(small_box: Sandbox) -> None:
-    request = CompareRequest(kind="formula", expected=HANGING_KEY, response="x", vars=["x"])
-    assert compare(request, sandbox=small_box).key_fault == "too_costly"
+def test_a_batch_is_one_run(small_box: Sandbox) -> None:
+    lines = [json.dumps({"kind": "numeric", "expected": HANGING_KEY, "response": r}) for r in ("0.5", "2")]
+    verdicts = compare_batch(lines, sandbox=small_box)
+    assert json.loads(next(verdicts))["key_fault"] == "too_costly"
     start = time.monotonic()
-    again = compare(request.model_copy(update={"response": "2x"}), sandbox=small_box)
+    assert json.loads(next(verdicts))["key_fault"] == "too_costly"
+    assert time.monotonic() - start < LIMIT / 2  # the key was found too costly once for the batch
+
+
+def test_a_costly_key_costs_the_limit_once_per_run(small_box: Sandbox) -> None:
+    run = Comparer(small_box)
+    request = CompareRequest(kind="formula", expected=HANGING_KEY, response="x", vars=["x"])
+    assert run.compare(request).key_fault == "too_costly"
+    start = time.monotonic()
+    again = run.compare(request.model_copy(update={"response": "2x"}))
     assert again.key_fault == "too_costly" and time.monotonic() - start < LIMIT / 2
 
 

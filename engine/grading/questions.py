@@ -2,9 +2,9 @@
 
 Decisions:
 
-* Checks are cached per (question, raw answer) for one grading run; the answer checker caches
-  again per normalised answer, so a class that gives the same few answers costs a handful of
-  checks per question. Variants with equal keys (same expected answer, options, tolerance,
+* Checks are cached per (question, raw answer) for one grading run; the run's ``Comparer``
+  caches again per normalised answer (and prepares each key once), so a class that gives the
+  same few answers costs a handful of checks per question. Variants with equal keys (same expected answer, options, tolerance,
   misconceptions) are equal ``Question``s and therefore share their cache entries.
 * An answer the checker cannot decide (timeout, or a broken expected answer) is ``undecided``:
   it scores 0 and is listed for a person, never counted as wrong silently.
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.generation.quiz import Variant
-from engine.grading.checker.compare import compare
+from engine.grading.checker.compare import Comparer
 from engine.grading.checker.verdict import CompareRequest
 from engine.grading.models import AnswerStatus
 from engine.vocabulary import CheckKind
@@ -90,10 +90,11 @@ _UNANSWERED = Checked("unanswered", "no answer")
 
 
 class Checker:
-    """Checks answers for one grading run, each (question, raw answer) once."""
+    """Checks answers for one grading run, each (question, raw answer) once, in one ``Comparer``."""
 
     def __init__(self) -> None:
         self._checked: dict[tuple[Question, str], Checked] = {}
+        self._comparer = Comparer()
 
     def check(self, question: Question, response: str) -> Checked:
         """Grade one raw answer to one question. Never raises for anything in ``response``."""
@@ -108,7 +109,7 @@ class Checker:
         # Formula and numeric misconceptions are the bank's values: the checker reads them in its
         # sandbox, as it reads the key.
         distractors = question.misconceptions if question.kind in ("formula", "numeric") else ()
-        verdict = compare(question.request(response), distractors=distractors)
+        verdict = self._comparer.compare(question.request(response), distractors=distractors)
         status: AnswerStatus = verdict.status
         normalized, feedback, option = verdict.normalized, verdict.feedback, None
         if normalized is not None and question.kind in ("choice", "true_false"):

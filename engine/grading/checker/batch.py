@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from engine.errors import validation_problems
-from engine.grading.checker.compare import compare
+from engine.grading.checker.compare import Comparer
 from engine.grading.checker.sandbox import Sandbox
 from engine.grading.checker.verdict import CompareRequest, Verdict
 
@@ -63,7 +63,7 @@ def _invalid(number: int, reason: str) -> Verdict:
     return Verdict(status="invalid", message=f"line {number}: {reason}")
 
 
-def _line_verdict(number: int, line: str | Overlong, sandbox: Sandbox | None) -> Verdict:
+def _line_verdict(number: int, line: str | Overlong, session: Comparer) -> Verdict:
     if isinstance(line, Overlong):
         return _invalid(number, f"longer than {MAX_LINE_BYTES:,} bytes ({line.size:,}); not read")
     text = line.rstrip("\r\n")
@@ -83,17 +83,18 @@ def _line_verdict(number: int, line: str | Overlong, sandbox: Sandbox | None) ->
         return _invalid(number, _validation_message(err, data))
     except (RecursionError, ValueError):
         return _invalid(number, "invalid request")
-    return compare(request, sandbox=sandbox)
+    return session.compare(request)
 
 
 def compare_batch(lines: Iterable[str | Overlong], *, sandbox: Sandbox | None = None) -> Iterator[str]:
     """One compact JSON verdict per input line, in order, whatever the line holds.
 
-    ``sandbox`` defaults to the process-wide one (with the verdict cache).
+    The batch is one run: one ``Comparer`` (over ``sandbox``, by default the process-wide one).
     """
+    session = Comparer(sandbox)
     for number, line in enumerate(lines, start=1):
         try:
-            verdict = _line_verdict(number, line, sandbox)
+            verdict = _line_verdict(number, line, session)
         except Exception:  # noqa: BLE001 - a bug of ours on one line must not end the batch
             verdict = Verdict(status="undecided", message=f"line {number}: {_FLAGGED_ERROR}")
         try:

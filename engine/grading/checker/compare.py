@@ -1,24 +1,24 @@
-"""One verdict API for every answer kind: ``compare`` checks one request (``batch`` reads JSON lines).
+"""One verdict API for every answer kind: a ``Comparer`` checks the answers of one run (``batch`` reads JSON lines).
 
 A response is normalised, or parsed with ``formula`` (syntax and limits, without SymPy), in this
 process. The expected answer is read and evaluated only in the sandbox worker (``expected``), and so is
 every SymPy step, under the worker's hard time and memory limits: no answer and no key can hang or
-crash the caller. Verdicts are cached per (kind, expected, normalised response, vars, tolerance,
-options, distractors) in an LRU, "undecided" ones included: a hostile answer that timed out once
-costs nothing the second time.
+crash the caller. A ``Comparer`` belongs to one run (a grading run, a batch) and remembers, bounded,
+its prepared keys and its verdicts per (kind, expected, normalised response, vars, tolerance,
+options, distractors), "undecided" ones included: a hostile answer that timed out once, or a key
+too costly to evaluate, costs the time limit once per run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import sympy
 
 from engine.grading.checker.expected import (
     NumericKey,
-    expected_expr,
     formula_job,
     formula_key_fault,
     key_broken,
@@ -40,9 +40,10 @@ from engine.grading.checker.normalize import (
 from engine.grading.checker.sandbox import Sandbox, default_sandbox
 from engine.grading.checker.verdict import CompareRequest, Verdict
 
-__all__ = ["CACHE_SIZE", "Distractors", "clear_cache", "compare"]
+__all__ = ["CACHE_SIZE", "KEYS_CACHED", "Comparer", "Distractors", "compare"]
 
-CACHE_SIZE = 100_000
+CACHE_SIZE = 100_000  # verdicts remembered per run
+KEYS_CACHED = 4096  # prepared keys remembered per run, of each kind
 PROOF_SHARE = 0.4  # of the worker's time limit, for simplification: a soft limit inside the hard one
 
 # Tagged wrong answers with their feedback: formulas (SymPy expressions, or text read in the
@@ -109,66 +110,90 @@ def _normalized_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
 
 
 # ---------------------------------------------------------------------------------------------
-# Judging a key against the expected answer
+# Judging a key against the expected answer, in one run
 
 
-def _judge(key: tuple[Any, ...], box: Sandbox) -> Verdict:
-    kind = key[0]
-    if kind == "formula":
-        return _judge_formula(key, box)
-    _, (_type, expected), normalized, tolerance, options, distractors = key
-    if kind == "numeric":
-        return _judge_numeric(expected, normalized, tolerance, distractors, box)
-    try:
-        if kind == "integer":
-            ok = int(normalized) == _integer_expected(expected)
-        elif kind == "choice":
-            ok = int(normalized) == _choice_expected(expected, options)
-        else:
-            ok = (normalized == "true") == _true_false_expected(expected)
-    except _BrokenExpected as err:
-        return key_broken(expected, str(err))
-    status = "correct" if ok else "incorrect"
-    return Verdict(status=status, message=status, normalized=normalized)
+class Comparer:
+    """One run's checking session: the sandbox it uses, and its verdicts and prepared keys, bounded.
 
+    ``cache_size`` verdicts are remembered (0: none, to time checks); prepared keys always are.
+    """
 
-def _judge_formula(key: tuple[Any, ...], box: Sandbox) -> Verdict:
-    _, expected, normalized, variables, distractors = key
-    fault = formula_key_fault(expected, variables, box)
-    if fault is not None:
-        return fault
-    budget = box.timeout * PROOF_SHARE
-    result = box.run(formula_job, expected, normalized, variables, distractors, budget)
-    if not result.ok:
-        return undecided(result, normalized)
-    status, message, feedback = result.value
-    if status == "broken":
-        return key_broken(expected, message)
-    return Verdict(status=status, message=message, normalized=normalized, feedback=feedback)
+    def __init__(self, sandbox: Sandbox | None = None, *, cache_size: int = CACHE_SIZE) -> None:
+        self.sandbox = sandbox if sandbox is not None else default_sandbox()
+        self._verdicts = lru_cache(maxsize=cache_size)(self._judge)
+        self._formula_keys = lru_cache(maxsize=KEYS_CACHED)(partial(formula_key_fault, box=self.sandbox))
+        # typed: True, 1 and 1.0 are different keys
+        self._numeric_keys = lru_cache(maxsize=KEYS_CACHED, typed=True)(
+            partial(prepare_numeric, box=self.sandbox)
+        )
 
+    def compare(self, request: CompareRequest, *, distractors: Distractors = ()) -> Verdict:
+        """Check one answer. Never raises for anything in the request.
 
-def _judge_numeric(
-    expected: Any, normalized: str, tolerance: Any, distractors: Any, box: Sandbox
-) -> Verdict:
-    key = prepare_numeric(expected, box)
-    if isinstance(key, Verdict):
-        return key
-    try:
-        bound = read_tolerance(dict(tolerance) if tolerance else None)
-    except ValueError as err:
-        return key_broken(expected, str(err))
-    ok = numeric_within(normalized, key, bound, box)
-    if isinstance(ok, Verdict):
-        return ok
-    if ok:
-        return Verdict(status="correct", message="correct", normalized=normalized)
-    feedback = None
-    for value, text in distractors:
-        wrong = prepare_numeric(value, box)
-        if isinstance(wrong, NumericKey) and numeric_within(normalized, wrong, bound, box) is True:
-            feedback = text
-            break
-    return Verdict(status="incorrect", message="incorrect", normalized=normalized, feedback=feedback)
+        ``distractors`` are tagged wrong answers (value, feedback): an incorrect formula answer
+        equivalent to one, or an incorrect numeric answer within the tolerance of one, gets its
+        feedback.
+        """
+        key = _formula_key(request) if request.kind == "formula" else _normalized_key(request)
+        if isinstance(key, Verdict):
+            return key
+        return self._verdicts((*key, tuple((value, str(feedback)) for value, feedback in distractors)))
+
+    def _judge(self, key: tuple[Any, ...]) -> Verdict:
+        kind = key[0]
+        if kind == "formula":
+            return self._judge_formula(key)
+        _, (_type, expected), normalized, tolerance, options, distractors = key
+        if kind == "numeric":
+            return self._judge_numeric(expected, normalized, tolerance, distractors)
+        try:
+            if kind == "integer":
+                ok = int(normalized) == _integer_expected(expected)
+            elif kind == "choice":
+                ok = int(normalized) == _choice_expected(expected, options)
+            else:
+                ok = (normalized == "true") == _true_false_expected(expected)
+        except _BrokenExpected as err:
+            return key_broken(expected, str(err))
+        status = "correct" if ok else "incorrect"
+        return Verdict(status=status, message=status, normalized=normalized)
+
+    def _judge_formula(self, key: tuple[Any, ...]) -> Verdict:
+        _, expected, normalized, variables, distractors = key
+        fault = self._formula_keys(expected, variables)
+        if fault is not None:
+            return fault
+        box = self.sandbox
+        budget = box.timeout * PROOF_SHARE
+        result = box.run(formula_job, expected, normalized, variables, distractors, budget)
+        if not result.ok:
+            return undecided(result, normalized)
+        status, message, feedback = result.value
+        if status == "broken":
+            return key_broken(expected, message)
+        return Verdict(status=status, message=message, normalized=normalized, feedback=feedback)
+
+    def _judge_numeric(self, expected: Any, normalized: str, tolerance: Any, distractors: Any) -> Verdict:
+        key = self._numeric_keys(expected)
+        if isinstance(key, Verdict):
+            return key
+        try:
+            bound = read_tolerance(dict(tolerance) if tolerance else None)
+        except ValueError as err:
+            return key_broken(expected, str(err))
+        ok = numeric_within(normalized, key, bound, self.sandbox)
+        if isinstance(ok, Verdict):
+            return ok
+        if ok:
+            return Verdict(status="correct", message="correct", normalized=normalized)
+        feedback = None
+        for value, text in distractors:
+            wrong = self._numeric_keys(value)
+            if isinstance(wrong, NumericKey) and numeric_within(normalized, wrong, bound, self.sandbox) is True:
+                feedback = text
+                break
+        return Verdict(status="incorrect", message="incorrect", normalized=normalized, feedback=feedback)
 
 
 def _integer_expected(expected: str | int | float | bool) -> int:
@@ -203,37 +228,8 @@ def _true_false_expected(expected: str | int | float | bool) -> bool:
         raise _BrokenExpected("true or false") from None
 
 
-@lru_cache(maxsize=CACHE_SIZE)
-def _judge_cached(key: tuple[Any, ...]) -> Verdict:
-    return _judge(key, default_sandbox())
-
-
-def clear_cache() -> None:
-    """Forget every cached verdict and prepared key (and the worker-side parse cache of this process)."""
-    _judge_cached.cache_clear()
-    formula_key_fault.cache_clear()
-    prepare_numeric.cache_clear()
-    expected_expr.cache_clear()
-
-
 def compare(
-    request: CompareRequest,
-    *,
-    distractors: Distractors = (),
-    use_cache: bool = True,
-    sandbox: Sandbox | None = None,
+    request: CompareRequest, *, distractors: Distractors = (), sandbox: Sandbox | None = None
 ) -> Verdict:
-    """Check one answer. Never raises for anything in the request.
-
-    ``distractors`` are tagged wrong answers (value, feedback): an incorrect formula answer
-    equivalent to one, or an incorrect numeric answer within the tolerance of one, gets its
-    feedback. ``sandbox`` defaults to the process-wide one; verdicts are cached only with the
-    default sandbox and ``use_cache=True``.
-    """
-    key = _formula_key(request) if request.kind == "formula" else _normalized_key(request)
-    if isinstance(key, Verdict):
-        return key
-    key = (*key, tuple((value, str(feedback)) for value, feedback in distractors))
-    if use_cache and sandbox is None:
-        return _judge_cached(key)
-    return _judge(key, sandbox or default_sandbox())
+    """Check one answer in a run of its own (``Comparer.compare``); ``sandbox`` defaults to the process-wide one."""
+    return Comparer(sandbox).compare(request, distractors=distractors)

@@ -1,6 +1,6 @@
 """The question's expected answer (the key): read and evaluated only in the sandbox worker.
 
-A key is prepared once per sandbox and remembered. A formula key is built by SymPy in the worker.
+A key is prepared once per run (``compare.Comparer`` remembers it). A formula key is built by SymPy in the worker.
 A numeric key that is not a plain number is parsed and evaluated there, to an exact rational or
 to a 120-digit approximation with an error estimate. This process then compares a response with
 it only through a few Fraction operations on integers of at most ``MAX_BITS`` bits (responses, by
@@ -12,6 +12,7 @@ the message names the key.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -51,7 +52,6 @@ __all__ = [
 ]
 
 MAX_BITS = 8_000  # numerator + denominator bits of any Fraction this process computes with
-_KEYS_CACHED = 4096
 _APPROXIMATION_DPS = (60, 120)
 
 Expected: TypeAlias = "str | int | float | bool | sympy.Expr"  # a key, or a distractor value
@@ -111,8 +111,14 @@ def undecided(result: SandboxResult, normalized: str | None) -> Verdict:
 
 @lru_cache(maxsize=256)
 def expected_expr(text: str, variables: tuple[tuple[str, str], ...]) -> sympy.Expr:
-    """The SymPy expression of a key (or distractor) text; only ever called in the worker."""
+    """The SymPy expression of a key (or distractor) text; only ever called in the worker.
+
+    The cache is the worker's: each forked worker starts it empty and it dies with the worker.
+    """
     return parse_formula(text, dict(variables))
+
+
+os.register_at_fork(after_in_child=expected_expr.cache_clear)
 
 
 def _formula_key_job(text: str, variables: tuple[tuple[str, str], ...]) -> str | None:
@@ -123,7 +129,6 @@ def _formula_key_job(text: str, variables: tuple[tuple[str, str], ...]) -> str |
     return None
 
 
-@lru_cache(maxsize=_KEYS_CACHED)
 def formula_key_fault(
     expected: str, variables: tuple[tuple[str, str], ...], box: Sandbox
 ) -> Verdict | None:
@@ -239,7 +244,6 @@ def _numeric_key_job(text: str | sympy.Expr) -> tuple[Literal["ok", "broken"], A
     return "ok", approx, error
 
 
-@lru_cache(maxsize=_KEYS_CACHED, typed=True)  # typed: True, 1 and 1.0 are different keys
 def prepare_numeric(expected: Expected, box: Sandbox) -> NumericKey | Verdict:
     """The numeric key ready for comparisons, or the verdict that it cannot be used."""
     if isinstance(expected, bool):

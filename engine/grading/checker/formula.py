@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 
 import sympy
 
@@ -92,21 +91,6 @@ def expected_names(expected: str) -> dict[str, str]:
     return names
 
 
-@lru_cache(maxsize=1024)
-def _symbols_cached(items: tuple[tuple[str, str], ...]) -> dict[str, sympy.Symbol]:
-    out: dict[str, sympy.Symbol] = {}
-    for name, assumption in items:
-        if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise ValueError(f"invalid variable name {name!r}: use letters, digits and _")
-        if name in STUDENT.functions or name == "pi":
-            raise ValueError(f"invalid variable name {name!r}: it is a function or constant")
-        if assumption not in ASSUMPTIONS:
-            allowed = ", ".join(ASSUMPTIONS)
-            raise ValueError(f"variable {name}: unknown assumption {assumption!r} ({allowed})")
-        out[name] = sympy.Symbol(name, **ASSUMPTIONS[assumption])
-    return out
-
-
 def make_symbols(symbols: Mapping[str, str]) -> dict[str, sympy.Symbol]:
     """SymPy symbols for declared variables (name -> assumption).
 
@@ -116,7 +100,17 @@ def make_symbols(symbols: Mapping[str, str]) -> dict[str, sympy.Symbol]:
     """
     if not all(isinstance(name, str) for name in symbols):
         raise ValueError("variable names must be text")
-    return dict(_symbols_cached(tuple(sorted(symbols.items()))))
+    out: dict[str, sympy.Symbol] = {}
+    for name, assumption in sorted(symbols.items()):
+        if not _NAME_RE.match(name):
+            raise ValueError(f"invalid variable name {name!r}: use letters, digits and _")
+        if name in STUDENT.functions or name == "pi":
+            raise ValueError(f"invalid variable name {name!r}: it is a function or constant")
+        if assumption not in ASSUMPTIONS:
+            allowed = ", ".join(ASSUMPTIONS)
+            raise ValueError(f"variable {name}: unknown assumption {assumption!r} ({allowed})")
+        out[name] = sympy.Symbol(name, **ASSUMPTIONS[assumption])
+    return out
 
 
 def parse_syntax(text: str, symbols: Mapping[str, str], *, limits: Limits = DEFAULT_LIMITS) -> Node:

@@ -37,7 +37,6 @@ import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from functools import lru_cache
 from typing import Any
 
 import mpmath
@@ -334,7 +333,6 @@ def _within_irrational(r: Fraction, e: sympy.Expr, tol: tuple[str, Fraction] | N
     return sign >= 0
 
 
-@lru_cache(maxsize=4096)
 def _approximation(e: sympy.Expr) -> Fraction:
     """``e`` to 60 digits as a Fraction (the real part: rounding can leave an imaginary one)."""
     v = evaluate_mp(e, {}, 60)
