@@ -12,7 +12,9 @@ from pydantic import ValidationError
 from engine.grading.checker.batch import compare_batch
 from engine.grading.checker.compare import Comparer, compare
 from engine.grading.checker.equivalence import MIN_POINTS, equivalent
+from engine.grading.checker.expected import expected_expr
 from engine.grading.checker.formula import make_symbols, parse_formula
+from engine.grading.checker.sandbox import Sandbox
 from engine.grading.checker.verdict import CompareRequest, Verdict
 
 POS = {"n_in": "positive_integer", "n_out": "positive_integer"}
@@ -238,6 +240,27 @@ def test_each_run_keeps_its_verdicts_to_itself() -> None:
     assert Comparer().compare(request) is not first  # another run judges again
     assert compare(request) is not compare(request)  # the simple call is a run of its own
     assert compare(request) == first
+
+
+def test_a_run_without_a_verdict_cache_judges_each_answer() -> None:
+    run = Comparer(cache_size=0)
+    request = CompareRequest(kind="formula", expected="2/n_in", response="4/(2n_in)", vars=POS)
+    first = run.compare(request)
+    assert run.compare(request) is not first and run.compare(request) == first
+
+
+def _parse_cache_size() -> int:
+    return expected_expr.cache_info().currsize
+
+
+def test_the_key_parse_cache_is_the_workers() -> None:
+    expected_expr("2/n", (("n", "real"),))  # this process's copy is not empty
+    box = Sandbox()
+    try:
+        assert box.run(_parse_cache_size).value == 0  # a forked worker starts with its own
+    finally:
+        box.close()
+        expected_expr.cache_clear()
 
 
 def test_cache_keeps_expected_types_apart() -> None:

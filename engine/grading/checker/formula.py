@@ -139,7 +139,10 @@ def build_expr(tree: Node, symbols: Mapping[str, str]) -> sympy.Expr:
     Raises:
         FormulaError: the expression is undefined (an infinity or NaN appeared).
     """
-    syms = make_symbols(symbols)
+    return _expr(tree, make_symbols(symbols))
+
+
+def _expr(tree: Node, syms: Mapping[str, sympy.Symbol]) -> sympy.Expr:
     try:
         expr = _build(tree, syms)
     except (MemoryError, KeyboardInterrupt):
@@ -161,8 +164,8 @@ def parse_formula(text: str, symbols: Mapping[str, str], *, limits: Limits = DEF
         FormulaError: the only exception raised for any text (use ``describe`` for the message).
         ValueError: ``symbols`` itself is invalid (a configuration mistake).
     """
-    make_symbols(symbols)  # configuration errors surface before the student's text is judged
-    return build_expr(parse_syntax(text, symbols, limits=limits), symbols)
+    syms = make_symbols(symbols)  # configuration errors surface before the student's text is judged
+    return _expr(parse_syntax(text, symbols, limits=limits), syms)
 
 
 def _build(node: Node, syms: Mapping[str, sympy.Symbol]) -> sympy.Expr:
