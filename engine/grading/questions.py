@@ -4,8 +4,9 @@ Decisions:
 
 * Checks are cached per (question, raw answer) for one grading run; the run's ``Comparer``
   caches again per normalised answer (and prepares each key once), so a class that gives the
-  same few answers costs a handful of checks per question. Variants with equal keys (same expected answer, options, tolerance,
-  misconceptions) are equal ``Question``s and therefore share their cache entries.
+  same few answers costs a handful of checks per question. Variants with equal keys (same
+  expected answer, options, tolerance, misconceptions) are equal ``Question``s and therefore
+  share their cache entries.
 * An answer the checker cannot decide (timeout, or a broken expected answer) is ``undecided``:
   it scores 0 and is listed for a person, never counted as wrong silently.
 * Numeric misconception feedback is given when the answer is within the question's own

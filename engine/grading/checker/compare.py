@@ -1,4 +1,4 @@
-"""One verdict API for every answer kind: a ``Comparer`` checks the answers of one run (``batch`` reads JSON lines).
+"""One verdict API for every answer kind: a ``Comparer`` checks one run's answers (``batch``: JSON lines).
 
 A response is normalised, or parsed with ``formula`` (syntax and limits, without SymPy), in this
 process. The expected answer is read and evaluated only in the sandbox worker (``expected``), and so is
@@ -182,7 +182,8 @@ class Comparer:
             bound = read_tolerance(dict(tolerance) if tolerance else None)
         except ValueError as err:
             return key_broken(expected, str(err))
-        ok = numeric_within(normalized, key, bound, self.sandbox)
+        box = self.sandbox
+        ok = numeric_within(normalized, key, bound, box)
         if isinstance(ok, Verdict):
             return ok
         if ok:
@@ -190,7 +191,7 @@ class Comparer:
         feedback = None
         for value, text in distractors:
             wrong = self._numeric_keys(value)
-            if isinstance(wrong, NumericKey) and numeric_within(normalized, wrong, bound, self.sandbox) is True:
+            if isinstance(wrong, NumericKey) and numeric_within(normalized, wrong, bound, box) is True:
                 feedback = text
                 break
         return Verdict(status="incorrect", message="incorrect", normalized=normalized, feedback=feedback)
@@ -231,5 +232,5 @@ def _true_false_expected(expected: str | int | float | bool) -> bool:
 def compare(
     request: CompareRequest, *, distractors: Distractors = (), sandbox: Sandbox | None = None
 ) -> Verdict:
-    """Check one answer in a run of its own (``Comparer.compare``); ``sandbox`` defaults to the process-wide one."""
+    """Check one answer in a run of its own (``Comparer.compare``), by default in the process-wide sandbox."""
     return Comparer(sandbox).compare(request, distractors=distractors)

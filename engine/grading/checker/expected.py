@@ -1,13 +1,13 @@
 """The question's expected answer (the key): read and evaluated only in the sandbox worker.
 
-A key is prepared once per run (``compare.Comparer`` remembers it). A formula key is built by SymPy in the worker.
-A numeric key that is not a plain number is parsed and evaluated there, to an exact rational or
-to a 120-digit approximation with an error estimate. This process then compares a response with
-it only through a few Fraction operations on integers of at most ``MAX_BITS`` bits (responses, by
-``normalize``, and tolerances, by ``read_tolerance``, have at most 50 significant digits and a
-decimal exponent within ±1000), which is bounded; a margin within the rounding noise, or a larger
-value, is decided in the worker. A key that cannot be used gives an "undecided" verdict: ``key_fault`` says why and
-the message names the key.
+A key is prepared once per run (``compare.Comparer`` remembers it). A formula key is built by SymPy
+in the worker. A numeric key that is not a plain number is parsed and evaluated there, to an exact
+rational or to a 120-digit approximation with an error estimate. This process then compares a
+response with it only through a few Fraction operations on integers of at most ``MAX_BITS`` bits
+(responses, by ``normalize``, and tolerances, by ``read_tolerance``, have at most 50 significant
+digits and a decimal exponent within ±1000), which is bounded; a margin within the rounding noise,
+or a larger value, is decided in the worker. A key that cannot be used gives an "undecided" verdict:
+``key_fault`` says why and the message names the key.
 """
 
 from __future__ import annotations
