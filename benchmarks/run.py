@@ -952,7 +952,7 @@ class Bench:
             frow = Row("formula-cold" if cold else "formula", f"one formula check ({what})", len(times))
             frow.per = f"med {median:.1f} / p99 {p99:.1f} / max {times[-1]:.1f} ms"
             frow.check = "ok"
-            frow.note = "in-process latency of engine.grading.checker.compare.compare(use_cache=False), via benchmarks/grading.py"
+            frow.note = "in-process latency of one check in a run that reuses no verdict (engine.grading.checker.compare.Comparer with cache_size=0), via benchmarks/grading.py"
             frow.details = {"median_ms": round(median, 3), "p99_ms": round(p99, 3), "max_ms": round(times[-1], 3)}
             self.add(frow)
 
