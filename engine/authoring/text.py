@@ -29,16 +29,30 @@ def text_environment() -> SandboxedEnvironment:
         autoescape=False,
         keep_trailing_newline=False,
     )
-    env.filters.update(latex=latex, num=num, circled=circled)
+    env.filters.update({name: _run_filter(name, fn) for name, fn in PRINTING_FILTERS.items()})
     return env
+
+
+# The filters that print exact values; a render may pass its run's own (memoised) versions.
+PRINTING_FILTERS: Mapping[str, Callable[..., str]] = {"latex": latex, "num": num, "circled": circled}
+_RUN_FILTERS = "quizwright_filters"  # where a Jinja render's context holds the run's filters
+
+
+def _run_filter(name: str, default: Callable[..., str]) -> Callable[..., str]:
+    @jinja2.pass_context
+    def apply(context: jinja2.runtime.Context, value: Any, *args: Any) -> str:
+        filters = context.get(_RUN_FILTERS)
+        return (filters[name] if filters is not None else default)(value, *args)
+
+    return apply
 
 
 class TextError(QuizwrightError, ValueError):
     """Exercise text that parses but would print something inexact."""
 
 
-# A piece of simple text: literal text, or (name, filter or None, constant filter arguments).
-Piece = str | tuple[str, Callable[..., Any] | None, tuple[Any, ...]]
+# A piece of simple text: literal text, or (name, filter name or None, constant filter arguments).
+Piece = str | tuple[str, str | None, tuple[Any, ...]]
 
 
 class Text:
@@ -61,18 +75,19 @@ class Text:
     def template(self) -> jinja2.Template:
         return text_environment().from_string(self.tree)
 
-    def render(self, context: Mapping[str, Any]) -> str:
+    def render(self, context: Mapping[str, Any], filters: Mapping[str, Callable[..., str]] = PRINTING_FILTERS) -> str:
+        """The text for `context`, its values printed by `filters` (a run's printer, by default plain)."""
         if self.pieces is not None:
             try:
                 return self._format.format(*[
-                    str(fn(context[name], *args) if fn else context[name]) for name, fn, args in self._slots
+                    str(filters[fn](context[name], *args) if fn else context[name]) for name, fn, args in self._slots
                 ])
             except KeyError:
                 pass  # a name the context lacks: Jinja resolves globals or raises its own error
-        return self.template.render(context)
+        return self.template.render({**context, _RUN_FILTERS: filters})
 
 
-def _pieces(tree: nodes.Template, env: SandboxedEnvironment) -> tuple[Piece, ...] | None:
+def _pieces(tree: nodes.Template) -> tuple[Piece, ...] | None:
     """The pieces of a template made only of text and printed names, or None."""
     pieces: list[Piece] = []
     for statement in tree.body:
@@ -83,10 +98,10 @@ def _pieces(tree: nodes.Template, env: SandboxedEnvironment) -> tuple[Piece, ...
                 pieces.append(node.data)
             elif isinstance(node, nodes.Name):
                 pieces.append((node.name, None, ()))
-            elif (isinstance(node, nodes.Filter) and isinstance(node.node, nodes.Name) and node.name in env.filters
+            elif (isinstance(node, nodes.Filter) and isinstance(node.node, nodes.Name) and node.name in PRINTING_FILTERS
                   and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None
                   and all(isinstance(arg, nodes.Const) for arg in node.args)):
-                pieces.append((node.node.name, env.filters[node.name], tuple(cast(nodes.Const, arg).value for arg in node.args)))
+                pieces.append((node.node.name, node.name, tuple(cast(nodes.Const, arg).value for arg in node.args)))
             else:
                 return None
     return tuple(pieces)
@@ -100,7 +115,7 @@ def compile_text(source: str) -> tuple[Text, set[str]]:
         # Jinja's / divides in floating point: [[ 2 / n ]] would print 0.6666666666666666.
         raise TextError("'/' inside [[ ]] divides in floating point; use a derived parameter "
                         "(params: {ratio: {expr: '2/n_in'}}) and print [[ ratio | latex ]]")
-    pieces = _pieces(tree, env)
+    pieces = _pieces(tree)
     text = Text(tree, pieces)
     if pieces is None:
         text.template  # noqa: B018  (compiled now, so that a compile error names the field at load)

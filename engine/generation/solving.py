@@ -26,7 +26,7 @@ from engine.generation.quiz import (
     NumericAnswer,
 )
 from engine.language.exact import CompiledExpr, ExprError, Surd, Value, from_sympy, to_sympy
-from engine.language.printing import approximate, exact, latex, num, significant
+from engine.language.printing import Printer
 from engine.language.symbolic import is_sympy, sympy
 from engine.language.symforms import SymForm
 
@@ -109,11 +109,12 @@ def describe_env(ex: CompiledExercise, env: Env) -> str:
     return ", ".join(f"{name}={env[name]}" for name in ex.space.names) or "no parameters"
 
 
-def render(ex: CompiledExercise, template: Text | None, loc: list[str | int], context: Mapping[str, Any]) -> str:
-    """A text of the exercise rendered for one draw; an author error names the field."""
+def render(ex: CompiledExercise, template: Text | None, loc: list[str | int], context: Mapping[str, Any],
+           printer: Printer) -> str:
+    """A text of the exercise rendered for one draw, printing values with `printer`; an author error names the field."""
     assert template is not None, loc
     try:
-        return template.render(context).strip()
+        return template.render(context, printer.filters).strip()
     except jinja2.UndefinedError as exc:
         raise ex.error(loc, f"undefined template variable: {exc.message}") from None
     except (jinja2.TemplateError, ValueError, TypeError, ArithmeticError) as exc:
@@ -153,36 +154,37 @@ def same(a: Value, b: Value) -> bool:
     return bool(sympy().simplify(diff) == 0)
 
 
-def _within(wrong: Value, value: Value, tolerance: Decimal) -> bool:
+def _within(wrong: Value, value: Value, tolerance: Decimal, printer: Printer) -> bool:
     """|wrong - value| <= tolerance, decided at 40 digits (a near-tie counts as within)."""
     try:
-        gap = abs(approximate(wrong, 40) - approximate(value, 40))
+        gap = abs(printer.approximate(wrong, 40) - printer.approximate(value, 40))
     except (ValueError, TypeError):
         return False  # a misconception that is not a real number cannot be mistaken for it
     return gap <= tolerance * (1 + Decimal("1e-12"))
 
 
-def _tolerance_bound(ex: CompiledExercise, value: Value) -> Decimal | None:
+def _tolerance_bound(ex: CompiledExercise, value: Value, printer: Printer) -> Decimal | None:
     tolerance = ex.spec.tolerance
     if tolerance.absolute is not None:
         return Decimal(tolerance.absolute)
     try:
-        return Decimal(tolerance.relative) * abs(approximate(value, 40))
+        return Decimal(tolerance.relative) * abs(printer.approximate(value, 40))
     except (ValueError, TypeError):
         return None  # not a real number: `_numeric` reports it
 
 
-def screen(ex: CompiledExercise, env: Env) -> Screen:
+def screen(ex: CompiledExercise, env: Env, printer: Printer | None = None) -> Screen:
     """The values that decide whether the draw `env` is usable; raises Clash when it is not."""
+    printer = printer or Printer()
     context = {name: env[name] for name in ex.space.names}
     if ex.options:
         shown = []
         for i, option in enumerate(ex.options):
             if option.expr is not None:
                 value = _evaluate(ex, option.expr, ["options", i, "expr"], env)
-                shown.append(Shown(f"${latex(value)}$", value))
+                shown.append(Shown(f"${printer.latex(value)}$", value))
             else:
-                shown.append(Shown(render(ex, option.text, ["options", i, "text"], context), None))
+                shown.append(Shown(render(ex, option.text, ["options", i, "text"], context, printer), None))
         for a, b in itertools.combinations(shown, 2):
             if a.text == b.text or (a.value is not None and b.value is not None and same(a.value, b.value)):
                 raise Clash
@@ -190,14 +192,14 @@ def screen(ex: CompiledExercise, env: Env) -> Screen:
     if ex.spec.kind == "true_false":
         return Screen(context)
     value = _evaluate(ex, ex.answer, ["answer"], env)
-    tolerance = _tolerance_bound(ex, value) if ex.spec.kind == "numeric" and ex.distractors else None
+    tolerance = _tolerance_bound(ex, value, printer) if ex.spec.kind == "numeric" and ex.distractors else None
     wrongs: list[Value] = []
     for i, (expr, _) in enumerate(ex.distractors):
         wrong = _evaluate(ex, expr, ["distractors", i, "expr"], env)
         # A misconception that equals the answer, another misconception, or lies within
         # the tolerance could not be told apart when grading: draw again.
         if any(same(wrong, other) for other in (value, *wrongs)) or (
-                tolerance is not None and _within(wrong, value, tolerance)):
+                tolerance is not None and _within(wrong, value, tolerance, printer)):
             raise Clash
         wrongs.append(wrong)
     return Screen(context, answer=value, wrongs=tuple(wrongs))
@@ -211,43 +213,46 @@ class AnswerKeys:
     def __init__(self) -> None:
         self._items: dict[tuple[type, Value], tuple[ValueAnswer, str]] = {}
 
-    def get(self, ex: CompiledExercise, value: Value, env: Env) -> tuple[ValueAnswer, str]:
+    def get(self, ex: CompiledExercise, value: Value, env: Env, printer: Printer) -> tuple[ValueAnswer, str]:
         key = (type(value), value)  # 1 and True are equal keys, not equal answers
         found = self._items.get(key)
         if found is None:
             if len(self._items) >= self.LIMIT:
                 self._items.clear()
-            found = self._items[key] = typed_answer(ex, value, env)
+            found = self._items[key] = typed_answer(ex, value, env, printer)
         return found
 
 
-def solve(ex: CompiledExercise, env: Env, screened: Screen | None = None, keys: AnswerKeys | None = None) -> Solution:
+def solve(ex: CompiledExercise, env: Env, screened: Screen | None = None, keys: AnswerKeys | None = None,
+          printer: Printer | None = None) -> Solution:
     """The solution of the draw `env`; raises Clash.
 
-    A `screen` already computed for it is reused, and so are the typed answers that `keys` holds.
+    A `screen` already computed for it is reused, and so are the typed answers that `keys` holds
+    and the printed values that `printer` holds.
     """
-    screened = screened or screen(ex, env)
+    printer = printer or Printer()
+    screened = screened or screen(ex, env, printer)
     context = screened.context
     if ex.options:
         options = tuple(
             ShownOption(shown.text, shown.value, option.correct,
-                        render(ex, option.feedback, ["options", i, "feedback"], context) if option.feedback else None)
+                        render(ex, option.feedback, ["options", i, "feedback"], context, printer) if option.feedback else None)
             for i, (shown, option) in enumerate(zip(screened.shown, ex.options, strict=True))
         )
-        return ChoiceSolution(context, render(ex, ex.question, ["question"], context), options)
+        return ChoiceSolution(context, render(ex, ex.question, ["question"], context, printer), options)
     if ex.spec.kind == "true_false":
         truth = _truth(ex, env)
         answer = BooleanAnswer(value=truth, option=1 if truth else 2)
-        wrong = render(ex, ex.wrong_feedback, ["wrong_feedback"], context)
-        return TruthSolution(context, render(ex, ex.question, ["question"], context), answer, wrong)
+        wrong = render(ex, ex.wrong_feedback, ["wrong_feedback"], context, printer)
+        return TruthSolution(context, render(ex, ex.question, ["question"], context, printer), answer, wrong)
     value = screened.answer
-    answer_key, answer_text = (keys or AnswerKeys()).get(ex, value, env)
+    answer_key, answer_text = (keys or AnswerKeys()).get(ex, value, env, printer)
     misconceptions = tuple(
-        Misconception(value=exact(wrong), latex=latex(wrong), decimal=decimal_or_none(wrong),
-                      feedback=render(ex, feedback, ["distractors", i, "feedback"], context))
+        Misconception(value=printer.exact(wrong), latex=printer.latex(wrong), decimal=decimal_or_none(wrong, printer),
+                      feedback=render(ex, feedback, ["distractors", i, "feedback"], context, printer))
         for i, (wrong, (_, feedback)) in enumerate(zip(screened.wrongs, ex.distractors, strict=True))
     )
-    question = render(ex, ex.question, ["question"], context)
+    question = render(ex, ex.question, ["question"], context, printer)
     return ValueSolution(context, question, value, answer_key, answer_text, misconceptions)
 
 
@@ -261,7 +266,7 @@ def _truth(ex: CompiledExercise, env: Env) -> bool:
         raise ex.error(["answer"], f"{exc} (at {describe_env(ex, env)})") from None
 
 
-def typed_answer(ex: CompiledExercise, value: Value, env: Env) -> tuple[ValueAnswer, str]:
+def typed_answer(ex: CompiledExercise, value: Value, env: Env, printer: Printer) -> tuple[ValueAnswer, str]:
     """The key of an integer, numeric or formula answer, and its text as a key prints it."""
     kind = ex.spec.kind
     if kind == "integer":
@@ -270,43 +275,45 @@ def typed_answer(ex: CompiledExercise, value: Value, env: Env) -> tuple[ValueAns
                            " (an integer answer must be exact; add a constraint)")
         return IntegerAnswer(value=value), str(value)
     if kind == "numeric":
-        return _numeric(ex, value, env)
+        return _numeric(ex, value, env, printer)
     expr = to_sympy(value)
     free = {str(s) for s in expr.free_symbols}
     if free - set(ex.symbols):
         raise ex.error(["answer"], f"uses undeclared symbols {sorted(free - set(ex.symbols))}")
-    formula = FormulaAnswer(expr=str(expr), latex=latex(expr), symbols=dict(ex.spec.symbols))
+    formula = FormulaAnswer(expr=str(expr), latex=printer.latex(expr), symbols=dict(ex.spec.symbols))
     return formula, f"${formula.latex}$"
 
 
-def _numeric(ex: CompiledExercise, value: Value, env: Env) -> tuple[NumericAnswer, str]:
+def _numeric(ex: CompiledExercise, value: Value, env: Env, printer: Printer) -> tuple[NumericAnswer, str]:
     try:
-        approx = approximate(value, 40)
+        approx = printer.approximate(value, 40)
     except (ValueError, TypeError):
         approx = None
     if approx is None or not approx.is_finite():
-        raise ex.error(["answer"], f"not a finite real number: {exact(value)} at {describe_env(ex, env)}")
+        raise ex.error(["answer"], f"not a finite real number: {printer.exact(value)} at {describe_env(ex, env)}")
     tol = ex.spec.tolerance
     if tol.absolute is not None:
         kind, written, absolute = "absolute", tol.absolute, tol.absolute
     else:
         kind, written = "relative", tol.relative
         # Rounded as `approximate` rounds: the product is exact, its figure is what any rational gives.
-        absolute = significant(Fraction(tol.relative) * abs(Fraction(approx)), 20)
-    display = num(value, ex.spec.precision)
-    answer = NumericAnswer(exact=exact(value), latex=latex(value), decimal=significant(value, 20), display=display,
+        absolute = printer.significant(Fraction(tol.relative) * abs(Fraction(approx)), 20)
+    display = printer.num(value, ex.spec.precision)
+    answer = NumericAnswer(exact=printer.exact(value), latex=printer.latex(value), decimal=printer.significant(value, 20),
+                           display=display,
                            tolerance_kind=kind, tolerance=written, absolute_tolerance=absolute)
     return answer, display
 
 
-def decimal_or_none(value: Value) -> str | None:
+def decimal_or_none(value: Value, printer: Printer | None = None) -> str | None:
     """A value to 20 significant digits, or None when it is not a real number."""
+    printer = printer or Printer()
     value = from_sympy(value)
     if isinstance(value, int | Fraction | Surd) and not isinstance(value, bool):
-        return significant(value, 20)
+        return printer.significant(value, 20)
     if isinstance(value, SymForm):
         return None
     number = to_sympy(value)
     if number.is_number and number.is_real and number.is_finite:
-        return significant(number, 20)
+        return printer.significant(number, 20)
     return None

@@ -21,7 +21,7 @@ from engine.generation.solving import (
     solve,
 )
 from engine.language.exact import Value
-from engine.language.printing import circled, exact
+from engine.language.printing import Printer, circled
 
 __all__ = ["Plan", "Stats", "VariantMaker", "build_variant"]
 
@@ -67,6 +67,7 @@ class VariantMaker:
         self._screens: _Recent[Screen] = _Recent()
         self._solutions: _Recent[Solution] = _Recent()
         self._keys = AnswerKeys()
+        self.printer = Printer()
         self.sampler = Sampler(ex, quiz_seed, self.pins, self.screen)
 
     @property
@@ -83,11 +84,11 @@ class VariantMaker:
 
     def screen(self, env: Env) -> Screen:
         """`solving.screen` of a draw, remembered; raises Clash."""
-        return self._screens.get(self._key(env), lambda: screen(self.ex, env))
+        return self._screens.get(self._key(env), lambda: screen(self.ex, env, self.printer))
 
     def solution(self, env: Env) -> Solution:
         """`solving.solve` of a draw, remembered; raises Clash."""
-        return self._solutions.get(self._key(env), lambda: solve(self.ex, env, self.screen(env), self._keys))
+        return self._solutions.get(self._key(env), lambda: solve(self.ex, env, self.screen(env), self._keys, self.printer))
 
     def _key(self, env: Env) -> tuple[Value, ...]:
         return tuple([env[name] for name in self.sampler.drawn])
@@ -95,7 +96,7 @@ class VariantMaker:
     def materialize(self, plan: Plan) -> Variant:
         """The full variant of a plan: answers, rendered text, options in order."""
         env = self.sampler.env(plan)
-        return build_variant(self.ex, self.solution(env), self.variant_id(plan.index), plan)
+        return build_variant(self.ex, self.solution(env), self.variant_id(plan.index), plan, self.printer)
 
     def stream(self, count: int) -> Iterator[Variant]:
         """Variants 0..count-1, distinct while the space has enough of them."""
@@ -107,15 +108,17 @@ class VariantMaker:
         return f"{self.ex.id}.{self.quiz_seed}.{index + 1}"
 
 
-def build_variant(ex: CompiledExercise, solution: Solution, variant_id: str, plan: Plan) -> Variant:
+def build_variant(ex: CompiledExercise, solution: Solution, variant_id: str, plan: Plan,
+                  printer: Printer | None = None) -> Variant:
     """The `Variant` model of a solved draw, with its options in the plan's order."""
+    printer = printer or Printer()
     context = solution.context
     options: list[Option] = []
     if isinstance(solution, ChoiceSolution):
         for number, i in enumerate(plan.order, start=1):
             shown = solution.options[i]
             options.append(Option(number=number, text=shown.text, correct=shown.correct, feedback=shown.feedback,
-                                  value=None if shown.value is None else exact(shown.value)))
+                                  value=None if shown.value is None else printer.exact(shown.value)))
         correct = next(o.number for o in options if o.correct)
         answer: Answer = OptionAnswer(option=correct)
         answer_value: Value = correct
@@ -130,13 +133,13 @@ def build_variant(ex: CompiledExercise, solution: Solution, variant_id: str, pla
         else:
             answer_value = solution.value
     explanation = render(ex, ex.explanation, ["explanation"],
-                         {**context, "answer": answer_value, "answer_text": answer_text})
+                         {**context, "answer": answer_value, "answer_text": answer_text}, printer)
     spec = ex.spec
     misconceptions = list(solution.misconceptions) if isinstance(solution, ValueSolution) else []
     return Variant(
         id=variant_id, exercise=ex.id, index=plan.index, seed=plan.seed, kind=spec.kind, title=spec.title,
         topic=spec.topic, tags=list(spec.tags), points=spec.points,
-        params={name: exact(value) for name, value in context.items()},
+        params={name: printer.exact(value) for name, value in context.items()},
         question=solution.question, options=options, answer=answer, answer_text=answer_text,
         explanation=explanation, misconceptions=misconceptions,
     )

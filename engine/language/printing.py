@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
+from typing import TypeVar
 
 from engine.language.exact import Surd, Value, from_sympy, to_sympy
 from engine.language.symbolic import sympy
 from engine.language.symforms import SymForm
+
+T = TypeVar("T")
 
 
 def circled(number: int) -> str:
@@ -96,3 +100,51 @@ def significant(value: Value, digits: int = 20) -> str:
         return str(value)
     result = format(approximate(value, digits).normalize(), "f")
     return result if result not in ("-0", "") else "0"
+
+
+class Printer:
+    """The printing functions, remembering their results for one run (the draws of an exercise
+    print the same values again and again). Each memo holds at most LIMIT results."""
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._latex: dict[Hashable, str] = {}
+        self._exact: dict[Hashable, str] = {}
+        self._num: dict[Hashable, str] = {}
+        self._significant: dict[Hashable, str] = {}
+        self._approximate: dict[Hashable, Decimal] = {}
+        # The exercise-text filters that print values, printing through this printer.
+        self.filters: dict[str, Callable[..., str]] = {"latex": self.latex, "num": self.num, "circled": circled}
+
+    @classmethod
+    def _keep(cls, memo: dict[Hashable, T], key: Hashable, result: T) -> T:
+        if len(memo) >= cls.LIMIT:
+            memo.clear()
+        memo[key] = result
+        return result
+
+    def latex(self, value: Value) -> str:
+        key = (type(value), value)  # 1 and True are equal keys, not equal values
+        found = self._latex.get(key)
+        return self._keep(self._latex, key, latex(value)) if found is None else found
+
+    def exact(self, value: Value) -> str:
+        key = (type(value), value)
+        found = self._exact.get(key)
+        return self._keep(self._exact, key, exact(value)) if found is None else found
+
+    def num(self, value: Value, places: int = 4) -> str:
+        key = (type(value), value, places)
+        found = self._num.get(key)
+        return self._keep(self._num, key, num(value, places)) if found is None else found
+
+    def significant(self, value: Value, digits: int = 20) -> str:
+        key = (type(value), value, digits)
+        found = self._significant.get(key)
+        return self._keep(self._significant, key, significant(value, digits)) if found is None else found
+
+    def approximate(self, value: Value, precision: int) -> Decimal:
+        key = (type(value), value, precision)
+        found = self._approximate.get(key)
+        return self._keep(self._approximate, key, approximate(value, precision)) if found is None else found
