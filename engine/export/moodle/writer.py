@@ -33,6 +33,9 @@ REPEAT_CACHE_LIMIT = 4096
 # characters that text() leaves as they are; a question holding them itself is not reused.
 _NAME, _IDNUMBER = "\ue000quizwright-name\ue000", "\ue000quizwright-idnumber\ue000"
 
+# Questions written to a spool at once: one write per question costs more than its XML.
+SPOOL_BATCH = 256
+
 FORMULA_CHOICE_LIMITATION = (
     "Moodle cannot check whether two formulas are equivalent, so this free-response formula "
     "exercise is exported as multiple choice: the correct formula among the template's distractors, "
@@ -146,11 +149,17 @@ class MoodleWriter:
                 stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
                 for _ in exercises
             ]
+            pending: list[list[str]] = [[] for _ in exercises]
             for copy in copies:
                 for k, variant in enumerate(copy.variants):
                     if firsts[k] is None:
                         firsts[k] = variant
-                    spools[k].write(exercises[k].xml(variant))
+                    pending[k].append(exercises[k].xml(variant))
+                    if len(pending[k]) >= SPOOL_BATCH:
+                        spools[k].write("".join(pending[k]))
+                        pending[k].clear()
+            for spool, questions in zip(spools, pending, strict=True):
+                spool.write("".join(questions))
             out = sink.open()
             _write_start(env, header, out)
             titles = category_titles(header.exercises)

@@ -23,7 +23,8 @@ class MoodleExportError(QuizwrightError):
 
 def xml_chars(text: str) -> str:
     """Text with the characters XML 1.0 forbids (even in CDATA) replaced by U+FFFD."""
-    return _XML_INVALID.sub("\ufffd", text)
+    # Every character XML forbids is unprintable, and most text has none.
+    return text if text.isprintable() else _XML_INVALID.sub("\ufffd", text)
 
 
 def cdata_str(text: str) -> str:
