@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def test_direct_join_equals_jinja_render_on_real_banks(bank: Path, monkeypatch: 
     texts = [t for ex in compiled.exercises for t in (ex.question, ex.explanation)]
     assert any(t.pieces is not None for t in texts), "no text takes the direct path"
     fast = api.export("json", [bank], seed=5, count=12)
-    monkeypatch.setattr(render, "_pieces", lambda tree, env: None)
+    monkeypatch.setattr(render, "_pieces", lambda tree: None)
     assert api.export("json", [bank], seed=5, count=12) == fast
 
 
@@ -56,3 +57,27 @@ def test_missing_name_gets_jinjas_error() -> None:
     text, _ = compile_text("[[ a ]] [[ b ]]")
     with pytest.raises(Exception, match="'b' is undefined"):
         text.render({"a": Fraction(1, 2)})
+
+
+class _Counting:
+    """Filters that print like the plain ones and count their calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.filters = {name: self._counted(fn) for name, fn in render.PRINTING_FILTERS.items()}
+
+    def _counted(self, fn: Callable[..., str]) -> Callable[..., str]:
+        def apply(*args: object) -> str:
+            self.calls += 1
+            return fn(*args)
+
+        return apply
+
+
+@pytest.mark.parametrize("source", ["$[[ b | latex ]]$ ≈ [[ b | num(3) ]]", "[% if a %]$[[ b | latex ]]$ ≈ [[ b | num(3) ]][% endif %]"])
+def test_render_prints_with_the_filters_it_is_given(source: str) -> None:
+    text, _ = compile_text(source)
+    counting = _Counting()
+    context = {"a": 1, "b": Fraction(1, 3)}
+    assert text.render(context, counting.filters) == text.render(context) == "$\\frac{1}{3}$ ≈ 0.333"
+    assert counting.calls == 2
