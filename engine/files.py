@@ -4,6 +4,7 @@ atomic multi-part outputs, and the Jinja environment of `templates/`."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import tempfile
@@ -47,17 +48,26 @@ class Sink:
         return handle
 
     def commit(self) -> None:
+        """Move every part into place; a part that cannot go there stops all of them first."""
         umask = os.umask(0)
         os.umask(umask)
-        for handle, target in self._pending:
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            # Temporary files are private (0600); the result gets the usual permissions.
-            os.chmod(handle.name, 0o666 & ~umask)
-            os.replace(handle.name, target)
-            self.written.append(target)
-        self._pending.clear()
+        try:
+            for handle, target in self._pending:
+                handle.flush()
+                os.fsync(handle.fileno())
+                handle.close()
+                # Temporary files are private (0600); the result gets the usual permissions.
+                os.chmod(handle.name, 0o666 & ~umask)
+                if target.is_dir():
+                    raise IsADirectoryError(errno.EISDIR, "is a folder", str(target))
+            while self._pending:
+                handle, target = self._pending[0]
+                os.replace(handle.name, target)
+                self._pending.pop(0)
+                self.written.append(target)
+        except BaseException:
+            self.abort()
+            raise
 
     def abort(self) -> None:
         for handle, _ in self._pending:

@@ -214,3 +214,11 @@ def test_formats_are_listed_without_importing_the_writers() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
     assert "markdown|json|moodle" in CliRunner().invoke(cli, ["generate", "-h"]).output
+
+
+def test_an_output_part_that_cannot_be_written_leaves_nothing(runner: CliRunner, basic_bank: Path, tmp_path: Path) -> None:
+    (tmp_path / "quiz.key.md").mkdir()  # the key's place is taken by a folder
+    result = runner.invoke(cli, ["generate", str(basic_bank), "-n", "2", "-o", str(tmp_path / "quiz.md")])
+    assert result.exit_code == 1
+    assert "quiz.key.md" in result.output and "internal error" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quiz.key.md"]  # no quiz.md, no temporary files
