@@ -212,7 +212,7 @@ class ErrorClass(NamedTuple):
 ERROR_CLASSES = [
     ErrorClass("engine.errors", "TemplateError"),
     ErrorClass("engine.errors", "UsageError"),
-    ErrorClass("engine.language.exact", "ExprError"),
+    ErrorClass("engine.language.values", "ExprError"),
     ErrorClass("engine.authoring.text", "TextError"),
     ErrorClass("engine.grading.checker.formula", "FormulaError"),
     ErrorClass("engine.language.tokens", "GrammarError"),
@@ -234,7 +234,7 @@ def test_every_error_has_one_root(case: ErrorClass) -> None:
 
 def test_value_errors_stay_value_errors() -> None:
     from engine.authoring.text import TextError
-    from engine.language.exact import ExprError
+    from engine.language.values import ExprError
 
     assert issubclass(ExprError, ValueError) and issubclass(TextError, ValueError)
 

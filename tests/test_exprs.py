@@ -14,8 +14,9 @@ import sympy
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from engine.language.exact import ExprError, Surd, compile_expr, from_sympy, to_sympy
+from engine.language.exact import compile_expr
 from engine.language.printing import approximate, exact, latex
+from engine.language.values import ExprError, Surd, from_sympy, to_sympy
 
 
 class Case(NamedTuple):

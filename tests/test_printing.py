@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.language import printing
-from engine.language.exact import Surd, _rational_sqrt
 from engine.language.printing import Printer
 from engine.language.symbolic import sympy
+from engine.language.values import Surd, _rational_sqrt
 
 VALUES = st.one_of(st.integers(-10**6, 10**6), st.fractions(max_denominator=10**4),
                    st.builds(Surd, st.fractions(max_denominator=100).filter(bool), st.sampled_from([2, 3, 5, 6, 1254])))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from engine import api
 from engine.authoring import text as render
 from engine.authoring.text import compile_text
-from engine.language.exact import Surd
+from engine.language.values import Surd
 from engine.paths import bundled_bank
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "weight-init-4"

@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 from engine.authoring.loader import make_symbol
 from engine.generation.solving import decimal_or_none, same
-from engine.language.exact import compile_expr, to_sympy
+from engine.language.exact import compile_expr
 from engine.language.printing import exact, latex
 from engine.language.symbolic import sympy_symbol
 from engine.language.symforms import Reciprocal, SymbolSum, symbol_latex
+from engine.language.values import to_sympy
 
 # Parts chosen to hit SymPy's translations: Greek letters, modifiers, other symbols, digits.
 PARTS = ["n", "in", "out", "x", "A", "W", "b", "k", "fan", "lr", "alpha", "Beta", "lamda", "varphi", "hat",

@@ -25,10 +25,11 @@ from engine.authoring.spec import (
 )
 from engine.authoring.text import Text, TextError, compile_text
 from engine.errors import TemplateError, dotted, validation_problems
-from engine.language.exact import CompiledExpr, ExprError, compile_expr
+from engine.language.exact import CompiledExpr, compile_expr
 from engine.language.gradable import ungradable
 from engine.language.symbolic import sympy_symbol
 from engine.language.symforms import SymbolSum
+from engine.language.values import ExprError
 
 _EXERCISE = TypeAdapter(Exercise)
 # libyaml's parser when installed: the same scanner rules and the same (Python) constructor.

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 
-from engine.language.exact import CompiledExpr, ExprError, Value, compile_expr, from_sympy
+from engine.language.exact import CompiledExpr, compile_expr
+from engine.language.values import ExprError, Value, from_sympy
 
 # Spaces up to this many raw combinations are enumerated exactly when a count is needed.
 ENUMERATION_LIMIT = 400_000

@@ -11,7 +11,7 @@ from engine.authoring.params import parse_value
 from engine.errors import UsageError
 from engine.generation.quiz import BankRef, Copy, ExerciseSummary, QuizHeader, Variant
 from engine.generation.variants import VariantMaker
-from engine.language.exact import ExprError, Value
+from engine.language.values import ExprError, Value
 
 MAX_SEED = 2**63 - 1
 # An exercise with at most this many distinct variants repeats them when N is larger: each

@@ -13,7 +13,7 @@ from engine.authoring.loader import CompiledExercise
 from engine.authoring.params import ENUMERATION_LIMIT, variant_seed
 from engine.errors import TemplateError
 from engine.generation.solving import Clash, describe_env
-from engine.language.exact import Value
+from engine.language.values import Value
 
 MAX_DRAWS = 100  # draws per variant before falling back to exact enumeration
 COUNT_EAGERLY_BELOW = 4096  # spaces this small are always counted

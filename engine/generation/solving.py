@@ -25,10 +25,11 @@ from engine.generation.quiz import (
     Misconception,
     NumericAnswer,
 )
-from engine.language.exact import CompiledExpr, ExprError, Surd, Value, from_sympy, to_sympy
+from engine.language.exact import CompiledExpr
 from engine.language.printing import Printer
 from engine.language.symbolic import is_sympy, sympy
 from engine.language.symforms import SymForm
+from engine.language.values import ExprError, Surd, Value, from_sympy, to_sympy
 
 Env = Mapping[str, Value]
 ValueAnswer = IntegerAnswer | NumericAnswer | FormulaAnswer

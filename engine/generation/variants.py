@@ -20,8 +20,8 @@ from engine.generation.solving import (
     screen,
     solve,
 )
-from engine.language.exact import Value
 from engine.language.printing import Printer, circled
+from engine.language.values import Value
 
 __all__ = ["Plan", "Stats", "VariantMaker", "build_variant"]
 

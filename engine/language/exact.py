@@ -2,323 +2,30 @@
 
 Template authors write SymPy syntax (`sqrt(6/(n_in + n_out))`, `Eq(Mod(6, n_in + n_out), 0)`,
 `n_in != n_out`). The text is parsed by the shared grammar (`engine.language.grammar`) under the
-authors' allow-list (`engine.language.allow`), never `eval`-ed. Each node becomes a closure that computes with Python
-`int`/`Fraction` (and `Surd`, c·√m, for square roots of rationals) while the values allow it and
-falls back to SymPy only where it must (a free symbol, a sum of surds, a transcendental
-function), so sampling thousands of variants stays cheap and exact, and a bank that never needs
-SymPy never imports it.
+authors' allow-list (`engine.language.allow`), never `eval`-ed; each node becomes a closure over
+the exact operations of `engine.language.values`.
 """
 
 from __future__ import annotations
 
-import math
-import operator
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from fractions import Fraction
-from typing import Any
 
-from engine.errors import QuizwrightError
 from engine.language import grammar
 from engine.language.allow import AUTHOR
-from engine.language.symbolic import is_sympy, sympy, sympy_symbol
-from engine.language.symforms import Reciprocal, SymbolSum
+from engine.language.symbolic import sympy
 from engine.language.tokens import AUTHOR_LIMITS, GrammarError
-
-Value = Any  # int | Fraction | bool | Surd | SymbolSum | Reciprocal | sympy.Basic
-Env = Mapping[str, Value]
-Node = Callable[[Env], Value]
-
-
-class ExprError(QuizwrightError, ValueError):
-    """An author expression that does not parse or uses something not allowed."""
-
-
-@dataclass(frozen=True, slots=True)
-class Surd:
-    """c·√m with c a nonzero rational and m > 1 squarefree: the irrational square roots of layer
-    sizes, kept out of SymPy (its printing and evalf cost more than the rest of a variant).
-
-    It prints exactly as SymPy prints ``c*sqrt(m)``; any arithmetic but scaling goes to SymPy.
-    Example: ``Surd(Fraction(1, 5), 15)`` is sqrt(15)/5, shown ``\\frac{\\sqrt{15}}{5}``.
-    """
-
-    coeff: Fraction
-    radicand: int
-
-    def __str__(self) -> str:
-        p, q = self.coeff.numerator, self.coeff.denominator
-        text = ("-" if p < 0 else "") + ("" if abs(p) == 1 else f"{abs(p)}*") + f"sqrt({self.radicand})"
-        return text if q == 1 else f"{text}/{q}"
-
-    def latex(self) -> str:
-        p, q = self.coeff.numerator, self.coeff.denominator
-        body = ("" if abs(p) == 1 else f"{abs(p)} ") + rf"\sqrt{{{self.radicand}}}"
-        if q != 1:
-            body = rf"\frac{{{body}}}{{{q}}}"
-        return "- " + body if p < 0 else body
-
-    def scaled(self, factor: int | Fraction) -> Value:
-        return Surd(self.coeff * factor, self.radicand) if factor else 0
-
-
-def to_sympy(value: Value) -> Any:
-    """Exact SymPy form of an engine value."""
-    sp = sympy()
-    if isinstance(value, bool):
-        return sp.true if value else sp.false
-    if isinstance(value, int):
-        return sp.Integer(value)
-    if isinstance(value, Fraction):
-        return sp.Rational(value.numerator, value.denominator)
-    if isinstance(value, Surd):
-        root = sp.Pow(sp.Integer(value.radicand), sp.S.Half, evaluate=False)
-        coeff = sp.Rational(value.coeff.numerator, value.coeff.denominator)
-        return coeff * root if coeff != 1 else root
-    if isinstance(value, SymbolSum):
-        return sp.Add(*(sympy_symbol(name, assumption) for name, assumption in value.symbols))
-    if isinstance(value, Reciprocal):
-        return sp.Integer(value.coeff) / to_sympy(value.denominator)
-    return sp.sympify(value)
-
-
-def from_sympy(value: Value) -> Value:
-    """Back to int/Fraction/bool/Surd where SymPy holds a plain rational, truth value or c·√m."""
-    if isinstance(value, Fraction):
-        return value.numerator if value.denominator == 1 else value
-    if isinstance(value, int | Surd) or not is_sympy(value):
-        return value
-    if value.is_Integer:
-        return int(value)
-    if value.is_Rational:
-        return Fraction(int(value.p), int(value.q))
-    sp = sympy()
-    if value is sp.true:
-        return True
-    if value is sp.false:
-        return False
-    if not isinstance(value, sp.Expr):
-        return value  # an undecided relation: `truth` reports it
-    coeff, rest = value.as_coeff_Mul()
-    if (rest.is_Pow and rest.exp == sp.S.Half and rest.base.is_Integer and rest.base > 1
-            and coeff.is_Rational and coeff != 0):
-        return Surd(Fraction(int(coeff.p), int(coeff.q)), int(rest.base))
-    return value
-
-
-_RATIONAL = frozenset({int, Fraction})  # exact types (bool, a subclass of int, is not one)
-
-
-def _is_fast(*values: Value) -> bool:
-    return all(type(v) in _RATIONAL for v in values)
-
-
-def _div(a: Value, b: Value) -> Value:
-    if type(a) is int and type(b) is int:
-        if b == 0:
-            raise ExprError("division by zero")
-        quotient = Fraction(a, b)
-        return quotient.numerator if quotient.denominator == 1 else quotient
-    if _is_fast(a, b):
-        if b == 0:
-            raise ExprError("division by zero")
-        return from_sympy(Fraction(a) / Fraction(b))
-    if isinstance(a, Surd) and _is_fast(b) and b != 0:
-        return a.scaled(1 / Fraction(b))
-    if type(a) is int and a > 0 and isinstance(b, SymbolSum):
-        return Reciprocal(a, b)
-    return from_sympy(to_sympy(a) / to_sympy(b))
-
-
-def _mul(a: Value, b: Value) -> Value:
-    if _is_fast(a, b):
-        return a * b
-    if isinstance(a, Surd) and _is_fast(b):
-        return a.scaled(b)
-    if isinstance(b, Surd) and _is_fast(a):
-        return b.scaled(a)
-    return from_sympy(to_sympy(a) * to_sympy(b))
-
-
-def _pow(a: Value, b: Value) -> Value:
-    if _is_fast(a, b) and isinstance(b, int) and abs(b) <= 4096:
-        if a == 0 and b < 0:
-            raise ExprError("division by zero")
-        return from_sympy(Fraction(a) ** b)
-    return from_sympy(to_sympy(a) ** to_sympy(b))
-
-
-def _mod(a: Value, b: Value) -> Value:
-    if _is_fast(a, b):
-        if b == 0:
-            raise ExprError("modulo by zero")
-        return from_sympy(Fraction(a) % Fraction(b))
-    return from_sympy(sympy().Mod(to_sympy(a), to_sympy(b)))
-
-
-def _add(a: Value, b: Value) -> Value:
-    if type(a) in _RATIONAL and type(b) in _RATIONAL:
-        return a + b
-    if isinstance(a, SymbolSum) and isinstance(b, SymbolSum):
-        total = a.plus(b)
-        if total is not None:
-            return total
-    return from_sympy(to_sympy(a) + to_sympy(b))
-
-
-def _arith(fast: Callable[[Value, Value], Value], slow: Callable[[Any, Any], Any]) -> Callable[[Value, Value], Value]:
-    def apply(a: Value, b: Value) -> Value:
-        if type(a) in _RATIONAL and type(b) in _RATIONAL:
-            return fast(a, b)
-        return from_sympy(slow(to_sympy(a), to_sympy(b)))
-
-    return apply
-
-
-def _perfect_root(value: Fraction | int) -> Fraction | None:
-    value = Fraction(value)
-    if value < 0:
-        return None
-    num, den = math.isqrt(value.numerator), math.isqrt(value.denominator)
-    if num * num == value.numerator and den * den == value.denominator:
-        return Fraction(num, den)
-    return None
-
-
-def _sqrt(a: Value) -> Value:
-    if type(a) in _RATIONAL:
-        return _rational_sqrt(a)
-    return from_sympy(sympy().sqrt(to_sympy(a)))
-
-
-def _rational_sqrt(a: int | Fraction) -> Value:
-    """sqrt of a rational: exact when a perfect square, else c·√m with m squarefree (as SymPy).
-
-    SymPy's own sqrt factors the radicand on every call; layer sizes are small, so trial
-    division finds the square part at once (large radicands still go to SymPy).
-    """
-    root = _perfect_root(a)
-    if root is not None:
-        return from_sympy(root)
-    a = Fraction(a)
-    if a <= 0 or a.numerator * a.denominator > 10**10:
-        return from_sympy(sympy().sqrt(to_sympy(a)))
-    radicand = a.numerator * a.denominator  # sqrt(p/q) = sqrt(p*q)/q
-    outside, inside, factor = 1, radicand, 2
-    while factor * factor <= inside:
-        while inside % (factor * factor) == 0:
-            inside //= factor * factor
-            outside *= factor
-        factor += 1
-    return Surd(Fraction(outside, a.denominator), inside)
-
-
-def _compare(fast: Callable[[Value, Value], bool], relation: str) -> Callable[[Value, Value], Value]:
-    def apply(a: Value, b: Value) -> Value:
-        if _is_fast(a, b) or (isinstance(a, bool) and isinstance(b, bool)):
-            return fast(a, b)
-        return from_sympy(getattr(sympy(), relation)(to_sympy(a), to_sympy(b)))
-
-    return apply
-
-
-def _truth(value: Value) -> bool:
-    value = from_sympy(value)
-    if isinstance(value, bool):
-        return value
-    raise ExprError(f"expected a true/false value, got {value}")
-
-
-def _sympy_fn(name: str) -> Callable[..., Value]:
-    return lambda *args: from_sympy(getattr(sympy(), name)(*(to_sympy(a) for a in args)))
-
-
-def _fast_or(fast: Callable[..., Value], name: str) -> Callable[..., Value]:
-    slow = _sympy_fn(name)
-    return lambda *args: fast(*args) if _is_fast(*args) else slow(*args)
-
-
-def _rational(a: Value, b: Value = 1) -> Value:
-    if not _is_fast(a, b):
-        raise ExprError("Rational() takes exact numbers")
-    return _div(a, b)
-
-
-def _factorial(a: Value) -> Value:
-    if not (isinstance(a, int) and 0 <= a <= 5000):
-        raise ExprError(f"factorial needs an integer in 0..5000 (got {a})")
-    return math.factorial(a)
-
-
-def _binomial(a: Value, b: Value) -> Value:
-    if not (isinstance(a, int) and isinstance(b, int) and 0 <= a <= 100000):
-        raise ExprError(f"binomial needs integers (got {a}, {b})")
-    return math.comb(a, b) if b >= 0 else 0
-
-
-def _floor(a: Value) -> Value:
-    return math.floor(a)
-
-
-def _ceiling(a: Value) -> Value:
-    return math.ceil(a)
-
-
-_EQ = _compare(operator.eq, "Eq")
-_NE = _compare(operator.ne, "Ne")
-_LT = _compare(operator.lt, "Lt")
-_LE = _compare(operator.le, "Le")
-_GT = _compare(operator.gt, "Gt")
-_GE = _compare(operator.ge, "Ge")
-
-_FUNCTIONS: dict[str, Callable[..., Value]] = {
-    "sqrt": _sqrt,
-    "Rational": _rational,
-    "Mod": _mod,
-    "Eq": _EQ,
-    "Ne": _NE,
-    "Lt": _LT,
-    "Le": _LE,
-    "Gt": _GT,
-    "Ge": _GE,
-    "And": lambda *args: all(_truth(a) for a in args),
-    "Or": lambda *args: any(_truth(a) for a in args),
-    "Not": lambda a: not _truth(a),
-    "floor": _fast_or(_floor, "floor"),
-    "ceiling": _fast_or(_ceiling, "ceiling"),
-    "Abs": _fast_or(abs, "Abs"),
-    "Min": _fast_or(min, "Min"),
-    "Max": _fast_or(max, "Max"),
-    "gcd": _fast_or(math.gcd, "gcd"),
-    "lcm": _fast_or(math.lcm, "lcm"),
-    "factorial": _factorial,
-    "binomial": _binomial,
-}
-# Every allowed name (aliases such as abs and ln included) to its exact evaluator; functions
-# without a fast path go to SymPy.
-FUNCTIONS: dict[str, Callable[..., Value]] = {
-    name: _FUNCTIONS.get(entry.canonical) or _sympy_fn(entry.canonical) for name, entry in AUTHOR.functions.items()
-}
-# Canonical constant -> its value, or the name of the SymPy constant looked up when an
-# expression that uses it is compiled.
-CONSTANTS: dict[str, str | bool] = {"pi": "pi", "E": "E", "True": True, "False": False}
-
-_BINOPS: dict[str, Callable[[Value, Value], Value]] = {
-    "+": _add,
-    "-": _arith(operator.sub, operator.sub),
-    "*": _mul,
-    "/": _div,
-    "^": _pow,
-    "%": _mod,
-}
-_CMPOPS: dict[str, Callable[[Value, Value], Value]] = {
-    "==": _EQ,
-    "!=": _NE,
-    "<": _LT,
-    "<=": _LE,
-    ">": _GT,
-    ">=": _GE,
-}
+from engine.language.values import (
+    BINOPS,
+    CMPOPS,
+    CONSTANTS,
+    FUNCTIONS,
+    Env,
+    ExprError,
+    Node,
+    Value,
+    from_sympy,
+    truth,
+)
 
 
 @dataclass(frozen=True)
@@ -342,7 +49,7 @@ class CompiledExpr:
     def truth(self, env: Env) -> bool:
         """Evaluate a constraint or boolean answer; an undecidable relation is an error."""
         try:
-            return _truth(self.evaluate(env))
+            return truth(self.evaluate(env))
         except TypeError as exc:
             raise ExprError(f"cannot decide {self.source!r}: {exc}") from None
 
@@ -400,10 +107,10 @@ class _Compiler:
                 constant = getattr(sympy(), constant)
             return lambda env: constant
         if isinstance(node, grammar.Neg):
-            operand, subtract = self.build(node.operand), _BINOPS["-"]
+            operand, subtract = self.build(node.operand), BINOPS["-"]
             return lambda env: subtract(0, operand(env))
         if isinstance(node, grammar.BinOp):
-            op, left, right = _BINOPS[node.op], self.build(node.left), self.build(node.right)
+            op, left, right = BINOPS[node.op], self.build(node.left), self.build(node.right)
             return lambda env: op(left(env), right(env))
         if isinstance(node, grammar.Call):
             fn, args = FUNCTIONS[node.name], [self.build(a) for a in node.args]
@@ -413,19 +120,19 @@ class _Compiler:
     def _logic(self, node: grammar.Compare | grammar.Logic | grammar.IfElse) -> Node:
         if isinstance(node, grammar.IfElse):
             test, body, orelse = self.build(node.test), self.build(node.body), self.build(node.orelse)
-            return lambda env: body(env) if _truth(test(env)) else orelse(env)
+            return lambda env: body(env) if truth(test(env)) else orelse(env)
         if isinstance(node, grammar.Logic):
             parts = [self.build(v) for v in node.operands]
             if node.op == "not":
-                return lambda env: not _truth(parts[0](env))
+                return lambda env: not truth(parts[0](env))
             if node.op == "and":
-                return lambda env: all(_truth(p(env)) for p in parts)
-            return lambda env: any(_truth(p(env)) for p in parts)
-        ops = [_CMPOPS[op] for op in node.ops]
+                return lambda env: all(truth(p(env)) for p in parts)
+            return lambda env: any(truth(p(env)) for p in parts)
+        ops = [CMPOPS[op] for op in node.ops]
         operands = [self.build(c) for c in node.operands]
 
         def compare(env: Env) -> Value:
             values = [operand(env) for operand in operands]
-            return all(_truth(fn(a, b)) for fn, a, b in zip(ops, values, values[1:], strict=False))
+            return all(truth(fn(a, b)) for fn, a, b in zip(ops, values, values[1:], strict=False))
 
         return compare

@@ -7,9 +7,9 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
 from typing import TypeVar
 
-from engine.language.exact import Surd, Value, from_sympy, to_sympy
 from engine.language.symbolic import sympy
 from engine.language.symforms import SymForm
+from engine.language.values import Surd, Value, from_sympy, to_sympy
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ symbols (`n_in`, `n_in + n_out`) and a positive integer over one (`2/n_in`, `2/(
 A bank whose formulas stay in these shapes never imports SymPy, whose import alone costs more
 than generating a thousand such variants. Both shapes print exactly as SymPy prints them (`str`
 and LaTeX), and equal shapes are equal functions, so equality is structural. Any other
-arithmetic on them goes to SymPy (`engine.language.exact.to_sympy`), where anything else (a
+arithmetic on them goes to SymPy (`engine.language.values.to_sympy`), where anything else (a
 symbol named `alpha`, `n_in*n_out`, `sqrt(2/n_in)`) is computed.
 """
 
