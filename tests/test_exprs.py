@@ -160,7 +160,7 @@ import warnings  # noqa: E402
 
 import yaml  # noqa: E402
 
-from engine.language import exact as exact_module  # noqa: E402
+from engine.language import values as exact_module  # noqa: E402
 from engine.language.allow import AUTHOR, STUDENT  # noqa: E402
 
 _AST_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "^", ast.Mod: "%"}
@@ -169,7 +169,7 @@ _AST_CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt
 
 def _old_value(text: str, env: dict) -> object:
     """What main's `ast`-based compile_expr computed: Python's parse, the same exact operations."""
-    binops, cmpops, truth = exact_module._BINOPS, exact_module._CMPOPS, exact_module._truth
+    binops, cmpops, truth = exact_module.BINOPS, exact_module.CMPOPS, exact_module.truth
 
     def ev(node: ast.AST) -> object:
         if isinstance(node, ast.Constant):
