@@ -64,6 +64,13 @@ EQUIVALENCE = [
     Equiv("x", "sqrt(-1)", {"x": "real"}, "incorrect"),
     Equiv("factorial(n_in)/factorial(n_in-1)", "n_in", POS, "correct"),
     Equiv("binomial(n_in, 2)", "n_in*(n_in-1)/2", POS, "correct"),
+    # Max, Min, floor and ceiling: wrong answers are told apart at sample points, not left undecided.
+    Equiv("Max(n_in, n_out)", "2n_in", POS, "incorrect"),
+    Equiv("Max(n_in, n_out)", "n_in + n_out - Min(n_in, n_out)", POS, "correct"),
+    Equiv("floor(n_in/2)", "n_in/2", POS, "incorrect"),
+    Equiv("ceiling(n_in/3)", "floor((n_in+2)/3)", POS, "correct"),
+    Equiv("floor(x)", "x", {"x": "real"}, "incorrect"),
+    Equiv("Min(x, 0)", "(x - abs(x))/2", {"x": "real"}, "correct"),
 ]
 
 

@@ -169,10 +169,30 @@ def _walk(expr: sympy.Basic, values: Mapping[sympy.Symbol, Any], ctx: Any) -> An
     if func is sympy.binomial:
         n, k = (_walk(arg, values, ctx) for arg in expr.args)
         return _checked(ctx.binomial(n, k), ctx)
+    if func is sympy.Max or func is sympy.Min:
+        args = [_real(_walk(arg, values, ctx), ctx) for arg in expr.args]
+        return max(args) if func is sympy.Max else min(args)
+    if func is sympy.floor or func is sympy.ceiling:
+        return _rounded(_real(_walk(expr.args[0], values, ctx), ctx), func is sympy.floor, ctx)
     handler = _FUNCTIONS.get(func)
     if handler is None or len(expr.args) != 1:
         raise Undefined  # not a node our parser produces; refuse rather than guess
     return _checked(handler(ctx, _walk(expr.args[0], values, ctx)), ctx)
+
+
+def _real(value: Any, ctx: Any) -> Any:
+    if isinstance(value, ctx.mpc):
+        raise Undefined  # Max, Min, floor and ceiling are defined on real numbers only
+    return value
+
+
+def _rounded(value: Any, down: bool, ctx: Any) -> Any:
+    """floor or ceiling of an approximation; a point whose value lies too near an integer, but
+    not on it, cannot be rounded with confidence and is skipped."""
+    nearest = ctx.nint(value)
+    if value != nearest and abs(value - nearest) <= ctx.mpf(10) ** (-(ctx.dps // 2)):
+        raise Undefined
+    return ctx.floor(value) if down else ctx.ceil(value)
 
 
 def _checked(value: Any, ctx: Any) -> Any:
