@@ -27,7 +27,8 @@ from engine.check import check as run_check
 from engine.errors import UsageError, validation_problems
 from engine.export.formats import writer
 from engine.files import atomic_outputs
-from engine.generation.pipeline import Generated, generate
+from engine.generation import pipeline
+from engine.generation.pipeline import Generated
 from engine.generation.quiz import Quiz
 from engine.generation.variants import VariantMaker
 
@@ -40,17 +41,17 @@ def bank(paths: list[Path] | None = None) -> Bank:
     return load_bank([Path(p) for p in paths] if paths else None)
 
 
-def plan(paths: list[Path] | None = None, *, seed: int = 0, count: int = 1, exercises: list[str] | None = None,
-         params: Mapping[str, str] | None = None, unique: bool = False,
-         copies: tuple[int, int] | None = None) -> Generated:
+def generate(paths: list[Path] | None = None, *, seed: int = 0, count: int = 1, exercises: list[str] | None = None,
+             params: Mapping[str, str] | None = None, unique: bool = False,
+             copies: tuple[int, int] | None = None) -> Generated:
     """A generated quiz: its header, notices and the stream of its copies (`copies=(A, B)`: A..B only)."""
-    return generate(bank(paths), seed=seed, count=count, exercise_ids=exercises, params=params, unique=unique,
-                    copies=copies)
+    return pipeline.generate(bank(paths), seed=seed, count=count, exercise_ids=exercises, params=params, unique=unique,
+                             copies=copies)
 
 
 def quiz(paths: list[Path] | None = None, **options: Any) -> Quiz:
     """The whole quiz in memory, as the JSON export holds it."""
-    generated = plan(paths, **options)
+    generated = generate(paths, **options)
     return Quiz(**generated.header.model_dump(), copies=list(generated.copies))
 
 
@@ -58,7 +59,7 @@ def export(fmt: str, paths: list[Path] | None = None, *, output: Path | None = N
            **options: Any) -> str:
     """Write a quiz in format `fmt` to `output` (atomically), or return it as text."""
     the_writer = writer(fmt, key=key)
-    generated = plan(paths, **options)
+    generated = generate(paths, **options)
     buffer = StringIO()
     with atomic_outputs(output, buffer) as sink:
         the_writer.write(generated.header, generated.copies, sink)

@@ -134,7 +134,7 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     """
     pins = _pairs(params, "--param")
     copies = _copy_range(copy_range)
-    generated = api.plan(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
+    generated = api.generate(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
                          unique=unique, copies=copies)
     for notice in generated.notices:
         click.echo(f"Note: {notice}", err=True)

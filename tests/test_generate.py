@@ -48,15 +48,15 @@ def test_pinning_reproduces_the_textbook_example(basic_bank: Path) -> None:
 
 def test_pin_errors(basic_bank: Path) -> None:
     with pytest.raises(UsageError, match="no selected exercise draws 'm'"):
-        api.plan([basic_bank], exercises=["sum"], params={"m": "3"})
+        api.generate([basic_bank], exercises=["sum"], params={"m": "3"})
     with pytest.raises(UsageError, match="not an exact number"):
-        api.plan([basic_bank], exercises=["sum"], params={"n_in": "four"})
+        api.generate([basic_bank], exercises=["sum"], params={"n_in": "four"})
 
 
 def test_pin_violating_a_constraint_is_an_error(basic_bank: Path) -> None:
 
     with pytest.raises(TemplateError, match="pinned values violate"):
-        api.plan([basic_bank], exercises=["ratio"], params={"n_in": "3", "n_out": "3"})
+        api.generate([basic_bank], exercises=["ratio"], params={"n_in": "3", "n_out": "3"})
 
 
 def test_variants_are_distinct_while_the_space_allows(basic_bank: Path) -> None:
@@ -78,13 +78,13 @@ def test_pinned_option_stays_last(basic_bank: Path) -> None:
 
 
 def test_repeats_are_reported_and_unique_refuses(basic_bank: Path) -> None:
-    plan = api.plan([basic_bank], seed=0, count=3, exercises=["ratio", "definition"])
+    plan = api.generate([basic_bank], seed=0, count=3, exercises=["ratio", "definition"])
     assert any("ratio: 2 distinct variants, 3 asked" in n for n in plan.notices)
     assert any("definition: 1 distinct variant, 3 asked" in n for n in plan.notices)
     summary = {s.id: s for s in plan.header.exercises}
     assert summary["ratio"].repeats and summary["ratio"].distinct_variants == 2
     with pytest.raises(UsageError, match="--unique"):
-        api.plan([basic_bank], seed=0, count=3, exercises=["ratio"], unique=True)
+        api.generate([basic_bank], seed=0, count=3, exercises=["ratio"], unique=True)
     copies = list(plan.copies)
     assert len({c.variants[0].params["n_in"] + c.variants[0].params["n_out"] for c in copies[:2]}) == 2
 
@@ -241,4 +241,4 @@ def test_json_slices_hold_the_full_header_and_their_copies(basic_bank: Path) -> 
 @pytest.mark.parametrize("copies", [(0, 2), (3, 2), (2, 7)])
 def test_copies_out_of_range_are_refused(basic_bank: Path, copies: tuple[int, int]) -> None:
     with pytest.raises(UsageError, match=r"--copies .*1 <= A <= B <= count \(6\)"):
-        api.plan([basic_bank], count=6, copies=copies)
+        api.generate([basic_bank], count=6, copies=copies)

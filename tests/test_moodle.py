@@ -757,7 +757,7 @@ def test_memory_does_not_grow_with_the_copies() -> None:
     """Copies come in copy order and categories go out in exercise order, through temporary files."""
     import tracemalloc
 
-    generated = api.plan([HERE.parent / "benchmarks" / "weight-init-4"], seed=5, count=40,
+    generated = api.generate([HERE.parent / "benchmarks" / "weight-init-4"], seed=5, count=40,
                          exercises=["xavier-limit", "xavier-sum"])
     some = list(generated.copies)
 

@@ -59,7 +59,7 @@ def render_question(q: MoodleQuestion) -> str:
 @pytest.mark.parametrize("seed", [0, 7, 123])
 def test_every_variant_renders_as_the_template_does(bank: str, seed: int) -> None:
     path = BANKS[bank]
-    generated = api.plan([path] if path else None, seed=seed, count=5)
+    generated = api.generate([path] if path else None, seed=seed, count=5)
     builder = questions.QuestionBuilder(generated.header.bank.code)
     renderer = render.QuestionRenderer(template())
     checked = 0
@@ -75,7 +75,7 @@ def test_every_variant_renders_as_the_template_does(bank: str, seed: int) -> Non
 def test_reused_questions_equal_the_template_per_variant(bank: str, count: int) -> None:
     # With more variants asked than exist, repeated variants reuse their first XML.
     path = BANKS[bank]
-    generated = api.plan([path] if path else None, seed=3, count=count)
+    generated = api.generate([path] if path else None, seed=3, count=count)
     builder = questions.QuestionBuilder(generated.header.bank.code)
     renderer = render.QuestionRenderer(template())
     exercises = [moodle_writer.ExerciseQuestions(builder, renderer, s) for s in generated.header.exercises]
