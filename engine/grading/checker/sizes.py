@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import cmath
 import math
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from engine.language.grammar import BinOp, Call, Const, Neg, Node, Num, Sym
 from engine.language.tokens import GrammarError, Limits
@@ -22,6 +25,10 @@ class _Info:
 
 
 _INF = complex(math.inf, 0.0)
+# The four operations, on exact values and on approximations alike.
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+}
 
 
 def _bits(q: Fraction) -> int:
@@ -143,23 +150,13 @@ class _Analyser:
         if a.exact is not None and b.exact is not None:
             if node.op == "/" and b.exact == 0:
                 raise GrammarError("division by zero", node.pos)
-            exact = {
-                "+": lambda: a.exact + b.exact,
-                "-": lambda: a.exact - b.exact,
-                "*": lambda: a.exact * b.exact,
-                "/": lambda: a.exact / b.exact,
-            }[node.op]()
+            exact = _ARITHMETIC[node.op](a.exact, b.exact)
         approx: complex | None = None
         if exact is not None:
             approx = _to_complex(exact)
         elif const and a.approx is not None and b.approx is not None:
             try:
-                approx = {
-                    "+": lambda: a.approx + b.approx,
-                    "-": lambda: a.approx - b.approx,
-                    "*": lambda: a.approx * b.approx,
-                    "/": lambda: a.approx / b.approx,
-                }[node.op]()
+                approx = _ARITHMETIC[node.op](a.approx, b.approx)
             except ZeroDivisionError:
                 approx = None
             except OverflowError:
