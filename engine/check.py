@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.authoring.bank import _display, exercise_files
+from engine.authoring.bank import display_path, exercise_files
 from engine.authoring.loader import CompiledExercise, load_exercise
 from engine.errors import TemplateError
 from engine.generation.quiz import Variant
@@ -90,7 +90,7 @@ def check(paths: Iterable[Path] | None = None, *, seeds: int = 200) -> CheckRepo
     files, _ = exercise_files([Path(p) for p in paths] if paths else [bundled_bank()])
     ids: dict[str, str] = {}
     for path in files:
-        source = _display(path)
+        source = display_path(path)
         try:
             ex = load_exercise(path, source)
             if ex.id in ids:

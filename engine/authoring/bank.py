@@ -58,7 +58,8 @@ def exercise_files(paths: list[Path]) -> tuple[list[Path], Path | None]:
     return unique, info_file
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """The path as messages show it: relative to the working folder when it is inside it."""
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
@@ -81,15 +82,15 @@ def load_bank(paths: list[Path] | None = None) -> Bank:
     if not files:
         raise UsageError(f"no exercise files (*.yaml) in {', '.join(map(str, paths))}")
     if info_file is not None:
-        data, lines = read_yaml(info_file, _display(info_file))
+        data, lines = read_yaml(info_file, display_path(info_file))
         try:
             info = BankInfo.model_validate(data or {})
         except ValidationError as exc:
             raise TemplateError.of(validation_problems(
-                exc, data, path=_display(info_file), line_of=lines.line, root="bank")) from None
+                exc, data, path=display_path(info_file), line_of=lines.line, root="bank")) from None
     else:
         info = BankInfo(title=paths[0].stem if paths[0].is_dir() else "Quiz")
-    exercises = [load_exercise(path, _display(path)) for path in files]
+    exercises = [load_exercise(path, display_path(path)) for path in files]
     seen: dict[str, CompiledExercise] = {}
     for ex in exercises:
         if ex.id in seen:
@@ -100,7 +101,7 @@ def load_bank(paths: list[Path] | None = None) -> Bank:
         unknown = [i for i in info.order if i not in seen]
         if unknown:
             raise TemplateError(f"unknown exercise {unknown[0]!r} (expected one of the bank's ids)",
-                                path=_display(info_file), line=lines.line(["order"]), field="order")
+                                path=display_path(info_file), line=lines.line(["order"]), field="order")
         rank = {exercise_id: i for i, exercise_id in enumerate(info.order)}
         exercises.sort(key=lambda ex: rank.get(ex.id, len(rank)))
     return Bank(info=info, exercises=exercises, hash=content_hash(files, info_file))
