@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -179,13 +178,6 @@ Exercise = Annotated[
 ]
 
 
-class ExerciseFile(BaseModel):
-    """Wrapper that validates one YAML document as an exercise of any kind."""
-
-    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use, as Strict
-    exercise: Exercise
-
-
 class BankInfo(Strict):
     """`bank.yaml` in a bank folder."""
 
@@ -196,8 +188,3 @@ class BankInfo(Strict):
         default_factory=_empty_list,
         description="Exercise ids in the order worksheets show them; unlisted ones follow by file name.",
     )
-
-
-def slug(text: str) -> str:
-    """Lower-case, dash-separated form of text, e.g. 'Weight init' -> 'weight-init'."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
