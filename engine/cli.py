@@ -1,4 +1,8 @@
-"""The `quizwright` command line: a thin click layer over the library."""
+"""The `quizwright` command line: a thin click layer over the library.
+
+Each command imports the library it uses when it runs, so that `--help`, `list` or `compare`
+do not pay for loading the rest of the engine.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import ValidationError
 
-from engine import api
-from engine.errors import QuizwrightError, validation_problems
-from engine.export.formats import FORMATS, writer
-from engine.files import atomic_outputs
+from engine.errors import QuizwrightError
+from engine.export.formats import FORMATS
 from engine.vocabulary import ASSUMPTIONS, CHECK_KINDS
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -132,6 +133,10 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
 
     Example: quizwright generate -e layer-size --param n_in=4 --param n_out=6 --format json
     """
+    from engine import api
+    from engine.export.formats import writer
+    from engine.files import atomic_outputs
+
     pins = _pairs(params, "--param")
     copies = _copy_range(copy_range)
     generated = api.generate(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
@@ -162,6 +167,8 @@ def list_(paths: tuple[Path, ...], as_json: bool) -> None:
 
     Example: quizwright list exercises/weight-initialization
     """
+    from engine import api
+
     rows = api.list_exercises(list(paths))
     if as_json:
         for row in rows:
@@ -186,6 +193,8 @@ def check(paths: tuple[Path, ...], seeds: int) -> None:
 
     Example: quizwright check --seeds 1000
     """
+    from engine import api
+
     report = api.check(list(paths), seeds=seeds)
     for line in report.lines:
         click.echo(line)
@@ -204,6 +213,8 @@ def schema(what: str) -> None:
 
     Example: quizwright schema > exercise.schema.json
     """
+    from engine import api
+
     click.echo(api.schema_json(what))
 
 
@@ -255,7 +266,9 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
 
     Example: quizwright compare "sqrt(6/(n_in+n_out))" "sqrt(6)/sqrt(n_out+n_in)" --vars n_in:positive,n_out:positive
     """
-    # The answer checker is imported here: the other commands do not need it.
+    from pydantic import ValidationError
+
+    from engine.errors import validation_problems
     from engine.grading.checker.batch import compare_stream
     from engine.grading.checker.compare import compare as compare_answer
     from engine.grading.checker.verdict import CompareRequest
@@ -316,6 +329,8 @@ def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: in
 
     Example: quizwright grade answers.csv --key quiz.json -o grades/
     """
+    from engine import api
+
     pins = _pairs(params, "--param")
     data = None
     if str(submissions) == "-":

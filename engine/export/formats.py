@@ -7,11 +7,13 @@ CLI's `--format` choices) costs nothing; a writer's module is imported when it i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from engine.errors import UsageError
-from engine.files import Sink
-from engine.generation.quiz import Copy, QuizHeader
+
+if TYPE_CHECKING:
+    from engine.files import Sink
+    from engine.generation.quiz import Copy, QuizHeader
 
 
 class Writer(Protocol):

@@ -3,7 +3,8 @@
 A response is normalised, or parsed with ``formula`` (syntax and limits, without SymPy), in this
 process. The expected answer is read and evaluated only in the sandbox worker (``expected``), and so is
 every SymPy step, under the worker's hard time and memory limits: no answer and no key can hang or
-crash the caller. A ``Comparer`` belongs to one run (a grading run, a batch) and remembers, bounded,
+crash the caller. Only a response that expands to the key's polynomial (``n+n`` for ``2*n``) is
+settled here, by bounded arithmetic on the two syntax trees (``polynomial``). A ``Comparer`` belongs to one run (a grading run, a batch) and remembers, bounded,
 its prepared keys and its verdicts per (kind, expected, normalised response, vars, tolerance,
 options, distractors), "undecided" ones included: a hostile answer that timed out once, or a key
 too costly to evaluate, costs the time limit once per run.
@@ -13,9 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache, partial
-from typing import Any
-
-import sympy
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from engine.grading.checker.expected import (
     NumericKey,
@@ -37,8 +36,12 @@ from engine.grading.checker.normalize import (
     normalize_numeric,
     normalize_true_false,
 )
+from engine.grading.checker.polynomial import same_polynomial
 from engine.grading.checker.sandbox import Sandbox, default_sandbox
 from engine.grading.checker.verdict import CompareRequest, Verdict
+
+if TYPE_CHECKING:
+    import sympy
 
 __all__ = ["CACHE_SIZE", "KEYS_CACHED", "Comparer", "Distractors", "compare"]
 
@@ -48,7 +51,7 @@ PROOF_SHARE = 0.4  # of the worker's time limit, for simplification: a soft limi
 
 # Tagged wrong answers with their feedback: formulas (SymPy expressions, or text read in the
 # worker) for formula questions, values as ``expected`` takes them for numeric questions.
-Distractors = Sequence[tuple[sympy.Expr | str | int | float, str]]
+Distractors: TypeAlias = "Sequence[tuple[sympy.Expr | str | int | float, str]]"
 
 
 class _BrokenExpected(Exception):
@@ -67,7 +70,7 @@ def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
         return key_broken(expected, "a formula, not true/false")
     try:
         expected_text = repr(expected) if isinstance(expected, float) else str(expected)
-        parse_syntax(expected_text, symbols)  # bounded: no SymPy, the student's limits
+        expected_tree = parse_syntax(expected_text, symbols)  # bounded: no SymPy, the student's limits
     except FormulaError as err:
         return key_broken(expected, describe(err))
     except ValueError:  # str() of an integer beyond Python's 4300 digits
@@ -78,6 +81,8 @@ def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
         tree = parse_syntax(request.response, symbols)
     except FormulaError as err:
         return Verdict(status="invalid", message=describe(err, request.response))
+    if same_polynomial(expected_tree, tree):
+        return Verdict(status="correct", message="correct", normalized=to_text(tree))
     return ("formula", expected_text, to_text(tree), tuple(sorted(symbols.items())))
 
 

@@ -18,12 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-import sympy
-from mpmath.libmp import to_rational
-
-from engine.grading.checker.equivalence import Undefined, equivalent, evaluate_mp
 from engine.grading.checker.formula import FormulaError, describe, make_symbols, parse_formula
 from engine.grading.checker.normalize import (
     MAX_DECIMAL_EXPONENT,
@@ -37,6 +33,9 @@ from engine.grading.checker.normalize import (
 )
 from engine.grading.checker.sandbox import Sandbox, SandboxResult
 from engine.grading.checker.verdict import Verdict
+
+if TYPE_CHECKING:
+    import sympy
 
 __all__ = [
     "MAX_BITS",
@@ -56,7 +55,7 @@ _APPROXIMATION_DPS = (60, 120)
 
 Expected: TypeAlias = "str | int | float | bool | sympy.Expr"  # a key, or a distractor value
 Bound = tuple[str, Fraction] | None  # a tolerance as read: ("absolute" | "relative", value)
-Distractor = tuple[sympy.Expr | str | int | float, str]
+Distractor: TypeAlias = "tuple[sympy.Expr | str | int | float, str]"
 
 # ---------------------------------------------------------------------------------------------
 # Verdicts
@@ -147,6 +146,10 @@ def formula_job(
     budget: float,
 ) -> tuple[str, str, str | None]:
     """(status, message, feedback) for one formula answer; runs in the worker."""
+    import sympy
+
+    from engine.grading.checker.equivalence import equivalent
+
     try:
         want = expected_expr(expected, variables)
     except FormulaError as err:
@@ -213,12 +216,18 @@ def _small(value: Fraction) -> Fraction | None:
 
 
 def _fraction(value: Any) -> Fraction:
+    from mpmath.libmp import to_rational
+
     p, q = to_rational(value.context.re(value)._mpf_)
     return Fraction(p, q)
 
 
 def _numeric_key_job(text: str | sympy.Expr) -> tuple[Literal["ok", "broken"], Any, Fraction | None]:
     """("ok", value or None, error) or ("broken", reason, None); runs in the worker."""
+    import sympy
+
+    from engine.grading.checker.equivalence import Undefined, evaluate_mp
+
     try:
         return "ok", _small(to_fraction(text)), None  # a decimal longer than a student's
     except ValueError:

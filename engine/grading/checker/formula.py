@@ -35,16 +35,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-
-import sympy
+from typing import TYPE_CHECKING
 
 from engine.errors import QuizwrightError
 from engine.grading.checker.sizes import check_sizes
 from engine.language import grammar
 from engine.language.allow import STUDENT
 from engine.language.grammar import BinOp, Call, Const, Neg, Node, Num, Sym
+from engine.language.symbolic import sympy_symbol
 from engine.language.tokens import DECIMAL_RE, DEFAULT_LIMITS, IDENTIFIER_RE, GrammarError, Limits
 from engine.vocabulary import ASSUMPTIONS
+
+if TYPE_CHECKING:
+    import sympy
 
 __all__ = [
     "ASSUMPTIONS",
@@ -53,6 +56,7 @@ __all__ = [
     "Limits",
     "Node",
     "build_expr",
+    "check_symbols",
     "describe",
     "expected_names",
     "make_symbols",
@@ -91,8 +95,8 @@ def expected_names(expected: str) -> dict[str, str]:
     return names
 
 
-def make_symbols(symbols: Mapping[str, str]) -> dict[str, sympy.Symbol]:
-    """SymPy symbols for declared variables (name -> assumption).
+def check_symbols(symbols: Mapping[str, str]) -> None:
+    """Check declared variables (name -> assumption) without SymPy.
 
     Raises:
         ValueError: a name is not an identifier, is a function/``pi``, or the assumption is
@@ -100,7 +104,6 @@ def make_symbols(symbols: Mapping[str, str]) -> dict[str, sympy.Symbol]:
     """
     if not all(isinstance(name, str) for name in symbols):
         raise ValueError("variable names must be text")
-    out: dict[str, sympy.Symbol] = {}
     for name, assumption in sorted(symbols.items()):
         if not _NAME_RE.match(name):
             raise ValueError(f"invalid variable name {name!r}: use letters, digits and _")
@@ -109,8 +112,12 @@ def make_symbols(symbols: Mapping[str, str]) -> dict[str, sympy.Symbol]:
         if assumption not in ASSUMPTIONS:
             allowed = ", ".join(ASSUMPTIONS)
             raise ValueError(f"variable {name}: unknown assumption {assumption!r} ({allowed})")
-        out[name] = sympy.Symbol(name, **ASSUMPTIONS[assumption])
-    return out
+
+
+def make_symbols(symbols: Mapping[str, str]) -> dict[str, sympy.Symbol]:
+    """SymPy symbols for declared variables (name -> assumption), checked by ``check_symbols``."""
+    check_symbols(symbols)
+    return {name: sympy_symbol(name, assumption) for name, assumption in sorted(symbols.items())}
 
 
 def parse_syntax(text: str, symbols: Mapping[str, str], *, limits: Limits = DEFAULT_LIMITS) -> Node:
@@ -143,6 +150,8 @@ def build_expr(tree: Node, symbols: Mapping[str, str]) -> sympy.Expr:
 
 
 def _expr(tree: Node, syms: Mapping[str, sympy.Symbol]) -> sympy.Expr:
+    import sympy
+
     try:
         expr = _build(tree, syms)
     except (MemoryError, KeyboardInterrupt):
@@ -169,6 +178,8 @@ def parse_formula(text: str, symbols: Mapping[str, str], *, limits: Limits = DEF
 
 
 def _build(node: Node, syms: Mapping[str, sympy.Symbol]) -> sympy.Expr:
+    import sympy
+
     if isinstance(node, Num):
         return sympy.Rational(node.value.numerator, node.value.denominator)
     if isinstance(node, Sym):

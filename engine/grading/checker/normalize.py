@@ -37,16 +37,14 @@ import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any
-
-import mpmath
-import sympy
-from mpmath.libmp import to_rational
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import QuizwrightError
-from engine.grading.checker.equivalence import Undefined, evaluate_mp
 from engine.language.tokens import DECIMAL
 from engine.vocabulary import Tolerance
+
+if TYPE_CHECKING:
+    import sympy
 
 __all__ = [
     "MAX_ANSWER_LENGTH",
@@ -270,6 +268,8 @@ def to_fraction(value: Any) -> Fraction:
         if value != 0 and abs(value.adjusted()) > MAX_DECIMAL_EXPONENT:
             raise ValueError("number out of range")
         return Fraction(value)
+    import sympy  # only SymPy values get here, and SymPy is then loaded already
+
     if isinstance(value, sympy.Rational):
         return Fraction(int(value.p), int(value.q))
     if isinstance(value, sympy.Float):
@@ -305,6 +305,8 @@ def within_tolerance(
     try:
         e = to_fraction(expected)
     except ValueError:
+        import sympy
+
         if not isinstance(expected, sympy.Expr) or not expected.is_number:
             raise
         return _within_irrational(r, expected, tol)
@@ -316,6 +318,8 @@ def within_tolerance(
 
 
 def _within_irrational(r: Fraction, e: sympy.Expr, tol: tuple[str, Fraction] | None) -> bool:
+    import sympy
+
     fast = _fast_within(r, e, tol)
     if fast is not None:
         return fast
@@ -335,6 +339,10 @@ def _within_irrational(r: Fraction, e: sympy.Expr, tol: tuple[str, Fraction] | N
 
 def _approximation(e: sympy.Expr) -> Fraction:
     """``e`` to 60 digits as a Fraction (the real part: rounding can leave an imaginary one)."""
+    from mpmath.libmp import to_rational
+
+    from engine.grading.checker.equivalence import evaluate_mp
+
     v = evaluate_mp(e, {}, 60)
     p, q = to_rational(v.context.re(v)._mpf_)
     return Fraction(p, q)
@@ -342,6 +350,8 @@ def _approximation(e: sympy.Expr) -> Fraction:
 
 def _fast_within(r: Fraction, e: sympy.Expr, tol: tuple[str, Fraction] | None) -> bool | None:
     """The first rung of the ladder without building ``bound − |r − e|`` in SymPy (that costs ms)."""
+    from engine.grading.checker.equivalence import Undefined
+
     try:
         v = _approximation(e)
     except Undefined:
@@ -368,6 +378,10 @@ def within_approximation(
 
 def _sign(value: sympy.Expr, *, scale: Fraction) -> int | None:
     """Sign of a constant when it clears the rounding error at some precision in the ladder."""
+    import mpmath
+
+    from engine.grading.checker.equivalence import Undefined, evaluate_mp
+
     for dps in (60, 200, 1000):
         try:
             v = evaluate_mp(value, {}, dps)
@@ -382,11 +396,15 @@ def _sign(value: sympy.Expr, *, scale: Fraction) -> int | None:
 
 
 def _last_sign(value: sympy.Expr) -> int:
+    from engine.grading.checker.equivalence import evaluate_mp
+
     v = evaluate_mp(value, {}, 1000)
     return 1 if v > 0 else (-1 if v < 0 else 0)
 
 
 def _is_zero(value: sympy.Expr) -> bool:
+    import sympy
+
     if value == 0:
         return True
     if _sign(value, scale=Fraction(1)) is not None:

@@ -6,6 +6,8 @@ forking per check costs far more than the check itself. The parent sends ``(fn, 
 pipe, waits with a timeout and, on timeout, SIGKILLs the worker; a fresh one is forked lazily on
 the next call. The worker caps its address space (``RLIMIT_AS``) so a memory blow-up becomes a
 ``MemoryError`` there, reported as ``status="memory"``, instead of the machine swapping.
+The modules the calls need (by default SymPy and the checker's evaluation) are imported here
+before the fork, so that no call's time limit pays for importing them.
 
 Functions and arguments must be picklable (module-level functions, plain data, SymPy objects).
 """
@@ -13,6 +15,7 @@ Functions and arguments must be picklable (module-level functions, plain data, S
 from __future__ import annotations
 
 import atexit
+import importlib
 import multiprocessing
 import os
 import signal
@@ -28,6 +31,8 @@ __all__ = ["DEFAULT_TIMEOUT", "Sandbox", "SandboxResult", "default_sandbox"]
 
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_MEMORY = 2 * 1024**3
+# What the checker's calls run: SymPy and mpmath come with it.
+CHECKER_MODULES = ("engine.grading.checker.equivalence",)
 
 Status = Literal["ok", "error", "timeout", "memory", "crashed"]
 
@@ -129,9 +134,11 @@ class Sandbox:
         timeout: float = DEFAULT_TIMEOUT,
         memory_bytes: int = DEFAULT_MEMORY,
         max_calls: int = 20_000,
+        preload: tuple[str, ...] = CHECKER_MODULES,
     ) -> None:
         self.timeout = timeout
         self.memory_bytes = memory_bytes
+        self.preload = preload
         # Recycling the worker now and then bounds slow growth (caches, fragmentation).
         self.max_calls = max_calls
         self._lock = threading.Lock()
@@ -198,6 +205,8 @@ class Sandbox:
         if self._process is not None and self._process.is_alive() and self._conn is not None:
             return self._conn
         self._kill()
+        for module in self.preload:
+            importlib.import_module(module)
         parent_conn, child_conn = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=_worker_main,

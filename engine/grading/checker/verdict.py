@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from engine.grading.checker.formula import expected_names, make_symbols
+from engine.grading.checker.formula import check_symbols, expected_names
 from engine.vocabulary import Assumption, CheckKind, Tolerance
 
 __all__ = [
@@ -103,7 +103,7 @@ class CompareRequest(_Strict):
     def _variable_names(cls, value: dict[str, str] | list[str] | None) -> Any:
         if value is not None:
             names = value if isinstance(value, list) else list(value)
-            make_symbols(dict.fromkeys(names, "real"))  # raises ValueError with the reason
+            check_symbols(dict.fromkeys(names, "real"))  # raises ValueError with the reason
         return value
 
     @model_validator(mode="after")
