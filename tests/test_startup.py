@@ -57,7 +57,7 @@ def test_a_compare_decided_without_the_worker_loads_no_sympy(args: list[str]) ->
         "\nfrom engine.grading.checker.sandbox import default_sandbox"
         "\nassert default_sandbox().pid is None, 'a worker was started'"
     )
-    assert _loaded_after(code).isdisjoint({"sympy", "mpmath", "jinja2", "markdown_it"})
+    assert _loaded_after(code).isdisjoint({"sympy", "mpmath", "jinja2", "markdown_it", "multiprocessing"})
 
 
 def test_list_and_markdown_of_a_sympy_free_bank_load_neither_sympy_nor_markdown_it(tmp_path: Path) -> None:

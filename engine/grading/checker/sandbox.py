@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import importlib
-import multiprocessing
 import os
 import signal
 import sys
@@ -24,8 +23,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import multiprocessing.process
+    from multiprocessing.connection import Connection
 
 __all__ = ["DEFAULT_TIMEOUT", "Sandbox", "SandboxResult", "default_sandbox"]
 
@@ -146,8 +148,6 @@ class Sandbox:
         self._conn: Connection | None = None
         self._calls = 0
         self._pid_owner = os.getpid()
-        method = "fork" if sys.platform.startswith("linux") else None
-        self._context: Any = multiprocessing.get_context(method)
 
     def run(
         self, fn: Callable[..., Any], *args: Any, timeout: float | None = None, **kwargs: Any
@@ -207,8 +207,11 @@ class Sandbox:
         self._kill()
         for module in self.preload:
             importlib.import_module(module)
-        parent_conn, child_conn = self._context.Pipe(duplex=True)
-        process = self._context.Process(
+        import multiprocessing  # here: a run that never starts a worker does not load it
+
+        context: Any = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+        parent_conn, child_conn = context.Pipe(duplex=True)
+        process = context.Process(
             target=_worker_main,
             # PDEATHSIG fires when the forking *thread* exits, so only arm it from the main one.
             args=(
