@@ -4,10 +4,11 @@ A response is normalised, or parsed with ``formula`` (syntax and limits, without
 process. The expected answer is read and evaluated only in the sandbox worker (``expected``), and so is
 every SymPy step, under the worker's hard time and memory limits: no answer and no key can hang or
 crash the caller. Only a response that expands to the key's polynomial (``n+n`` for ``2*n``) is
-settled here, by bounded arithmetic on the two syntax trees (``polynomial``). A ``Comparer`` belongs to one run (a grading run, a batch) and remembers, bounded,
-its prepared keys and its verdicts per (kind, expected, normalised response, vars, tolerance,
-options, distractors), "undecided" ones included: a hostile answer that timed out once, or a key
-too costly to evaluate, costs the time limit once per run.
+settled here, by bounded arithmetic on the two syntax trees (``polynomial``). A ``Comparer``
+belongs to one run (a grading run, a batch) and remembers, bounded, its prepared keys and its
+verdicts per (kind, expected, normalised response, vars, tolerance, options, distractors),
+"undecided" ones included: a hostile answer that timed out once, or a key too costly to
+evaluate, costs the time limit once per run.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from engine.grading.checker.polynomial import same_polynomial
 from engine.grading.checker.sandbox import Sandbox, default_sandbox
 from engine.grading.checker.verdict import CompareRequest, Verdict
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # SymPy is the worker's: this process never loads it
     import sympy
 
 __all__ = ["CACHE_SIZE", "KEYS_CACHED", "Comparer", "Distractors", "compare"]

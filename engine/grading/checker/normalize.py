@@ -43,7 +43,7 @@ from engine.errors import QuizwrightError
 from engine.language.tokens import DECIMAL
 from engine.vocabulary import Tolerance
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # SymPy is imported where the worker uses it: this process never loads it
     import sympy
 
 __all__ = [
@@ -268,7 +268,7 @@ def to_fraction(value: Any) -> Fraction:
         if value != 0 and abs(value.adjusted()) > MAX_DECIMAL_EXPONENT:
             raise ValueError("number out of range")
         return Fraction(value)
-    import sympy  # only SymPy values get here, and SymPy is then loaded already
+    import sympy  # only a SymPy value gets this far (anything else is refused)
 
     if isinstance(value, sympy.Rational):
         return Fraction(int(value.p), int(value.q))
