@@ -41,7 +41,7 @@ from engine.grading.checker.polynomial import same_polynomial
 from engine.grading.checker.sandbox import Sandbox, default_sandbox
 from engine.grading.checker.verdict import CompareRequest, Verdict
 
-if TYPE_CHECKING:  # SymPy is the worker's: this process never loads it
+if TYPE_CHECKING:  # the worker's: answers settled here never load SymPy
     import sympy
 
 __all__ = ["CACHE_SIZE", "KEYS_CACHED", "Comparer", "Distractors", "compare"]

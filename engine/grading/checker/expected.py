@@ -34,7 +34,7 @@ from engine.grading.checker.normalize import (
 from engine.grading.checker.sandbox import Sandbox, SandboxResult
 from engine.grading.checker.verdict import Verdict
 
-if TYPE_CHECKING:  # SymPy is imported where the worker uses it: this process never loads it
+if TYPE_CHECKING:  # imported where the worker uses it: answers settled here never load SymPy
     import sympy
 
 __all__ = [

@@ -46,7 +46,7 @@ from engine.language.symbolic import sympy_symbol
 from engine.language.tokens import DECIMAL_RE, DEFAULT_LIMITS, IDENTIFIER_RE, GrammarError, Limits
 from engine.vocabulary import ASSUMPTIONS
 
-if TYPE_CHECKING:  # SymPy is imported where the worker uses it: this process never loads it
+if TYPE_CHECKING:  # imported where the worker uses it: answers settled here never load SymPy
     import sympy
 
 __all__ = [

@@ -43,7 +43,7 @@ from engine.errors import QuizwrightError
 from engine.language.tokens import DECIMAL
 from engine.vocabulary import Tolerance
 
-if TYPE_CHECKING:  # SymPy is imported where the worker uses it: this process never loads it
+if TYPE_CHECKING:  # imported where the worker uses it: answers settled here never load SymPy
     import sympy
 
 __all__ = [
