@@ -71,7 +71,7 @@ def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
         return key_broken(expected, "a formula, not true/false")
     try:
         expected_text = repr(expected) if isinstance(expected, float) else str(expected)
-        expected_tree = parse_syntax(expected_text, symbols)  # bounded: no SymPy, the student's limits
+        parse_syntax(expected_text, symbols)  # bounded: no SymPy, the student's limits
     except FormulaError as err:
         return key_broken(expected, describe(err))
     except ValueError:  # str() of an integer beyond Python's 4300 digits
@@ -82,8 +82,6 @@ def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
         tree = parse_syntax(request.response, symbols)
     except FormulaError as err:
         return Verdict(status="invalid", message=describe(err, request.response))
-    if same_polynomial(expected_tree, tree):
-        return Verdict(status="correct", message="correct", normalized=to_text(tree))
     return ("formula", expected_text, to_text(tree), tuple(sorted(symbols.items())))
 
 
@@ -167,6 +165,8 @@ class Comparer:
 
     def _judge_formula(self, key: tuple[Any, ...]) -> Verdict:
         _, expected, normalized, variables, distractors = key
+        if same_polynomial(expected, normalized, dict(variables)):
+            return Verdict(status="correct", message="correct", normalized=normalized)
         fault = self._formula_keys(expected, variables)
         if fault is not None:
             return fault

@@ -1,16 +1,19 @@
-"""Polynomial identity of two checked formula trees, decided in this process without SymPy.
+"""Polynomial identity of two formulas, decided in this process without SymPy.
 
 A response that expands to the same polynomial as the key (``n+n`` for ``2*n``) is correct:
 the worker would prove the same identity (SymPy's evaluation or ``expand`` of the difference
-gives 0). Only numbers, symbols, sums, products, division by a nonzero number and powers by a
-natural number are expanded, under limits on terms, degree, digits and steps, so the work is
-small and bounded whatever the text; anything else, or anything larger, is left to the worker.
+gives 0). The texts are read by ``formula.parse_syntax``, under the students' limits; then only
+numbers, symbols, sums, products, division by a nonzero number and powers by a natural number
+are expanded, under limits on terms, degree, digits and steps, so the work is small and bounded
+whatever the text. Anything else, or anything larger, is left to the worker.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fractions import Fraction
 
+from engine.grading.checker.formula import FormulaError, parse_syntax
 from engine.language.grammar import BinOp, Neg, Node, Num, Sym
 
 __all__ = ["MAX_DEGREE", "MAX_STEPS", "MAX_TERMS", "same_polynomial"]
@@ -18,7 +21,7 @@ __all__ = ["MAX_DEGREE", "MAX_STEPS", "MAX_TERMS", "same_polynomial"]
 MAX_TERMS = 32  # monomials in any intermediate polynomial
 MAX_DEGREE = 32  # total degree of any monomial, and largest exponent
 MAX_BITS = 256  # numerator + denominator bits of any coefficient
-MAX_STEPS = 20_000  # monomial products and sums over one comparison
+MAX_STEPS = 2_000  # monomial products and sums over one comparison: a few milliseconds
 
 Monomial = tuple[tuple[str, int], ...]  # (symbol, exponent), sorted by name
 Polynomial = dict[Monomial, Fraction]  # no zero coefficients
@@ -28,12 +31,12 @@ class _Declined(Exception):
     """Not a polynomial this module expands, or over a limit: the worker decides."""
 
 
-def same_polynomial(expected: Node, response: Node) -> bool:
-    """Whether both trees expand to the same polynomial; False when either is not one within the limits."""
+def same_polynomial(expected: str, response: str, symbols: Mapping[str, str]) -> bool:
+    """Whether both formulas expand to the same polynomial; False when either is not one within the limits."""
     expansion = _Expansion()
     try:
-        return expansion.expand(expected) == expansion.expand(response)
-    except _Declined:
+        return expansion.expand(parse_syntax(expected, symbols)) == expansion.expand(parse_syntax(response, symbols))
+    except (FormulaError, _Declined):
         return False
 
 
