@@ -42,6 +42,8 @@ def test_help_lists_every_command() -> None:
     assert result.exit_code == 0
     listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
     assert listed == {"check", "compare", "generate", "grade", "list", "schema"} == set(cli.commands)
+    for name in listed:
+        assert CliRunner().invoke(cli, [name, "-h"]).exit_code == 0, name
 
 
 @pytest.mark.parametrize("args", [
