@@ -16,7 +16,7 @@ from fractions import Fraction
 from engine.grading.checker.formula import FormulaError, parse_syntax
 from engine.language.grammar import BinOp, Neg, Node, Num, Sym
 
-__all__ = ["MAX_DEGREE", "MAX_STEPS", "MAX_TERMS", "same_polynomial"]
+__all__ = ["MAX_BITS", "MAX_DEGREE", "MAX_STEPS", "MAX_TERMS", "same_polynomial"]
 
 MAX_TERMS = 32  # monomials in any intermediate polynomial
 MAX_DEGREE = 32  # total degree of any monomial, and largest exponent
