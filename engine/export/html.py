@@ -106,12 +106,14 @@ def markdown_to_html_inline(text: str) -> str:
 # digits alike except where it can start a list item or is read by a construct that moves or
 # repeats text (links, references, autolinks, entities), so the HTML of a text is the HTML of
 # its "shape" (each digit run replaced by 0) with the runs put back in order. Where that cannot
-# be shown to hold, the text is converted as it is.
+# be shown to hold, the text is converted as it is. Both tests give the same answer on a text
+# and on its shape, so they are made once per shape.
 _DIGIT_RUN = re.compile(r"(?m)(^[ \t>*+-]*\d+)|\d+")
 _DIGITS = re.compile(r"(\d+)")  # captured: split() keeps the runs
 _LINE_START_DIGIT = re.compile(r"(?m)^[ \t>*+-]*\d")
 _ZERO_RUN = re.compile(r"(?<![0-9])0(?![0-9])")
 _REORDERING = re.compile(r"\]\(|\]:|\]\[|<|&#?\w|!\[")
+_LINE_START = "line start"  # a shape whose digits may start a list item
 
 
 class HtmlConverter:
@@ -121,6 +123,7 @@ class HtmlConverter:
         md = parser()
         self.render_block: Callable[[str], str] = lambda text: md.render(text).strip()
         self.render_inline: Callable[[str], str] = lambda text: md.renderInline(text).strip()
+        self._forms = lru_cache(maxsize=SHAPE_CACHE)(self._form)
         self._pieces = lru_cache(maxsize=SHAPE_CACHE)(self._shape_pieces)
 
     def block(self, text: str) -> str:
@@ -132,22 +135,38 @@ class HtmlConverter:
         return self._by_shape(text.strip(), block=False)
 
     def _by_shape(self, text: str, *, block: bool) -> str:
-        if _REORDERING.search(text):
+        parts = _DIGITS.split(text)
+        if len(parts) == 1:
             return self._convert(text, block)
-        if _LINE_START_DIGIT.search(text):
-            runs: list[str] = []
+        form = self._forms("0".join(parts[::2]), block)
+        if form is None:
+            return self._convert(text, block)
+        if form is _LINE_START:
+            return self._list_shape(text, block)
+        return form.format(*parts[1::2])
 
-            def shape(match: re.Match[str]) -> str:
-                if match.group(1) is not None:
-                    return match.group(0)  # a possible list marker keeps its digits
-                runs.append(match.group(0))
-                return "0"
+    def _form(self, shaped: str, block: bool) -> str | None:
+        """The HTML of a shape as a format string taking its digit runs, _LINE_START or None."""
+        if _REORDERING.search(shaped):
+            return None
+        if _LINE_START_DIGIT.search(shaped):
+            return _LINE_START
+        pieces = self._shape_pieces(shaped, block)
+        if len(pieces) != shaped.count("0") + 1:
+            return None
+        return "{}".join(piece.replace("{", "{{").replace("}", "}}") for piece in pieces)
 
-            shaped = _DIGIT_RUN.sub(shape, text)
-        else:  # no list marker possible: every digit run is shaped (one split, no callbacks)
-            parts = _DIGITS.split(text)
-            runs = parts[1::2]
-            shaped = "0".join(parts[::2])
+    def _list_shape(self, text: str, block: bool) -> str:
+        """`text` by shape where a digit run may start a list item: such runs keep their digits."""
+        runs: list[str] = []
+
+        def shape(match: re.Match[str]) -> str:
+            if match.group(1) is not None:
+                return match.group(0)  # a possible list marker keeps its digits
+            runs.append(match.group(0))
+            return "0"
+
+        shaped = _DIGIT_RUN.sub(shape, text)
         if not runs:
             return self._convert(text, block)
         pieces = self._pieces(shaped, block)

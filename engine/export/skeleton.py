@@ -155,6 +155,21 @@ class Skeleton:
         parts[1::2] = [transform(values[i]) for transform, i in self.slots]
         return "".join(parts)
 
+    def bind(self, fixed: Mapping[int, Any]) -> Skeleton:
+        """This skeleton with the fields `fixed` gives (by index) written in as literal text.
+
+        `bound.fill(values)` equals `fill(values)` for every `values` that agrees with `fixed`.
+        """
+        literals = [self.literals[0]]
+        slots = []
+        for (transform, i), literal in zip(self.slots, self.literals[1:], strict=True):
+            if i in fixed:
+                literals[-1] += transform(fixed[i]) + literal
+            else:
+                slots.append((transform, i))
+                literals.append(literal)
+        return Skeleton(literals, slots)
+
 
 def compile_skeleton(
     template: jinja2.Template,

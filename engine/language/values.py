@@ -30,7 +30,7 @@ class ExprError(QuizwrightError, ValueError):
     """An author expression that does not parse or uses something not allowed."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Surd:
     """c·√m with c a nonzero rational and m > 1 squarefree: the irrational square roots of layer
     sizes, kept out of SymPy (its printing and evalf cost more than the rest of a variant).
@@ -41,6 +41,17 @@ class Surd:
 
     coeff: Fraction
     radicand: int
+
+    # Compared and hashed by integers: a run's printing memos look values up again and again,
+    # and a Fraction's own hash and equality cost several times more.
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Surd:
+            return NotImplemented
+        a, b = self.coeff, other.coeff
+        return self.radicand == other.radicand and a.numerator == b.numerator and a.denominator == b.denominator
+
+    def __hash__(self) -> int:
+        return hash((self.radicand, self.coeff.numerator, self.coeff.denominator))
 
     def __str__(self) -> str:
         p, q = self.coeff.numerator, self.coeff.denominator

@@ -75,12 +75,26 @@ def question_context(shape: QuestionShape, slot: Callable[[int, str], Slot]) -> 
     return {"q": q}
 
 
+def question_constants(q: MoodleQuestion) -> tuple[str, ...]:
+    """The data fields that are the same for every question of one exercise and shape.
+
+    The grade and the tags come from the exercise, the penalty from the type and the number of
+    answers; they are the fields at GRADE_AND_PENALTY, then the tags (QUESTION_FIELDS order).
+    """
+    return (q.defaultgrade, q.penalty, *q.tags)
+
+
+GRADE_AND_PENALTY = (QUESTION_FIELDS.index("defaultgrade"), QUESTION_FIELDS.index("penalty"))
+
+
 class QuestionRenderer:
-    """question.xml.j2 for any number of questions: one skeleton per shape, made on first use."""
+    """question.xml.j2 for any number of questions: one skeleton per shape, made on first use,
+    and bound to the constants of each exercise that uses it (see question_constants)."""
 
     def __init__(self, template: jinja2.Template) -> None:
         self.template = template
         self._skeletons: dict[QuestionShape, Skeleton] = {}
+        self._bound: dict[tuple[QuestionShape, tuple[str, ...], tuple[type, ...]], Skeleton] = {}
 
     def skeleton(self, shape: QuestionShape) -> Skeleton:
         skeleton = self._skeletons.get(shape)
@@ -95,5 +109,15 @@ class QuestionRenderer:
         return self.fill(q, question_values(q))
 
     def fill(self, q: MoodleQuestion, values: list[Any]) -> str:
-        """The template's output for a question of `q`'s shape whose data fields are `values`."""
-        return self.skeleton(question_shape(q)).fill(values)
+        """The template's output for a question of `q`'s shape and constants whose data fields are
+        `values`."""
+        shape = question_shape(q)
+        constants = question_constants(q)
+        # A str and a Markup of the same text are equal keys but escape differently.
+        key = (shape, constants, tuple(map(type, constants)))
+        skeleton = self._bound.get(key)
+        if skeleton is None:
+            first_tag = len(values) - len(q.tags)
+            fixed = dict(zip((*GRADE_AND_PENALTY, *range(first_tag, len(values))), constants, strict=True))
+            skeleton = self._bound[key] = self.skeleton(shape).bind(fixed)
+        return skeleton.fill(values)

@@ -15,6 +15,8 @@ MAX_CATEGORY_NAME = 255
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+# A plain number that plain_decimal() returns as it is: no trailing zero after the point, not -0.
+_CANONICAL_NUMBER = re.compile(r"-?(?:[1-9][0-9]*(?:\.[0-9]*[1-9])?|0\.[0-9]*[1-9])|0")
 
 
 class MoodleExportError(QuizwrightError):
@@ -78,6 +80,8 @@ def xml_comment(value: str) -> str:
 
 def plain_decimal(value: str | int | Decimal) -> str:
     """A number as Moodle's numerical type reads it: plain decimal, no exponent, '-' if negative."""
+    if type(value) is str and _CANONICAL_NUMBER.fullmatch(value):
+        return value  # the decimals of a variant are written so already
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
