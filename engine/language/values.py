@@ -182,16 +182,6 @@ def _arith(fast: Callable[[Value, Value], Value], slow: Callable[[Any, Any], Any
     return apply
 
 
-def _perfect_root(value: Fraction | int) -> Fraction | None:
-    value = Fraction(value)
-    if value < 0:
-        return None
-    num, den = math.isqrt(value.numerator), math.isqrt(value.denominator)
-    if num * num == value.numerator and den * den == value.denominator:
-        return Fraction(num, den)
-    return None
-
-
 def _sqrt(a: Value) -> Value:
     if type(a) in _RATIONAL:
         return _rational_sqrt(a)
@@ -204,20 +194,35 @@ def _rational_sqrt(a: int | Fraction) -> Value:
     SymPy's own sqrt factors the radicand on every call; layer sizes are small, so trial
     division finds the square part at once (large radicands still go to SymPy).
     """
-    root = _perfect_root(a)
-    if root is not None:
-        return from_sympy(root)
-    a = Fraction(a)
-    if a <= 0 or a.numerator * a.denominator > 10**10:
+    num, den = a.numerator, a.denominator
+    if num >= 0:
+        num_root, den_root = math.isqrt(num), math.isqrt(den)
+        if num_root * num_root == num and den_root * den_root == den:
+            return num_root if den_root == 1 else Fraction(num_root, den_root)
+    if num <= 0 or num * den > 10**10:
         return from_sympy(sympy().sqrt(to_sympy(a)))
-    radicand = a.numerator * a.denominator  # sqrt(p/q) = sqrt(p*q)/q
-    outside, inside, factor = 1, radicand, 2
-    while factor * factor <= inside:
-        while inside % (factor * factor) == 0:
-            inside //= factor * factor
-            outside *= factor
+    outside, inside = _square_part(num * den)  # sqrt(p/q) = sqrt(p*q)/q
+    return Surd(Fraction(outside, den), inside)
+
+
+def _square_part(n: int) -> tuple[int, int]:
+    """(s, m) with n = s²·m and m squarefree, for n >= 1."""
+    outside = inside = 1
+    factor = 2
+    while factor * factor * factor <= n:
+        if n % factor == 0:
+            power = 0
+            while n % factor == 0:
+                n //= factor
+                power += 1
+            outside *= factor ** (power // 2)
+            inside *= factor ** (power % 2)
         factor += 1
-    return Surd(Fraction(outside, a.denominator), inside)
+    # Every prime factor left is at least `factor`, and factor³ > n: n is 1, p, p·q or p².
+    root = math.isqrt(n)
+    if root * root == n:
+        return outside * root, inside
+    return outside, inside * n
 
 
 def _compare(fast: Callable[[Value, Value], bool], relation: str) -> Callable[[Value, Value], Value]:
