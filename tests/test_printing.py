@@ -29,6 +29,11 @@ def test_printer_prints_as_the_plain_functions(values: list[object]) -> None:
             assert printer.approximate(value, 40) == printing.approximate(value, 40)
 
 
+def test_num_prints_integers_longer_than_the_default_precision() -> None:
+    assert printing.num(10**25, 3) == "1" + "0" * 25 + ".000"
+    assert printing.num(-(10**30) - 7, 0) == "-" + "1" + "0" * 29 + "7"
+
+
 def test_printer_tells_equal_values_of_other_types_apart() -> None:
     printer = Printer()
     assert printer.latex(1) == "1"

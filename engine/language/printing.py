@@ -80,7 +80,9 @@ def to_decimal(value: Value, places: int) -> Decimal:
     value = from_sympy(value)
     quantum = Decimal(1).scaleb(-places)
     if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value).quantize(quantum)
+        # Room for every digit: the default 28 would refuse 10**25 to 3 places.
+        digits = len(str(abs(value))) + max(places, 0) + 1
+        return Decimal(value).quantize(quantum, context=Context(prec=max(digits, 28)))
     # Enough significant digits for every integer digit, the places asked and a margin.
     magnitude = max(1, approximate(value, 20).adjusted() + 1)
     approx = approximate(value, places + magnitude + 25)
