@@ -46,7 +46,9 @@ FORMULA_ESSAY_NOTE = (
 _TAG_REMOVED = re.compile(r"[<>`,\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one of each is made per question, and a frozen dataclass costs four times as
+# much to make.
+@dataclass(slots=True)
 class MoodleAnswer:
     fraction: str
     text: str  # HTML when `html`, else plain ("true", "0.25")
@@ -55,7 +57,7 @@ class MoodleAnswer:
     tolerance: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MoodleQuestion:
     name: str
     idnumber: str

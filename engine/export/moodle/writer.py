@@ -33,6 +33,8 @@ REPEAT_CACHE_LIMIT = 4096
 # characters that text() leaves as they are; a question holding them itself is not reused.
 _NAME, _IDNUMBER = "\ue000quizwright-name\ue000", "\ue000quizwright-idnumber\ue000"
 
+_UNSEEN = ("", "", "")  # a content key not met yet (compared by identity)
+
 # Questions written to a spool at once: one write per question costs more than its XML.
 SPOOL_BATCH = 256
 
@@ -112,9 +114,9 @@ class ExerciseQuestions:
         if not self.reuse:
             return self.renderer.render(self.builder.build(variant))
         key = content_key(variant)
-        if key not in self._made:
-            self._made[key] = self._reusable(variant)
-        parts = self._made[key]
+        parts = self._made.get(key, _UNSEEN)
+        if parts is _UNSEEN:
+            parts = self._made[key] = self._reusable(variant)
         if parts is None:
             return self.renderer.render(self.builder.build(variant))
         before, between, after = parts
