@@ -55,8 +55,7 @@ class _Recent(Generic[T]):
 class VariantMaker:
     """Instantiates one exercise under one quiz seed; `stream(n)` yields n variants in order.
 
-    It holds the screens and solutions of recent draws: a variant drawn again (small spaces
-    repeat) is not solved again, and a plan's materialisation reuses its draw's screen.
+    It holds the screens of recent draws: a plan's materialisation reuses its draw's screen.
     """
 
     def __init__(self, ex: CompiledExercise, quiz_seed: int, pins: Mapping[str, Value] | None = None) -> None:
@@ -65,7 +64,6 @@ class VariantMaker:
         drawn = {d.name for d in ex.space.drawn}
         self.pins = {k: v for k, v in (pins or {}).items() if k in drawn}
         self._screens: _Recent[Screen] = _Recent()
-        self._solutions: _Recent[Solution] = _Recent()
         self._keys = AnswerKeys()
         self.printer = Printer()
         self.sampler = Sampler(ex, quiz_seed, self.pins, self.screen)
@@ -86,17 +84,16 @@ class VariantMaker:
         """`solving.screen` of a draw, remembered; raises Clash."""
         return self._screens.get(self._key(env), lambda: screen(self.ex, env, self.printer))
 
-    def solution(self, env: Env) -> Solution:
-        """`solving.solve` of a draw, remembered; raises Clash."""
-        return self._solutions.get(self._key(env), lambda: solve(self.ex, env, self.screen(env), self._keys, self.printer))
-
     def _key(self, env: Env) -> tuple[Value, ...]:
         return tuple([env[name] for name in self.sampler.drawn])
 
     def materialize(self, plan: Plan) -> Variant:
         """The full variant of a plan: answers, rendered text, options in order."""
         env = self.sampler.env(plan)
-        return build_variant(self.ex, self.solution(env), self.variant_id(plan.index), plan, self.printer)
+        # A plan's values are its draw's key (see _key): sampling has just screened that draw.
+        screened = self._screens.get(plan.values, lambda: screen(self.ex, env, self.printer))
+        solution = solve(self.ex, env, screened, self._keys, self.printer)
+        return build_variant(self.ex, solution, self.variant_id(plan.index), plan, self.printer)
 
     def stream(self, count: int) -> Iterator[Variant]:
         """Variants 0..count-1, distinct while the space has enough of them."""
@@ -136,10 +133,10 @@ def build_variant(ex: CompiledExercise, solution: Solution, variant_id: str, pla
                          {**context, "answer": answer_value, "answer_text": answer_text}, printer)
     spec = ex.spec
     misconceptions = list(solution.misconceptions) if isinstance(solution, ValueSolution) else []
-    return Variant(
-        id=variant_id, exercise=ex.id, index=plan.index, seed=plan.seed, kind=spec.kind, title=spec.title,
-        topic=spec.topic, tags=list(spec.tags), points=spec.points,
-        params={name: printer.exact(value) for name, value in context.items()},
-        question=solution.question, options=options, answer=answer, answer_text=answer_text,
-        explanation=explanation, misconceptions=misconceptions,
-    )
+    return Variant.model_validate({
+        "id": variant_id, "exercise": ex.id, "index": plan.index, "seed": plan.seed, "kind": spec.kind,
+        "title": spec.title, "topic": spec.topic, "tags": list(spec.tags), "points": spec.points,
+        "params": {name: printer.exact(value) for name, value in context.items()},
+        "question": solution.question, "options": options, "answer": answer, "answer_text": answer_text,
+        "explanation": explanation, "misconceptions": misconceptions,
+    })
