@@ -36,7 +36,7 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 __all__ = ["HtmlConverter", "markdown_to_html", "markdown_to_html_inline", "one_line", "tex_html"]
 
-SHAPE_CACHE = 8192  # text shapes whose HTML one converter keeps
+SHAPE_CACHE = 8192  # text shapes (and texts converted whole) whose HTML one converter keeps
 
 
 def tex_html(tex: str, *, display: bool) -> str:
@@ -117,7 +117,8 @@ _LINE_START = "line start"  # a shape whose digits may start a list item
 
 
 class HtmlConverter:
-    """Markdown+TeX to HTML for one export: one parser, and the HTML of each text shape made once."""
+    """Markdown+TeX to HTML for one export: one parser, and the HTML of each text shape made once
+    (a text that cannot go by shape, one without digits for instance, is kept whole)."""
 
     def __init__(self) -> None:
         md = parser()
@@ -125,6 +126,7 @@ class HtmlConverter:
         self.render_inline: Callable[[str], str] = lambda text: md.renderInline(text).strip()
         self._forms = lru_cache(maxsize=SHAPE_CACHE)(self._form)
         self._pieces = lru_cache(maxsize=SHAPE_CACHE)(self._shape_pieces)
+        self._whole = lru_cache(maxsize=SHAPE_CACHE)(self._convert)
 
     def block(self, text: str) -> str:
         """Block HTML of `text`, as `render_block` gives it."""
@@ -136,14 +138,13 @@ class HtmlConverter:
 
     def _by_shape(self, text: str, *, block: bool) -> str:
         parts = _DIGITS.split(text)
-        if len(parts) == 1:
-            return self._convert(text, block)
-        form = self._forms("0".join(parts[::2]), block)
-        if form is None:
-            return self._convert(text, block)
-        if form is _LINE_START:
-            return self._list_shape(text, block)
-        return form.format(*parts[1::2])
+        if len(parts) > 1:
+            form = self._forms("0".join(parts[::2]), block)
+            if form is _LINE_START:
+                return self._list_shape(text, block)
+            if form is not None:
+                return form.format(*parts[1::2])
+        return self._whole(text, block)
 
     def _form(self, shaped: str, block: bool) -> str | None:
         """The HTML of a shape as a format string taking its digit runs, _LINE_START or None."""
@@ -168,10 +169,10 @@ class HtmlConverter:
 
         shaped = _DIGIT_RUN.sub(shape, text)
         if not runs:
-            return self._convert(text, block)
+            return self._whole(text, block)
         pieces = self._pieces(shaped, block)
         if len(pieces) != len(runs) + 1:
-            return self._convert(text, block)
+            return self._whole(text, block)
         out = [""] * (2 * len(runs) + 1)
         out[::2] = pieces
         out[1::2] = runs

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from functools import lru_cache
 
 from markupsafe import escape
 
@@ -35,7 +34,6 @@ ESSAY_PENALTY = "0"
 MAX_IDNUMBER = 100  # question_bank_entries.idnumber is varchar(100)
 MAX_NAME = 255  # question.name; Moodle shortens longer names itself, we do it predictably
 MAX_TAG = 50  # TAG_MAX_LENGTH
-HTML_CACHE = 2048  # texts whose HTML one export keeps: those without parameters repeat
 
 FORMULA_CHOICE_NOTE = "Select the expression that is equal to the answer."
 FORMULA_ESSAY_NOTE = (
@@ -132,12 +130,16 @@ class QuestionBuilder:
 
     def __init__(self, bank_code: str) -> None:
         self.bank_code = bank_code
-        converter = HtmlConverter()
-        self.html: Callable[[str], str] = lru_cache(maxsize=HTML_CACHE)(
-            lambda markdown: one_line(converter.block(markdown)))
-        self.html_inline: Callable[[str], str] = lru_cache(maxsize=HTML_CACHE)(
-            lambda markdown: one_line(converter.inline(markdown)))
+        self.converter = HtmlConverter()
         self._exercises: dict[str, _ExerciseConstants] = {}
+
+    def html(self, markdown: str) -> str:
+        """Block HTML of a text, on one line."""
+        return one_line(self.converter.block(markdown))
+
+    def html_inline(self, markdown: str) -> str:
+        """Inline HTML of a text, on one line."""
+        return one_line(self.converter.inline(markdown))
 
     def _constants(self, variant: Variant) -> _ExerciseConstants:
         const = self._exercises.get(variant.exercise)
