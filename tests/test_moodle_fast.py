@@ -348,3 +348,22 @@ def test_skeletons_are_cached_per_shape() -> None:
     assert renderer.skeleton(render.question_shape(q)) is first
     other = shaped_question(tags=["only"])
     assert renderer.skeleton(render.question_shape(other)) is not first
+
+
+def test_bound_skeletons_fill_like_the_unbound_one() -> None:
+    q = shaped_question(tags=["a & b", "c"], penalty="0.5", defaultgrade="2")
+    whole = render.QuestionRenderer(template()).skeleton(render.question_shape(q))
+    first_tag = len(render.question_values(q)) - len(q.tags)
+    bound = whole.bind({4: "2", 5: "0.5", first_tag: "a & b", first_tag + 1: "c"})
+    assert len(bound.slots) == len(whole.slots) - 4
+    for name in ("x", "y <&> ]]>", ""):
+        values = render.question_values(shaped_question(name=name, tags=["a & b", "c"], penalty="0.5", defaultgrade="2"))
+        assert bound.fill(values) == whole.fill(values)
+
+
+def test_a_renderer_binds_each_exercises_constants_apart() -> None:
+    # Equal keys, different bytes: a Markup penalty is not escaped again, a str one is.
+    renderer = render.QuestionRenderer(template())
+    for q in (shaped_question(penalty="<1>"), shaped_question(penalty=Markup("<1>")),
+              shaped_question(tags=["other"]), shaped_question(defaultgrade="3")):
+        assert renderer.render(q) == direct(q)
