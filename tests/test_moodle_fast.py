@@ -357,7 +357,8 @@ def test_bound_skeletons_fill_like_the_unbound_one() -> None:
     bound = whole.bind({4: "2", 5: "0.5", first_tag: "a & b", first_tag + 1: "c"})
     assert len(bound.slots) == len(whole.slots) - 4
     for name in ("x", "y <&> ]]>", ""):
-        values = render.question_values(shaped_question(name=name, tags=["a & b", "c"], penalty="0.5", defaultgrade="2"))
+        other = shaped_question(name=name, tags=["a & b", "c"], penalty="0.5", defaultgrade="2")
+        values = render.question_values(other)
         assert bound.fill(values) == whole.fill(values)
 
 
