@@ -248,11 +248,11 @@ def solve(ex: CompiledExercise, env: Env, screened: Screen | None = None, keys: 
         return TruthSolution(context, render(ex, ex.question, ["question"], context, printer), answer, wrong)
     value = screened.answer
     answer_key, answer_text = (keys or AnswerKeys()).get(ex, value, env, printer)
-    misconceptions = tuple(
+    misconceptions = tuple([
         Misconception(value=printer.exact(wrong), latex=printer.latex(wrong), decimal=decimal_or_none(wrong, printer),
                       feedback=render(ex, feedback, ["distractors", i, "feedback"], context, printer))
         for i, (wrong, (_, feedback)) in enumerate(zip(screened.wrongs, ex.distractors, strict=True))
-    )
+    ]) if ex.distractors else ()
     question = render(ex, ex.question, ["question"], context, printer)
     return ValueSolution(context, question, value, answer_key, answer_text, misconceptions)
 
