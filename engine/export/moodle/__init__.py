@@ -28,8 +28,9 @@ Texts are HTML from :mod:`engine.export.html` on one line (Moodle's XML parser d
 pieces of character data, and a newline arrives as a piece of its own), always in CDATA when
 they contain markup or characters XML would escape (as Moodle's own exporter does), with ``]]>``
 split; the XML is produced by autoescaping templates in ``templates/moodle/``. The question
-template is rendered once per question shape into a skeleton whose slots are filled per
-question: the same bytes as rendering it per question.
+template is rendered once per question shape into a skeleton, bound once per exercise to its
+grade, penalty and tags, whose slots are filled per question: the same bytes as rendering it per
+question.
 
 Modules: ``xml`` (XML text, numbers, category paths), ``questions`` (variant → MoodleQuestion),
 ``render`` (MoodleQuestion → ``<question>`` XML) and ``writer`` (the file).
