@@ -105,9 +105,12 @@ class ParamSpace:
             env[param.name] = param.expr.evaluate(env)
         return env
 
+    def draw_values(self, rng: random.Random) -> dict[str, Value]:
+        """One uniform draw of the drawn parameters, in their order (derived ones not added)."""
+        return {param.name: rng.choice(param.values) for param in self.drawn}
+
     def draw(self, rng: random.Random, extra: Mapping[str, Value]) -> dict[str, Value]:
-        values = {param.name: rng.choice(param.values) for param in self.drawn}
-        return self.complete(values, extra)
+        return self.complete(self.draw_values(rng), extra)
 
     def failed_constraint(self, env: Mapping[str, Value]) -> Constraint | None:
         for constraint in self.constraints:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from engine.authoring.loader import CompiledExercise
 from engine.authoring.params import ENUMERATION_LIMIT, variant_seed
@@ -20,7 +21,7 @@ COUNT_EAGERLY_BELOW = 4096  # spaces this small are always counted
 COUNT_ON_DUPLICATE_BELOW = 20_000  # a duplicate draw triggers an exact count below this size
 
 Env = dict[str, Value]
-Key = int | tuple[int, ...]  # what makes a variant distinct (see `Sampler.key`)
+Key = int | tuple[int, ...]  # what makes a variant distinct: its draw's combination, or its option order when nothing is drawn
 
 
 @dataclass
@@ -60,10 +61,66 @@ def option_order(ex: CompiledExercise, rng: random.Random, shuffles: bool) -> tu
     return tuple(i if ex.options[i].pinned else next(moves) for i in range(count))
 
 
+
+class Pool:
+    """The keys of every usable draw (or option order) in the space's order, and which are unseen.
+
+    A Fenwick tree over the unseen flags finds the k-th unseen key and marks a key seen in
+    O(log n): picking as `rng.choice(unseen)` would, without listing the unseen ones.
+    """
+
+    def __init__(self, keys: Sequence[Key], seen: Collection[Key]) -> None:
+        self.keys = keys
+        self._first: dict[Key, int] = {}
+        self._later: dict[Key, list[int]] = {}  # a list that repeats a value gives its key several positions
+        self.unseen = 0
+        size = len(keys)
+        tree = [0] * (size + 1)
+        for position, key in enumerate(keys):
+            if self._first.setdefault(key, position) != position:
+                self._later.setdefault(key, []).append(position)
+            node = position + 1
+            if key not in seen:
+                self.unseen += 1
+                tree[node] += 1
+            parent = node + (node & -node)
+            if parent <= size:
+                tree[parent] += tree[node]
+        self._tree = tree
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def mark(self, key: Key) -> None:
+        """Mark seen a key that was unseen."""
+        for position in (self._first[key], *self._later.get(key, ())):
+            self.unseen -= 1
+            node = position + 1
+            while node < len(self._tree):
+                self._tree[node] -= 1
+                node += node & -node
+
+    def pick(self, rng: random.Random) -> int:
+        """Position of a uniformly chosen unseen key (of any key once all are seen), as
+        `rng.choice` over them chooses it."""
+        if not self.unseen:
+            return rng.choice(range(len(self.keys)))
+        rest = rng.choice(range(self.unseen)) + 1
+        node, step = 0, 1 << (len(self.keys).bit_length() - 1)
+        while step:
+            if node + step < len(self._tree) and self._tree[node + step] < rest:
+                node += step
+                rest -= self._tree[node]
+            step >>= 1
+        return node
+
+
 class Sampler:
     """Plans the variants of one exercise under one quiz seed.
 
-    `check(env)` raises Clash for a draw whose options (or misconceptions) coincide.
+    `check(env)` raises Clash for a draw whose options (or misconceptions) coincide. Once random
+    draws have failed for a variant (the fallback) and half the usable draws are taken, variants
+    are picked among the unseen draws directly.
     """
 
     def __init__(self, ex: CompiledExercise, quiz_seed: int, pins: Mapping[str, Value],
@@ -73,11 +130,13 @@ class Sampler:
         self.space = ex.space.pinned(pins) if pins else ex.space
         self.drawn = tuple(d.name for d in self.space.drawn)
         self.check = check
+        # Without options or misconceptions nothing can coincide: the screen cannot reject a draw.
+        self.clashable = bool(ex.options or ex.distractors)
         self.stats = Stats()
         self.shuffles = bool(ex.options) and bool(getattr(ex.spec, "shuffle", False))
         self._count: int | None = None
         self._counted = False
-        self._valid_envs: list[Env] | None = None
+        self._pool: Pool | None = None  # built when the fallback is first needed
         if pins:
             env = self.space.draw(random.Random(0), ex.symbols)
             failed = self.space.failed_constraint(env) if self.space.size() == 1 else None
@@ -108,45 +167,56 @@ class Sampler:
             self._count, self._counted = self.permutations(), True
             return self._count
         size = self.space.size()
-        if not self.space.constraints and not self.ex.options and not self.ex.distractors:
+        if not self.space.constraints and not self.clashable:
             # Nothing can reject a draw: every combination is a distinct variant.
             self._count, self._counted = size, True
             return size
         if size > ENUMERATION_LIMIT or not (force or size <= COUNT_EAGERLY_BELOW or wanted * 4 > size):
             return None
-        self._valid_envs = self.usable_envs()
-        self._count, self._counted = len(self._valid_envs), True
+        self._count, self._counted = len(self._usable_draws[0]), True
         return self._count
+
+    @cached_property
+    def _usable_draws(self) -> tuple[list[Key], list[tuple[Value, ...]]]:
+        """The key and drawn values of every usable draw, in the space's order."""
+        keys: list[Key] = []
+        draws: list[tuple[Value, ...]] = []
+        rejected = Stats()  # enumeration is not drawing: its rejections are not reported
+        for combo in itertools.product(*(d.values for d in self.space.drawn)):
+            values = dict(zip(self.drawn, combo, strict=True))
+            if self._usable(values, rejected):
+                keys.append(self.space.combination(values))
+                draws.append(combo)
+        return keys, draws
 
     def usable_envs(self) -> list[Env]:
         """Every usable draw, in the space's order."""
-        return [env for env in self.space.enumerate(self.ex.symbols) if self._usable(env)]
+        return [self.space.complete(dict(zip(self.drawn, combo, strict=True)), self.ex.symbols)
+                for combo in self._usable_draws[1]]
 
-    def _usable(self, env: Env) -> bool:
+    def _usable(self, values: Mapping[str, Value], stats: Stats) -> bool:
+        """Whether drawn values meet the constraints and show distinct options; rejections count in `stats`."""
+        if not self.space.constraints and not self.clashable:
+            return True
+        env = self.space.complete(values, self.ex.symbols)
         if self.space.failed_constraint(env) is not None:
+            stats.constraint_rejects += 1
             return False
-        try:
-            self.check(env)
-        except Clash:
-            return False
+        if self.clashable:
+            try:
+                self.check(env)
+            except Clash:
+                stats.clashes += 1
+                return False
         return True
 
     # -- plans ----------------------------------------------------------------------------
-
-    def key(self, env: Mapping[str, Value], order: tuple[int, ...]) -> Key:
-        """What makes a variant distinct: its draw (the option order too when nothing is drawn)."""
-        if self.space.drawn:
-            return self.space.combination(env)
-        return order
 
     def plans(self, count: int) -> Iterator[Plan]:
         """Which draw and option order each of variants 0..count-1 gets, distinct while the space has enough."""
         seen: set[Key] = set()
         for index in range(count):
             yield self._next(index, seen)
-
-    def _plan(self, index: int, seed: int, env: Mapping[str, Value], order: tuple[int, ...]) -> Plan:
-        return Plan(index, seed, tuple([env[name] for name in self.drawn]), order)
 
     def _next(self, index: int, seen: set[Key]) -> Plan:
         seed = variant_seed(self.quiz_seed, self.ex.id, index)
@@ -155,9 +225,11 @@ class Sampler:
             self.stats.draws += 1
             return Plan(index, seed, (), tuple(range(len(self.ex.options))))
         rng = random.Random(seed)
+        if self._pool is not None and 2 * self._pool.unseen <= len(self._pool):
+            # Near exhaustion random draws mostly repeat: pick among the unseen ones directly.
+            return self._pick(index, seed, rng, seen)
         exhausted = self._counted and self._count is not None and len(seen) >= self._count
-        for env, order in self._usable_draws(rng):
-            key = self.key(env, order)
+        for values, order, key in self._draws(rng, seen):
             if key in seen and not exhausted:
                 self.stats.duplicates += 1
                 # Counting tells whether the space is used up; in a large space a duplicate is
@@ -166,66 +238,73 @@ class Sampler:
                     self.distinct_count(force=True)
                     exhausted = self._count is not None and len(seen) >= self._count
                 continue
-            seen.add(key)
-            return self._plan(index, seed, env, order)
-        if not self.space.drawn:
-            return self._fallback_order(index, seed, rng, seen)
-        return self._fallback_draw(index, seed, rng, seen)
+            return self._accept(index, seed, tuple(values.values()), order, key, seen)
+        return self._pick(index, seed, rng, seen)
 
-    def _usable_draws(self, rng: random.Random) -> Iterator[tuple[Env, tuple[int, ...]]]:
-        """rng's draws that meet the constraints and show distinct options, each with its option
-        order (drawn right after it), out of at most MAX_DRAWS draws."""
+    def _draws(self, rng: random.Random, seen: set[Key]) -> Iterator[tuple[dict[str, Value], tuple[int, ...], Key]]:
+        """rng's usable draws, each with its option order (drawn right after it) and key, out of at
+        most MAX_DRAWS draws."""
+        drawn = bool(self.space.drawn)
         for _ in range(MAX_DRAWS):
             self.stats.draws += 1
-            env = self.space.draw(rng, self.ex.symbols)
+            values = self.space.draw_values(rng)
+            key = self.space.combination(values) if drawn else None
+            # A draw seen before was usable then, and usability depends on the draw alone.
+            known = key in seen if drawn else bool(seen)
+            if not known and not self._usable(values, self.stats):
+                continue
+            order = option_order(self.ex, rng, self.shuffles)
+            yield values, order, order if key is None else key
+
+    def _accept(self, index: int, seed: int, values: tuple[Value, ...], order: tuple[int, ...], key: Key,
+                seen: set[Key]) -> Plan:
+        if key not in seen:
+            seen.add(key)
+            if self._pool is not None:
+                self._pool.mark(key)
+        return Plan(index, seed, values, order)
+
+    def _pick(self, index: int, seed: int, rng: random.Random, seen: set[Key]) -> Plan:
+        """Random draws keep failing: pick uniformly among the exactly enumerated usable draws
+        (or option orders), unseen ones first."""
+        pool = self._pool or self._build_pool(seen)
+        position = pool.pick(rng)
+        if not self.space.drawn:
+            order = pool.keys[position]
+            assert isinstance(order, tuple)
+            return self._accept(index, seed, (), order, order, seen)
+        order = option_order(self.ex, rng, self.shuffles)
+        return self._accept(index, seed, self._usable_draws[1][position], order, pool.keys[position], seen)
+
+    def _build_pool(self, seen: set[Key]) -> Pool:
+        ex = self.ex
+        if not self.space.drawn:
+            env = self.space.complete({}, ex.symbols)
             if self.space.failed_constraint(env) is not None:
-                self.stats.constraint_rejects += 1
-                continue
-            try:
-                self.check(env)
-            except Clash:
-                self.stats.clashes += 1
-                continue
-            yield env, option_order(self.ex, rng, self.shuffles)
-
-    def _fallback_order(self, index: int, seed: int, rng: random.Random, seen: set[Key]) -> Plan:
-        """Nothing is drawn and random orders keep repeating: pick among the unseen orders."""
-        ex = self.ex
-        orders = list(itertools.permutations(range(len(ex.options)))) if ex.options else [()]
-        orders = [o for o in orders if all(o[i] == i for i, opt in enumerate(ex.options) if opt.pinned)]
-        env = self.space.complete({}, ex.symbols)
-        try:
-            self.check(env)
-        except Clash:
-            loc = ["options"] if ex.options else ["distractors"]
-            raise TemplateError("two options (or misconceptions) are always equal, as values or as shown "
-                                "(expected pairwise different ones)",
-                                path=ex.source, line=ex.lines.line(loc), field=loc[0]) from None
-        unseen = [o for o in orders if o not in seen]
-        order = rng.choice(unseen or orders)
-        seen.add(order)
-        return self._plan(index, seed, env, order)
-
-    def _fallback_draw(self, index: int, seed: int, rng: random.Random, seen: set[Key]) -> Plan:
-        """Random draws keep failing: pick uniformly among the exactly enumerated usable draws."""
-        ex = self.ex
+                raise TemplateError("the constraints always fail (expected them to hold)",
+                                    path=ex.source, line=ex.lines.line(["constraints"]), field="constraints")
+            if not self._usable({}, Stats()):
+                loc = ["options"] if ex.options else ["distractors"]
+                raise TemplateError("two options (or misconceptions) are always equal, as values or as shown "
+                                    "(expected pairwise different ones)",
+                                    path=ex.source, line=ex.lines.line(loc), field=loc[0])
+            orders = itertools.permutations(range(len(ex.options))) if ex.options else [()]
+            keys: list[Key] = [o for o in orders if all(o[i] == i for i, opt in enumerate(ex.options) if opt.pinned)]
+            self._pool = Pool(keys, seen)
+            return self._pool
         self.distinct_count(force=True)
-        if self._valid_envs is None and self.space.size() <= ENUMERATION_LIMIT:
-            self._valid_envs = self.usable_envs()
-        if self._valid_envs is None:
+        if self.space.size() > ENUMERATION_LIMIT:
             raise TemplateError(
                 f"no usable parameters found in {MAX_DRAWS} draws and the space ({self.space.size()} "
                 f"combinations) is too large to enumerate (loosen the constraints)",
                 path=ex.source, line=ex.lines.line(["constraints"]), field="constraints",
             )
-        if not self._valid_envs:
+        keys = self._usable_draws[0]
+        if not keys:
             loc = ["constraints"] if ex.space.constraints else ["params"]
             raise TemplateError(
                 "no parameter values satisfy the constraints with distinct options (expected at least one)",
                 path=ex.source, line=ex.lines.line(loc), field=loc[0],
             )
-        unseen = [env for env in self._valid_envs if self.key(env, ()) not in seen]
-        env = dict(rng.choice(unseen or self._valid_envs))
-        order = option_order(ex, rng, self.shuffles)
-        seen.add(self.key(env, order))
-        return self._plan(index, seed, env, order)
+        self._pool = Pool(keys, seen)
+        return self._pool
