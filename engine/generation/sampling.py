@@ -267,7 +267,7 @@ class Sampler:
     def _pick(self, index: int, seed: int, rng: random.Random, seen: set[Key]) -> Plan:
         """Random draws keep failing: pick uniformly among the exactly enumerated usable draws
         (or option orders), unseen ones first."""
-        pool = self._pool or self._build_pool(seen)
+        pool = self._pool if self._pool is not None else self._build_pool(seen)
         position = pool.pick(rng)
         if not self.space.drawn:
             order = pool.keys[position]
@@ -277,21 +277,24 @@ class Sampler:
         return self._accept(index, seed, self._usable_draws[1][position], order, pool.keys[position], seen)
 
     def _build_pool(self, seen: set[Key]) -> Pool:
+        """The pool of usable draws (or option orders), built when random draws first fail."""
+        self._pool = Pool(self._draw_keys() if self.space.drawn else self._order_keys(), seen)
+        return self._pool
+
+    def _order_keys(self) -> list[Key]:
         ex = self.ex
-        if not self.space.drawn:
-            env = self.space.complete({}, ex.symbols)
-            if self.space.failed_constraint(env) is not None:
-                raise TemplateError("the constraints always fail (expected them to hold)",
-                                    path=ex.source, line=ex.lines.line(["constraints"]), field="constraints")
-            if not self._usable({}, Stats()):
-                loc = ["options"] if ex.options else ["distractors"]
-                raise TemplateError("two options (or misconceptions) are always equal, as values or as shown "
-                                    "(expected pairwise different ones)",
-                                    path=ex.source, line=ex.lines.line(loc), field=loc[0])
-            orders = itertools.permutations(range(len(ex.options))) if ex.options else [()]
-            keys: list[Key] = [o for o in orders if all(o[i] == i for i, opt in enumerate(ex.options) if opt.pinned)]
-            self._pool = Pool(keys, seen)
-            return self._pool
+        if self.space.failed_constraint(self.space.complete({}, ex.symbols)) is not None:
+            raise self._unsatisfiable()
+        if not self._usable({}, Stats()):
+            loc = ["options"] if ex.options else ["distractors"]
+            raise TemplateError("two options (or misconceptions) are always equal, as values or as shown "
+                                "(expected pairwise different ones)",
+                                path=ex.source, line=ex.lines.line(loc), field=loc[0])
+        orders = itertools.permutations(range(len(ex.options))) if ex.options else [()]
+        return [o for o in orders if all(o[i] == i for i, opt in enumerate(ex.options) if opt.pinned)]
+
+    def _draw_keys(self) -> list[Key]:
+        ex = self.ex
         self.distinct_count(force=True)
         if self.space.size() > ENUMERATION_LIMIT:
             raise TemplateError(
@@ -299,12 +302,12 @@ class Sampler:
                 f"combinations) is too large to enumerate (loosen the constraints)",
                 path=ex.source, line=ex.lines.line(["constraints"]), field="constraints",
             )
-        keys = self._usable_draws[0]
-        if not keys:
-            loc = ["constraints"] if ex.space.constraints else ["params"]
-            raise TemplateError(
-                "no parameter values satisfy the constraints with distinct options (expected at least one)",
-                path=ex.source, line=ex.lines.line(loc), field=loc[0],
-            )
-        self._pool = Pool(keys, seen)
-        return self._pool
+        if not self._usable_draws[0]:
+            raise self._unsatisfiable()
+        return self._usable_draws[0]
+
+    def _unsatisfiable(self) -> TemplateError:
+        ex = self.ex
+        loc = ["constraints"] if ex.space.constraints else ["params"]
+        return TemplateError("no parameter values satisfy the constraints with distinct options (expected at least one)",
+                             path=ex.source, line=ex.lines.line(loc), field=loc[0])
