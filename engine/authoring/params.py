@@ -118,8 +118,6 @@ class ParamSpace:
                 return constraint
         return None
 
-    def enumerate(self, extra: Mapping[str, Value]) -> Iterator[dict[str, Value]]:
-        """Every combination of drawn values in a fixed order, derived values added."""
-        names = [d.name for d in self.drawn]
-        for combo in itertools.product(*(d.values for d in self.drawn)):
-            yield self.complete(dict(zip(names, combo, strict=True)), extra)
+    def combinations(self) -> Iterator[tuple[Value, ...]]:
+        """Every combination of drawn values (each in the drawn parameters' order), in a fixed order."""
+        return itertools.product(*(d.values for d in self.drawn))

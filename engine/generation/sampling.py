@@ -182,7 +182,7 @@ class Sampler:
         keys: list[Key] = []
         draws: list[tuple[Value, ...]] = []
         rejected = Stats()  # enumeration is not drawing: its rejections are not reported
-        for combo in itertools.product(*(d.values for d in self.space.drawn)):
+        for combo in self.space.combinations():
             values = dict(zip(self.drawn, combo, strict=True))
             if self._usable(values, rejected):
                 keys.append(self.space.combination(values))
