@@ -61,7 +61,6 @@ def option_order(ex: CompiledExercise, rng: random.Random, shuffles: bool) -> tu
     return tuple(i if ex.options[i].pinned else next(moves) for i in range(count))
 
 
-
 class Pool:
     """The keys of every usable draw (or option order) in the space's order, and which are unseen.
 
@@ -119,8 +118,8 @@ class Sampler:
     """Plans the variants of one exercise under one quiz seed.
 
     `check(env)` raises Clash for a draw whose options (or misconceptions) coincide. Once random
-    draws have failed for a variant (the fallback) and half the usable draws are taken, variants
-    are picked among the unseen draws directly.
+    draws have failed for a variant (the fallback) and half the usable draws are taken, the rest
+    of them are picked among the unseen draws directly.
     """
 
     def __init__(self, ex: CompiledExercise, quiz_seed: int, pins: Mapping[str, Value],
@@ -225,8 +224,9 @@ class Sampler:
             self.stats.draws += 1
             return Plan(index, seed, (), tuple(range(len(self.ex.options))))
         rng = random.Random(seed)
-        if self._pool is not None and 2 * self._pool.unseen <= len(self._pool):
-            # Near exhaustion random draws mostly repeat: pick among the unseen ones directly.
+        if self._pool is not None and 0 < 2 * self._pool.unseen <= len(self._pool):
+            # Near exhaustion random draws mostly repeat: pick among the unseen ones directly (once
+            # none is left, repeats are drawn at random: any usable draw will do).
             return self._pick(index, seed, rng, seen)
         exhausted = self._counted and self._count is not None and len(seen) >= self._count
         for values, order, key in self._draws(rng, seen):
