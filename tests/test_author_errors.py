@@ -45,6 +45,10 @@ CASES = [
          r"8: question: undefined template variable 'n_inn' \(defined: n_in, n_out\)"),
     Case("template syntax", GOOD.replace("What is [[ n_in ]]", "What is [% if %]"),
          r"8: question: template does not parse"),
+    Case("unclosed print", GOOD.replace("What is [[ n_in ]]", "What is [[ n_in ]"),
+         r"8: question: template does not parse: unexpected '\]'"),
+    Case("unknown filter", GOOD.replace("What is [[ n_in ]]", "What is [[ n_in | upper2 ]]"),
+         r"8: question: template does not parse: No filter named 'upper2'"),
     Case("float division in text", GOOD.replace("What is [[ n_in ]]", "What is [[ n_in / 2 ]]"),
          r"8: question: '/' inside \[\[ \]\] divides in floating point"),
     Case("expression does not parse", GOOD.replace("answer: n_in + n_out", "answer: n_in +* n_out"),
@@ -301,3 +305,17 @@ def test_check_fails_an_exercise_whose_distractor_the_grader_cannot_read(tmp_pat
     report = check([path], seeds=3)
     assert __import__("re").search(r"ex.yaml:12: distractors\[0\].expr: the grader cannot read the "
                                    r"distractor '10+\*n_in': number has too many digits", report.problems[0]), report.problems
+
+
+@pytest.mark.parametrize("args", [["list"], ["generate", "-f", "markdown"], ["check", "--seeds", "2"]])
+@pytest.mark.parametrize("text", ["What is [% if %]", "What is [[ n_in ]", "What is [[ n_in | upper2 ]]"])
+def test_commands_name_a_broken_template(tmp_path: Path, args: list[str], text: str) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+
+    path = tmp_path / "ex.yaml"
+    path.write_text(GOOD.replace("What is [[ n_in ]]", text), encoding="utf-8")
+    result = CliRunner().invoke(cli, [args[0], str(path), *args[1:]])
+    assert result.exit_code == 1
+    assert "ex.yaml:8: question: template does not parse" in result.output

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
+import jinja2.meta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ def test_direct_join_equals_jinja_render_on_real_banks(bank: Path, monkeypatch: 
     assert any(t.pieces is not None for t in texts), "no text takes the direct path"
     fast = api.export("json", [bank], seed=5, count=12)
     monkeypatch.setattr(render, "_pieces", lambda tree: None)
+    monkeypatch.setattr(render, "_simple_pieces", lambda source: None)
     assert api.export("json", [bank], seed=5, count=12) == fast
 
 
@@ -42,6 +44,29 @@ def test_direct_join_equals_jinja_render(a: object, b: object) -> None:
     assert plain.pieces is not None
     for t in (text, plain):
         assert t.render({"a": a, "b": b}) == t.template.render({"a": a, "b": b})
+
+
+# Fragments of exercise text: printed names as authors write them, near misses, and literal text
+# with brackets, braces and line breaks.
+_FRAGMENTS = st.sampled_from([
+    "[[ a ]]", "[[a]]", "[[\ta\n]]", "[[ b | latex ]]", "[[ b|num(3) ]]", "[[ b | num( 12 ) ]]", "[[ b | circled ]]",
+    "[[ true ]]", "[[ None ]]", "[[ not ]]", "[[ a.real ]]", "[[- a ]]", "[[ a -]]", "[[ b | num(07) ]]",
+    "[[ b | num(n) ]]", "[[ b | upper ]]", "[[ a ]", "[[", "]]", "[", "]", "[%", "%]", "[#", "#]", "{", "}",
+    "{0}", "\n", "\r\n", "\r", " ", "x", "$\\frac{1}{2}$", "é", "-", "|",
+])
+
+
+@given(st.lists(_FRAGMENTS, max_size=8).map("".join))
+def test_text_read_without_jinja_is_read_as_jinja_reads_it(source: str) -> None:
+    simple = render._simple_pieces(source)
+    if simple is None:
+        return
+    tree = render.text_environment().parse(source)
+    assert simple == render._pieces(tree)
+    text, names = compile_text(source)
+    assert names == set(jinja2.meta.find_undeclared_variables(tree))
+    context = {"a": Fraction(-7, 3), "b": 2}
+    assert text.render(context) == render.text_environment().from_string(source).render(context)
 
 
 @pytest.mark.parametrize("source", [

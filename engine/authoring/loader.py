@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-import jinja2
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
@@ -200,8 +199,6 @@ class _Compiling:
     def text(self, loc: Sequence[Any], body: str, extra: frozenset[str] = frozenset()) -> Text:
         try:
             template, names = compile_text(body)
-        except jinja2.TemplateSyntaxError as exc:
-            raise self.fail(loc, f"template does not parse: {exc.message} (template line {exc.lineno})") from None
         except TextError as exc:
             raise self.fail(loc, str(exc)) from None
         unknown = names - self.params - extra

@@ -3,21 +3,26 @@ template, with the filters that print exact values (LaTeX, fixed decimals, circl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from functools import cached_property, lru_cache
-from typing import Any, cast
-
-import jinja2
-from jinja2 import meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any, cast
 
 from engine.errors import QuizwrightError
 from engine.language.printing import circled, latex, num
+
+if TYPE_CHECKING:
+    import jinja2
+    from jinja2 import nodes
+    from jinja2.sandbox import SandboxedEnvironment
 
 
 @lru_cache(maxsize=1)
 def text_environment() -> SandboxedEnvironment:
     """The environment for exercise text: `[[ x ]]`, `[% if %]`, `[# #]`; undefined names fail."""
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
     env = SandboxedEnvironment(
         variable_start_string="[[",
         variable_end_string="]]",
@@ -39,6 +44,8 @@ _RUN_FILTERS = "quizwright_filters"  # where a Jinja render's context holds the 
 
 
 def _run_filter(name: str, default: Callable[..., str]) -> Callable[..., str]:
+    import jinja2
+
     @jinja2.pass_context
     def apply(context: jinja2.runtime.Context, value: Any, *args: Any) -> str:
         filters = context.get(_RUN_FILTERS)
@@ -48,7 +55,7 @@ def _run_filter(name: str, default: Callable[..., str]) -> Callable[..., str]:
 
 
 class TextError(QuizwrightError, ValueError):
-    """Exercise text that parses but would print something inexact."""
+    """Exercise text that does not parse, or that parses but would print something inexact."""
 
 
 # A piece of simple text: literal text, or (name, filter name or None, constant filter arguments).
@@ -61,8 +68,8 @@ class Text:
     generated code would join it, at a tenth of the cost of a Jinja render; other text is
     rendered by Jinja (compiled on first use: compiling costs milliseconds per text)."""
 
-    def __init__(self, tree: nodes.Template, pieces: tuple[Piece, ...] | None) -> None:
-        self.tree = tree
+    def __init__(self, source: str | nodes.Template, pieces: tuple[Piece, ...] | None) -> None:
+        self.source = source  # the text, or Jinja's tree of it once parsed
         self.pieces = pieces
         # The pieces as one format string, a {} per printed name: one C call joins them.
         self._format = "".join(
@@ -73,7 +80,7 @@ class Text:
 
     @cached_property
     def template(self) -> jinja2.Template:
-        return text_environment().from_string(self.tree)
+        return text_environment().from_string(self.source)
 
     def render(self, context: Mapping[str, Any], filters: Mapping[str, Callable[..., str]] = PRINTING_FILTERS) -> str:
         """The text for `context`, its values printed by `filters` (a run's printer, by default plain)."""
@@ -89,6 +96,8 @@ class Text:
 
 def _pieces(tree: nodes.Template) -> tuple[Piece, ...] | None:
     """The pieces of a template made only of text and printed names, or None."""
+    from jinja2 import nodes
+
     pieces: list[Piece] = []
     for statement in tree.body:
         if not isinstance(statement, nodes.Output):
@@ -107,16 +116,59 @@ def _pieces(tree: nodes.Template) -> tuple[Piece, ...] | None:
     return tuple(pieces)
 
 
+# `[[ name ]]` or `[[ name | filter ]]` or `[[ name | filter(digits) ]]`, in Jinja's own lexing:
+# any whitespace inside the brackets, no whitespace control, a name that Jinja reads as a name.
+_PRINTED = re.compile(
+    r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*(" + "|".join(PRINTING_FILTERS) + r")\s*"
+    r"(?:\(\s*(0|[1-9][0-9]*)\s*\)\s*)?)?\]\]"
+)
+# Names Jinja's parser reads as a constant or an operator, not as a variable.
+_JINJA_WORDS = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if"})
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def _simple_pieces(source: str) -> tuple[Piece, ...] | None:
+    """The pieces of a text made only of literal text and printed names, read without Jinja; else None."""
+    if "[%" in source or "[#" in source:
+        return None
+    # Jinja's lexer reads every line break as "\n" and drops one at the very end.
+    source = _NEWLINE.sub("\n", source)
+    source = source[:-1] if source.endswith("\n") else source
+    pieces: list[Piece] = []
+    start = 0
+    while (opening := source.find("[[", start)) >= 0:
+        printed = _PRINTED.match(source, opening)
+        if printed is None or printed[1] in _JINJA_WORDS:
+            return None
+        name, fn, digits = printed.groups()
+        pieces += [source[start:opening], (name, fn, () if digits is None else (int(digits),))]
+        start = printed.end()
+    pieces.append(source[start:])
+    return tuple(piece for piece in pieces if piece)
+
+
 def compile_text(source: str) -> tuple[Text, set[str]]:
     """Compile exercise text once; returns it and the names it reads."""
-    env = text_environment()
-    tree = env.parse(source)
-    if any(True for _ in tree.find_all(nodes.Div)):
-        # Jinja's / divides in floating point: [[ 2 / n ]] would print 0.6666666666666666.
-        raise TextError("'/' inside [[ ]] divides in floating point; use a derived parameter "
-                        "(params: {ratio: {expr: '2/n_in'}}) and print [[ ratio | latex ]]")
-    pieces = _pieces(tree)
-    text = Text(tree, pieces)
-    if pieces is None:
-        text.template  # noqa: B018  (compiled now, so that a compile error names the field at load)
-    return text, set(meta.find_undeclared_variables(tree))
+    pieces = _simple_pieces(source)
+    if pieces is not None:
+        return Text(source, pieces), {piece[0] for piece in pieces if not isinstance(piece, str)}
+    return _compile_jinja(source)
+
+
+def _compile_jinja(source: str) -> tuple[Text, set[str]]:
+    """Text that needs Jinja: parsed, and compiled now, so that an error names the field at load."""
+    import jinja2
+    from jinja2 import meta, nodes
+
+    try:
+        tree = text_environment().parse(source)
+        if any(True for _ in tree.find_all(nodes.Div)):
+            # Jinja's / divides in floating point: [[ 2 / n ]] would print 0.6666666666666666.
+            raise TextError("'/' inside [[ ]] divides in floating point; use a derived parameter "
+                            "(params: {ratio: {expr: '2/n_in'}}) and print [[ ratio | latex ]]")
+        text = Text(tree, _pieces(tree))
+        if text.pieces is None:
+            text.template  # noqa: B018
+        return text, set(meta.find_undeclared_variables(tree))
+    except jinja2.TemplateSyntaxError as exc:
+        raise TextError(f"template does not parse: {exc.message} (template line {exc.lineno})") from None
