@@ -10,12 +10,13 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
-
-import jinja2
+from typing import IO, TYPE_CHECKING
 
 from engine.language.printing import circled
 from engine.paths import templates_dir
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 class Sink:
@@ -94,6 +95,8 @@ def output_environment() -> jinja2.Environment:
 
     A new one per call: a run that renders many records keeps its own (templates compile once each).
     """
+    import jinja2  # only the commands that render output templates pay for Jinja
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         autoescape=jinja2.select_autoescape(enabled_extensions=("xml.j2", "html.j2", "xml", "html"),

@@ -106,3 +106,20 @@ def test_render_prints_with_the_filters_it_is_given(source: str) -> None:
     context = {"a": 1, "b": Fraction(1, 3)}
     assert text.render(context, counting.filters) == text.render(context) == "$\\frac{1}{3}$ ≈ 0.333"
     assert counting.calls == 2
+
+
+@pytest.mark.parametrize(("source", "context", "message"), [
+    ("[[ a ]] [[ b ]]", {"a": 1}, "undefined template variable: 'b' is undefined"),
+    ("[% if a %][[ b ]][% endif %]", {"a": 1}, "undefined template variable: 'b' is undefined"),
+    ("[[ a.__class__ ]]", {"a": 1}, "cannot render: access to attribute '__class__' of 'int' object is unsafe."),
+    ("[[ a | num(2) ]]", {"a": "x"}, "cannot render: "),
+])
+def test_a_text_that_fails_to_render_names_its_field(source: str, context: dict[str, object], message: str) -> None:
+    from engine.errors import TemplateError
+    from engine.generation.solving import render as render_text
+    from engine.language.printing import Printer
+
+    exercise = api.bank([BENCH]).exercises[0]
+    with pytest.raises(TemplateError) as info:
+        render_text(exercise, compile_text(source)[0], ["question"], context, Printer())
+    assert info.value.field == "question" and info.value.message.startswith(message), info.value.message

@@ -71,6 +71,16 @@ def test_list_and_markdown_of_a_sympy_free_bank_load_neither_sympy_nor_markdown_
     assert out.exists()
 
 
+def test_list_of_a_bank_whose_texts_only_print_names_loads_no_jinja() -> None:
+    # Text made of literal text and `[[ name | filter(n) ]]` is read without Jinja.
+    loaded = _loaded_after(_command(["list", str(WEIGHT_INIT_4)]))
+    assert loaded.isdisjoint({"jinja2", "sympy", "markdown_it", "engine.grading"})
+
+
+def test_list_of_the_bundled_bank_loads_no_sympy() -> None:
+    assert _loaded_after(_command(["list"])).isdisjoint({"sympy", "mpmath", "markdown_it", "engine.grading"})
+
+
 def _loaded(name: str) -> bool:
     return name in sys.modules
 

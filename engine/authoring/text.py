@@ -55,7 +55,11 @@ def _run_filter(name: str, default: Callable[..., str]) -> Callable[..., str]:
 
 
 class TextError(QuizwrightError, ValueError):
-    """Exercise text that does not parse, or that parses but would print something inexact."""
+    """Exercise text that does not parse, that would print something inexact, or that fails to render."""
+
+
+class UndefinedName(TextError):
+    """Text that prints a name its context lacks."""
 
 
 # A piece of simple text: literal text, or (name, filter name or None, constant filter arguments).
@@ -91,7 +95,14 @@ class Text:
                 ])
             except KeyError:
                 pass  # a name the context lacks: Jinja resolves globals or raises its own error
-        return self.template.render({**context, _RUN_FILTERS: filters})
+        import jinja2
+
+        try:
+            return self.template.render({**context, _RUN_FILTERS: filters})
+        except jinja2.UndefinedError as exc:
+            raise UndefinedName(exc.message) from None
+        except jinja2.TemplateError as exc:
+            raise TextError(str(exc)) from None
 
 
 def _pieces(tree: nodes.Template) -> tuple[Piece, ...] | None:

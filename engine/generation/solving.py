@@ -14,10 +14,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-import jinja2
-
 from engine.authoring.loader import CompiledExercise
-from engine.authoring.text import Text
+from engine.authoring.text import Text, UndefinedName
 from engine.generation.quiz import (
     BooleanAnswer,
     FormulaAnswer,
@@ -116,9 +114,9 @@ def render(ex: CompiledExercise, template: Text | None, loc: list[str | int], co
     assert template is not None, loc
     try:
         return template.render(context, printer.filters).strip()
-    except jinja2.UndefinedError as exc:
-        raise ex.error(loc, f"undefined template variable: {exc.message}") from None
-    except (jinja2.TemplateError, ValueError, TypeError, ArithmeticError) as exc:
+    except UndefinedName as exc:
+        raise ex.error(loc, f"undefined template variable: {exc}") from None
+    except (ValueError, TypeError, ArithmeticError) as exc:  # a TextError is a ValueError
         raise ex.error(loc, f"cannot render: {exc}") from None
 
 
