@@ -50,7 +50,7 @@ def test_direct_join_equals_jinja_render(a: object, b: object) -> None:
 # with brackets, braces and line breaks.
 _FRAGMENTS = st.sampled_from([
     "[[ a ]]", "[[a]]", "[[\ta\n]]", "[[ b | latex ]]", "[[ b|num(3) ]]", "[[ b | num( 12 ) ]]", "[[ b | circled ]]",
-    "[[ true ]]", "[[ None ]]", "[[ not ]]", "[[ a.real ]]", "[[- a ]]", "[[ a -]]", "[[ b | num(07) ]]",
+    "[[ true ]]", "[[ None ]]", "[[ not ]]", "[[ range ]]", "[[ if ]]", "[[ a.real ]]", "[[- a ]]", "[[ a -]]", "[[ b | num(07) ]]",
     "[[ b | num(n) ]]", "[[ b | upper ]]", "[[ a ]", "[[", "]]", "[", "]", "[%", "%]", "[#", "#]", "{", "}",
     "{0}", "\n", "\r\n", "\r", " ", "x", "$\\frac{1}{2}$", "é", "-", "|",
 ])
@@ -67,6 +67,10 @@ def test_text_read_without_jinja_is_read_as_jinja_reads_it(source: str) -> None:
     assert names == set(jinja2.meta.find_undeclared_variables(tree))
     context = {"a": Fraction(-7, 3), "b": 2}
     assert text.render(context) == render.text_environment().from_string(source).render(context)
+
+
+def test_jinjas_globals_are_left_to_jinja() -> None:
+    assert set(render.text_environment().globals) <= render._JINJA_WORDS
 
 
 @pytest.mark.parametrize("source", [

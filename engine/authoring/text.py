@@ -133,8 +133,9 @@ _PRINTED = re.compile(
     r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*(" + "|".join(PRINTING_FILTERS) + r")\s*"
     r"(?:\(\s*(0|[1-9][0-9]*)\s*\)\s*)?)?\]\]"
 )
-# Names Jinja's parser reads as a constant or an operator, not as a variable.
-_JINJA_WORDS = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if"})
+# Names Jinja's parser reads as a constant or an operator, and Jinja's globals: not parameters.
+_JINJA_WORDS = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
+                          "range", "dict", "lipsum", "cycler", "joiner", "namespace"})
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
@@ -167,7 +168,7 @@ def compile_text(source: str) -> tuple[Text, set[str]]:
 
 
 def _compile_jinja(source: str) -> tuple[Text, set[str]]:
-    """Text that needs Jinja: parsed, and compiled now, so that an error names the field at load."""
+    """Text that needs Jinja, parsed and checked now, so that an error names the field at load."""
     import jinja2
     from jinja2 import meta, nodes
 
@@ -177,9 +178,9 @@ def _compile_jinja(source: str) -> tuple[Text, set[str]]:
             # Jinja's / divides in floating point: [[ 2 / n ]] would print 0.6666666666666666.
             raise TextError("'/' inside [[ ]] divides in floating point; use a derived parameter "
                             "(params: {ratio: {expr: '2/n_in'}}) and print [[ ratio | latex ]]")
-        text = Text(tree, _pieces(tree))
-        if text.pieces is None:
-            text.template  # noqa: B018
-        return text, set(meta.find_undeclared_variables(tree))
+        # Jinja's code generator, run here to find the names, fails as compiling would (an unknown
+        # filter, say); the generated code itself is compiled on first render.
+        names = set(meta.find_undeclared_variables(tree))
     except jinja2.TemplateSyntaxError as exc:
         raise TextError(f"template does not parse: {exc.message} (template line {exc.lineno})") from None
+    return Text(tree, _pieces(tree)), names
