@@ -55,6 +55,10 @@ class Sink:
         try:
             for handle, target in self._pending:
                 handle.flush()
+                # Each part's bytes reach the disk before its rename, so that after a crash a part
+                # is the old file or the new one, never an empty one. The folder is not synced:
+                # a rename lost in a crash leaves the old file, whole, which is all an atomic
+                # export promises.
                 os.fsync(handle.fileno())
                 handle.close()
                 # Temporary files are private (0600); the result gets the usual permissions.
