@@ -10,21 +10,19 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from engine.authoring.bank import Bank, load_bank
-from engine.authoring.loader import SourceMap
 from engine.authoring.spec import Exercise
 from engine.check import CheckReport
 from engine.check import check as run_check
-from engine.errors import UsageError, validation_problems
+from engine.errors import UsageError
 from engine.export.formats import writer
 from engine.files import atomic_outputs
 from engine.generation import pipeline
@@ -109,22 +107,6 @@ def _read_bytes(path: Path) -> bytes:
         raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def _load_key_file(path: Path) -> Quiz:
-    raw = _read_bytes(path)
-    try:
-        return Quiz.model_validate_json(raw)
-    except ValidationError as exc:
-        hint = "make the key with `quizwright generate --format json`"
-        unreadable = [e["msg"] for e in exc.errors() if e["type"] == "json_invalid"]
-        if unreadable:
-            raise UsageError(f"{path}: not a quizwright JSON export ({unreadable[0]}); {hint}") from None
-        text = raw.decode("utf-8", errors="replace")
-        problems = validation_problems(exc, json.loads(text), path=str(path), line_of=SourceMap(text).line,
-                                       root="document")
-        raise UsageError("\n".join([f"{path}: not a quizwright JSON export; {hint}",
-                                    *(problem.render() for problem in problems)])) from None
-
-
 def grade(
     submissions: Path,
     *,
@@ -167,10 +149,9 @@ def grade(
         if regenerating:
             raise UsageError(f"{', '.join(regenerating)}: only used without --key (the key file holds "
                              "the quiz's seed, sheets, exercises and pinned parameters)")
-        quiz_key = _load_key_file(key)
+        the_key = keys.read_key(key, batch, bank=bank(paths) if paths else None)
         if bank_hash:
-            keys.check_hash(quiz_key.bank.hash, bank_hash, "the key's bank hash")
-        the_key = keys.key_from_quiz(quiz_key, file=str(key), bank=bank(paths) if paths else None)
+            keys.check_hash(the_key.info.bank.hash, bank_hash, "the key's bank hash")
     else:
         the_bank = bank(paths)
         if bank_hash:
@@ -178,23 +159,6 @@ def grade(
         the_key = keys.regenerate_key(the_bank, batch, seed=seed, count=count, exercise_ids=exercises,
                                       params=params)
     report = reports.make_report(the_key, grade_batch(the_key, batch), source, batch.unit)
-    targets = [
-        (grades_file or (output_dir / "grades.csv" if output_dir else None), reports.grades_csv),
-        (report_file or (output_dir / "report.json" if output_dir else None), reports.report_json),
-        (markdown_file or (output_dir / "report.md" if output_dir else None), reports.report_markdown),
-    ]
-    return GradeRun(report=report, written=_write_report(report, targets))
-
-
-def _write_report(report: GradeReport,
-                  targets: Sequence[tuple[Path | None, Callable[[GradeReport], str]]]) -> list[Path]:
-    """Write each output that has a path, all or none (atomically); the paths written."""
-    try:
-        with ExitStack() as stack:
-            sinks = [(stack.enter_context(atomic_outputs(path)), render)
-                     for path, render in targets if path is not None]
-            for sink, render in sinks:
-                sink.open().write(render(report))
-    except OSError as exc:
-        raise UsageError(f"cannot write the outputs: {exc.strerror or exc} ({exc.filename or ''})") from None
-    return [path for sink, _ in sinks for path in sink.written]
+    outputs = [given or (output_dir / name if output_dir else None) for given, name in
+               ((grades_file, "grades.csv"), (report_file, "report.json"), (markdown_file, "report.md"))]
+    return GradeRun(report=report, written=reports.write_outputs(report, *outputs))

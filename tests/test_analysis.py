@@ -12,6 +12,7 @@ from engine.generation.quiz import Quiz
 from engine.grading.analysis import analyse, distribution, pearson, variant_label
 from engine.grading.keys import key_from_quiz
 from engine.grading.models import SheetResult, Submission, SubmissionBatch
+from engine.grading.questions import item_of
 from engine.grading.sheets import grade_batch
 
 GRADING_BANK = Path(__file__).resolve().parent / "fixtures" / "grading" / "bank"
@@ -53,7 +54,7 @@ def test_distribution() -> None:
 
 
 def test_variant_label(quiz: Quiz) -> None:
-    count, pick, _, variance = quiz.copies[0].variants
+    count, pick, _, variance = map(item_of, quiz.copies[0].variants)
     assert variant_label(count) == "n_in=3, n_out=10"
     assert variant_label(pick) == "key ①"
     assert variant_label(variance) == "single variant"
@@ -63,7 +64,7 @@ def test_p_values_discrimination_and_counts(quiz: Quiz) -> None:
     # Strong students get everything right; weak ones only q4; q1 separates them, q4 does not.
     rows = [(f"strong{i}", i % 4, right(quiz, i % 4)) for i in range(6)]
     rows += [(f"weak{i}", i % 4, {4: "2/n_in", 1: "1", 3: "abc"}) for i in range(4)]
-    analysis = analyse(sheets := grade(quiz, rows), key_from_quiz(quiz).variants())
+    analysis = analyse(sheets := grade(quiz, rows), key_from_quiz(quiz).items())
     q1, q2, q3, q4 = analysis.items
     assert (q1.exercise, q1.kind, q1.n, q1.p) == ("count", "integer", 10, 0.6)
     assert q1.counts == {"correct": 6, "incorrect": 4, "invalid": 0, "unanswered": 0, "undecided": 0}
@@ -85,7 +86,7 @@ def test_options_are_counted_by_identity_across_shuffles(quiz: Quiz) -> None:
     xavier = [next(o.number for o in quiz.copies[c].variants[1].options if o.text == "Xavier") for c in range(3)]
     rows = [("a", 0, {2: str(keys[0])}), ("b", 1, {2: str(keys[1])}), ("c", 2, {2: str(xavier[2])}),
             ("d", 0, {2: str(xavier[0])}), ("e", 1, {2: str(xavier[1])}), ("f", 2, {})]
-    item = analyse(grade(quiz, rows), key_from_quiz(quiz).variants()).items[1]
+    item = analyse(grade(quiz, rows), key_from_quiz(quiz).items()).items[1]
     assert [(o.label, o.correct, o.count, o.share) for o in item.options] == [
         ("He", True, 2, 0.333), ("Xavier", False, 3, 0.5), ("All zeros", False, 0, 0.0)]
 
@@ -93,7 +94,7 @@ def test_options_are_counted_by_identity_across_shuffles(quiz: Quiz) -> None:
 def test_a_much_harder_variant_is_flagged(quiz: Quiz) -> None:
     # Everyone on copies 0–2 gets "std" right; everyone on copy 3 (n_in = 3, irrational) gets it wrong.
     rows = [(f"s{i}", i % 4, right(quiz, i % 4) | ({3: "0.5"} if i % 4 == 3 else {})) for i in range(24)]
-    item = analyse(grade(quiz, rows), key_from_quiz(quiz).variants()).items[2]
+    item = analyse(grade(quiz, rows), key_from_quiz(quiz).items()).items[2]
     assert item.p == 0.75
     assert [(g.label, g.n, g.p, g.flagged) for g in item.variants] == [
         ("n_in=3", 6, 0.0, True), ("n_in=18", 6, 1.0, False), ("n_in=50", 6, 1.0, False),
@@ -105,7 +106,7 @@ def test_a_much_harder_variant_is_flagged(quiz: Quiz) -> None:
 
 def test_small_groups_are_not_flagged(quiz: Quiz) -> None:
     rows = [(f"s{i}", i % 4, right(quiz, i % 4) | ({3: "0.5"} if i % 4 == 3 else {})) for i in range(8)]
-    item = analyse(grade(quiz, rows), key_from_quiz(quiz).variants()).items[2]
+    item = analyse(grade(quiz, rows), key_from_quiz(quiz).items()).items[2]
     assert not item.flags and not any(g.flagged for g in item.variants)
 
 

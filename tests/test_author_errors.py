@@ -189,6 +189,8 @@ def test_key_file_problems_name_their_lines(tmp_path: Path, basic_bank: Path) ->
 
     from engine import api
     from engine.errors import UsageError
+    from engine.grading.keys import read_key
+    from engine.grading.models import SubmissionBatch
 
     data = json.loads(api.export("json", [basic_bank], seed=1, count=1))
     del data["copies"][0]["variants"][0]["kind"]
@@ -199,7 +201,7 @@ def test_key_file_problems_name_their_lines(tmp_path: Path, basic_bank: Path) ->
     lines = text.splitlines()
     seed_line = next(i for i, line in enumerate(lines, 1) if line.startswith('  "seed"'))
     with pytest.raises(UsageError) as info:
-        api._load_key_file(key)
+        read_key(key, SubmissionBatch(format="csv", unit="row", submissions=[]))
     first, *problems = str(info.value).splitlines()
     assert first == f"{key}: not a quizwright JSON export; make the key with `quizwright generate --format json`"
     assert problems[0] == f"{key}:{seed_line}: seed: Input should be a valid integer, unable to parse string " \

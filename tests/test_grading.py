@@ -316,8 +316,8 @@ def test_regenerated_key_equals_the_saved_one(quiz: Quiz) -> None:
     batch = batch_of(("A", "GR-1-0003", {}), ("B", "gr-1-1", {}))
     regenerated = regenerate_key(load_bank([GRADING_BANK]), batch)
     assert regenerated.info.seed == 1 and regenerated.info.count == 3
-    assert sorted(regenerated.copies) == ["GR-1-0001", "GR-1-0003"]  # only the sheets in use are kept
-    assert regenerated.copies["GR-1-0003"] == quiz.copies[2]
+    assert sorted(regenerated.sheets) == ["GR-1-0001", "GR-1-0003"]  # only the sheets in use are kept
+    assert regenerated.sheets["GR-1-0003"] == key_from_quiz(quiz).sheets["GR-1-0003"]
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
-from engine.generation.quiz import Option, Variant
 from engine.grading.models import (
     STATUSES,
     Analysis,
@@ -33,6 +32,7 @@ from engine.grading.models import (
     ParamStats,
     SheetResult,
 )
+from engine.grading.questions import Choice, Item
 
 __all__ = ["FLAG_GAP", "FLAG_MIN_N", "analyse", "distribution", "pearson", "variant_label"]
 
@@ -90,10 +90,10 @@ def _cronbach(items: Sequence[Sequence[float]], totals: Sequence[float]) -> floa
     return round(alpha, 3)
 
 
-def variant_label(variant: Variant) -> str:
+def variant_label(variant: Item) -> str:
     """How a report names a sibling variant: its parameters, or which option is the key."""
     if variant.params:
-        return ", ".join(f"{name}={value}" for name, value in variant.params.items())
+        return ", ".join(f"{name}={value}" for name, value in variant.params)
     if variant.options:
         return f"key {variant.answer_text}"
     return "single variant"
@@ -115,16 +115,14 @@ def _group(label: str, answers: Sequence[AnswerResult], p: float | None) -> Grou
                       flagged=flagged)
 
 
-def _option_identity(option: Option) -> str:
+def _option_identity(option: Choice) -> str:
     return "correct" if option.correct else (option.feedback or option.text)
 
 
-def _options(by_variant: Mapping[str, Sequence[AnswerResult]], variants: Mapping[str, Variant],
-             n: int) -> list[OptionCount]:
+def _options(by_item: Sequence[tuple[Item, Sequence[AnswerResult]]], n: int) -> list[OptionCount]:
     labels: dict[str, tuple[str, bool]] = {}
     counts: dict[str, int] = defaultdict(int)
-    for variant_id, answers in by_variant.items():
-        variant = variants[variant_id]
+    for variant, answers in by_item:
         for option in variant.options:  # every option is listed, even one nobody chose
             identity = _option_identity(option)
             if identity not in labels:
@@ -141,26 +139,28 @@ def _options(by_variant: Mapping[str, Sequence[AnswerResult]], variants: Mapping
     return sorted(rows, key=lambda r: (not r.correct, -r.count))
 
 
-def _item(position: int, answers: list[AnswerResult], rest: list[float], variants: Mapping[str, Variant],
+def _item(position: int, answers: list[AnswerResult], rest: list[float], variants: Mapping[str, Item],
           ) -> ItemStats:
     n = len(answers)
     counts = {status: 0 for status in STATUSES}
-    by_id: dict[str, list[AnswerResult]] = defaultdict(list)
+    # Variants with equal items share one Item: their answers are one group from the start.
+    groups_of: dict[int, tuple[Item, list[AnswerResult]]] = {}
     for answer in answers:
         counts[answer.status] += 1
-        by_id[answer.variant].append(answer)
-    known = {vid: group for vid, group in by_id.items() if vid in variants}
-    first = variants[next(iter(known))] if known else None
+        item = variants.get(answer.variant)
+        if item is not None:
+            groups_of.setdefault(id(item), (item, []))[1].append(answer)
+    by_item = list(groups_of.values())
+    first = by_item[0][0] if by_item else None
     p = counts["correct"] / n if n else None
     scores = [a.points / a.max_points if a.max_points else 0.0 for a in answers]
     discrimination = pearson(scores, rest)
     # Siblings: variants with the same label (same parameters) are one group across copies.
     by_label: dict[str, list[AnswerResult]] = defaultdict(list)
     by_param: dict[str, dict[str, list[AnswerResult]]] = defaultdict(lambda: defaultdict(list))
-    for vid, group in known.items():
-        variant = variants[vid]
+    for variant, group in by_item:
         by_label[variant_label(variant)].extend(group)
-        for name, value in variant.params.items():
+        for name, value in variant.params:
             by_param[name][value].extend(group)
     groups = [_group(label, group, p) for label, group in by_label.items()] if len(by_label) > 1 else []
     groups.sort(key=lambda g: (g.p if g.p is not None else 2.0, g.label))
@@ -180,15 +180,15 @@ def _item(position: int, answers: list[AnswerResult], rest: list[float], variant
         n=n, counts=counts,
         p=None if p is None else round(p, 3),
         discrimination=None if discrimination is None else round(discrimination, 3),
-        options=_options(known, variants, n) if first and first.options else [],
+        options=_options(by_item, n) if first and first.options else [],
         variants=groups, params=params, flags=flags,
     )
 
 
-def analyse(sheets: Sequence[SheetResult], variants: Mapping[str, Variant]) -> Analysis:
+def analyse(sheets: Sequence[SheetResult], variants: Mapping[str, Item]) -> Analysis:
     """Score distribution, reliability and per-question item analysis of graded sheets.
 
-    ``variants`` maps variant id -> Variant (the key's), for titles, options and parameters.
+    ``variants`` maps variant id -> the key's Item, for titles, options and parameters.
     """
     positions = max((len(s.answers) for s in sheets), default=0)
     rows = [(s.answers, s.total) for s in sheets]

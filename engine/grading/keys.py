@@ -5,6 +5,8 @@ Decisions:
 * A sheet id is ``<code>-<seed>-<copy number>``; it is read leniently (any case, full-width
   digits, spaces around the dashes, ``WI-7-12`` = ``WI-7-0012``) and reported canonically.
 * A key is regenerated through generation's public call, ``generate``, exactly as the quiz was made.
+* A key keeps only the sheets the submissions name, each as grading needs it (``Item``s): a saved
+  key is read copy by copy (``keyfile``), so memory follows the class, not the key file.
 """
 
 from __future__ import annotations
@@ -12,17 +14,20 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 from engine.authoring.bank import Bank
 from engine.errors import UsageError
 from engine.generation.pipeline import generate
-from engine.generation.quiz import Copy, Quiz, Variant
+from engine.generation.quiz import Copy, Quiz, QuizHeader
+from engine.grading.keyfile import KeyFile
 from engine.grading.models import KeyInfo, SubmissionBatch
-from engine.grading.questions import Question, question_of
+from engine.grading.questions import Item, item_of
 
-__all__ = ["Key", "SheetId", "check_hash", "key_from_quiz", "parse_sheet_id", "regenerate_key"]
+__all__ = ["Key", "Sheet", "SheetId", "check_hash", "key_from_quiz", "parse_sheet_id", "read_key",
+           "regenerate_key"]
 
 MIN_HASH_PREFIX = 8
 
@@ -51,19 +56,21 @@ def parse_sheet_id(text: str) -> SheetId | None:
     return SheetId(match.group(1), int(match.group(2)), int(match.group(3)))
 
 
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """One copy as grading keeps it: its sheet id as the key writes it, its variants' ids and items."""
+
+    id: str
+    variants: tuple[str, ...]
+    items: tuple[Item, ...]
+
+
 @dataclass
 class Key:
-    """The copies to grade against, by canonical sheet id, and where they came from."""
+    """The sheets to grade against, by canonical sheet id, and where they came from."""
 
     info: KeyInfo
-    copies: dict[str, Copy]
-    _questions: dict[str, list[Question]] = field(default_factory=dict, repr=False)
-
-    def questions(self, sheet: str) -> list[Question]:
-        """The grading view of each variant on ``sheet``, in question order."""
-        if sheet not in self._questions:
-            self._questions[sheet] = [question_of(v) for v in self.copies[sheet].variants]
-        return self._questions[sheet]
+    sheets: dict[str, Sheet]
 
     @property
     def question_count(self) -> int:
@@ -80,20 +87,45 @@ class Key:
         last = SheetId(self.code, self.info.seed, self.info.count)
         return f"{first}" if self.info.count == 1 else f"{first} to {last}"
 
-    def find(self, text: str) -> Copy | str:
-        """The copy of a written sheet id, or why there is none."""
+    def find(self, text: str) -> Sheet | str:
+        """The sheet of a written sheet id, or why there is none."""
         sheet = parse_sheet_id(text)
         shown = text.strip()[:40]
         if sheet is None:
             return f"unreadable sheet id {shown!r} (expected like {SheetId(self.code, self.info.seed, 1)})"
-        copy = self.copies.get(str(sheet))
-        if copy is None:
+        found = self.sheets.get(str(sheet))
+        if found is None:
             return f"unknown sheet {shown!r} (this key has sheets {self.sheet_range()})"
-        return copy
+        return found
 
-    def variants(self) -> dict[str, Variant]:
-        """Every variant of the key's copies, by variant id."""
-        return {v.id: v for copy in self.copies.values() for v in copy.variants}
+    def items(self) -> dict[str, Item]:
+        """The item of every variant on the key's sheets, by variant id."""
+        return {variant: item for sheet in self.sheets.values()
+                for variant, item in zip(sheet.variants, sheet.items, strict=True)}
+
+
+class _Sheets:
+    """Sheets by canonical id, made copy by copy; an item equal to an earlier one shares its parts."""
+
+    def __init__(self, wanted: Collection[str] | None = None) -> None:
+        self.sheets: dict[str, Sheet] = {}
+        self._wanted = wanted
+        self._shared: dict[Item, Item] = {}
+
+    def add(self, copy: Copy) -> None:
+        """Keep ``copy`` when it is wanted (all are, without a ``wanted``)."""
+        sheet = parse_sheet_id(copy.sheet)
+        canonical = str(sheet) if sheet else copy.sheet
+        if self._wanted is None or canonical in self._wanted:
+            self.sheets[canonical] = Sheet(copy.sheet, tuple(v.id for v in copy.variants),
+                                           tuple(item_of(v, self._shared) for v in copy.variants))
+
+    @classmethod
+    def of(cls, copies: Iterable[Copy]) -> dict[str, Sheet]:
+        made = cls()
+        for copy in copies:
+            made.add(copy)
+        return made.sheets
 
 
 def check_hash(actual: str, wanted: str, what: str) -> None:
@@ -109,24 +141,36 @@ def check_hash(actual: str, wanted: str, what: str) -> None:
         raise UsageError(f"--bank-hash {wanted} does not match {what} {actual}")
 
 
+def _saved_key(header: QuizHeader, sheets: dict[str, Sheet], file: str | None, bank: Bank | None) -> Key:
+    if bank is not None and bank.hash != header.bank.hash:
+        raise UsageError(
+            f"the bank has changed since the key was made: key bank hash {header.bank.hash}, "
+            f"current bank hash {bank.hash} (grade with --key alone to use the saved key)"
+        )
+    info = KeyInfo(source="key file", file=file, seed=header.seed, count=header.count, pinned=header.pinned,
+                   bank=header.bank, exercises=[e.id for e in header.exercises])
+    return Key(info=info, sheets=sheets)
+
+
 def key_from_quiz(quiz: Quiz, file: str | None = None, bank: Bank | None = None) -> Key:
-    """The key from a saved JSON export; with ``bank``, the bank must not have changed since.
+    """The key of a quiz in memory; with ``bank``, the bank must not have changed since.
 
     Raises:
         UsageError: the bank's hash differs from the key's.
     """
-    if bank is not None and bank.hash != quiz.bank.hash:
-        raise UsageError(
-            f"the bank has changed since the key was made: key bank hash {quiz.bank.hash}, "
-            f"current bank hash {bank.hash} (grade with --key alone to use the saved key)"
-        )
-    info = KeyInfo(source="key file", file=file, seed=quiz.seed, count=quiz.count, pinned=quiz.pinned,
-                   bank=quiz.bank, exercises=[e.id for e in quiz.exercises])
-    copies = {}
-    for copy in quiz.copies:
-        sheet = parse_sheet_id(copy.sheet)
-        copies[str(sheet) if sheet else copy.sheet] = copy
-    return Key(info=info, copies=copies)
+    return _saved_key(quiz, _Sheets.of(quiz.copies), file, bank)
+
+
+def read_key(path: Path, batch: SubmissionBatch, bank: Bank | None = None) -> Key:
+    """The key in a saved JSON export, with the sheets the submissions name; ``bank`` as above.
+
+    Raises:
+        UsageError: the file cannot be read, is not a key (naming where), or the bank has changed.
+    """
+    named = (parse_sheet_id(submission.sheet) for submission in batch.submissions)
+    sheets = _Sheets({str(sheet) for sheet in named if sheet})
+    header = KeyFile(path).read(sheets.add)
+    return _saved_key(header, sheets.sheets, str(path), bank)
 
 
 def _seed_from_sheets(code: str, sheets: Iterable[str]) -> int:
@@ -179,8 +223,8 @@ def regenerate_key(
     if count is None:
         count = max(wanted, default=1)
     generated = generate(bank, seed=seed, count=count, exercise_ids=exercise_ids, params=params)
-    copies = {copy.sheet: copy for copy in generated.copies if copy.index + 1 in wanted}
+    sheets = _Sheets.of(copy for copy in generated.copies if copy.index + 1 in wanted)
     header = generated.header
     info = KeyInfo(source="regenerated", seed=seed, count=count, pinned=header.pinned, bank=header.bank,
                    exercises=[e.id for e in header.exercises])
-    return Key(info=info, copies=copies)
+    return Key(info=info, sheets=sheets)

@@ -1,6 +1,10 @@
-"""What grading needs of one variant (a ``Question``), and the cached check of answers against it.
+"""What grading needs of one variant (an ``Item``, its ``Question``), and the cached check of answers.
 
 Decisions:
+
+* A key keeps ``Item``s, not variants: the question text and worked solution are dropped, and
+  variants with equal items (they differ in id and seed only) share one ``Item``, so a 10 000-sheet
+  key of a bank with few distinct variants costs little more memory than a 200-sheet one.
 
 * Checks are cached per (question, raw answer) for one grading run; the run's ``Comparer``
   caches again per normalised answer (and prepares each key once), so a class that gives the
@@ -16,21 +20,21 @@ Decisions:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.generation.quiz import Variant
 from engine.grading.checker.compare import Comparer
 from engine.grading.checker.verdict import CompareRequest
 from engine.grading.models import AnswerStatus
-from engine.vocabulary import CheckKind
+from engine.vocabulary import CheckKind, Kind
 
-__all__ = ["Checked", "Checker", "Question", "question_of"]
+__all__ = ["Checked", "Checker", "Choice", "Item", "Question", "item_of", "question_of"]
 
 Misconceptions = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True)
-class Question:
-    """What grading needs of one variant; hashable, so equal variants share cached checks."""
+class Question(NamedTuple):
+    """What the checker needs of one variant; hashable, so equal variants share cached checks."""
 
     kind: CheckKind
     expected: str | int | bool
@@ -74,6 +78,35 @@ def question_of(variant: Variant) -> Question:
                         misconceptions=misconceptions)
     return Question("formula", answer.expr, symbols=tuple(answer.symbols.items()),
                     misconceptions=misconceptions)
+
+
+class Choice(NamedTuple):
+    """One option of a variant, as item analysis counts it."""
+
+    text: str
+    correct: bool
+    feedback: str | None
+
+
+class Item(NamedTuple):
+    """What grading and item analysis need of one variant, but its id."""
+
+    exercise: str
+    title: str
+    kind: Kind
+    points: int
+    params: tuple[tuple[str, str], ...]
+    options: tuple[Choice, ...]
+    answer_text: str
+    question: Question
+
+
+def item_of(variant: Variant, shared: dict[Item, Item] | None = None) -> Item:
+    """The item of a variant; with ``shared`` (one key's items), an equal item made before."""
+    item = Item(variant.exercise, variant.title, variant.kind, variant.points, tuple(variant.params.items()),
+                tuple(Choice(o.text, o.correct, o.feedback) for o in variant.options), variant.answer_text,
+                question_of(variant))
+    return item if shared is None else shared.setdefault(item, item)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The grading report and its three outputs as text: grades.csv, report.json and report.md."""
+"""The grading report and its three outputs: grades.csv, report.json and report.md."""
 
 from __future__ import annotations
 
@@ -6,17 +6,22 @@ import csv
 import io
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from engine.files import output_environment
+from engine.errors import UsageError
+from engine.files import atomic_outputs, output_environment
 from engine.grading.analysis import analyse
 from engine.grading.keys import Key
 from engine.grading.models import AnswerResult, GradeReport
 from engine.grading.sheets import GradeOutcome
 
-__all__ = ["grades_csv", "make_report", "md", "md_bank", "report_json", "report_markdown"]
+__all__ = ["grades_csv", "make_report", "md", "md_bank", "report_json", "report_json_parts", "report_markdown",
+           "write_outputs"]
 
 
 def make_report(key: Key, outcome: GradeOutcome, submissions: str, unit: str) -> GradeReport:
@@ -24,7 +29,7 @@ def make_report(key: Key, outcome: GradeOutcome, submissions: str, unit: str) ->
     return GradeReport(
         key=key.info, submissions=submissions, unit=unit, questions=key.question_count,
         graded=len(outcome.sheets), rejected=outcome.rejected, notices=outcome.notices,
-        flagged=outcome.flagged, analysis=analyse(outcome.sheets, key.variants()), sheets=outcome.sheets,
+        flagged=outcome.flagged, analysis=analyse(outcome.sheets, key.items()), sheets=outcome.sheets,
     )
 
 
@@ -56,6 +61,11 @@ def report_json(report: GradeReport) -> str:
     One line per sheet (its answers last) keeps a class of 10 000 greppable and a third smaller
     than indenting.
     """
+    return "".join(report_json_parts(report))
+
+
+def report_json_parts(report: GradeReport) -> Iterator[str]:
+    """``report_json`` in pieces, a sheet at a time, so the text of a big class is never whole."""
     head = report.model_dump_json(indent=1, exclude={"sheets"})
     dumped: dict[int, str] = {}  # sheets of one copy share answer objects: dump each one once
 
@@ -65,11 +75,35 @@ def report_json(report: GradeReport) -> str:
             text = dumped[id(a)] = a.model_dump_json()
         return text
 
-    sheets = ",\n  ".join(
-        sheet.model_dump_json(exclude={"answers"})[:-1] + ',"answers":[' + ",".join(map(answer, sheet.answers)) + "]}"
-        for sheet in report.sheets
-    )
-    return head[:-2] + ',\n "sheets": [' + (f"\n  {sheets}\n ]" if sheets else "]") + "\n}\n"
+    yield head[:-2] + ',\n "sheets": ['
+    separator = "\n  "
+    for sheet in report.sheets:
+        yield (separator + sheet.model_dump_json(exclude={"answers"})[:-1] + ',"answers":['
+               + ",".join(map(answer, sheet.answers)) + "]}")
+        separator = ",\n  "
+    yield ("\n ]" if report.sheets else "]") + "\n}\n"
+
+
+def write_outputs(report: GradeReport, grades: Path | None, json_file: Path | None,
+                  markdown: Path | None) -> list[Path]:
+    """Write each output that has a path, all or none (atomically); the paths written.
+
+    Raises:
+        UsageError: an output cannot be written.
+    """
+    outputs: list[tuple[Path | None, Callable[[], Iterable[str]]]] = [
+        (grades, lambda: [grades_csv(report)]),
+        (json_file, lambda: report_json_parts(report)),
+        (markdown, lambda: [report_markdown(report)]),
+    ]
+    try:
+        with ExitStack() as stack:
+            sinks = [(stack.enter_context(atomic_outputs(path)), parts) for path, parts in outputs if path]
+            for sink, parts in sinks:
+                sink.open().writelines(parts())
+    except OSError as exc:
+        raise UsageError(f"cannot write the outputs: {exc.strerror or exc} ({exc.filename or ''})") from None
+    return [path for sink, _ in sinks for path in sink.written]
 
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~$&])")

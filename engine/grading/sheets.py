@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from engine.generation.quiz import Copy, Variant
-from engine.grading.keys import Key
+from engine.grading.keys import Key, Sheet
 from engine.grading.models import (
     AnswerResult,
     Flagged,
@@ -26,7 +25,7 @@ from engine.grading.models import (
     Submission,
     SubmissionBatch,
 )
-from engine.grading.questions import Checker, Question
+from engine.grading.questions import Checker, Item
 
 __all__ = ["GradeOutcome", "Marking", "grade_batch"]
 
@@ -52,28 +51,26 @@ class Marking:
     checker: Checker = field(default_factory=Checker)
     results: dict[tuple[str, str], AnswerResult] = field(default_factory=dict)
 
-    def answer(self, number: int, variant: Variant, question: Question, response: str) -> AnswerResult:
-        """The result of ``response`` to question ``number``, a variant of the sheet's copy."""
-        result = self.results.get((variant.id, response))
+    def answer(self, number: int, variant: str, item: Item, response: str) -> AnswerResult:
+        """The result of ``response`` to question ``number``, variant ``variant`` (of that item)."""
+        result = self.results.get((variant, response))
         if result is None:
-            checked = self.checker.check(question, response)
-            result = self.results[(variant.id, response)] = AnswerResult(
-                question=f"q{number}", exercise=variant.exercise, variant=variant.id, kind=variant.kind,
+            checked = self.checker.check(item.question, response)
+            result = self.results[(variant, response)] = AnswerResult(
+                question=f"q{number}", exercise=item.exercise, variant=variant, kind=item.kind,
                 response=_clip(response), normalized=checked.normalized, status=checked.status,
-                points=variant.points if checked.status == "correct" else 0, max_points=variant.points,
+                points=item.points if checked.status == "correct" else 0, max_points=item.points,
                 message=checked.message, feedback=checked.feedback, option=checked.option,
             )
         return result
 
-    def sheet(self, copy: Copy, questions: list[Question], submission: Submission) -> SheetResult:
-        """Grade one submission against its copy; answers beyond the copy's questions are ignored."""
-        results = [
-            self.answer(number, variant, question, submission.answers.get(number, ""))
-            for number, (variant, question) in enumerate(zip(copy.variants, questions, strict=True), start=1)
-        ]
+    def sheet(self, sheet: Sheet, submission: Submission) -> SheetResult:
+        """Grade one submission against its sheet; answers beyond the sheet's questions are ignored."""
+        results = [self.answer(number, variant, item, submission.answers.get(number, ""))
+                   for number, (variant, item) in enumerate(zip(sheet.variants, sheet.items, strict=True), start=1)]
         total = sum(r.points for r in results)
         maximum = sum(r.max_points for r in results)
-        return SheetResult(row=submission.row, student=submission.student, sheet=copy.sheet, answers=results,
+        return SheetResult(row=submission.row, student=submission.student, sheet=sheet.id, answers=results,
                            total=total, max=maximum, percent=_percent(total, maximum))
 
 
@@ -114,14 +111,14 @@ def grade_batch(key: Key, batch: SubmissionBatch) -> GradeOutcome:
         if isinstance(found, str):
             rejected.append(Rejected(row=submission.row, reason=found, raw=submission.raw))
             continue
-        seen = (submission.student, found.sheet)
+        seen = (submission.student, found.id)
         if seen in first_row:
             reason = f"duplicate of {batch.unit} {first_row[seen]} (same student and sheet)"
             rejected.append(Rejected(row=submission.row, reason=reason, raw=submission.raw))
             continue
         first_row[seen] = submission.row
         rows_of_student[submission.student] += 1
-        result = marking.sheet(found, key.questions(found.sheet), submission)
+        result = marking.sheet(found, submission)
         sheets.append(result)
         flagged.extend(
             Flagged(row=result.row, student=result.student, sheet=result.sheet, question=a.question,
