@@ -106,9 +106,8 @@ def _sort_key(value: str) -> tuple[int, Fraction | str]:
         return (1, value)
 
 
-def _group(label: str, answers: Sequence[AnswerResult], p: float | None) -> GroupStats:
-    n = len(answers)
-    correct = sum(a.status == "correct" for a in answers)
+def _group(label: str, tally: Sequence[int], p: float | None) -> GroupStats:
+    n, correct = tally
     gp = correct / n if n else None
     flagged = gp is not None and p is not None and n >= FLAG_MIN_N and abs(gp - p) > FLAG_GAP
     return GroupStats(label=label, n=n, correct=correct, p=None if gp is None else round(gp, 3),
@@ -156,12 +155,14 @@ def _item(position: int, answers: list[AnswerResult], rest: list[float], variant
     scores = [a.points / a.max_points if a.max_points else 0.0 for a in answers]
     discrimination = pearson(scores, rest)
     # Siblings: variants with the same label (same parameters) are one group across copies.
-    by_label: dict[str, list[AnswerResult]] = defaultdict(list)
-    by_param: dict[str, dict[str, list[AnswerResult]]] = defaultdict(lambda: defaultdict(list))
+    # A tally is [answers, correct answers].
+    by_label: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_param: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for variant, group in by_item:
-        by_label[variant_label(variant)].extend(group)
-        for name, value in variant.params:
-            by_param[name][value].extend(group)
+        correct = sum(a.status == "correct" for a in group)
+        for tally in (by_label[variant_label(variant)], *(by_param[name][value] for name, value in variant.params)):
+            tally[0] += len(group)
+            tally[1] += correct
     groups = [_group(label, group, p) for label, group in by_label.items()] if len(by_label) > 1 else []
     groups.sort(key=lambda g: (g.p if g.p is not None else 2.0, g.label))
     params = [ParamStats(name=name, values=[_group(f"{name}={value}", values[value], p)
