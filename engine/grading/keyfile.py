@@ -44,9 +44,7 @@ class KeyFile:
         self._pos = 0  # the next byte to read
         self._mark = 0  # the start of the value being read: kept in the buffer until it is whole
         self._eof = False
-        self._start = 0  # where the buffer starts: byte offset, line and column in the file
-        self._line = 1
-        self._column = 1
+        self._start = 0  # the byte offset of the buffer in the file
         self._decoder = json.JSONDecoder()
         self._broken: list[Problem] = []  # of the first copy that is not valid
 
@@ -67,15 +65,15 @@ class KeyFile:
 
     def _document(self, each: Callable[[Copy], None]) -> QuizHeader:
         header: dict[str, Any] = {}
-        lines: dict[str, int] = {}
+        offsets: dict[str, int] = {}
         self._expect(b"{", "a JSON object (the quiz)")
         while self._peek() != b"}":
-            if lines:
+            if offsets:
                 self._expect(b",", "',' or '}'")
             name = self._value()
             if not isinstance(name, str):
                 self._fail("expected a field name in double quotes", self._mark)
-            lines[name] = self._where(self._mark)[0]
+            offsets[name] = self._start + self._mark
             self._expect(b":", "':'")
             if name == "copies":
                 self._copies(each)
@@ -84,7 +82,7 @@ class KeyFile:
         self._pos += 1
         if self._peek() != b"":
             self._fail("extra data after the quiz")
-        return self._validate_header(header, lines)
+        return self._validate_header(header, offsets)
 
     def _copies(self, each: Callable[[Copy], None]) -> None:
         self._expect(b"[", "a list of copies")
@@ -124,14 +122,14 @@ class KeyFile:
             self._invalid(exc, data, number)
             return None
 
-    def _validate_header(self, header: dict[str, Any], lines: dict[str, int]) -> QuizHeader:
+    def _validate_header(self, header: dict[str, Any], offsets: dict[str, int]) -> QuizHeader:
         problems: list[Problem] = []
         try:
             quiz = QuizHeader.model_validate(header)
         except ValidationError as exc:
             problems = validation_problems(exc, header, path=str(self.path), root="document",
-                                           line_of=lambda loc: lines.get(str(loc[0])) if loc else None)
-        if "copies" not in lines:
+                                           line_of=lambda loc: self._line_of(offsets.get(str(loc[0]) if loc else "")))
+        if "copies" not in offsets:
             problems.append(Problem("required field is missing", str(self.path), None, "copies"))
         problems = sorted([*problems, *self._broken], key=lambda p: (p.line is None, p.line or 0))
         if problems:
@@ -141,7 +139,7 @@ class KeyFile:
 
     def _invalid(self, exc: ValidationError, data: Any, number: int) -> None:
         if not self._broken:
-            line = self._where(self._mark)[0]
+            line = self._line_of(self._start + self._mark)
             self._broken = [p._replace(field=f"copies[{number}]" + ("." + p.field if p.field else ""))
                             for p in validation_problems(exc, data, path=str(self.path), line_of=lambda _: line)]
 
@@ -195,12 +193,7 @@ class KeyFile:
         """Read another chunk, dropping what was read before the mark; False at the end of the file."""
         if self._eof or self._stream is None:
             return False
-        gone = self._buffer[:self._mark]
-        newline = gone.rfind(b"\n")
-        tail = gone[newline + 1:].decode("utf-8", "replace")
-        self._column = len(tail) + 1 if newline >= 0 else self._column + len(tail)
-        self._line += gone.count(b"\n")
-        self._start += len(gone)
+        self._start += self._mark
         chunk = self._stream.read(CHUNK)
         self._eof = not chunk
         self._buffer = self._buffer[self._mark:] + chunk
@@ -208,15 +201,26 @@ class KeyFile:
         self._mark = 0
         return bool(chunk)
 
-    def _where(self, pos: int) -> tuple[int, int, int]:
-        """Line, column (both from 1) and byte offset (from 0) in the file of buffer position ``pos``."""
-        before = self._buffer[:pos]
-        newline = before.rfind(b"\n")
-        tail = before[newline + 1:].decode("utf-8", "replace")
-        column = len(tail) + 1 if newline >= 0 else self._column + len(tail)
-        return self._line + before.count(b"\n"), column, self._start + pos
-
     def _fail(self, message: str, pos: int | None = None) -> NoReturn:
-        line, column, byte = self._where(self._pos if pos is None else pos)
+        byte = self._start + (self._pos if pos is None else pos)
+        line, column = self._line_and_column(byte)
         raise UsageError(f"{self.path}: not a quizwright JSON export (invalid JSON at line {line}, "
                          f"column {column}, byte {byte}: {message}); {_HINT}")
+
+    def _line_of(self, byte: int | None) -> int | None:
+        return None if byte is None else self._line_and_column(byte)[0]
+
+    def _line_and_column(self, byte: int) -> tuple[int, int]:
+        """Line and column (from 1) of a byte offset: the file is read again, as only an error needs them."""
+        lines, column = 1, 1
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        with self.path.open("rb") as stream:
+            while byte > 0 and (chunk := stream.read(min(CHUNK, byte))):
+                byte -= len(chunk)
+                newline = chunk.rfind(b"\n")
+                lines += chunk.count(b"\n")
+                if newline >= 0:
+                    decoder.reset()
+                    column = 1
+                column += len(decoder.decode(chunk[newline + 1:]))
+        return lines, column
