@@ -122,6 +122,7 @@ def grade(
     grades_file: Path | None = None,
     report_file: Path | None = None,
     markdown_file: Path | None = None,
+    part: tuple[int, int] | None = None,
 ) -> GradeRun:
     """Grade a submissions file (CSV or JSON) against a saved key or a key regenerated from a bank.
 
@@ -131,6 +132,7 @@ def grade(
     ``exercises`` and ``params`` the quiz was generated with. ``data`` replaces reading the file
     (standard input). Outputs go to ``output_dir`` as grades.csv, report.json and report.md (or to
     the individual files given), all written atomically; with none given, nothing is written.
+    ``part=(k, n)`` grades only the k-th of n equal runs of the rows.
 
     Raises:
         UsageError: unreadable input, no usable header, bank hash mismatch, no seed, ...
@@ -140,9 +142,11 @@ def grade(
     from engine.grading import keys
     from engine.grading import report as reports
     from engine.grading.sheets import grade_batch
-    from engine.grading.submissions import decode, parse_submissions
+    from engine.grading.submissions import decode, parse_submissions, part_of
 
     batch = parse_submissions(decode(data if data is not None else _read_bytes(submissions), source), source)
+    if part is not None:
+        batch = part_of(batch, *part)
     if key is not None:
         regenerating = [name for name, value in (("--seed", seed), ("--count", count),
                                                  ("--exercise", exercises), ("--param", params)) if value]

@@ -315,9 +315,14 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
               help="Write the JSON report here instead.")
 @click.option("--markdown", "markdown_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the Markdown report here instead.")
+@click.option("--part", "part_text", metavar="K/N",
+              help="Only part K of the rows cut into N equal runs (row numbers stay the file's): to "
+                   "split a big class over processes or machines; the parts' grades.csv, in order, "
+                   "make the whole one.")
 def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: int | None, count: int | None,
           exercises: tuple[str, ...], params: tuple[str, ...], bank_hash: str | None, output_dir: Path,
-          grades_file: Path | None, report_file: Path | None, markdown_file: Path | None) -> None:
+          grades_file: Path | None, report_file: Path | None, markdown_file: Path | None,
+          part_text: str | None) -> None:
     """Grade SUBMISSIONS (CSV or JSON, '-' for standard input) and write grades and reports.
 
     The key is the saved JSON export (--key), or is regenerated from the bank at PATHS (default:
@@ -338,9 +343,10 @@ def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: in
             data = stream.read()
     elif not submissions.is_file():
         raise click.BadParameter(f"no such file: {submissions}", param_hint="SUBMISSIONS")
+    part = _part(part_text)
     run = api.grade(submissions, data=data, key=key, paths=list(paths), seed=seed, count=count,
                     exercises=list(exercises), params=pins, bank_hash=bank_hash, output_dir=output_dir,
-                    grades_file=grades_file, report_file=report_file, markdown_file=markdown_file)
+                    grades_file=grades_file, report_file=report_file, markdown_file=markdown_file, part=part)
     report = run.report
     for rejected in report.rejected:
         click.echo(f"{report.unit} {rejected.row}: {rejected.reason}", err=True)
@@ -358,6 +364,15 @@ def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: in
                   if report.rejected else ""))
     if report.rejected:
         raise SystemExit(1)
+
+
+def _part(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    number, sep, parts = text.partition("/")
+    if not (sep and number.strip().isdecimal() and parts.strip().isdecimal() and 1 <= int(number) <= int(parts)):
+        raise click.BadParameter(f"expected K/N with 1 <= K <= N, such as 3/10, got {text!r}", param_hint="--part")
+    return int(number), int(parts)
 
 
 def main() -> None:

@@ -239,6 +239,38 @@ def test_bad_rows_exit_1_and_everything_else_is_still_graded(
     assert "## Rejected rows" in (out / "report.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("parts", [1, 3, 8])
+def test_parts_of_a_class_make_the_whole_gradebook(
+    runner: CliRunner, tmp_path: Path, generated: dict[str, tuple[Path, Quiz, list[str]]], parts: int
+) -> None:
+    key, quiz, sheets = generated["basic"]
+    rows = [f"s{i},{sheets[i % 3]},{right(quiz.copies[i % 3].variants[0], bool(i % 2))},x" for i in range(7)]
+    rows[4] = "bad row"
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,sheet,q1,q2\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    whole = runner.invoke(cli, ["grade", str(answers), "--key", str(key), "-o", str(tmp_path / "whole")])
+    gradebook, rejected = [], []
+    for number in range(1, parts + 1):
+        out = tmp_path / f"part-{number}"
+        result = runner.invoke(cli, ["grade", str(answers), "--key", str(key), "-o", str(out),
+                                     "--part", f"{number}/{parts}"])
+        assert result.exit_code in (0, 1) and f"Note: part {number} of {parts}: rows " in result.stderr
+        lines = (out / "grades.csv").read_text(encoding="utf-8").splitlines()
+        gradebook += lines if number == 1 else lines[1:]
+        rejected += json.loads((out / "report.json").read_text(encoding="utf-8"))["rejected"]
+    assert gradebook == (tmp_path / "whole" / "grades.csv").read_text(encoding="utf-8").splitlines()
+    assert rejected == json.loads((tmp_path / "whole" / "report.json").read_text(encoding="utf-8"))["rejected"]
+    assert [r["row"] for r in rejected] == [6] and whole.exit_code == 1  # the row number of the whole file
+
+
+@pytest.mark.parametrize("part", ["0/3", "4/3", "3", "a/b", "1/0"])
+def test_a_part_must_be_k_of_n(runner: CliRunner, tmp_path: Path, part: str) -> None:
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,sheet,q1\nAnn,FX-3-0001,1\n", encoding="utf-8")
+    result = runner.invoke(cli, ["grade", str(answers), "--part", part])
+    assert result.exit_code == 2 and "--part" in result.stderr and "expected K/N" in result.stderr
+
+
 def test_separate_output_files(runner: CliRunner, tmp_path: Path,
                                generated: dict[str, tuple[Path, Quiz, list[str]]]) -> None:
     key, _, sheets = generated["basic"]

@@ -148,10 +148,10 @@ def _item(position: int, answers: list[AnswerResult], rest: list[float], variant
         counts[answer.status] += 1
         item = variants.get(answer.variant)
         if item is not None:
-            group = groups_of.get(id(item))
-            if group is None:
-                group = groups_of[id(item)] = (item, [])
-            group[1].append(answer)
+            found = groups_of.get(id(item))
+            if found is None:
+                found = groups_of[id(item)] = (item, [])
+            found[1].append(answer)
     by_item = list(groups_of.values())
     first = by_item[0][0] if by_item else None
     p = counts["correct"] / n if n else None

@@ -36,7 +36,7 @@ from typing import Any
 from engine.errors import UsageError
 from engine.grading.models import Rejected, Submission, SubmissionBatch
 
-__all__ = ["parse_submissions", "parse_csv", "parse_json", "decode"]
+__all__ = ["parse_submissions", "parse_csv", "parse_json", "part_of", "decode"]
 
 MAX_RAW = 500  # characters of a rejected row kept in the report
 _QUESTION_RE = re.compile(r"q(\d{1,4})")
@@ -310,3 +310,22 @@ def _json_entry(number: int, entry: Any, extra_keys: set[str], ignored_answers: 
             answers[int(match.group(1))] = text
     return Submission(row=number, student=fields["student"], sheet=fields["sheet"], answers=answers,
                       raw=_raw_json(entry))
+
+
+def part_of(batch: SubmissionBatch, number: int, parts: int) -> SubmissionBatch:
+    """Part ``number`` (from 1) of ``parts``: the rows (graded or rejected) in that run of equal runs.
+
+    Rows keep their numbers in the whole file, so the parts' reports name rows as the whole run does.
+    """
+    rows = [s.row for s in batch.submissions] + [r.row for r in batch.rejected]
+    if not rows:
+        return batch
+    first, span = min(rows), max(rows) - min(rows) + 1
+    low, high = first + span * (number - 1) // parts, first + span * number // parts
+    return SubmissionBatch(
+        format=batch.format, unit=batch.unit,
+        submissions=[s for s in batch.submissions if low <= s.row < high],
+        rejected=[r for r in batch.rejected if low <= r.row < high],
+        notices=[*batch.notices, f"part {number} of {parts}: {batch.unit}s {low} to {high - 1} only"],
+        questions=batch.questions,
+    )
