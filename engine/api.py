@@ -142,11 +142,10 @@ def grade(
     from engine.grading import keys
     from engine.grading import report as reports
     from engine.grading.sheets import grade_batch
-    from engine.grading.submissions import decode, parse_submissions, part_of
+    from engine.grading.submissions import decode, parse_submissions
 
-    batch = parse_submissions(decode(data if data is not None else _read_bytes(submissions), source), source)
-    if part is not None:
-        batch = part_of(batch, *part)
+    text = decode(data if data is not None else _read_bytes(submissions), source)
+    batch = parse_submissions(text, source, part)
     if key is not None:
         regenerating = [name for name, value in (("--seed", seed), ("--count", count),
                                                  ("--exercise", exercises), ("--param", params)) if value]

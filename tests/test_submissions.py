@@ -196,3 +196,21 @@ def test_json_lone_surrogates_are_rejected_not_crashing_the_report() -> None:
     assert batch.rejected[0].raw == '{"student": "Ann\ufffd", "sheet": "WI-7-0001"}'
     assert [s.student for s in batch.submissions] == ["Cid"]
     batch.model_dump_json()  # everything in the batch can be written as UTF-8
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'student,sheet,q1\nA,S-1-1,1\n\nB,S-1-2,"two\nlines"\nC\nD,S-1-4,4\nE,S-1-5,"5\n',
+        '[{"student": "A", "sheet": "S-1-1"}, 3, {"student": "C", "sheet": "S-1-3"}, {}, '
+        '{"student": "E", "sheet": "S-1-5", "answers": {"q1": 5}}]',
+    ],
+    ids=["csv", "json"],
+)
+@pytest.mark.parametrize("parts", [1, 2, 3, 7])
+def test_parts_hold_each_row_once_with_its_number(text: str, parts: int) -> None:
+    whole = parse_submissions(text, "in")
+    pieces = [parse_submissions(text, "in", (k, parts)) for k in range(1, parts + 1)]
+    assert [s for p in pieces for s in p.submissions] == whole.submissions
+    assert [r for p in pieces for r in p.rejected] == whole.rejected
+    assert all(p.notices[-1].startswith(f"part {k} of {parts}: {whole.unit}s ") for k, p in enumerate(pieces, 1))

@@ -36,7 +36,9 @@ from typing import Any
 from engine.errors import UsageError
 from engine.grading.models import Rejected, Submission, SubmissionBatch
 
-__all__ = ["parse_submissions", "parse_csv", "parse_json", "part_of", "decode"]
+__all__ = ["parse_submissions", "parse_csv", "parse_json", "decode"]
+
+Part = tuple[int, int]  # (k, n): the k-th (from 1) of n equal runs of a file's rows
 
 MAX_RAW = 500  # characters of a rejected row kept in the report
 _QUESTION_RE = re.compile(r"q(\d{1,4})")
@@ -55,11 +57,25 @@ def decode(data: bytes, source: str) -> str:
     return data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
 
 
-def parse_submissions(text: str, source: str) -> SubmissionBatch:
-    """Submissions from a decoded file, CSV or JSON (recognised from the first character)."""
+def parse_submissions(text: str, source: str, part: Part | None = None) -> SubmissionBatch:
+    """Submissions from a decoded file, CSV or JSON (recognised from the first character).
+
+    With ``part``, only the rows of that part are read; they keep their numbers in the whole file.
+    """
     if text.lstrip()[:1] in ("[", "{"):
-        return parse_json(text, source)
-    return parse_csv(text, source)
+        return parse_json(text, source, part)
+    return parse_csv(text, source, part)
+
+
+def _rows_of(part: Part | None, first: int, last: int, unit: str, notices: list[str]) -> range:
+    """The rows ``first..last`` of the file, or those of ``part`` (noted in ``notices``)."""
+    if part is None:
+        return range(first, last + 1)
+    number, parts = part
+    span = last - first + 1
+    rows = range(first + span * (number - 1) // parts, first + span * number // parts)
+    notices.append(f"part {number} of {parts}: {unit}s {rows.start} to {rows.stop - 1} only")
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,14 +152,28 @@ def _sniff_delimiter(text: str) -> str:
     return ","
 
 
-def parse_csv(text: str, source: str) -> SubmissionBatch:
+def _last_row(text: str, delimiter: str) -> int:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = 0
+    while True:
+        try:
+            next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error:
+            pass
+        rows += 1
+
+
+def parse_csv(text: str, source: str, part: Part | None = None) -> SubmissionBatch:
     """Submissions from CSV text; bad rows become ``Rejected`` and the rest is still read.
 
     Raises:
         UsageError: no usable header (empty file, missing student/sheet column, duplicate column).
     """
     lines = _Lines(text)
-    reader = csv.reader(lines, delimiter=_sniff_delimiter(text))
+    delimiter = _sniff_delimiter(text)
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -157,6 +187,7 @@ def parse_csv(text: str, source: str) -> SubmissionBatch:
     notices = []
     if ignored:
         notices.append(f"{source}: ignored column{'s' if len(ignored) > 1 else ''}: {', '.join(ignored)}")
+    rows = _rows_of(part, 2, _last_row(text, delimiter) if part else 0, "row", notices)
     submissions: list[Submission] = []
     rejected: list[Rejected] = []
     row = 1
@@ -167,10 +198,12 @@ def parse_csv(text: str, source: str) -> SubmissionBatch:
         except StopIteration:
             break
         except csv.Error as err:
-            rejected.append(Rejected(row=row, reason=f"unreadable row ({err})", raw=_printable(lines.take())))
+            raw = lines.take()
+            if part is None or row in rows:
+                rejected.append(Rejected(row=row, reason=f"unreadable row ({err})", raw=_printable(raw)))
             continue
         raw = lines.take()
-        if not any(cell.strip() for cell in cells):
+        if (part is not None and row not in rows) or not any(cell.strip() for cell in cells):
             continue
         outcome = _csv_row(row, cells, len(header), columns, questions, raw)
         if isinstance(outcome, Submission):
@@ -224,7 +257,7 @@ def _answer_text(value: Any) -> str | None:
     raise ValueError("a list or object, not an answer")
 
 
-def parse_json(text: str, source: str) -> SubmissionBatch:
+def parse_json(text: str, source: str, part: Part | None = None) -> SubmissionBatch:
     """Submissions from a JSON list; a bad entry becomes ``Rejected`` and the rest is still read.
 
     Raises:
@@ -245,13 +278,15 @@ def parse_json(text: str, source: str) -> SubmissionBatch:
     extra_keys: set[str] = set()
     ignored_answers: set[str] = set()
     numbers: set[int] = set()
-    for entry_number, entry in enumerate(data, start=1):
+    notices: list[str] = []
+    entries = _rows_of(part, 1, len(data), "entry", notices)
+    for entry_number in entries:
+        entry = data[entry_number - 1]
         outcome = _json_entry(entry_number, entry, extra_keys, ignored_answers, numbers)
         if isinstance(outcome, Submission):
             submissions.append(outcome)
         else:
             rejected.append(outcome)
-    notices = []
     if extra_keys:
         notices.append(f"{source}: ignored key{'s' if len(extra_keys) > 1 else ''}: "
                        f"{', '.join(sorted(extra_keys))}")
@@ -311,21 +346,3 @@ def _json_entry(number: int, entry: Any, extra_keys: set[str], ignored_answers: 
     return Submission(row=number, student=fields["student"], sheet=fields["sheet"], answers=answers,
                       raw=_raw_json(entry))
 
-
-def part_of(batch: SubmissionBatch, number: int, parts: int) -> SubmissionBatch:
-    """Part ``number`` (from 1) of ``parts``: the rows (graded or rejected) in that run of equal runs.
-
-    Rows keep their numbers in the whole file, so the parts' reports name rows as the whole run does.
-    """
-    rows = [s.row for s in batch.submissions] + [r.row for r in batch.rejected]
-    if not rows:
-        return batch
-    first, span = min(rows), max(rows) - min(rows) + 1
-    low, high = first + span * (number - 1) // parts, first + span * number // parts
-    return SubmissionBatch(
-        format=batch.format, unit=batch.unit,
-        submissions=[s for s in batch.submissions if low <= s.row < high],
-        rejected=[r for r in batch.rejected if low <= r.row < high],
-        notices=[*batch.notices, f"part {number} of {parts}: {batch.unit}s {low} to {high - 1} only"],
-        questions=batch.questions,
-    )
