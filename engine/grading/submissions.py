@@ -22,6 +22,8 @@ Decisions:
 * JSON answers may be text, numbers (read as their exact text, so ``0.1`` stays ``0.1``), true/
   false or null (= blank); lists and objects are rejected as unreadable values. A student or
   sheet given as a number (a student id ``20231234``) is read as its text.
+* A part (``--part K/N``) is the K-th of N equal runs of the file's row numbers, blank rows
+  included; only its rows are made into models, and they keep their numbers in the whole file.
 """
 
 from __future__ import annotations
