@@ -10,6 +10,7 @@ Decisions:
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -100,6 +101,18 @@ def _column_notices(batch: SubmissionBatch, questions: int) -> list[str]:
 
 def grade_batch(key: Key, batch: SubmissionBatch) -> GradeOutcome:
     """Grade every submission that names a sheet of the key; the others become rejections."""
+    # The results are all kept and hold no reference cycles: the cyclic collector would only scan
+    # them again and again while they pile up (a third of the time of 10 000 sheets).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _grade(key, batch)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _grade(key: Key, batch: SubmissionBatch) -> GradeOutcome:
     sheets: list[SheetResult] = []
     rejected = list(batch.rejected)
     flagged: list[Flagged] = []
