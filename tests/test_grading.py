@@ -298,6 +298,14 @@ def test_key_from_a_changed_bank_names_both_hashes(quiz: Quiz) -> None:
     assert key_from_quiz(quiz, bank=load_bank([GRADING_BANK])).info.source == "key file"
 
 
+def test_variants_with_equal_items_share_one(quiz: Quiz) -> None:
+    # The fixture's one-variant exercise repeats on every sheet under its own id and seed.
+    items = key_from_quiz(quiz).items()
+    assert len(items) == 4 * 4
+    assert len({id(item) for item in items.values()}) == len(set(items.values())) < len(items)
+    assert items["variance.1.1"] is items["variance.1.4"]
+
+
 @pytest.mark.parametrize(
     ("wanted", "ok"),
     [("abcdef12", True), ("ABCDEF12", True), ("abcdef1234", True), ("abcdef13", False), ("abcd", False),
