@@ -5,7 +5,6 @@ Decisions:
 * A key keeps ``Item``s, not variants: the question text and worked solution are dropped, and
   variants with equal items (they differ in id and seed only) share one ``Item``, so a 10 000-sheet
   key of a bank with few distinct variants costs little more memory than a 200-sheet one.
-
 * Checks are cached per (question, raw answer) for one grading run; the run's ``Comparer``
   caches again per normalised answer (and prepares each key once), so a class that gives the
   same few answers costs a handful of checks per question. Variants with equal keys (same
