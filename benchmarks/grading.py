@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import os
 import random
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import api  # noqa: E402
-from engine.generation.quiz import Quiz, Variant  # noqa: E402
+from engine.generation.quiz import Copy, Quiz, Variant  # noqa: E402
 from engine.grading.checker.compare import Comparer  # noqa: E402
 from engine.grading.checker.sandbox import default_sandbox  # noqa: E402
 from engine.grading.checker.verdict import CompareRequest  # noqa: E402
@@ -47,6 +49,7 @@ FULL_WIDTH = str.maketrans("0123456789.", "０１２３４５６７８９．")
 GARBAGE = ["0,5", "abc", "x^^2", "__import__('os')", "9**9**9**9", "?", "n/a", "1 000", "--", "lol"]
 
 
+@functools.cache  # the class repeats sheets' values (not timed: setup)
 def _decimal(value: str, places: int) -> str:
     import sympy
 
@@ -96,19 +99,27 @@ def other_wrong(variant: Variant, rng: random.Random) -> str:
     return rng.choice(["n_in", "1/n_out", "n_in + n_out", "sqrt(n_in)", "2*n_out"])
 
 
-def synthesise(quiz: Quiz, students: int, seed: int, path: Path) -> None:
+def synthesise(copies: Callable[[], Iterator[Copy]], students: int, seed: int, path: Path) -> dict[str, list[str]]:
+    """Writes the class's CSV: student i on the (i mod sheets)-th of the key's copies, read as a
+    stream (`copies()` starts it again when there are more students than sheets), so that a
+    key of any size fits in memory. Returns each sheet's first right answers (`right_answers`)."""
     rng = random.Random(seed)
-    pools = [[(right_answers(v), mistakes(v)) for v in copy.variants] for copy in quiz.copies]
-    questions = len(quiz.copies[0].variants)
+    firsts: dict[str, list[str]] = {}
+    stream = copies()
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["student", "sheet", *(f"q{i}" for i in range(1, questions + 1))])
         for i in range(students):
-            index = i % len(quiz.copies)
-            copy = quiz.copies[index]
+            copy = next(stream, None)
+            if copy is None:
+                stream = copies()
+                copy = next(stream)
+            if i == 0:
+                writer.writerow(["student", "sheet", *(f"q{k}" for k in range(1, len(copy.variants) + 1))])
+            pool = [(right_answers(v), mistakes(v)) for v in copy.variants]
+            firsts[copy.sheet] = [right[0] for right, _ in pool]
             skill = rng.random()  # stronger students are right more often: item analysis has signal
             row = []
-            for variant, (right, wrong) in zip(copy.variants, pools[index], strict=True):
+            for variant, (right, wrong) in zip(copy.variants, pool, strict=True):
                 r = rng.random()
                 if r < 0.45 + 0.3 * skill:
                     row.append(right[0] if rng.random() < 0.67 else rng.choice(right[1:]))
@@ -120,6 +131,7 @@ def synthesise(quiz: Quiz, students: int, seed: int, path: Path) -> None:
                     row.append(rng.choice(GARBAGE) if rng.random() < 0.7 else "".join(
                         rng.choices(string.ascii_letters + string.punctuation, k=rng.randint(1, 12))))
             writer.writerow([f"student{i:05d}", copy.sheet, *row])
+    return firsts
 
 
 def _clear_worker_caches() -> None:
@@ -168,7 +180,7 @@ def main() -> None:
         start = time.perf_counter()
         api.export("json", output=key, seed=args.seed, count=args.sheets)
         quiz = Quiz.model_validate_json(key.read_bytes())
-        synthesise(quiz, args.students, args.seed, submissions)
+        synthesise(lambda: iter(quiz.copies), args.students, args.seed, submissions)
         setup = time.perf_counter() - start
         questions = len(quiz.copies[0].variants)
         print(f"setup (not timed): key of {args.sheets} sheets × {questions} questions and "

@@ -56,7 +56,9 @@ R_EXAMS_DOC = {100: 18.9, 1000: 159.0}
 DOC_TIMES = {"text2qti": {100: 0.67, 1000: 4.7}, "pymoodef": {100: 0.57, 1000: 0.92}}
 EXTERNAL_PACKAGES = ["text2qti==0.8.0", "pymoodef==0.1.0"]
 TIME_BIN = "/usr/bin/time"
-WORKS = ("wi4", "external", "bank", "check", "grading")
+WORKS = ("wi4", "external", "bank", "check", "grading", "startup", "cliff", "bigkey")
+CLIFF_EXERCISE = "xavier-sum"
+FLOOR_TARGETS = {1000: 2.5, 20000: 2.0, 100000: 2.0}  # N: ours / floor at most
 EXTERNAL_IDS = ("pymoodef", "text2qti")  # their failures are findings, not failures of this run
 
 # The timer of last resort: a wrapper process whose only child is the command, so that
@@ -68,7 +70,8 @@ RUSAGE_WRAPPER = (
     "wall = time.perf_counter() - start\n"
     "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
     "with open(sys.argv[1], 'w') as fh:\n"
-    "    json.dump({'wall': wall, 'peak_kb': usage.ru_maxrss, 'rc': rc}, fh)\n"
+    "    json.dump({'wall': wall, 'peak_kb': usage.ru_maxrss, 'rc': rc,\n"
+    "               'cpu': usage.ru_utime + usage.ru_stime}, fh)\n"
     "sys.exit(rc if rc >= 0 else 128 - rc)\n"
 )
 
@@ -89,6 +92,8 @@ class Timed:
     outer_wall: float  # seconds around the shell, for reference
     stderr: str
     timed_out: bool = False
+    load: tuple[float, float] = (0.0, 0.0)  # the 1-minute load average before and after the run
+    cpu: float | None = None  # user + system seconds
 
 
 def _parse_time_v(text: str) -> tuple[float | None, int | None, int | None]:
@@ -106,6 +111,12 @@ def _parse_time_v(text: str) -> tuple[float | None, int | None, int | None]:
     if match:
         status = int(match.group(1))
     return wall, peak, status
+
+
+def _parse_cpu(text: str) -> float | None:
+    """User + system seconds from a /usr/bin/time -v report."""
+    times = re.findall(r"(?:User|System) time \(seconds\): *([0-9.]+)", text)
+    return sum(map(float, times)) if len(times) == 2 else None
 
 
 class Runner:
@@ -133,18 +144,20 @@ class Runner:
             argv = [sys.executable, "-c", RUSAGE_WRAPPER, str(report), *cmd]
         return shlex.join(argv)
 
-    def run(self, cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> Timed:
+    def run(self, cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None,
+            timeout: float | None = None) -> Timed:
         self.count += 1
         report = self.work / f"timing-{self.count}.txt"
         err_path = self.work / f"stderr-{self.count}.txt"
         line = self.shell_line(cmd, report)
         timed_out = False
+        load_before = os.getloadavg()[0]
         with open(os.devnull, "wb") as out, open(err_path, "wb") as err:
             start = time.perf_counter()
             proc = subprocess.Popen(["/bin/sh", "-c", line], cwd=cwd, env=env, stdout=out, stderr=err,
                                     start_new_session=True)
             try:
-                returncode = proc.wait(timeout=self.timeout)
+                returncode = proc.wait(timeout=timeout or self.timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)  # the session this call started, nothing else
                 returncode = proc.wait()
@@ -158,20 +171,23 @@ class Runner:
         err_path.unlink()
         wall: float | None = None
         peak: int | None = None
+        cpu: float | None = None
         if report.exists():
             text = report.read_text(encoding="utf-8", errors="replace")
             report.unlink()
             if self.timer == "time":
                 wall, peak, status = _parse_time_v(text)
+                cpu = _parse_cpu(text)
                 if status is not None and not timed_out:
                     returncode = status
             else:
                 try:
                     data = json.loads(text)
-                    wall, peak = data["wall"], data["peak_kb"]
+                    wall, peak, cpu = data["wall"], data["peak_kb"], data["cpu"]
                 except (ValueError, KeyError):
                     pass
-        return Timed(wall if wall is not None else outer, peak or 0, returncode, outer, stderr, timed_out)
+        return Timed(wall if wall is not None else outer, peak or 0, returncode, outer, stderr, timed_out,
+                     (load_before, os.getloadavg()[0]), cpu)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -184,6 +200,7 @@ class Row:
     work: str
     n: int | None
     wall_s: float | None = None
+    cpu_s: float | None = None  # median user + system seconds
     per: str = ""  # shown in the "per variant" column
     per_variant_ms: float | None = None
     peak_mb: float | None = None
@@ -195,11 +212,15 @@ class Row:
     command: str = ""
     details: dict[str, Any] = field(default_factory=dict)
 
-    def timed(self, timings: list[Any], units: int, suffix: str = "ms") -> None:
-        """Median wall time and peak memory of the runs, and the time per unit of work."""
+    def timed(self, timings: list[Any], units: int | None, suffix: str = "ms") -> None:
+        """Median wall time, CPU time and peak memory of the runs, and the time per unit of work."""
         self.wall_s, self.peak_mb = summarise(timings)
-        self.per_variant_ms = 1000 * self.wall_s / units
-        self.per = f"{self.per_variant_ms:.3f} {suffix}"
+        cpus = [t.cpu for t in timings if t.cpu is not None]
+        self.cpu_s = statistics.median(cpus) if len(cpus) == len(timings) else None
+        self.details["load_1min_max"] = max(max(t.load) for t in timings)
+        if units:
+            self.per_variant_ms = 1000 * self.wall_s / units
+            self.per = f"{self.per_variant_ms:.3f} {suffix}"
 
 
 def sha256_file(path: Path) -> str:
@@ -223,17 +244,25 @@ def quizwright_cmd() -> list[str]:
     return [sys.executable, "-m", "engine"]  # with PYTHONPATH set by the caller's environment
 
 
-def child_env() -> dict[str, str]:
+def child_env(engine_root: Path) -> dict[str, str]:
+    # First on PYTHONPATH, engine_root's engine/ is the one imported (before the venv's install).
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = str(engine_root) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 
 
-def byte_compile() -> None:
+def byte_compile(engine_root: Path) -> None:
     # pip byte-compiles an installed package (and pymoodef's, text2qti's); an editable install
     # under PYTHONDONTWRITEBYTECODE=1 never does, and every timed run would then spend ~50 ms
     # compiling engine/ again. Compiled once here, every run starts as an installed one does.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "engine")], check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(engine_root / "engine")], check=True)
+
+
+def engine_imported(env: dict[str, str]) -> str:
+    """Where the timed runs import engine/ from (what --engine-root asked for, checked)."""
+    probe = [sys.executable, "-c", "import engine; print(engine.__file__)"]
+    result = subprocess.run(probe, capture_output=True, text=True, env=env, cwd=ROOT)
+    return str(Path(result.stdout.strip()).parent.parent) if result.returncode == 0 else "?"
 
 
 def summarise(timings: list[Timed]) -> tuple[float, float]:
@@ -241,8 +270,8 @@ def summarise(timings: list[Timed]) -> tuple[float, float]:
 
 
 def run_record(t: Timed, **extra: Any) -> dict[str, Any]:
-    return {"wall_s": round(t.wall, 3), "outer_wall_s": round(t.outer_wall, 3), "peak_kb": t.peak_kb,
-            "returncode": t.returncode, "timed_out": t.timed_out, **extra}
+    return {"wall_s": round(t.wall, 3), "cpu_s": t.cpu, "outer_wall_s": round(t.outer_wall, 3), "peak_kb": t.peak_kb,
+            "returncode": t.returncode, "timed_out": t.timed_out, "load_1min": t.load, **extra}
 
 
 def failure(t: Timed) -> str | None:
@@ -564,6 +593,42 @@ def count_moodle(path: Path) -> tuple[list[str], Counter[str], dict[str, int]]:
     return [], types, per_category
 
 
+def load_grading() -> Any:
+    """benchmarks/grading.py: the class synthesis and the formula timings."""
+    spec = importlib.util.spec_from_file_location("qw_bench_grading", BENCH / "grading.py")
+    assert spec and spec.loader
+    grading = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = grading
+    spec.loader.exec_module(grading)
+    return grading
+
+
+def check_cliff(path: Path, n: int) -> list[str]:
+    """n xavier-sum questions of n distinct (A, B) pairs, each answer A + B (scanned line by line)."""
+    pairs: set[tuple[int, int]] = set()
+    questions = wrong = 0
+    ab: tuple[int, int] | None = None
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if '<question type="numerical">' in line:
+                questions += 1
+            elif "<questiontext" in line:
+                ab = None
+            elif ab is None and "n_{out} = " in line:
+                ab = _ab(line)
+                if ab:
+                    pairs.add(ab)
+            elif "<answer fraction=\"100\">" in line:
+                answer = next(fh).strip()
+                wrong += ab is None or answer != f"<text>{sum(ab)}</text>"
+    problems = [f"{questions} questions, expected {n}"] if questions != n else []
+    if len(pairs) != n:
+        problems.append(f"{len(pairs)} distinct (A, B) pairs, expected {n}")
+    if wrong:
+        problems.append(f"{wrong} answers are not A + B")
+    return problems
+
+
 def check_text(problems: list[str]) -> str:
     return "ok" if not problems else "FAIL: " + "; ".join(problems)
 
@@ -578,8 +643,10 @@ class Bench:
         self.work = work
         self.runner = Runner(work, args.timer, args.timeout)
         self.rows: list[Row] = []
+        self.load: dict[str, float] = {}  # the 1-minute load average at the start and end of the run
         self.wi4: dict[int, Row] = {}
-        self.env = child_env()
+        self.engine_root = (args.engine_root or ROOT).resolve()
+        self.env = child_env(self.engine_root)
         self.qw = quizwright_cmd()
 
     def add(self, row: Row) -> Row:
@@ -594,12 +661,20 @@ class Bench:
         return [*self.qw, "generate", str(WI4), "--seed", str(WI4_SEED), "--count", str(n),
                 "-f", "moodle", "-o", str(out)]
 
+    def floor_command(self, n: int, out: Path) -> list[str]:
+        return [sys.executable, str(BENCH / "floor.py"), str(WI4), "--seed", str(WI4_SEED), "--count", str(n),
+                "-o", str(out)]
+
     def measure_wi4(self, n: int) -> Row:
+        """Ours at N, each run followed by a run of the floor script (benchmarks/floor.py)."""
         if n in self.wi4:
             return self.wi4[n]
-        log(f"weight-init-4 -> Moodle XML, N={n} ({self.args.runs} run(s))")
+        log(f"weight-init-4 -> Moodle XML, N={n} ({self.args.runs} run(s), each paired with the floor's)")
         row = Row("wi4", "weight-init-4 → Moodle XML", n)
+        floor = Row("floor", "floor: benchmarks/floor.py (stdlib) → Moodle XML", n)
+        self.wi4[n] = row
         timings: list[Timed] = []
+        floor_timings: list[Timed] = []
         hashes: list[str] = []
         last: Path | None = None
         for i in range(self.args.runs):
@@ -611,7 +686,6 @@ class Bench:
             if problem or not out.exists():
                 row.check = f"FAIL: {problem or 'no output file'}"
                 row.runs.append(run_record(t))
-                self.wi4[n] = row
                 return self.add(row)
             size = out.stat().st_size
             hashes.append(sha256_file(out))
@@ -620,24 +694,66 @@ class Bench:
             if last is not None:
                 last.unlink()
             last = out
+            self.floor_run(floor, n, floor_timings, hashes[-1], size)
         assert last is not None
         row.timed(timings, 4 * n)
         row.output_mb = mb(last.stat().st_size)
         start = time.perf_counter()
         problems, counts = check_wi4_moodle(last, n)
-        row.details = {"check_seconds": round(time.perf_counter() - start, 2), "counts": counts,
-                       "identical_runs": len(set(hashes)) == 1 if len(hashes) > 1 else None}
+        row.details.update(check_seconds=round(time.perf_counter() - start, 2), counts=counts,
+                           identical_runs=len(set(hashes)) == 1 if len(hashes) > 1 else None)
         if len(set(hashes)) > 1:
             problems.append(f"the {len(hashes)} runs wrote different bytes")
         row.check = check_text(problems)
         if n in R_EXAMS_DOC:
             row.vs = f"R/exams {R_EXAMS_DOC[n]:g} s (doc) = {R_EXAMS_DOC[n] / row.wall_s:.1f}× ours"
+        self.add(row)
+        self.floor_result(floor, row, floor_timings, last, n)
         if n == self.determinism_n():
             self.outputs_for_determinism = (last, hashes)
         else:
             last.unlink()
-        self.wi4[n] = row
-        return self.add(row)
+        return row
+
+    def floor_run(self, floor: Row, n: int, timings: list[Timed], ours_sha: str, ours_bytes: int) -> None:
+        """One run of the floor script; its output is kept when it differs from ours, for the check."""
+        if floor.check.startswith("FAIL"):
+            return
+        out = self.work / f"floor-{n}.xml"
+        cmd = self.floor_command(n, out)
+        floor.command = shlex.join(cmd)
+        t = self.runner.run(cmd, cwd=ROOT)
+        if failure(t) or not out.exists():
+            floor.check = f"FAIL: {failure(t) or 'no output file'}"
+            floor.runs.append(run_record(t))
+            return
+        size, sha = out.stat().st_size, sha256_file(out)
+        floor.runs.append(run_record(t, output_bytes=size, sha256=sha))
+        floor.details.update(bytes_over_ours=round(size / ours_bytes, 4), same_bytes_as_ours=sha == ours_sha)
+        timings.append(t)
+        if sha == ours_sha:
+            out.unlink()
+
+    def floor_result(self, floor: Row, ours: Row, timings: list[Timed], ours_out: Path, n: int) -> None:
+        """The floor's row: checked as ours is (the same verdict when it wrote our bytes), and the
+        ratio ours / floor of the medians of the alternated runs."""
+        out = self.work / f"floor-{n}.xml"
+        if len(timings) == len(ours.runs) and timings:
+            floor.timed(timings, 4 * n)
+            floor.output_mb = mb(ours_out.stat().st_size * floor.details["bytes_over_ours"])
+            if floor.details["same_bytes_as_ours"]:
+                floor.check = ours.check if not ours.check.startswith("ok") else "ok (the same bytes as ours)"
+            else:
+                floor.check = check_text(check_wi4_moodle(out, n)[0])
+            assert ours.wall_s is not None and floor.wall_s is not None
+            ratio = ours.wall_s / floor.wall_s
+            cpu = ours.cpu_s / floor.cpu_s if ours.cpu_s and floor.cpu_s else None
+            floor.details.update(ours_over_floor=round(ratio, 3), ours_over_floor_cpu=cpu and round(cpu, 3))
+            floor.vs = f"ours = {ratio:.2f}× floor (wall, runs alternated)" + (f", {cpu:.2f}× (CPU)" if cpu else "")
+            floor.note = (f"output {100 * floor.details['bytes_over_ours']:.1f} % of our bytes"
+                          + (", identical" if floor.details["same_bytes_as_ours"] else ""))
+        out.unlink(missing_ok=True)
+        self.add(floor)
 
     def determinism_n(self) -> int:
         sizes = self.args.sizes
@@ -902,11 +1018,7 @@ class Bench:
     # -- 5. grading -----------------------------------------------------------------------------
 
     def measure_grading(self) -> None:
-        spec = importlib.util.spec_from_file_location("qw_bench_grading", BENCH / "grading.py")
-        assert spec and spec.loader
-        grading = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = grading
-        spec.loader.exec_module(grading)  # benchmarks/grading.py: its synthesis and formula timing
+        grading = load_grading()
         from engine import api
         from engine.generation.quiz import Quiz
 
@@ -917,32 +1029,10 @@ class Bench:
         log(f"grading: setup (not timed) of {students} submissions on {sheets} sheets")
         api.export("json", output=key, seed=seed, count=sheets)
         quiz = Quiz.model_validate_json(key.read_bytes())
-        grading.synthesise(quiz, students, seed, submissions)
+        firsts = grading.synthesise(lambda: iter(quiz.copies), students, seed, submissions)
         questions = len(quiz.copies[0].variants)
         row = Row("grading", f"grade {students} students × {questions} questions", students)
-        timings = []
-        for i in range(self.args.runs):
-            out = folder / f"out-{i}"
-            cmd = [*self.qw, "grade", str(submissions), "--key", str(key), "-o", str(out)]
-            row.command = shlex.join(cmd)
-            t = self.runner.run(cmd, cwd=ROOT, env=self.env)
-            row.runs.append(run_record(t))
-            if failure(t):
-                row.check = f"FAIL: {failure(t)}"
-                break
-            timings.append(t)
-        if len(timings) == self.args.runs:
-            row.timed(timings, students, "ms/sheet")
-            out = folder / f"out-{self.args.runs - 1}"
-            row.output_mb = mb(sum(p.stat().st_size for p in out.iterdir()))
-            row.vs = f"{students / row.wall_s:,.0f} submissions/s"
-            problems, statuses = self.check_grades(out / "report.json", quiz, students, questions,
-                                                   grading.right_answers)
-            row.check = check_text(problems)
-            row.details["statuses"] = statuses
-            row.note = (f"key: {sheets} sheets; CSV synthesised by benchmarks/grading.py (not timed); "
-                        + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
-        self.add(row)
+        self.add(self.grade(row, folder, key, submissions, firsts, sheets))
 
         for cold in (False, True):
             what = "SymPy cache cleared" if cold else "SymPy warm, as in grading"
@@ -956,9 +1046,36 @@ class Bench:
             frow.details = {"median_ms": round(median, 3), "p99_ms": round(p99, 3), "max_ms": round(times[-1], 3)}
             self.add(frow)
 
+    def grade(self, row: Row, folder: Path, key: Path, submissions: Path, firsts: dict[str, list[str]],
+              sheets: int) -> Row:
+        """The timed runs of `quizwright grade` on a synthesised class, and the check of the last report."""
+        students = row.n or 0
+        timings = []
+        for i in range(self.args.runs):
+            out = folder / f"out-{i}"
+            cmd = [*self.qw, "grade", str(submissions), "--key", str(key), "-o", str(out)]
+            row.command = shlex.join(cmd)
+            t = self.runner.run(cmd, cwd=ROOT, env=self.env)
+            row.runs.append(run_record(t))
+            if failure(t):
+                row.check = f"FAIL: {failure(t)}"
+                return row
+            timings.append(t)
+            if i:
+                shutil.rmtree(folder / f"out-{i - 1}")
+        row.timed(timings, students, "ms/sheet")
+        out = folder / f"out-{self.args.runs - 1}"
+        row.output_mb = mb(sum(p.stat().st_size for p in out.iterdir()))
+        row.vs = f"{students / row.wall_s:,.0f} submissions/s"
+        problems, statuses = self.check_grades(out / "report.json", firsts, students)
+        row.check = check_text(problems)
+        row.details["statuses"] = statuses
+        row.note = (f"key: {sheets} sheets ({mb(key.stat().st_size):.0f} MB); CSV synthesised by "
+                    "benchmarks/grading.py (not timed); " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
+        return row
+
     @staticmethod
-    def check_grades(report_path: Path, quiz: Any, students: int, questions: int,
-                     right_answers: Any) -> tuple[list[str], dict[str, int]]:
+    def check_grades(report_path: Path, firsts: dict[str, list[str]], students: int) -> tuple[list[str], dict[str, int]]:
         """Every sheet graded, none rejected; every blank answer unanswered and every answer written
         exactly as the key's first accepted form (benchmarks/grading.py's right_answers) correct."""
         problems: list[str] = []
@@ -966,15 +1083,13 @@ class Bench:
         statuses: Counter[str] = Counter()
         if report.get("graded") != students or report.get("rejected"):
             problems.append(f"graded {report.get('graded')} of {students}, {len(report.get('rejected', []))} rejected")
-        by_sheet = {copy.sheet: copy for copy in quiz.copies}
-        firsts = {copy.sheet: [right_answers(v)[0] for v in copy.variants] for copy in quiz.copies}
         wrong = 0
         for sheet in report.get("sheets", []):
-            copy = by_sheet.get(sheet["sheet"])
-            if copy is None or len(sheet["answers"]) != questions:
+            first_answers = firsts.get(sheet["sheet"])
+            if first_answers is None or len(sheet["answers"]) != len(first_answers):
                 wrong += 1
                 continue
-            for answer, first in zip(sheet["answers"], firsts[sheet["sheet"]], strict=True):
+            for answer, first in zip(sheet["answers"], first_answers, strict=True):
                 statuses[answer["status"]] += 1
                 if not answer["response"].strip() and answer["status"] != "unanswered":
                     wrong += 1
@@ -983,6 +1098,90 @@ class Bench:
         if wrong:
             problems.append(f"{wrong} answers or sheets graded against expectation")
         return problems, dict(statuses)
+
+    # -- 6. start-up, the exhaustion cliff, a big saved key ------------------------------------
+
+    def timed_runs(self, row: Row, cmd: list[str], timeout: float | None = None) -> list[Timed] | None:
+        """--runs runs of cmd, or None (the row says why) at the first failure."""
+        row.command = shlex.join(cmd)
+        timings = []
+        for _ in range(self.args.runs):
+            t = self.runner.run(cmd, cwd=ROOT, env=self.env, timeout=timeout)
+            row.runs.append(run_record(t))
+            if failure(t):
+                row.check = f"FAIL: {failure(t)}"
+                row.details["stderr"] = t.stderr[-2000:]
+                return None
+            timings.append(t)
+        return timings
+
+    def measure_startup(self) -> None:
+        out = self.work / "startup.xml"
+        for name, args in (("help", ["--help"]), ("list", ["list"]), ("compare", ["compare", "2*n", "n+n"]),
+                           ("generate", ["generate", "--count", "1", "-f", "moodle", "-o", str(out)])):
+            log(f"start-up: quizwright {name}")
+            shown = shlex.join(args).replace(str(out), "FILE")
+            row = Row(f"startup-{name}", f"start-up: quizwright {shown}", None)
+            timings = self.timed_runs(row, [*self.qw, *args])
+            if timings:
+                row.timed(timings, None)
+                row.check = "ok (exit 0)"
+            out.unlink(missing_ok=True)
+            self.add(row)
+
+    def distinct_variants(self, exercise: str) -> int:
+        listed = subprocess.run([*self.qw, "list", str(WI4), "--json"], capture_output=True, text=True,
+                                env=self.env, cwd=ROOT, check=True)
+        return next(json.loads(line)["variants"] for line in listed.stdout.splitlines()
+                    if line.startswith("{") and json.loads(line)["id"] == exercise)
+
+    def measure_cliff(self) -> None:
+        """One exercise at N = 1, a small N and its distinct count; per variant = the time beyond
+        N = 1 (start-up, loading, the fixed cost of a run) divided by N - 1."""
+        exercise = CLIFF_EXERCISE
+        distinct = self.distinct_variants(exercise)
+        small = min(self.args.cliff_small, distinct)
+        base: Row | None = None
+        for n in sorted({1, small, distinct}):
+            log(f"cliff: {exercise} at N={n} (distinct: {distinct})")
+            row = Row("cliff", f"{exercise} alone → Moodle XML ({distinct:,} distinct)", n)
+            out = self.work / f"cliff-{n}.xml"
+            cmd = [*self.qw, "generate", str(WI4), "-e", exercise, "--seed", str(WI4_SEED), "--count", str(n),
+                   "-f", "moodle", "-o", str(out)]
+            timings = self.timed_runs(row, cmd, self.args.cliff_timeout if n == distinct else None)
+            if timings is None and row.runs[-1]["timed_out"]:
+                row.check = f"not finished in {self.args.cliff_timeout:g} s (killed)"
+            elif timings:
+                row.timed(timings, n)
+                row.output_mb = mb(out.stat().st_size)
+                row.check = check_text(check_cliff(out, n))
+                if n == 1:
+                    base, row.per = row, "(the base)"
+                elif base is not None and base.wall_s is not None and row.wall_s is not None:
+                    marginal = 1e6 * (row.wall_s - base.wall_s) / (n - 1)
+                    row.details["marginal_us_per_variant"] = round(marginal, 2)
+                    row.per = f"{marginal:.1f} µs beyond N=1"
+            row.details["distinct"] = distinct
+            out.unlink(missing_ok=True)
+            self.add(row)
+
+    def measure_bigkey(self) -> None:
+        """Grading a class of as many students as a big saved key has sheets, one student per sheet."""
+        from engine import api
+
+        sheets, seed = self.args.bigkey_sheets, self.args.grading_seed
+        folder = self.work / "bigkey"
+        folder.mkdir(exist_ok=True)
+        key, submissions = folder / "quiz.json", folder / "answers.csv"
+        log(f"big key: setup (not timed) of a {sheets}-sheet key and {sheets} submissions")
+        subprocess.run([*self.qw, "generate", "--seed", str(seed), "--count", str(sheets), "-f", "json", "-o",
+                        str(key)], env=self.env, cwd=ROOT, check=True, capture_output=True)
+        # The class follows the same copies, streamed in this process (a loaded key would take GBs).
+        firsts = load_grading().synthesise(lambda: api.generate(seed=seed, count=sheets).copies, sheets, seed,
+                                           submissions)
+        row = Row("bigkey", f"grade {sheets} students against a {sheets}-sheet key", sheets)
+        self.add(self.grade(row, folder, key, submissions, firsts, sheets))
+        shutil.rmtree(folder)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1060,6 +1259,7 @@ def verdicts(bench: Bench) -> list[dict[str, Any]]:
         else:
             what = "SymPy cache cleared" if fid == "formula-cold" else "SymPy warm"
             add(f"one formula check ({what}): median < 20 ms and p99 < 200 ms", None, None)
+    issue15_targets(rows, add)
     ours_rows = [r for r in rows if r.id not in EXTERNAL_IDS]
     failed = [f"{r.id} N={r.n}" for r in ours_rows if r.check.startswith("FAIL")]
     add("every check of quizwright's outputs passes",
@@ -1067,16 +1267,51 @@ def verdicts(bench: Bench) -> list[dict[str, Any]]:
     return out
 
 
+def issue15_targets(rows: list[Row], add: Any) -> None:
+    """Issue 15: close to the floor, start-up, no exhaustion cliff, a big saved key."""
+    def ok(row: Row | None) -> bool:
+        return row is not None and row.wall_s is not None and row.check.startswith("ok")
+
+    found = {(r.id, r.n): r for r in rows}
+    for n, limit in FLOOR_TARGETS.items():
+        ours, floor = found.get(("wi4", n)), found.get(("floor", n))
+        if ok(ours) and ok(floor):
+            d = floor.details
+            cpu = f", CPU {d['ours_over_floor_cpu']:.2f}×" if d.get("ours_over_floor_cpu") else ""
+            add(f"weight-init-4 N={n} within {limit:g}× the floor script (wall, runs alternated)",
+                f"{d['ours_over_floor']:.2f}× ({ours.wall_s:.2f} s vs {floor.wall_s:.2f} s{cpu})",
+                d["ours_over_floor"] <= limit)
+        else:
+            add(f"weight-init-4 N={n} within {limit:g}× the floor script", None, None)
+    for name in ("help", "list", "compare", "generate"):
+        row = next((r for r in rows if r.id == f"startup-{name}"), None)
+        add(f"{row.work if row else 'start-up: quizwright ' + name} under 0.2 s",
+            f"{row.wall_s:.2f} s" if ok(row) else None, ok(row) and row.wall_s < 0.2)
+    cliff = sorted((r for r in rows if r.id == "cliff"), key=lambda r: r.n or 0)
+    if len(cliff) == 3 and all(ok(r) for r in cliff):
+        small, full = cliff[1].details["marginal_us_per_variant"], cliff[2].details["marginal_us_per_variant"]
+        add(f"cliff: N = the distinct count ({cliff[2].n:,}) at ≤ 2× the time per variant of N={cliff[1].n:,}",
+            f"{full:.1f} vs {small:.1f} µs per variant beyond N=1 ({full / small:.2f}×)", full <= 2 * small)
+    elif cliff and cliff[-1].check.startswith("not finished"):
+        add(f"cliff: N = the distinct count ({cliff[-1].n:,}) in linear time", cliff[-1].check, False)
+    else:
+        add("cliff: N = the distinct count in linear time", None, None)
+    row = found.get(("bigkey", 10_000))
+    add("grading 10000 students against a 10000-sheet key under 20 s and 1 GB",
+        f"{row.wall_s:.1f} s, {row.peak_mb:.0f} MB" if ok(row) and row.peak_mb else None,
+        ok(row) and row.wall_s < 20 and (row.peak_mb or 0) < 1000)
+
+
 def fmt(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
 def markdown_table(bench: Bench, targets: list[dict[str, Any]]) -> str:
-    lines = ["| work | N | wall s (median) | per variant | peak MB | output MB | check | vs |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| work | N | wall s (median) | CPU s | per variant | peak MB | output MB | load | check | vs |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in bench.rows:
-        cells = [r.work, f"{r.n:,}" if r.n is not None else "-", fmt(r.wall_s), r.per or "-", fmt(r.peak_mb, 1),
-                 fmt(r.output_mb, 1), r.check, r.vs or ""]
+        cells = [r.work, f"{r.n:,}" if r.n is not None else "-", fmt(r.wall_s), fmt(r.cpu_s), r.per or "-",
+                 fmt(r.peak_mb, 1), fmt(r.output_mb, 1), fmt(r.details.get("load_1min_max")), r.check, r.vs or ""]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     notes = []
     for r in bench.rows:
@@ -1087,26 +1322,34 @@ def markdown_table(bench: Bench, targets: list[dict[str, Any]]) -> str:
     lines += ["", f"Timer: {bench.runner.describe()}, median of {bench.args.runs} run(s); per variant = wall / "
               "(4N) for weight-init-4 and the other tools, wall / (exercises × N) for the bank and check; "
               "MB = 10⁶ bytes; R/exams and '(doc: …)' figures are constants from "
-              "shared/benchmarks/weight-init-4.md, not measured here.", *notes,
+              "shared/benchmarks/weight-init-4.md, not measured here; CPU = user + system; load = the highest "
+              "1-minute load average before or after a timed run of the row.",
+              f"Engine: {bench.engine_root}; machine: {os.cpu_count()} CPUs, 1-minute load average "
+              f"{fmt(bench.load.get('start'))} at the start of the run and {fmt(bench.load.get('end'))} at its end.",
+              *notes,
               "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {t['target']} | {t['measured']} | {t['verdict']} |" for t in targets]
     return "\n".join(lines)
 
 
 def meta(bench: Bench) -> dict[str, Any]:
-    def git(*args: str) -> str:
-        result = subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT)
+    def git(where: Path, *args: str) -> str:
+        result = subprocess.run(["git", *args], capture_output=True, text=True, cwd=where)
         return result.stdout.strip()
 
+    root = bench.engine_root
     return {
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
-        "commit": git("rev-parse", "HEAD"),
-        "engine_dirty": bool(git("status", "--porcelain", "--", "engine")),
+        "commit": git(ROOT, "rev-parse", "HEAD"),
+        "engine_root": str(root),
+        "engine_commit": git(root, "rev-parse", "HEAD"),
+        "engine_dirty": bool(git(root, "status", "--porcelain", "--", "engine")),
+        "load_1min": bench.load,
         "timer": bench.runner.describe(),
-        "quizwright": shlex.join(bench.qw),
+        "quizwright": f"PYTHONPATH={root} {shlex.join(bench.qw)}",
         "args": {k: v for k, v in vars(bench.args).items()},
     }
 
@@ -1132,7 +1375,7 @@ def work_list(text: str) -> list[str]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--sizes", type=int_list, default=[100, 1000, 10000, 100000],
+    parser.add_argument("--sizes", type=int_list, default=[100, 1000, 10000, 20000, 100000],
                         help="weight-init-4 sizes N (variants per question)")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per measurement (median)")
     parser.add_argument("--external-sizes", type=int_list, default=[100, 1000],
@@ -1143,6 +1386,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sheets", type=int, default=200, help="grading: distinct sheets in the key")
     parser.add_argument("--grading-seed", type=int, default=0, help="grading: seed of key and answers")
     parser.add_argument("--formula-checks", type=int, default=300, help="formula checks to time")
+    parser.add_argument("--cliff-small", type=int, default=10_000,
+                        help="cliff: the small N whose time per variant the distinct count's is compared with")
+    parser.add_argument("--cliff-timeout", type=float, default=300, help="cliff: seconds the run at the distinct count may take")
+    parser.add_argument("--bigkey-sheets", type=int, default=10_000, help="big-key grading: sheets in the key = students")
+    parser.add_argument("--engine-root", type=Path, default=None,
+                        help="time the engine/ of this checkout (PYTHONPATH=DIR, byte-compiled there); default: this one")
     parser.add_argument("--only", type=work_list, default=None,
                         help=f"comma-separated subset of {','.join(WORKS)}")
     parser.add_argument("--skip-external", action="store_true", help="do not install or run other tools")
@@ -1168,7 +1417,11 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="qw-bench-"))
     bench = Bench(args, work)
     log(f"work folder {work}; timer: {bench.runner.describe()}")
-    byte_compile()
+    bench.load["start"] = os.getloadavg()[0]
+    byte_compile(bench.engine_root)
+    imported = engine_imported(bench.env)
+    if Path(imported) != bench.engine_root:
+        raise SystemExit(f"the timed runs would import engine/ from {imported}, not {bench.engine_root}")
     try:
         if "wi4" in works:
             for n in sorted(args.sizes):
@@ -1185,11 +1438,18 @@ def main(argv: list[str] | None = None) -> int:
             bench.measure_check()
         if "grading" in works:
             bench.measure_grading()
+        if "startup" in works:
+            bench.measure_startup()
+        if "cliff" in works:
+            bench.measure_cliff()
+        if "bigkey" in works:
+            bench.measure_bigkey()
     finally:
         if args.keep:
             log(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    bench.load["end"] = os.getloadavg()[0]
     targets = verdicts(bench)
     table = markdown_table(bench, targets)
     args.json.parent.mkdir(parents=True, exist_ok=True)
