@@ -26,7 +26,7 @@ CHOICE = ("multichoice, one answer, options in the order of the worked solution 
 NUMERIC = "misconceptions are extra 0% answers with their feedback."
 LIMIT = (r"When \(n_{in} = %d\) and \(n_{out} = %d\), what is the Xavier uniform limit "
          r"\(\sqrt{6/(n_{in}+n_{out})}\)?")
-EXERCISES = {  # id: title, file, kind, topic, Moodle type, tags
+EXERCISES = {  # id: title, kind, topic, Moodle question type, the last tags
     "he-variance": ("He initialization variance", "choice", "he", CHOICE, "he"),
     "winit-tf": ("Definition of weight initialization", "true_false", "definition",
                  "truefalse, with misconception feedback on the wrong answer.", "definition"),
@@ -96,11 +96,11 @@ def limit(a, b):
 
 
 def question(qtype, name, ident, stem, feedback, penalty, extra, answers, tags):
-    out = [f'  <question type="{qtype}">\n    <name>\n      <text>{name} (variant {ident[1]}, {ident[0]}.1.{ident[1]})'
+    out = [f'  <question type="{qtype}">\n    <name>\n      <text>{name} (variant {ident[1]}, {ident[0]}.{ident[1]})'
            f'</text>\n    </name>\n    <questiontext format="html">\n      <text>{cdata("<p>" + stem + "</p>")}</text>\n'
            f'    </questiontext>\n    <generalfeedback format="html">\n      <text>{cdata("<p>" + feedback + "</p>")}'
            f'</text>\n    </generalfeedback>\n    <defaultgrade>1</defaultgrade>\n    <penalty>{penalty}</penalty>\n'
-           f'    <idnumber>{ident[0]}.1.{ident[1]}</idnumber>\n{extra}']
+           f'    <idnumber>{ident[0]}.{ident[1]}</idnumber>\n{extra}']
     for fraction, attrs, text, tolerance, answer_feedback in answers:
         tol = "" if tolerance is None else f"      <tolerance>{tolerance}</tolerance>\n"
         out.append(f'    <answer fraction="{fraction}"{attrs}>\n      <text>{text}</text>\n{tol}'
@@ -122,7 +122,7 @@ def questions(exercise, seed, count):
         answers = [("100", "", "true", None, ""), ("0", "", "false", None, "<p>Weight initialization is exactly the "
                    "choice of the starting values of \\(W\\) and \\(b\\), made before the first training step.</p>")]
         for i in range(1, count + 1):
-            yield question("truefalse", title, (exercise, i), "True or false: weight initialization is the process "
+            yield question("truefalse", title, (f"{exercise}.{seed}", i), "True or false: weight initialization is the process "
                            r"of setting \(W\) and \(b\) before training.", r"<strong>① True.</strong> Weight "
                            r"initialization sets the starting values of every layer's weights \(W\) and biases \(b\) "
                            "before training begins.", "1", "", answers, tags)
@@ -132,7 +132,7 @@ def questions(exercise, seed, count):
         for i, order in draws(seed, exercise, count, Orders()):
             answers = [("0" if k else "100", ' format="html"', cdata(rf"\({HE[k]}\)"), None, HE_FEEDBACK[k])
                        for k in order]
-            yield question("multichoice", title, (exercise, i), r"In He initialization, \(\sigma^2\) is?",
+            yield question("multichoice", title, (f"{exercise}.{seed}", i), r"In He initialization, \(\sigma^2\) is?",
                            f"Answer: {chr(0x2460 + order.index(0))}, " r"\(\sigma^2 = \frac{2}{n_{in}}\): ReLU zeroes"
                            " about half of its inputs, and the factor 2 over the fan-in compensates for it.",
                            "0.5", extra, answers, tags)
@@ -150,7 +150,7 @@ def questions(exercise, seed, count):
                 text, tolerance = f"{answer:f}", f"{answer.scaleb(-2):f}"
                 feedback = (rf"\[\sqrt{{\frac{{6}}{{n_{{in}} + n_{{out}}}}}} = \sqrt{{\frac{{6}}{{{a} + {b}}}}} = {tex}"
                             rf" \approx {shown}.\]")
-            yield question("numerical", title, (exercise, i), stem, feedback, "0.3333333", "",
+            yield question("numerical", title, (f"{exercise}.{seed}", i), stem, feedback, "0.3333333", "",
                            [("100", "", text, tolerance, "")], tags)
 
 

@@ -258,10 +258,10 @@ def byte_compile(engine_root: Path) -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(engine_root / "engine")], check=True)
 
 
-def engine_imported(env: dict[str, str]) -> str:
+def engine_imported(env: dict[str, str], cwd: Path) -> str:
     """Where the timed runs import engine/ from (what --engine-root asked for, checked)."""
     probe = [sys.executable, "-c", "import engine; print(engine.__file__)"]
-    result = subprocess.run(probe, capture_output=True, text=True, env=env, cwd=ROOT)
+    result = subprocess.run(probe, capture_output=True, text=True, env=env, cwd=cwd)
     return str(Path(result.stdout.strip()).parent.parent) if result.returncode == 0 else "?"
 
 
@@ -681,7 +681,7 @@ class Bench:
             out = self.work / f"wi4-{n}-{i}.xml"
             cmd = self.wi4_command(n, out)
             row.command = shlex.join(cmd)
-            t = self.runner.run(cmd, cwd=ROOT, env=self.env)
+            t = self.runner.run(cmd, cwd=self.engine_root, env=self.env)
             problem = failure(t)
             if problem or not out.exists():
                 row.check = f"FAIL: {problem or 'no output file'}"
@@ -768,7 +768,7 @@ class Bench:
             out = self.work / f"wi4-{n}-repeat.xml"
             cmd = self.wi4_command(n, out)
             row.command = shlex.join(cmd)
-            t = self.runner.run(cmd, cwd=ROOT, env=self.env)
+            t = self.runner.run(cmd, cwd=self.engine_root, env=self.env)
             if failure(t) or not out.exists():
                 row.check = f"FAIL: {failure(t) or 'no output'}"
                 self.add(row)
@@ -846,7 +846,7 @@ class Bench:
         for i in range(self.args.runs):
             if paired is not None:
                 out = self.work / f"wi4-paired-{paired}-{i}.xml"
-                mine = self.runner.run(self.wi4_command(paired, out), cwd=ROOT, env=self.env)
+                mine = self.runner.run(self.wi4_command(paired, out), cwd=self.engine_root, env=self.env)
                 if not failure(mine):
                     ours.append(mine.wall)
                 out.unlink(missing_ok=True)
@@ -919,7 +919,7 @@ class Bench:
 
     def bank_exercises(self) -> int:
         result = subprocess.run([*self.qw, "list", "--json"], capture_output=True, text=True, env=self.env,
-                                cwd=ROOT, check=True)
+                                cwd=self.engine_root, check=True)
         return sum(1 for line in result.stdout.splitlines() if line.strip().startswith("{"))
 
     def measure_bank(self) -> None:
@@ -937,7 +937,7 @@ class Bench:
             row.command = shlex.join(cmd)
             timings = []
             for _ in range(self.args.runs):
-                t = self.runner.run(cmd, cwd=ROOT, env=self.env)
+                t = self.runner.run(cmd, cwd=self.engine_root, env=self.env)
                 row.runs.append(run_record(t))
                 if failure(t) or not output.exists():
                     row.check = f"FAIL: {failure(t) or 'no output'}"
@@ -1003,7 +1003,7 @@ class Bench:
         row.command = shlex.join(cmd)
         timings = []
         for _ in range(self.args.runs):
-            t = self.runner.run(cmd, cwd=ROOT, env=self.env)
+            t = self.runner.run(cmd, cwd=self.engine_root, env=self.env)
             row.runs.append(run_record(t))
             if failure(t):
                 row.check = f"FAIL: {failure(t)}"
@@ -1055,7 +1055,7 @@ class Bench:
             out = folder / f"out-{i}"
             cmd = [*self.qw, "grade", str(submissions), "--key", str(key), "-o", str(out)]
             row.command = shlex.join(cmd)
-            t = self.runner.run(cmd, cwd=ROOT, env=self.env)
+            t = self.runner.run(cmd, cwd=self.engine_root, env=self.env)
             row.runs.append(run_record(t))
             if failure(t):
                 row.check = f"FAIL: {failure(t)}"
@@ -1106,7 +1106,7 @@ class Bench:
         row.command = shlex.join(cmd)
         timings = []
         for _ in range(self.args.runs):
-            t = self.runner.run(cmd, cwd=ROOT, env=self.env, timeout=timeout)
+            t = self.runner.run(cmd, cwd=self.engine_root, env=self.env, timeout=timeout)
             row.runs.append(run_record(t))
             if failure(t):
                 row.check = f"FAIL: {failure(t)}"
@@ -1131,7 +1131,7 @@ class Bench:
 
     def distinct_variants(self, exercise: str) -> int:
         listed = subprocess.run([*self.qw, "list", str(WI4), "--json"], capture_output=True, text=True,
-                                env=self.env, cwd=ROOT, check=True)
+                                env=self.env, cwd=self.engine_root, check=True)
         return next(json.loads(line)["variants"] for line in listed.stdout.splitlines()
                     if line.startswith("{") and json.loads(line)["id"] == exercise)
 
@@ -1175,7 +1175,7 @@ class Bench:
         key, submissions = folder / "quiz.json", folder / "answers.csv"
         log(f"big key: setup (not timed) of a {sheets}-sheet key and {sheets} submissions")
         subprocess.run([*self.qw, "generate", "--seed", str(seed), "--count", str(sheets), "-f", "json", "-o",
-                        str(key)], env=self.env, cwd=ROOT, check=True, capture_output=True)
+                        str(key)], env=self.env, cwd=self.engine_root, check=True, capture_output=True)
         # The class follows the same copies, streamed in this process (a loaded key would take GBs).
         firsts = load_grading().synthesise(lambda: api.generate(seed=seed, count=sheets).copies, sheets, seed,
                                            submissions)
@@ -1419,7 +1419,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"work folder {work}; timer: {bench.runner.describe()}")
     bench.load["start"] = os.getloadavg()[0]
     byte_compile(bench.engine_root)
-    imported = engine_imported(bench.env)
+    imported = engine_imported(bench.env, bench.engine_root)
     if Path(imported) != bench.engine_root:
         raise SystemExit(f"the timed runs would import engine/ from {imported}, not {bench.engine_root}")
     try:

@@ -43,6 +43,10 @@ def test_small_run_writes_json_with_checked_wi4_row(tmp_path: Path) -> None:
     assert row["wall_s"] > 0 and row["peak_mb"] > 0 and row["output_mb"] > 0
     assert row["details"]["counts"]["types"] == {"category": 4, "multichoice": 20, "numerical": 40,
                                                  "truefalse": 20}
+    floor = [r for r in data["rows"] if r["id"] == "floor" and r["n"] == 20]
+    assert len(floor) == 1 and floor[0]["check"].startswith("ok"), floor
+    assert floor[0]["details"]["ours_over_floor"] > 0
+    assert data["meta"]["load_1min"]["start"] >= 0 and "load_1min" in row["runs"][0]
     repeat = [r for r in data["rows"] if r["id"] == "wi4-repeat"]
     assert repeat and repeat[0]["check"] == "ok"
     assert "| work | N | wall s (median) |" in result.stdout
@@ -124,3 +128,39 @@ def test_time_v_parsing() -> None:
             "\tMaximum resident set size (kbytes): 88216\n\tExit status: 0\n")
     assert run._parse_time_v(text) == (3723.45, 88216, 0)
     assert run._parse_time_v("\tElapsed (wall clock) time (h:mm:ss or m:ss): 0:04.82\n")[0] == 4.82
+
+
+def test_floor_script_writes_our_bytes(small_export: Path, tmp_path: Path) -> None:
+    # benchmarks/floor.py does the same work: at N = 3 it must write what quizwright wrote
+    out = tmp_path / "floor.xml"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "floor.py"), str(run.WI4), "--seed", "1",
+                    "--count", "3", "-o", str(out)], check=True, timeout=60)
+    assert out.read_bytes() == small_export.read_bytes()
+
+
+def test_floor_script_past_the_six_orders(tmp_path: Path) -> None:
+    # at N = 8 the He options repeat (6 orders) and the category info says so, as ours does
+    from engine import api
+
+    ours, floor = tmp_path / "ours.xml", tmp_path / "floor.xml"
+    api.export("moodle", [run.WI4], seed=2, count=8, output=ours)
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "floor.py"), str(run.WI4), "--seed", "2",
+                    "--count", "8", "-o", str(floor)], check=True, timeout=60)
+    assert floor.read_bytes() == ours.read_bytes()
+
+
+def test_cliff_checker(tmp_path: Path) -> None:
+    from engine import api
+
+    path = tmp_path / "sum.xml"
+    api.export("moodle", [run.WI4], seed=1, count=4, output=path, exercises=["xavier-sum"])
+    assert run.check_cliff(path, 4) == []
+    assert run.check_cliff(path, 5)  # 4 questions, 5 announced
+    text = path.read_text(encoding="utf-8")
+    first = re.search(r"n_\{in\} = (\d+)\\\) and \\\(n_\{out\} = (\d+)", text)
+    assert first
+    second = re.findall(r"n_\{in\} = \d+\\\) and \\\(n_\{out\} = \d+", text)[2]
+    repeated = text.replace(second, first.group(0), 1)
+    (tmp_path / "dup.xml").write_text(repeated, encoding="utf-8")
+    problems = run.check_cliff(tmp_path / "dup.xml", 4)
+    assert any("3 distinct" in p for p in problems) and any("not A + B" in p for p in problems)
