@@ -1,4 +1,5 @@
-"""Runs the issue 5 benchmarks: weight-init-4 at several sizes, other tools, the whole bank, check, grading.
+"""Runs the benchmarks: weight-init-4 at several sizes against the floor script and other tools, the
+whole bank, check, grading, start-up, the exhaustion cliff and grading against a big saved key.
 
 Run from anywhere: ``python benchmarks/run.py`` (every measurement at its default size; the
 N = 100 000 run alone takes minutes), or, while developing,
@@ -11,7 +12,9 @@ wrapper process times the command and reads ``getrusage(RUSAGE_CHILDREN)``). Eac
 median of ``--runs`` runs. Every output is checked (a fast wrong answer must not look good): the
 check column says ``ok`` or what is wrong. The table is printed as Markdown and written as JSON
 (``--json``, default benchmarks/results/latest.json), followed by the verdict on each target;
-a target is only ever called met on a figure measured in this run.
+a target is only ever called met on a figure measured in this run. Each run records its CPU
+time and the machine's 1-minute load before and after it; ``--engine-root DIR`` times another
+checkout's engine with the same script.
 """
 
 from __future__ import annotations
