@@ -1177,13 +1177,17 @@ class Bench:
         folder.mkdir(exist_ok=True)
         key, submissions = folder / "quiz.json", folder / "answers.csv"
         log(f"big key: setup (not timed) of a {sheets}-sheet key and {sheets} submissions")
-        subprocess.run([*self.qw, "generate", "--seed", str(seed), "--count", str(sheets), "-f", "json", "-o",
-                        str(key)], env=self.env, cwd=self.engine_root, check=True, capture_output=True)
-        # The class follows the same copies, streamed in this process (a loaded key would take GBs).
-        firsts = load_grading().synthesise(lambda: api.generate(seed=seed, count=sheets).copies, sheets, seed,
-                                           submissions)
         row = Row("bigkey", f"grade {sheets} students against a {sheets}-sheet key", sheets)
-        self.add(self.grade(row, folder, key, submissions, firsts, sheets))
+        made = subprocess.run([*self.qw, "generate", "--seed", str(seed), "--count", str(sheets), "-f", "json",
+                               "-o", str(key)], env=self.env, cwd=self.engine_root, capture_output=True, text=True)
+        if made.returncode != 0:
+            row.check = f"FAIL: the key was not made: {made.stderr.strip()[-200:]}"
+        else:
+            # The class follows the same copies, streamed in this process (a loaded key would take GBs).
+            firsts = load_grading().synthesise(lambda: api.generate(seed=seed, count=sheets).copies, sheets,
+                                               seed, submissions)
+            self.grade(row, folder, key, submissions, firsts, sheets)
+        self.add(row)
         shutil.rmtree(folder)
 
 
