@@ -1163,6 +1163,8 @@ class Bench:
                 elif base is not None and base.wall_s is not None and row.wall_s is not None:
                     marginal = 1e6 * (row.wall_s - base.wall_s) / (n - 1)
                     row.details["marginal_us_per_variant"] = round(marginal, 2)
+                    if row.cpu_s is not None and base.cpu_s is not None:  # steadier on a busy machine
+                        row.details["marginal_cpu_us_per_variant"] = round(1e6 * (row.cpu_s - base.cpu_s) / (n - 1), 2)
                     row.per = f"{marginal:.1f} µs beyond N=1"
             row.details["distinct"] = distinct
             out.unlink(missing_ok=True)
