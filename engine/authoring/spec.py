@@ -14,7 +14,8 @@ from pydantic import (
     model_validator,
 )
 
-from engine.vocabulary import Assumption, ChoiceKind, Tolerance
+from engine.tolerance import Tolerance
+from engine.vocabulary import Assumption, ChoiceKind
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,59}$"
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,31}$"

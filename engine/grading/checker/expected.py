@@ -193,7 +193,7 @@ def read_tolerance(tolerance: Mapping[str, str] | None) -> Bound:
     if tolerance is None:
         return None
     ((kind, text),) = tolerance.items()
-    number = Decimal(text)  # decimal text: vocabulary.Tolerance checked it
+    number = Decimal(text)  # decimal text: engine.tolerance.Tolerance checked it
     if len(bytes(number.as_tuple().digits).rstrip(b"\0")) > MAX_SIGNIFICANT_DIGITS:
         raise ValueError(f"the tolerance has more than {MAX_SIGNIFICANT_DIGITS} significant digits")
     if number and abs(number.adjusted()) > MAX_DECIMAL_EXPONENT:

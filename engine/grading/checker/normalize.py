@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import QuizwrightError
 from engine.language.tokens import DECIMAL
-from engine.vocabulary import Tolerance
+from engine.tolerance import Tolerance
 
 if TYPE_CHECKING:  # imported where the worker uses it: answers settled here never load SymPy
     import sympy

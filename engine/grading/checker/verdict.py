@@ -15,7 +15,8 @@ from pydantic import (
 )
 
 from engine.grading.checker.formula import check_symbols, expected_names
-from engine.vocabulary import Assumption, CheckKind, Tolerance
+from engine.tolerance import Tolerance
+from engine.vocabulary import Assumption, CheckKind
 
 __all__ = [
     "CompareRequest",
