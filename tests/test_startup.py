@@ -81,6 +81,13 @@ def test_list_of_the_bundled_bank_loads_no_sympy() -> None:
     assert _loaded_after(_command(["list"])).isdisjoint({"sympy", "mpmath", "markdown_it", "engine.grading"})
 
 
+def test_generating_the_bundled_bank_loads_no_sympy(tmp_path: Path) -> None:
+    # Its formulas are sums of symbols, integers over them and square roots of those.
+    code = "\n".join(_command(["generate", "-f", fmt, "--count", "3", "-o", str(tmp_path / f"quiz.{fmt}")])
+                     for fmt in ("moodle", "markdown", "json"))
+    assert _loaded_after(code).isdisjoint({"sympy", "mpmath", "engine.grading"})
+
+
 def _loaded(name: str) -> bool:
     return name in sys.modules
 

@@ -14,7 +14,7 @@ from engine.generation.solving import decimal_or_none, same
 from engine.language.exact import compile_expr
 from engine.language.printing import exact, latex
 from engine.language.symbolic import sympy_symbol
-from engine.language.symforms import Reciprocal, SymbolSum, symbol_latex
+from engine.language.symforms import Reciprocal, RootReciprocal, SymbolSum, SymForm, symbol_latex
 from engine.language.values import to_sympy
 
 # Parts chosen to hit SymPy's translations: Greek letters, modifiers, other symbols, digits.
@@ -49,12 +49,16 @@ def test_sums_and_reciprocals_print_as_sympy(symbols: list[tuple[str, str]], coe
     env = {f"s{i}": make_symbol(name, assumption) for i, (name, assumption) in enumerate(symbols)}
     sympy_env = {key: sympy_symbol(name, assumption) for key, (name, assumption) in zip(env, symbols, strict=True)}
     total = " + ".join(env)
-    for source in (total, f"{coeff}/({total})"):
+    plain = all(symbol_latex(name) is not None for name, _ in symbols)
+    nonnegative = all(assumption in ("positive", "nonnegative", "positive_integer") for _, assumption in symbols)
+    for source in (total, f"{coeff}/({total})", f"sqrt({coeff}/({total}))"):
         expr = compile_expr(source, set(env))
         value, expected = expr.evaluate(env), expr.evaluate(sympy_env)
         assert to_sympy(value) == expected
         assert exact(value) == str(expected)
         assert latex(value) == sympy.latex(expected)
+        # Computed without SymPy whenever the shape allows it.
+        assert isinstance(value, SymForm) == (plain and (nonnegative or not source.startswith("sqrt"))), source
 
 
 def test_the_shapes_stay_out_of_sympy_and_other_arithmetic_goes_to_it() -> None:
@@ -62,8 +66,10 @@ def test_the_shapes_stay_out_of_sympy_and_other_arithmetic_goes_to_it() -> None:
     value = compile_expr("2/(n_out + n_in)", set(env)).evaluate(env)
     assert value == Reciprocal(2, SymbolSum((("n_in", "positive_integer"), ("n_out", "positive_integer"))))
     assert (exact(value), latex(value)) == ("2/(n_in + n_out)", r"\frac{2}{n_{in} + n_{out}}")
+    assert compile_expr("sqrt(12/(n_out + n_in))", set(env)).evaluate(env) == RootReciprocal(
+        2, 3, SymbolSum((("n_in", "positive_integer"), ("n_out", "positive_integer"))))
     n_in, n_out = sympy.symbols("n_in n_out", positive=True, integer=True)
-    for source, expected in [("n_in + n_in", 2 * n_in), ("sqrt(2/n_in)", sympy.sqrt(2 / n_in)),
+    for source, expected in [("n_in + n_in", 2 * n_in), ("sqrt(n_in)", sympy.sqrt(n_in)),
                              ("n_in * n_out", n_in * n_out), ("Rational(1, 2)/n_in", 1 / (2 * n_in)),
                              ("-2/n_in", -2 / n_in), ("2/n_in + 1", 2 / n_in + 1), ("(n_in + n_out)/2", (n_in + n_out) / 2)]:
         assert compile_expr(source, set(env)).evaluate(env) == expected, source
@@ -80,3 +86,16 @@ def test_equality_and_decimals() -> None:
     assert same(one_over, 2 / (2 * a + 2 * b))
     assert not same(one_over, 1 / (a + 2 * b))
     assert decimal_or_none(one_over) is None
+    root = compile_expr("sqrt(4/(a + b))", set(env)).evaluate(env)
+    assert same(root, compile_expr("sqrt(4/(b + a))", set(env)).evaluate(env))
+    assert not same(root, one_over) and not same(root, compile_expr("sqrt(1/(a + b))", set(env)).evaluate(env))
+    assert same(root, 2 / sympy.sqrt(a + b))
+    assert decimal_or_none(root) is None
+
+
+def test_a_root_over_a_sum_that_may_be_negative_is_sympys() -> None:
+    # SymPy keeps sqrt(1/x) whole when x may be negative: printed as SymPy prints it.
+    env = {"x": make_symbol("x", "real")}
+    value = compile_expr("sqrt(6/x)", set(env)).evaluate(env)
+    assert not isinstance(value, SymForm)
+    assert exact(value) == "sqrt(6)*sqrt(1/x)"

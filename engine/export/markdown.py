@@ -11,6 +11,7 @@ from engine.files import Sink, output_environment
 from engine.generation.quiz import Copy, QuizHeader, Variant
 from engine.language.printing import circled, latex
 from engine.language.symbolic import sympy
+from engine.language.symforms import symbol_latex
 
 
 def hint(variant: Variant) -> str:
@@ -30,7 +31,7 @@ def hint(variant: Variant) -> str:
 
 
 def _symbol_latex(name: str) -> str:
-    return latex(sympy().Symbol(name))
+    return symbol_latex(name) or latex(sympy().Symbol(name))
 
 
 def detail(variant: Variant) -> str:

@@ -27,7 +27,7 @@ from engine.language.exact import CompiledExpr
 from engine.language.printing import Printer
 from engine.language.symbolic import is_sympy, sympy
 from engine.language.symforms import SymForm
-from engine.language.values import ExprError, Surd, Value, from_sympy, to_sympy
+from engine.language.values import ExprError, Surd, Value, free_names, from_sympy, to_sympy
 
 Env = Mapping[str, Value]
 ValueAnswer = IntegerAnswer | NumericAnswer | FormulaAnswer
@@ -275,11 +275,10 @@ def typed_answer(ex: CompiledExercise, value: Value, env: Env, printer: Printer)
         return IntegerAnswer(value=value), str(value)
     if kind == "numeric":
         return _numeric(ex, value, env, printer)
-    expr = to_sympy(value)
-    free = {str(s) for s in expr.free_symbols}
+    free = free_names(value)
     if free - set(ex.symbols):
         raise ex.error(["answer"], f"uses undeclared symbols {sorted(free - set(ex.symbols))}")
-    formula = FormulaAnswer(expr=str(expr), latex=printer.latex(expr), symbols=dict(ex.spec.symbols))
+    formula = FormulaAnswer(expr=printer.exact(value), latex=printer.latex(value), symbols=dict(ex.spec.symbols))
     return formula, f"${formula.latex}$"
 
 

@@ -1,11 +1,12 @@
-"""The two shapes that formula options usually take, kept out of SymPy: a sum of distinct declared
-symbols (`n_in`, `n_in + n_out`) and a positive integer over one (`2/n_in`, `2/(n_in + n_out)`).
+"""The shapes that formula options usually take, kept out of SymPy: a sum of distinct declared
+symbols (`n_in`, `n_in + n_out`), a positive integer over one (`2/n_in`, `2/(n_in + n_out)`) and
+the square root of that when the sum is nonnegative (`sqrt(6)/sqrt(n_in + n_out)`).
 
 A bank whose formulas stay in these shapes never imports SymPy, whose import alone costs more
 than generating a thousand such variants. Both shapes print exactly as SymPy prints them (`str`
 and LaTeX), and equal shapes are equal functions, so equality is structural. Any other
 arithmetic on them goes to SymPy (`engine.language.values.to_sympy`), where anything else (a
-symbol named `alpha`, `n_in*n_out`, `sqrt(2/n_in)`) is computed.
+symbol named `alpha`, `n_in*n_out`, `sqrt(n_in)`) is computed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ _MODIFIERS = ("mathring", "ddddot", "dddot", "ddot", "dot", "check", "breve", "a
               "abs", "mag")
 # Letters, then optional digits (SymPy makes trailing digits a subscript), then `_part`s.
 _NAME = re.compile(r"([A-Za-z]+)([0-9]*)((?:_[A-Za-z0-9]+)*)")
+# The assumptions that make a symbol, and so a sum of such symbols, nonnegative for SymPy.
+_NONNEGATIVE = frozenset({"positive", "nonnegative", "positive_integer"})
 
 
 def _plain(part: str) -> bool:
@@ -70,6 +73,15 @@ class SymbolSum:
     def single(self) -> bool:
         return len(self.symbols) == 1
 
+    @property
+    def nonnegative(self) -> bool:
+        """Whether SymPy knows the sum is nonnegative (and so takes square roots factor by factor)."""
+        return all(assumption in _NONNEGATIVE for _, assumption in self.symbols)
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self.symbols)
+
     def __str__(self) -> str:
         return " + ".join(name for name, _ in self.symbols)
 
@@ -91,5 +103,35 @@ class Reciprocal:
     def latex(self) -> str:
         return rf"\frac{{{self.coeff}}}{{{self.denominator.latex()}}}"
 
+    @property
+    def names(self) -> frozenset[str]:
+        return self.denominator.names
 
-SymForm = SymbolSum | Reciprocal  # for isinstance: any value of this module
+
+@dataclass(frozen=True, slots=True)
+class RootReciprocal:
+    """coeff·√radicand / √denominator, the square root of a `Reciprocal` over a nonnegative sum:
+    `sqrt(6)/sqrt(n_in + n_out)`, `2/sqrt(n_in)`; coeff a positive integer, radicand squarefree (1 for none)."""
+
+    coeff: int
+    radicand: int
+    denominator: SymbolSum
+
+    def _numerator(self, times: str, root: str) -> str:
+        parts = ([str(self.coeff)] if self.coeff != 1 or self.radicand == 1 else []) + (
+            [root.format(self.radicand)] if self.radicand != 1 else [])
+        return times.join(parts)
+
+    def __str__(self) -> str:
+        return f"{self._numerator('*', 'sqrt({})')}/sqrt({self.denominator})"
+
+    def latex(self) -> str:
+        numerator = self._numerator(" ", r"\sqrt{{{}}}")
+        return rf"\frac{{{numerator}}}{{\sqrt{{{self.denominator.latex()}}}}}"
+
+    @property
+    def names(self) -> frozenset[str]:
+        return self.denominator.names
+
+
+SymForm = SymbolSum | Reciprocal | RootReciprocal  # for isinstance: any value of this module

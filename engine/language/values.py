@@ -19,9 +19,9 @@ from typing import Any
 from engine.errors import QuizwrightError
 from engine.language.allow import AUTHOR
 from engine.language.symbolic import is_sympy, sympy, sympy_symbol
-from engine.language.symforms import Reciprocal, SymbolSum
+from engine.language.symforms import Reciprocal, RootReciprocal, SymbolSum, SymForm
 
-Value = Any  # int | Fraction | bool | Surd | SymbolSum | Reciprocal | sympy.Basic
+Value = Any  # int | Fraction | bool | Surd | SymbolSum | Reciprocal | RootReciprocal | sympy.Basic
 Env = Mapping[str, Value]
 Node = Callable[[Env], Value]
 
@@ -86,7 +86,18 @@ def to_sympy(value: Value) -> Any:
         return sp.Add(*(sympy_symbol(name, assumption) for name, assumption in value.symbols))
     if isinstance(value, Reciprocal):
         return sp.Integer(value.coeff) / to_sympy(value.denominator)
+    if isinstance(value, RootReciprocal):
+        return sp.sqrt(sp.Integer(value.coeff**2 * value.radicand) / to_sympy(value.denominator))
     return sp.sympify(value)
+
+
+def free_names(value: Value) -> frozenset[str]:
+    """The names of the symbols a value holds (SymPy's free symbols, without SymPy for its shapes)."""
+    if isinstance(value, SymForm):
+        return value.names
+    if is_sympy(value):
+        return frozenset(str(symbol) for symbol in value.free_symbols)
+    return frozenset()
 
 
 def from_sympy(value: Value) -> Value:
@@ -185,6 +196,12 @@ def _arith(fast: Callable[[Value, Value], Value], slow: Callable[[Any, Any], Any
 def _sqrt(a: Value) -> Value:
     if type(a) in _RATIONAL:
         return _rational_sqrt(a)
+    if isinstance(a, Reciprocal) and a.denominator.nonnegative:
+        root = _rational_sqrt(a.coeff)
+        if type(root) is int:
+            return RootReciprocal(root, 1, a.denominator)
+        if isinstance(root, Surd):  # the coefficient of the root of an integer is an integer
+            return RootReciprocal(root.coeff.numerator, root.radicand, a.denominator)
     return from_sympy(sympy().sqrt(to_sympy(a)))
 
 
