@@ -71,6 +71,14 @@ def test_list_and_markdown_of_a_sympy_free_bank_load_neither_sympy_nor_markdown_
     assert out.exists()
 
 
+def test_moodle_of_a_bank_without_markdown_syntax_loads_no_markdown_it(tmp_path: Path) -> None:
+    # Its texts are words, digits, TeX and **strong** words: written without markdown-it.
+    out = tmp_path / "quiz.xml"
+    loaded = _loaded_after(_command(["generate", str(WEIGHT_INIT_4), "-f", "moodle", "--count", "3", "-o", str(out)]))
+    assert loaded.isdisjoint({"sympy", "mpmath", "markdown_it", "mdit_py_plugins", "engine.grading"})
+    assert out.exists()
+
+
 def test_list_of_a_bank_whose_texts_only_print_names_loads_no_jinja() -> None:
     # Text made of literal text and `[[ name | filter(n) ]]` is read without Jinja.
     loaded = _loaded_after(_command(["list", str(WEIGHT_INIT_4)]))

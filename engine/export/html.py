@@ -19,29 +19,38 @@ text, too: write ``$x$``).
 The output is deterministic. Newlines in it are insignificant except inside ``<pre>``
 (newlines inside math are written as ``&#10;`` so that TeX ``%`` comments keep their line
 ends); :func:`one_line` turns it into equivalent HTML without a single newline character.
+
+Text with no Markdown syntax (one paragraph of words, digits, TeX and ``**strong**`` words) is
+written directly, as markdown-it writes it (`plain_html`); markdown-it is imported for the
+first text that needs it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml
-from markdown_it.renderer import RendererHTML
-from markdown_it.token import Token
-from markdown_it.utils import EnvType, OptionsDict
-from mdit_py_plugins.dollarmath import dollarmath_plugin
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.renderer import RendererHTML
+    from markdown_it.token import Token
+    from markdown_it.utils import EnvType, OptionsDict
 
-__all__ = ["HtmlConverter", "markdown_to_html", "markdown_to_html_inline", "one_line", "tex_html"]
+__all__ = ["HtmlConverter", "markdown_to_html", "markdown_to_html_inline", "one_line", "plain_html", "tex_html"]
 
 SHAPE_CACHE = 8192  # text shapes (and texts converted whole) whose HTML one converter keeps
 
 
+def escape_html(raw: str) -> str:
+    """``&``, ``<``, ``>`` and ``"`` as entities, as markdown-it escapes text (quotes ``'`` stay)."""
+    return raw.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
 def tex_html(tex: str, *, display: bool) -> str:
     """TeX as MathJax reads it from HTML: ``\\(x\\)`` or ``\\[x\\]``, content HTML-escaped."""
-    body = escapeHtml(tex.strip()).replace("\n", "&#10;")
+    body = escape_html(tex.strip()).replace("\n", "&#10;")
     return f"\\[{body}\\]" if display else f"\\({body}\\)"
 
 
@@ -66,6 +75,9 @@ def _math_block(
 
 def parser() -> MarkdownIt:
     """A CommonMark parser with tables and the dollar-math rules above."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table")
     dollarmath_plugin(
@@ -121,12 +133,25 @@ class HtmlConverter:
     (a text that cannot go by shape, one without digits for instance, is kept whole)."""
 
     def __init__(self) -> None:
-        md = parser()
-        self.render_block: Callable[[str], str] = lambda text: md.render(text).strip()
-        self.render_inline: Callable[[str], str] = lambda text: md.renderInline(text).strip()
+        self._md: MarkdownIt | None = None
         self._forms = lru_cache(maxsize=SHAPE_CACHE)(self._form)
         self._pieces = lru_cache(maxsize=SHAPE_CACHE)(self._shape_pieces)
         self._whole = lru_cache(maxsize=SHAPE_CACHE)(self._convert)
+
+    def render_block(self, text: str) -> str:
+        """markdown-it's block HTML of `text`, stripped."""
+        html: str = self._parser().render(text)
+        return html.strip()
+
+    def render_inline(self, text: str) -> str:
+        """markdown-it's inline HTML of `text`, stripped."""
+        html: str = self._parser().renderInline(text)
+        return html.strip()
+
+    def _parser(self) -> MarkdownIt:
+        if self._md is None:
+            self._md = parser()
+        return self._md
 
     def block(self, text: str) -> str:
         """Block HTML of `text`, as `render_block` gives it."""
@@ -179,11 +204,127 @@ class HtmlConverter:
         return "".join(out)
 
     def _convert(self, text: str, block: bool) -> str:
+        direct = plain_html(text, block=block)
+        if direct is not None:
+            return direct
         return self.render_block(text) if block else self.render_inline(text)
 
     def _shape_pieces(self, shaped: str, block: bool) -> list[str]:
         """The HTML of a shaped text, cut where its digit runs go back in."""
         return _ZERO_RUN.split(self._convert(shaped, block))
+
+
+# Outside math, the characters that start inline syntax (escapes, code, emphasis, links, HTML,
+# entities); whitespace that markdown-it reads (tabs, hard breaks, blank lines, other spaces).
+_SYNTAX = re.compile(r"[\\`*_\[\]<&\x00]")
+_ODD_SPACE = re.compile(r"[^\S \n]| \n|\n |\n\n|^\s|\s$")
+_MARKS = re.compile(r"[$*]")
+_DISPLAY = re.compile(r"\$\$([^$\n]*)\$\$")
+
+
+def plain_html(text: str, *, block: bool) -> str | None:
+    """markdown-it's HTML of `text` (stripped) when it has no Markdown syntax, None otherwise.
+
+    Such text is one paragraph of words, digits and TeX (``$...$``, ``$$...$$``), with
+    ``**strong**`` words; each of its lines starts with a letter, a dollar or ``**``.
+    """
+    if _ODD_SPACE.search(text):
+        return None
+    if block and text.startswith("$$"):  # display math alone: the plugin's math block
+        display = _DISPLAY.fullmatch(text)
+        return f"<p>{tex_html(display.group(1), display=True)}</p>" if display else None
+    if block and not all(_plain_line_start(line) for line in text.split("\n")):
+        return None
+    inline = _plain_inline(text)
+    return f"<p>{inline}</p>" if block and inline is not None else inline
+
+
+def _plain_line_start(line: str) -> bool:
+    """Whether a line starts where no block can (list, heading, quote, code, table, rule, math block)."""
+    first, rest = line[:1], line[1:3]
+    return first.isalpha() or (first == "$" and rest[:1] not in ("$", "")) or (
+        first == "*" and rest[:1] == "*" and rest[1:] not in ("*", " ", ""))
+
+
+def _plain_inline(src: str) -> str | None:
+    out: list[str] = []
+    start = pos = 0
+    while (mark := _MARKS.search(src, pos)) is not None:
+        at = mark.start()
+        found = _math_at(src, at) if src[at] == "$" else _strong_at(src, at)
+        if found is None:
+            if src[at] == "*":
+                return None
+            pos = at + 1  # a dollar that opens no math is text
+            continue
+        end, html = found
+        out += [src[start:at], html]
+        start = pos = end
+    out.append(src[start:])
+    texts = out[::2]
+    if any(_SYNTAX.search(piece) for piece in texts):
+        return None
+    out[::2] = [escape_html(piece) for piece in texts]
+    return "".join(out)
+
+
+def _math_at(src: str, pos: int) -> tuple[int, str] | None:
+    """mdit_py_plugins' dollar-math rule at `pos`, with this module's options: (end, HTML) or None.
+
+    Its reads before the start of the text (``src[pos - 1]`` at 0) are kept as they are.
+    """
+    if pos + 1 >= len(src) or src[pos + 1] in " \n" or src[pos - 1].isdigit() or _escaped(src, pos):
+        return None
+    double = src[pos + 1] == "$"
+    search = pos + 1 + double
+    while True:
+        end = src.find("$", search)
+        if end < 0:
+            return None
+        if _escaped(src, end):
+            search = end + 1
+            continue
+        if double:
+            if end + 1 >= len(src):
+                return None
+            if src[end + 1] != "$":
+                search = end + 1
+                continue
+            end += 1
+        break
+    if src[end - 1] in " \n" or src[end + 1:end + 2].isdigit():
+        return None
+    tex = src[pos + 2:end - 1] if double else src[pos + 1:end]
+    return (end + 1, tex_html(tex, display=double)) if tex else None
+
+
+def _escaped(src: str, pos: int) -> bool:
+    """Whether an odd number of backslashes precede `pos` (the plugin's count, wrapping at 0)."""
+    backslashes = 0
+    back = pos
+    while back >= 0:
+        back -= 1
+        if src[back] != "\\":
+            break
+        backslashes += 1
+    return backslashes % 2 == 1
+
+
+def _strong_at(src: str, pos: int) -> tuple[int, str] | None:
+    """``**words**`` at `pos`, opening after a space or a line start and closing before one (or
+    after a letter or digit, before punctuation): (end, HTML), or None for any other star."""
+    close = src.find("*", pos + 2)
+    if (src[pos:pos + 2] != "**" or (pos and src[pos - 1] not in " \n") or close < 0
+            or src[pos + 2] in "* \n$" or "$" in src[pos + 2:close] or src[close - 1] in " \n"
+            or src[close:close + 2] != "**"):
+        return None
+    after = src[close + 2:close + 3]
+    if after not in ("", " ", "\n") and not (after in ".,;:!?)" and src[close - 1].isalnum()):
+        return None
+    words = src[pos + 2:close]
+    if _SYNTAX.search(words):
+        return None
+    return close + 2, f"<strong>{escape_html(words)}</strong>"
 
 
 _PRE = re.compile(r"(<pre\b.*?</pre>)", re.DOTALL)
