@@ -247,6 +247,7 @@ def _plain_line_start(line: str) -> bool:
 
 
 def _plain_inline(src: str) -> str | None:
+    """The inline HTML of `src`: its math and strong words, and text with no other syntax; or None."""
     out: list[str] = []
     start = pos = 0
     while (mark := _MARKS.search(src, pos)) is not None:
