@@ -36,7 +36,7 @@ TEXTS = st.one_of(
 )
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(TEXTS)
 def test_plain_text_is_written_as_markdown_it_writes_it(text: str) -> None:
     block = plain_html(text, block=True)
