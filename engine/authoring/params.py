@@ -52,6 +52,11 @@ class Drawn:
             positions.setdefault(value, i)
         return positions
 
+    @cached_property
+    def firsts(self) -> tuple[int, ...]:
+        """For each index, the index of its value's first occurrence."""
+        return tuple(self.positions[value] for value in self.values)
+
 
 @dataclass(frozen=True)
 class Derived:
@@ -78,12 +83,12 @@ class ParamSpace:
     def names(self) -> tuple[str, ...]:
         return tuple(d.name for d in self.drawn) + tuple(d.name for d in self.derived)
 
-    def combination(self, env: Mapping[str, Value]) -> int:
-        """Position of env's drawn values among all combinations: one small int per draw, so that
-        remembering a hundred thousand draws costs little memory."""
+    def combination(self, values: tuple[Value, ...]) -> int:
+        """Position of drawn values (in the drawn parameters' order) among all combinations: one
+        small int per draw, so that remembering a hundred thousand draws costs little memory."""
         position = 0
-        for param in self.drawn:
-            position = position * len(param.values) + param.positions[env[param.name]]
+        for param, value in zip(self.drawn, values, strict=True):
+            position = position * len(param.values) + param.positions[value]
         return position
 
     def size(self) -> int:
@@ -105,12 +110,20 @@ class ParamSpace:
             env[param.name] = param.expr.evaluate(env)
         return env
 
-    def draw_values(self, rng: random.Random) -> dict[str, Value]:
-        """One uniform draw of the drawn parameters, in their order (derived ones not added)."""
-        return {param.name: rng.choice(param.values) for param in self.drawn}
+    def draw_combination(self, rng: random.Random) -> tuple[tuple[Value, ...], int]:
+        """One uniform draw of the drawn parameters (in their order) and its combination."""
+        values: list[Value] = []
+        position = 0
+        for param in self.drawn:
+            # choice over the positions draws as choice over the values does
+            i = rng.choice(range(len(param.values)))
+            values.append(param.values[i])
+            position = position * len(param.values) + param.firsts[i]
+        return tuple(values), position
 
     def draw(self, rng: random.Random, extra: Mapping[str, Value]) -> dict[str, Value]:
-        return self.complete(self.draw_values(rng), extra)
+        values, _ = self.draw_combination(rng)
+        return self.complete({d.name: value for d, value in zip(self.drawn, values, strict=True)}, extra)
 
     def failed_constraint(self, env: Mapping[str, Value]) -> Constraint | None:
         for constraint in self.constraints:

@@ -40,7 +40,8 @@ class Stats:
         self.duplicates += other.duplicates
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is made per variant, and a frozen dataclass costs twice as much to make.
+@dataclass(slots=True)
 class Plan:
     """Variant `index` of an exercise: its seed, drawn values (in the space's order) and option order."""
 
@@ -57,6 +58,8 @@ def option_order(ex: CompiledExercise, rng: random.Random, shuffles: bool) -> tu
         return tuple(range(count))
     free = [i for i, option in enumerate(ex.options) if not option.pinned]
     rng.shuffle(free)
+    if len(free) == count:
+        return tuple(free)
     moves = iter(free)
     return tuple(i if ex.options[i].pinned else next(moves) for i in range(count))
 
@@ -133,6 +136,7 @@ class Sampler:
         self.clashable = bool(ex.options or ex.distractors)
         self.stats = Stats()
         self.shuffles = bool(ex.options) and bool(getattr(ex.spec, "shuffle", False))
+        self._unshuffled = tuple(range(len(ex.options)))
         self._count: int | None = None
         self._counted = False
         self._pool: Pool | None = None  # built when the fallback is first needed
@@ -182,9 +186,8 @@ class Sampler:
         draws: list[tuple[Value, ...]] = []
         rejected = Stats()  # enumeration is not drawing: its rejections are not reported
         for combo in self.space.combinations():
-            values = dict(zip(self.drawn, combo, strict=True))
-            if self._usable(values, rejected):
-                keys.append(self.space.combination(values))
+            if self._usable(combo, rejected):
+                keys.append(self.space.combination(combo))
                 draws.append(combo)
         return keys, draws
 
@@ -193,11 +196,11 @@ class Sampler:
         return [self.space.complete(dict(zip(self.drawn, combo, strict=True)), self.ex.symbols)
                 for combo in self._usable_draws[1]]
 
-    def _usable(self, values: Mapping[str, Value], stats: Stats) -> bool:
+    def _usable(self, values: tuple[Value, ...], stats: Stats) -> bool:
         """Whether drawn values meet the constraints and show distinct options; rejections count in `stats`."""
         if not self.space.constraints and not self.clashable:
             return True
-        env = self.space.complete(values, self.ex.symbols)
+        env = self.space.complete(dict(zip(self.drawn, values, strict=True)), self.ex.symbols)
         if self.space.failed_constraint(env) is not None:
             stats.constraint_rejects += 1
             return False
@@ -222,7 +225,7 @@ class Sampler:
         if seen and not self.space.drawn and not self.shuffles:
             # Nothing is random (a fixed question): every variant is the first one again.
             self.stats.draws += 1
-            return Plan(index, seed, (), tuple(range(len(self.ex.options))))
+            return Plan(index, seed, (), self._unshuffled)
         rng = random.Random(seed)
         if self._pool is not None and 0 < 2 * self._pool.unseen <= len(self._pool):
             # Near exhaustion random draws mostly repeat: pick among the unseen ones directly (once
@@ -238,23 +241,22 @@ class Sampler:
                     self.distinct_count(force=True)
                     exhausted = self._count is not None and len(seen) >= self._count
                 continue
-            return self._accept(index, seed, tuple(values.values()), order, key, seen)
+            return self._accept(index, seed, values, order, key, seen)
         return self._pick(index, seed, rng, seen)
 
-    def _draws(self, rng: random.Random, seen: set[Key]) -> Iterator[tuple[dict[str, Value], tuple[int, ...], Key]]:
+    def _draws(self, rng: random.Random, seen: set[Key]) -> Iterator[tuple[tuple[Value, ...], tuple[int, ...], Key]]:
         """rng's usable draws, each with its option order (drawn right after it) and key, out of at
         most MAX_DRAWS draws."""
         drawn = bool(self.space.drawn)
         for _ in range(MAX_DRAWS):
             self.stats.draws += 1
-            values = self.space.draw_values(rng)
-            key = self.space.combination(values) if drawn else None
+            values, key = self.space.draw_combination(rng)
             # A draw seen before was usable then, and usability depends on the draw alone.
             known = key in seen if drawn else bool(seen)
             if not known and not self._usable(values, self.stats):
                 continue
-            order = option_order(self.ex, rng, self.shuffles)
-            yield values, order, order if key is None else key
+            order = option_order(self.ex, rng, self.shuffles) if self.shuffles else self._unshuffled
+            yield values, order, key if drawn else order
 
     def _accept(self, index: int, seed: int, values: tuple[Value, ...], order: tuple[int, ...], key: Key,
                 seen: set[Key]) -> Plan:
@@ -285,7 +287,7 @@ class Sampler:
         ex = self.ex
         if self.space.failed_constraint(self.space.complete({}, ex.symbols)) is not None:
             raise self._unsatisfiable()
-        if not self._usable({}, Stats()):
+        if not self._usable((), Stats()):
             loc = ["options"] if ex.options else ["distractors"]
             raise TemplateError("two options (or misconceptions) are always equal, as values or as shown "
                                 "(expected pairwise different ones)",

@@ -90,8 +90,10 @@ class VariantMaker:
     def materialize(self, plan: Plan) -> Variant:
         """The full variant of a plan: answers, rendered text, options in order."""
         env = self.sampler.env(plan)
-        # A plan's values are its draw's key (see _key): sampling has just screened that draw.
-        screened = self._screens.get(plan.values, lambda: screen(self.ex, env, self.printer))
+        # A plan's values are its draw's key (see _key): sampling has just screened that draw,
+        # unless nothing could clash (then sampling screens nothing, and solving does).
+        screened = (self._screens.get(plan.values, lambda: screen(self.ex, env, self.printer))
+                    if self.sampler.clashable else None)
         solution = solve(self.ex, env, screened, self._keys, self.printer)
         return build_variant(self.ex, solution, self.variant_id(plan.index), plan, self.printer)
 
