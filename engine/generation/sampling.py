@@ -232,7 +232,17 @@ class Sampler:
             # none is left, repeats are drawn at random: any usable draw will do).
             return self._pick(index, seed, rng, seen)
         exhausted = self._counted and self._count is not None and len(seen) >= self._count
-        for values, order, key in self._draws(rng, seen):
+        drawn = bool(self.space.drawn)
+        for _ in range(MAX_DRAWS):
+            self.stats.draws += 1
+            values, combination = self.space.draw_combination(rng)
+            # A draw seen before was usable then, and usability depends on the draw alone.
+            known = combination in seen if drawn else bool(seen)
+            if not known and not self._usable(values, self.stats):
+                continue
+            # The option order is drawn right after the draw; without a draw, it is the key.
+            order = option_order(self.ex, rng, self.shuffles) if self.shuffles else self._unshuffled
+            key: Key = combination if drawn else order
             if key in seen and not exhausted:
                 self.stats.duplicates += 1
                 # Counting tells whether the space is used up; in a large space a duplicate is
@@ -243,20 +253,6 @@ class Sampler:
                 continue
             return self._accept(index, seed, values, order, key, seen)
         return self._pick(index, seed, rng, seen)
-
-    def _draws(self, rng: random.Random, seen: set[Key]) -> Iterator[tuple[tuple[Value, ...], tuple[int, ...], Key]]:
-        """rng's usable draws, each with its option order (drawn right after it) and key, out of at
-        most MAX_DRAWS draws."""
-        drawn = bool(self.space.drawn)
-        for _ in range(MAX_DRAWS):
-            self.stats.draws += 1
-            values, key = self.space.draw_combination(rng)
-            # A draw seen before was usable then, and usability depends on the draw alone.
-            known = key in seen if drawn else bool(seen)
-            if not known and not self._usable(values, self.stats):
-                continue
-            order = option_order(self.ex, rng, self.shuffles) if self.shuffles else self._unshuffled
-            yield values, order, key if drawn else order
 
     def _accept(self, index: int, seed: int, values: tuple[Value, ...], order: tuple[int, ...], key: Key,
                 seen: set[Key]) -> Plan:
