@@ -111,6 +111,26 @@ def test_the_worker_starts_with_its_modules_loaded() -> None:
         box.close()
 
 
+_WARMED: list[bool] = []
+
+
+def _warm() -> None:
+    _WARMED.append(True)
+
+
+def _warmed() -> bool:
+    return bool(_WARMED)
+
+
+def test_a_preload_function_runs_before_the_fork() -> None:
+    # The worker inherits what the function set up: its first call pays nothing for it.
+    box = Sandbox(preload=(f"{__name__}:_warm",))
+    try:
+        assert box.run(_warmed).value is True
+    finally:
+        box.close()
+
+
 def test_the_default_worker_has_sympy() -> None:
     box = Sandbox()
     try:

@@ -174,6 +174,14 @@ def formula_job(
     return "incorrect", _MESSAGES["incorrect"], None
 
 
+def warm_up() -> None:
+    """Two small checks, run before the worker forks: the worker inherits SymPy's first-use set-up
+    (about 25 ms) instead of paying it inside its first check's time limit."""
+    variables = (("a", "positive_integer"), ("b", "positive_integer"))
+    formula_job("2/(a + b)", "2/(b+a)", variables, (), 1.0)
+    formula_job("sqrt(6)/sqrt(a + b)", "6/(a + b)", variables, (("1/a", ""),), 1.0)
+
+
 _MESSAGES = {
     "correct": "correct",
     "incorrect": "incorrect",

@@ -7,7 +7,8 @@ pipe, waits with a timeout and, on timeout, SIGKILLs the worker; a fresh one is 
 the next call. The worker caps its address space (``RLIMIT_AS``) so a memory blow-up becomes a
 ``MemoryError`` there, reported as ``status="memory"``, instead of the machine swapping.
 The modules the calls need (by default SymPy and the checker's evaluation) are imported here
-before the fork, so that no call's time limit pays for importing them.
+before the fork, and a ``module:function`` entry is also called (the checker's runs one small
+check), so that no call's time limit pays for imports or SymPy's first-use set-up.
 
 Functions and arguments must be picklable (module-level functions, plain data, SymPy objects).
 """
@@ -34,7 +35,7 @@ __all__ = ["DEFAULT_TIMEOUT", "Sandbox", "SandboxResult", "default_sandbox"]
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_MEMORY = 2 * 1024**3
 # What the checker's calls run: SymPy and mpmath come with it.
-CHECKER_MODULES = ("engine.grading.checker.equivalence",)
+CHECKER_MODULES = ("engine.grading.checker.expected:warm_up",)
 
 Status = Literal["ok", "error", "timeout", "memory", "crashed"]
 
@@ -205,8 +206,11 @@ class Sandbox:
         if self._process is not None and self._process.is_alive() and self._conn is not None:
             return self._conn
         self._kill()
-        for module in self.preload:
-            importlib.import_module(module)
+        for entry in self.preload:
+            module, _, function = entry.partition(":")
+            loaded = importlib.import_module(module)
+            if function:
+                getattr(loaded, function)()
         import multiprocessing  # here: a run that never starts a worker does not load it
 
         context: Any = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
