@@ -15,7 +15,7 @@ MARKDOWN_IT = HtmlConverter()  # its render_block and render_inline always go th
 # dollars, digits next to them, escapes, stars that open nothing, line starts that open blocks.
 WORDS = st.sampled_from(["a", "He", "fan-in", "x", "ReLU", "(tanh)", "it's", "①", "é", "L", "n_in", "|a|"])
 TEX = st.sampled_from([r"n_{in}", r"\sigma^2", r"\frac{2}{n_{in} + n_{out}}", "a < b", r"\$", "x\\", "a*b",
-                       " x", "x ", "0", "a\nb", "", "$", r"\{1\}"])
+                       " x", "x ", "0", "a\nb", "", "$", r"\{1\}", "\x00"])
 PLAIN = st.one_of(
     WORDS,
     TEX.map(lambda tex: f"${tex}$"),
@@ -64,6 +64,7 @@ def test_the_usual_texts_take_the_direct_path(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "1. a list", "- a list", "# a title", "> a quote", "a *word*", "a _word_", "a `code`", "[a](b)", "a\n\nb",
     "a  \nb", "\\$x$", "a\n===", "| a |\n|---|", "$$x$$ and y", "$x$ and **y** z**",
+    "$a\x00b$",  # markdown-it reads NUL as U+FFFD, inside math too
 ])
 def test_markdown_syntax_goes_to_markdown_it(text: str) -> None:
     assert plain_html(text, block=True) is None

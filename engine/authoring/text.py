@@ -116,9 +116,10 @@ def _pieces(tree: nodes.Template) -> tuple[Piece, ...] | None:
         for node in statement.nodes:
             if isinstance(node, nodes.TemplateData):
                 pieces.append(node.data)
-            elif isinstance(node, nodes.Name):
+            elif isinstance(node, nodes.Name) and node.name != "self":
                 pieces.append((node.name, None, ()))
-            elif (isinstance(node, nodes.Filter) and isinstance(node.node, nodes.Name) and node.name in PRINTING_FILTERS
+            elif (isinstance(node, nodes.Filter) and isinstance(node.node, nodes.Name) and node.node.name != "self"
+                  and node.name in PRINTING_FILTERS
                   and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None
                   and all(isinstance(arg, nodes.Const) for arg in node.args)):
                 pieces.append((node.node.name, node.name, tuple(cast(nodes.Const, arg).value for arg in node.args)))
@@ -133,9 +134,10 @@ _PRINTED = re.compile(
     r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*(" + "|".join(PRINTING_FILTERS) + r")\s*"
     r"(?:\(\s*(0|[1-9][0-9]*)\s*\)\s*)?)?\]\]"
 )
-# Names Jinja's parser reads as a constant or an operator, and Jinja's globals: not parameters.
+# Names Jinja's parser reads as a constant or an operator, Jinja's globals, and `self` (always the
+# template itself, whatever the context holds): not parameters.
 _JINJA_WORDS = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
-                          "range", "dict", "lipsum", "cycler", "joiner", "namespace"})
+                          "range", "dict", "lipsum", "cycler", "joiner", "namespace", "self"})
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 

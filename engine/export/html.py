@@ -215,9 +215,10 @@ class HtmlConverter:
 
 
 # Outside math, the characters that start inline syntax (escapes, code, emphasis, links, HTML,
-# entities); whitespace that markdown-it reads (tabs, hard breaks, blank lines, other spaces).
+# entities); whitespace that markdown-it reads (tabs, hard breaks, blank lines, other spaces),
+# and NUL, which markdown-it replaces everywhere (math included) by U+FFFD.
 _SYNTAX = re.compile(r"[\\`*_\[\]<&\x00]")
-_ODD_SPACE = re.compile(r"[^\S \n]| \n|\n |\n\n|^\s|\s$")
+_ODD_SPACE = re.compile(r"[^\S \n]| \n|\n |\n\n|^\s|\s$|\x00")
 _MARKS = re.compile(r"[$*]")
 _DISPLAY = re.compile(r"\$\$([^$\n]*)\$\$")
 
