@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from engine import api
 from engine.errors import UsageError
+from engine.generation.quiz import Quiz
 from engine.grading import keyfile
 from engine.grading.keys import Key, key_from_quiz, read_key
 from engine.grading.models import Submission, SubmissionBatch
@@ -169,3 +171,46 @@ def test_a_bad_copy_names_its_line_and_field(exported: Path, tmp_path: Path) -> 
 def test_an_unreadable_key_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="missing.json: cannot read"):
         read_key(tmp_path / "missing.json", ALL)
+
+
+def pydantic_refuses(data: bytes) -> bool:
+    try:
+        Quiz.model_validate_json(data)
+    except ValidationError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("layout", ["one-line", "indented"])
+@pytest.mark.parametrize(("edit", "at"), [
+    (b'"question":"\\udc00', b'"question":"'),  # half a surrogate pair, which pydantic refuses
+    (b'"index":1' + b"0" * 5000, b'"index":0'),  # an integer beyond Python's 4300 digits
+    (b'"seed":1' + b"0" * 5000, b'"seed":1'),
+])
+def test_what_pydantic_refuses_is_refused(exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          layout: str, edit: bytes, at: bytes) -> None:
+    monkeypatch.setattr(keyfile, "CHUNK", 4096)
+    document = json.loads(exported.read_text(encoding="utf-8"))
+    if layout == "indented":  # each copy spread over lines: read by the JSON decoder, not line by line
+        data = json.dumps(document, indent=1).encode().replace(at.replace(b":", b": "), edit.replace(b":", b": ", 1), 1)
+    else:
+        data = exported.read_bytes().replace(at, edit, 1)
+    assert pydantic_refuses(data)
+    path = tmp_path / "key.json"
+    path.write_bytes(data)
+    with pytest.raises(UsageError, match="not a quizwright JSON export"):
+        read_key(path, ALL)
+
+
+def test_a_second_list_of_copies_is_refused(exported: Path, tmp_path: Path) -> None:
+    # pydantic would keep the last list, but the first one's copies are handed on as they are read
+    path = tmp_path / "key.json"
+    path.write_bytes(exported.read_bytes().rstrip().removesuffix(b"}") + b',"copies":[]}')
+    with pytest.raises(UsageError, match="a second list of copies"):
+        read_key(path, ALL)
+
+
+def test_an_empty_list_of_copies_before_the_real_one_is_pydantics_last_list(exported: Path, tmp_path: Path) -> None:
+    path = tmp_path / "key.json"
+    path.write_bytes(exported.read_bytes().replace(b'"copies":', b'"copies":[],"copies":', 1))
+    assert read_key(path, ALL) == expected_key(path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NoReturn
@@ -32,6 +33,8 @@ _HINT = "make the key with `quizwright generate --format json`"
 _SPACE = b" \t\n\r"
 # A JSON error this near the end of the text decoded may come from a cut value, not a bad one.
 _CUT_MARGIN = 64
+# Python's decoder keeps a lone surrogate escape (``"\\ud800"``) as it is; pydantic's refuses it.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class KeyFile:
@@ -66,6 +69,7 @@ class KeyFile:
     def _document(self, each: Callable[[Copy], None]) -> QuizHeader:
         header: dict[str, Any] = {}
         offsets: dict[str, int] = {}
+        read = 0  # copies in the list of copies
         self._expect(b"{", "a JSON object (the quiz)")
         while self._peek() != b"}":
             if offsets:
@@ -73,10 +77,13 @@ class KeyFile:
             name = self._value()
             if not isinstance(name, str):
                 self._fail("expected a field name in double quotes", self._mark)
+            if name == "copies" and read:
+                # pydantic keeps the last list, but this one's copies are handed on already
+                self._fail("a second list of copies", self._mark)
             offsets[name] = self._start + self._mark
             self._expect(b":", "':'")
             if name == "copies":
-                self._copies(each)
+                read = self._copies(each)
             else:
                 header[name] = self._value()
         self._pos += 1
@@ -84,7 +91,8 @@ class KeyFile:
             self._fail("extra data after the quiz")
         return self._validate_header(header, offsets)
 
-    def _copies(self, each: Callable[[Copy], None]) -> None:
+    def _copies(self, each: Callable[[Copy], None]) -> int:
+        """Read the list of copies; the number of copies in it."""
         self._expect(b"[", "a list of copies")
         number = 0
         while self._peek() != b"]":
@@ -96,6 +104,7 @@ class KeyFile:
                 each(copy)
             number += 1
         self._pos += 1
+        return number
 
     def _copy(self, number: int) -> Copy | None:
         """Copy ``number``, or None when it is not valid (its problems are reported with the header's)."""
@@ -179,7 +188,14 @@ class KeyFile:
                     window = self._widen(window)
                     continue
                 self._fail(exc.msg, self._mark + len(text[:exc.pos].encode()))
+            except ValueError as exc:  # an integer beyond Python's 4300 digits (pydantic refuses it too)
+                if more:  # or the mantissa of a number the window cut
+                    window = self._widen(window)
+                    continue
+                self._fail(str(exc), self._mark)
             if end < len(text) or not more:  # a number that ends with the text may go on after it
+                if _SURROGATE_ESCAPE.search(text, 0, end) and _lone_surrogate(value):
+                    self._fail("a string holds half of a UTF-16 surrogate pair", self._mark)
                 self._pos = self._mark + len(text[:end].encode())
                 return value
             window = self._widen(window)
@@ -224,3 +240,12 @@ class KeyFile:
                     column = 1
                 column += len(decoder.decode(chunk[newline + 1:]))
         return lines, column
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """Whether a decoded JSON value holds a lone surrogate (which UTF-8 cannot encode)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
