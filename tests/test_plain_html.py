@@ -81,3 +81,19 @@ def test_a_converter_imports_markdown_it_only_for_markdown() -> None:
     assert converter._md is None
     assert converter.block("a *b*") == "<p>a <em>b</em></p>"
     assert converter._md is not None
+
+
+@pytest.mark.parametrize("text", ["- 1. 1.", "- 1.\t1.\r\n+", "2. 1. a 3", "> 1) 1) b", "- 7. 1. 1. c 12"])
+def test_nested_list_markers_keep_their_digits(text: str) -> None:
+    # markdown-it writes no start="1": a nested marker read by shape as 0 would come back as start="1"
+    converter = HtmlConverter()
+    assert converter.block(text) == MARKDOWN_IT.render_block(text)
+    assert converter.inline(text) == MARKDOWN_IT.render_inline(text.strip())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PIECES, max_size=10).map("".join))
+def test_a_converter_writes_as_markdown_it_writes(text: str) -> None:
+    converter = HtmlConverter()
+    assert converter.block(text) == MARKDOWN_IT.render_block(text)
+    assert converter.inline(text) == MARKDOWN_IT.render_inline(text.strip())

@@ -120,7 +120,8 @@ def markdown_to_html_inline(text: str) -> str:
 # its "shape" (each digit run replaced by 0) with the runs put back in order. Where that cannot
 # be shown to hold, the text is converted as it is. Both tests give the same answer on a text
 # and on its shape, so they are made once per shape.
-_DIGIT_RUN = re.compile(r"(?m)(^[ \t>*+-]*\d+)|\d+")
+# A line's leading markers, nested ones (`- 1. 2.`) included, keep their digits.
+_DIGIT_RUN = re.compile(r"(?m)(^[ \t>*+\-.)\d]*\d+)|\d+")
 _DIGITS = re.compile(r"(\d+)")  # captured: split() keeps the runs
 _LINE_START_DIGIT = re.compile(r"(?m)^[ \t>*+-]*\d")
 _ZERO_RUN = re.compile(r"(?<![0-9])0(?![0-9])")
