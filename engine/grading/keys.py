@@ -110,7 +110,7 @@ class _Sheets:
     def __init__(self, wanted: Collection[str] | None = None) -> None:
         self.sheets: dict[str, Sheet] = {}
         self._wanted = wanted
-        self._shared: dict[tuple[object, ...], Item] = {}
+        self._shared: dict[Item, Item] = {}
 
     def add(self, copy: Copy) -> None:
         """Keep ``copy`` when it is wanted (all are, without a ``wanted``)."""

@@ -100,25 +100,12 @@ class Item(NamedTuple):
     question: Question
 
 
-def item_of(variant: Variant, shared: dict[tuple[object, ...], Item] | None = None) -> Item:
-    """The item of a variant; with ``shared`` (one key's items), the item made for an equal variant."""
-    if shared is None:
-        return _item(variant)
-    # Every value the item is made of, and cheaper to gather than the item: equal keys, equal items.
-    answer = tuple(tuple(v.items()) if isinstance(v, dict) else v for v in variant.answer.__dict__.values())
-    key = (variant.exercise, variant.title, variant.kind, variant.points, variant.answer_text,
-           tuple(variant.params.items()), tuple([(o.text, o.correct, o.feedback) for o in variant.options]),
-           answer, tuple([(m.value, m.feedback) for m in variant.misconceptions]))
-    item = shared.get(key)
-    if item is None:
-        item = shared[key] = _item(variant)
-    return item
-
-
-def _item(variant: Variant) -> Item:
-    return Item(variant.exercise, variant.title, variant.kind, variant.points, tuple(variant.params.items()),
+def item_of(variant: Variant, shared: dict[Item, Item] | None = None) -> Item:
+    """The item of a variant; with ``shared`` (one key's items), the equal item made before, if any."""
+    item = Item(variant.exercise, variant.title, variant.kind, variant.points, tuple(variant.params.items()),
                 tuple(Choice(o.text, o.correct, o.feedback) for o in variant.options), variant.answer_text,
                 question_of(variant))
+    return item if shared is None else shared.setdefault(item, item)
 
 
 @dataclass(frozen=True)
