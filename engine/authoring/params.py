@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import random
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
 
+from engine.language.decimals import keep_decimal
 from engine.language.exact import CompiledExpr, compile_expr
 from engine.language.values import ExprError, Value, from_sympy
 
@@ -26,8 +30,20 @@ def variant_seed(quiz_seed: int, exercise_id: str, index: int) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def parse_value(raw: int | str, where: str) -> Value:
-    """An exact parameter value from YAML or the command line: 4, '1/2', '0.25'."""
+# A number written as a decimal: it stays one (0.05 prints as 0.05, and is exactly 1/20).
+_DECIMAL = re.compile(r"\s*[+-]?\s*(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
+# Decimal digits a YAML float keeps exactly: any decimal of at most 15 significant digits is
+# recovered exactly from the float's shortest text (`repr`); a longer one may not be.
+_FLOAT_DIGITS = 15
+
+
+def parse_value(raw: int | float | str, where: str) -> Value:
+    """An exact parameter value from YAML or the command line: 4, '1/2', '0.25', 0.25.
+
+    A decimal (0.25 or '0.25') is a DecimalFraction: exact, and printed as the decimal it is.
+    """
+    if isinstance(raw, float):
+        return _float_value(raw, where)
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
     try:
@@ -36,7 +52,19 @@ def parse_value(raw: int | str, where: str) -> Value:
         raise ExprError(f"{where}: not an exact number ({exc})") from None
     if not isinstance(value, int | Fraction) or isinstance(value, bool):
         raise ExprError(f"{where}: {raw!r} is not an exact rational number")
-    return value
+    return keep_decimal(value) if _DECIMAL.fullmatch(str(raw)) else value
+
+
+def _float_value(raw: float, where: str) -> Value:
+    """An unquoted YAML decimal, exactly as written: 0.1 is 1/10, not the binary float's value."""
+    if not math.isfinite(raw):
+        raise ExprError(f"{where}: {raw!r} is not a finite number")
+    text = repr(raw)
+    if len(Decimal(text).normalize().as_tuple().digits) > _FLOAT_DIGITS:
+        raise ExprError(f"{where}: an unquoted number of more than {_FLOAT_DIGITS} significant digits is "
+                        f"not kept exactly (it reads as {text}); write it in quotes")
+    value = Fraction(text)
+    return value.numerator if value.denominator == 1 else keep_decimal(value)
 
 
 @dataclass(frozen=True)
@@ -56,6 +84,16 @@ class Drawn:
     def firsts(self) -> tuple[int, ...]:
         """For each index, the index of its value's first occurrence."""
         return tuple(self.positions[value] for value in self.values)
+
+    def domain(self) -> str:
+        """The values, as a message shows them: '2..16', '2..16 step 2', '16, 32, 64', '1, 2, ..., 9'."""
+        values = self.values
+        if len(values) >= 3 and all(type(v) is int for v in values):
+            step = values[1] - values[0]
+            if step > 0 and all(b - a == step for a, b in itertools.pairwise(values)):
+                return f"{values[0]}..{values[-1]}" + (f" step {step}" if step != 1 else "")
+        shown = [str(v) for v in values]
+        return ", ".join(shown if len(shown) <= 12 else [*shown[:10], "...", shown[-1]])
 
 
 @dataclass(frozen=True)
@@ -99,9 +137,15 @@ class ParamSpace:
         return total
 
     def pinned(self, pins: Mapping[str, Value]) -> ParamSpace:
-        """The same space with some drawn parameters fixed to one value each."""
-        drawn = [Drawn(d.name, (pins[d.name],)) if d.name in pins else d for d in self.drawn]
-        return ParamSpace(drawn, self.derived, self.constraints, {**self.fixed, **pins})
+        """The same space with some drawn parameters fixed to one of their values each: the value
+        as the parameter declares it (a pin 1/20 of a parameter declared 0.05 prints 0.05).
+
+        Raises:
+            KeyError: a pin that is not one of its parameter's values.
+        """
+        drawn = [Drawn(d.name, (d.values[d.positions[pins[d.name]]],)) if d.name in pins else d for d in self.drawn]
+        fixed = {d.name: d.values[0] for d in drawn if d.name in pins}
+        return ParamSpace(drawn, self.derived, self.constraints, {**self.fixed, **fixed})
 
     def complete(self, values: Mapping[str, Value], extra: Mapping[str, Value]) -> dict[str, Value]:
         """Add the derived parameters to drawn values; `extra` holds free symbols."""

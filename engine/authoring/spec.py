@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
     Tag,
-    field_validator,
     model_validator,
 )
 
@@ -53,17 +53,28 @@ class RangeParam(Strict):
         return list(range(self.min, self.max + 1, self.step))
 
 
+# A parameter value as written: an integer, a decimal (0.05 or "0.05": both exactly 1/20, printed
+# 0.05), or an exact number as a string ("1/2").
+Number = int | float | str
+
+
+def _distinct(values: list[Number]) -> list[Number]:
+    if len({str(v) for v in values}) != len(values):
+        raise ValueError("values must be distinct")
+    return values
+
+
+Values = Annotated[
+    list[Number],
+    Field(min_length=1, description="Integers, decimals (0.05 or '0.05', exact), or exact numbers as strings such as '1/2'."),
+    AfterValidator(_distinct),
+]
+
+
 class ListParam(Strict):
     """A value drawn uniformly from an explicit list (e.g. powers of two)."""
 
-    values: list[int | str] = Field(min_length=1, description="Integers, or exact numbers as strings such as '1/2'.")
-
-    @field_validator("values")
-    @classmethod
-    def _distinct(cls, values: list[int | str]) -> list[int | str]:
-        if len({str(v) for v in values}) != len(values):
-            raise ValueError("values must be distinct")
-        return values
+    values: Values
 
 
 class DerivedParam(Strict):
@@ -72,14 +83,41 @@ class DerivedParam(Strict):
     expr: str = Field(min_length=1)
 
 
-def _param_tag(value: object) -> str:
+def _param_tag(value: object) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | str):
+        return "constant"
+    if isinstance(value, list):
+        return "values"
+    if not isinstance(value, dict | BaseModel):
+        return None
     keys = value.keys() if isinstance(value, dict) else vars(value)
     return "derived" if "expr" in keys else "list" if "values" in keys else "range"
 
 
+def _as_param(param: Any) -> Any:
+    """A constant (5, "0.05") is a list of one value, and a bare list ([1, 2, 3]) is `{values: [...]}`."""
+    if isinstance(param, list):
+        return ListParam.model_construct(values=param)
+    if isinstance(param, int | float | str):
+        return ListParam.model_construct(values=[param])
+    return param
+
+
 Param = Annotated[
-    Annotated[RangeParam, Tag("range")] | Annotated[ListParam, Tag("list")] | Annotated[DerivedParam, Tag("derived")],
-    Discriminator(_param_tag),
+    Annotated[RangeParam, Tag("range")]
+    | Annotated[ListParam, Tag("list")]
+    | Annotated[DerivedParam, Tag("derived")]
+    | Annotated[Number, Tag("constant"), Field(description="A constant: the same value in every variant.")]
+    | Annotated[Values, Tag("values"), Field(description="Shorthand for {values: [...]}.")],
+    Discriminator(
+        _param_tag,
+        custom_error_type="param_form",
+        custom_error_message="expected a number (5, 0.05, '1/2'), a list of values ([1, 2, 3]), "
+        "{min: ..., max: ...}, {values: [...]} or {expr: ...}",
+    ),
+    AfterValidator(_as_param),
 ]
 
 

@@ -3,6 +3,7 @@ template, with the filters that print exact values (LaTeX, fixed decimals, circl
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from functools import cached_property, lru_cache
@@ -35,6 +36,7 @@ def text_environment() -> SandboxedEnvironment:
         keep_trailing_newline=False,
     )
     env.filters.update({name: _run_filter(name, fn) for name, fn in PRINTING_FILTERS.items()})
+    env.filters[_POWER_BASE] = power_base
     return env
 
 
@@ -54,6 +56,20 @@ def _run_filter(name: str, default: Callable[..., str]) -> Callable[..., str]:
     return apply
 
 
+_POWER_BASE = "power_base"  # the filter that brackets a printed value followed by `^`
+# Printed text that reads as one thing under a power: an unsigned integer or decimal, a letter, a TeX command.
+_ATOM = re.compile(r"[0-9]+(?:\.[0-9]+)?|[A-Za-z]|\\[A-Za-z]+")
+
+
+def power_base(value: Any) -> str:
+    """A printed value followed by `^`, bracketed unless it is one atom: `[[ x ]]^{4}` with x = 19/20
+    prints (19/20)^{4}, not 19/20^{4}, which reads as 19/20⁴; a LaTeX one gets \\left( \\right)."""
+    text = str(value)
+    if not text or _ATOM.fullmatch(text):
+        return text
+    return rf"\left({text}\right)" if "\\" in text else f"({text})"
+
+
 class TextError(QuizwrightError, ValueError):
     """Exercise text that does not parse, that would print something inexact, or that fails to render."""
 
@@ -62,8 +78,9 @@ class UndefinedName(TextError):
     """Text that prints a name its context lacks."""
 
 
-# A piece of simple text: literal text, or (name, filter name or None, constant filter arguments).
-Piece = str | tuple[str, str | None, tuple[Any, ...]]
+# A piece of simple text: literal text, or (name, filter name or None, constant filter arguments,
+# whether it is a power's base).
+Piece = str | tuple[str, str | None, tuple[Any, ...], bool]
 
 
 class Text:
@@ -81,18 +98,22 @@ class Text:
             for piece in pieces or ()
         )
         self._slots = tuple(piece for piece in pieces or () if not isinstance(piece, str))
+        self._bases = tuple(i for i, piece in enumerate(self._slots) if piece[3])
 
     @cached_property
     def template(self) -> jinja2.Template:
-        return text_environment().from_string(self.source)
+        tree = text_environment().parse(self.source) if isinstance(self.source, str) else self.source
+        return text_environment().from_string(_bracket_bases(tree))
 
     def render(self, context: Mapping[str, Any], filters: Mapping[str, Callable[..., str]] = PRINTING_FILTERS) -> str:
         """The text for `context`, its values printed by `filters` (a run's printer, by default plain)."""
         if self.pieces is not None:
             try:
-                return self._format.format(*[
-                    str(filters[fn](context[name], *args) if fn else context[name]) for name, fn, args in self._slots
-                ])
+                printed = [str(filters[fn](context[name], *args) if fn else context[name])
+                           for name, fn, args, _ in self._slots]
+                for i in self._bases:
+                    printed[i] = power_base(printed[i])
+                return self._format.format(*printed)
             except KeyError:
                 pass  # a name the context lacks: Jinja resolves globals or raises its own error
         import jinja2
@@ -117,15 +138,39 @@ def _pieces(tree: nodes.Template) -> tuple[Piece, ...] | None:
             if isinstance(node, nodes.TemplateData):
                 pieces.append(node.data)
             elif isinstance(node, nodes.Name) and node.name != "self":
-                pieces.append((node.name, None, ()))
+                pieces.append((node.name, None, (), False))
             elif (isinstance(node, nodes.Filter) and isinstance(node.node, nodes.Name) and node.node.name != "self"
                   and node.name in PRINTING_FILTERS
                   and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None
                   and all(isinstance(arg, nodes.Const) for arg in node.args)):
-                pieces.append((node.node.name, node.name, tuple(cast(nodes.Const, arg).value for arg in node.args)))
+                pieces.append((node.node.name, node.name, tuple(cast(nodes.Const, arg).value for arg in node.args),
+                               False))
             else:
                 return None
-    return tuple(pieces)
+    return _mark_bases(pieces)
+
+
+def _mark_bases(pieces: list[Piece]) -> tuple[Piece, ...]:
+    """The pieces, each printed name that text starting with `^` follows marked as a power's base."""
+    marked = list(pieces)
+    for i, piece in enumerate(pieces[:-1]):
+        after = pieces[i + 1]
+        if not isinstance(piece, str) and isinstance(after, str) and after.startswith("^"):
+            marked[i] = (*piece[:3], True)
+    return tuple(marked)
+
+
+def _bracket_bases(tree: nodes.Template) -> nodes.Template:
+    """Jinja's tree of a text, each printed value that text starting with `^` follows put through
+    `power_base` (as `_mark_bases` marks the pieces of the direct join)."""
+    from jinja2 import nodes
+
+    for output in tree.find_all(nodes.Output):
+        for i, (node, after) in enumerate(itertools.pairwise(list(output.nodes))):
+            if (not isinstance(node, nodes.TemplateData) and isinstance(after, nodes.TemplateData)
+                    and after.data.startswith("^")):
+                output.nodes[i] = nodes.Filter(node, _POWER_BASE, [], [], None, None, lineno=node.lineno)
+    return tree
 
 
 # `[[ name ]]` or `[[ name | filter ]]` or `[[ name | filter(digits) ]]`, in Jinja's own lexing:
@@ -155,10 +200,10 @@ def _simple_pieces(source: str) -> tuple[Piece, ...] | None:
         if printed is None or printed[1] in _JINJA_WORDS:
             return None
         name, fn, digits = printed.groups()
-        pieces += [source[start:opening], (name, fn, () if digits is None else (int(digits),))]
+        pieces += [source[start:opening], (name, fn, () if digits is None else (int(digits),), False)]
         start = printed.end()
     pieces.append(source[start:])
-    return tuple(piece for piece in pieces if piece)
+    return _mark_bases([piece for piece in pieces if piece])
 
 
 def compile_text(source: str) -> tuple[Text, set[str]]:

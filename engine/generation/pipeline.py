@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from engine.authoring.bank import Bank
 from engine.authoring.loader import CompiledExercise
 from engine.authoring.params import parse_value
-from engine.errors import UsageError
+from engine.errors import TemplateError, UsageError
 from engine.generation.quiz import BankRef, Copy, ExerciseSummary, QuizHeader, Variant
+from engine.generation.sampling import Plan, pin_text
 from engine.generation.variants import VariantMaker
 from engine.language.values import ExprError, Value
 
@@ -34,7 +36,8 @@ def sheet_id(header: QuizHeader, index: int) -> str:
 
 
 def parse_pins(raw: Mapping[str, str], exercises: list[CompiledExercise]) -> dict[str, Value]:
-    """Check `--param NAME=VALUE` pins against the selected exercises' drawn parameters."""
+    """Check `--param NAME=VALUE` pins against the selected exercises' drawn parameters: each value
+    must be one that every selected exercise drawing NAME can take."""
     drawn = {d.name for ex in exercises for d in ex.space.drawn}
     derived = {d.name for ex in exercises for d in ex.space.derived}
     pins: dict[str, Value] = {}
@@ -43,10 +46,17 @@ def parse_pins(raw: Mapping[str, str], exercises: list[CompiledExercise]) -> dic
             hint = "it is derived from other parameters" if name in derived else (
                 f"drawn parameters: {', '.join(sorted(drawn)) or 'none'}")
             raise UsageError(f"--param {name}: no selected exercise draws {name!r} ({hint})")
+        where = f"--param {name}={text}"
         try:
-            pins[name] = parse_value(text, f"--param {name}")
+            value = parse_value(text, where)
         except ExprError as exc:
             raise UsageError(str(exc)) from None
+        drawing = [(ex, d) for ex in exercises for d in ex.space.drawn if d.name == name]
+        for ex, param in drawing:
+            if value not in param.positions:
+                hint = "; --exercise selects the exercises to pin" if len(drawing) > 1 else ""
+                raise UsageError(f"{where}: not a value {name} can take in {ex.id} ({param.domain()}){hint}")
+        pins[name] = value
     return pins
 
 
@@ -99,7 +109,11 @@ def generate(
         seed=seed, count=count, pinned={k: str(v) for k, v in sorted((params or {}).items())},
         bank=BankRef(title=bank.info.title, code=bank.info.code, hash=bank.hash), exercises=summaries,
     )
-    return Generated(header=header, notices=notices, copies=_copies(header, makers, first - 1, last))
+    stream = _copies(header, makers, first - 1, last)
+    # The first copy is made now: what stops it (a pin no draw can satisfy, a broken template) is
+    # an error before any output is written, not in the middle of it.
+    head = next(stream)
+    return Generated(header=header, notices=notices, copies=itertools.chain([head], stream))
 
 
 def _copies(header: QuizHeader, makers: list[VariantMaker], start: int, stop: int) -> Iterator[Copy]:
@@ -120,15 +134,25 @@ def _copies(header: QuizHeader, makers: list[VariantMaker], start: int, stop: in
         variants = []
         for maker, plan, reuse in zip(makers, plans, made, strict=True):
             if reuse is None:
-                variants.append(maker.materialize(plan))
+                variants.append(_materialize(maker, plan))
                 continue
             # A variant's content depends on its draw and option order only, not on its index.
             key = (plan.values, plan.order)
             variant = reuse.get(key)
             if variant is None:
-                variant = reuse[key] = maker.materialize(plan)
+                variant = reuse[key] = _materialize(maker, plan)
             elif variant.index != index:
                 variant = variant.model_copy(
                     update={"id": maker.variant_id(index), "index": index, "seed": plan.seed})
             variants.append(variant)
         yield Copy(index=index, sheet=sheet_id(header, index), variants=variants)
+
+
+def _materialize(maker: VariantMaker, plan: Plan) -> Variant:
+    """`maker.materialize(plan)`; a template error met under pins names them, since they chose the draw."""
+    try:
+        return maker.materialize(plan)
+    except TemplateError as exc:
+        if not maker.pins:
+            raise
+        raise UsageError(f"with {pin_text(maker.pins)}: {exc}") from None

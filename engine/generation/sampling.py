@@ -12,7 +12,7 @@ from functools import cached_property
 
 from engine.authoring.loader import CompiledExercise
 from engine.authoring.params import ENUMERATION_LIMIT, variant_seed
-from engine.errors import TemplateError
+from engine.errors import QuizwrightError, TemplateError, UsageError
 from engine.generation.solving import Clash, describe_env
 from engine.language.values import Value
 
@@ -49,6 +49,11 @@ class Plan:
     seed: int
     values: tuple[Value, ...]
     order: tuple[int, ...]
+
+
+def pin_text(pins: Mapping[str, Value]) -> str:
+    """Pins as the command line gives them: `--param n_in=3 --param n_out=3`."""
+    return " ".join(f"--param {name}={value}" for name, value in pins.items())
 
 
 def option_order(ex: CompiledExercise, rng: random.Random, shuffles: bool) -> tuple[int, ...]:
@@ -140,12 +145,14 @@ class Sampler:
         self._count: int | None = None
         self._counted = False
         self._pool: Pool | None = None  # built when the fallback is first needed
+        self.pins = dict(pins)
         if pins:
             env = self.space.draw(random.Random(0), ex.symbols)
             failed = self.space.failed_constraint(env) if self.space.size() == 1 else None
             if failed is not None:
-                raise ex.error(["constraints", failed.index],
-                               f"pinned values violate {failed.expr.source!r} ({describe_env(ex, env)})")
+                line = ex.lines.line(["constraints", failed.index])
+                raise UsageError(f"{pin_text(pins)}: breaks the constraint {failed.expr.source!r} of {ex.id} "
+                                 f"({ex.source}:{line}) at {describe_env(ex, env)}")
 
     def env(self, plan: Plan) -> Env:
         """Every parameter of a plan's draw, derived ones and free symbols included."""
@@ -295,17 +302,22 @@ class Sampler:
         ex = self.ex
         self.distinct_count(force=True)
         if self.space.size() > ENUMERATION_LIMIT:
-            raise TemplateError(
+            error = TemplateError(
                 f"no usable parameters found in {MAX_DRAWS} draws and the space ({self.space.size()} "
                 f"combinations) is too large to enumerate (loosen the constraints)",
                 path=ex.source, line=ex.lines.line(["constraints"]), field="constraints",
             )
+            raise UsageError(f"with {pin_text(self.pins)}: {error}") if self.pins else error
         if not self._usable_draws[0]:
             raise self._unsatisfiable()
         return self._usable_draws[0]
 
-    def _unsatisfiable(self) -> TemplateError:
+    def _unsatisfiable(self) -> QuizwrightError:
         ex = self.ex
+        if self.pins:
+            return UsageError(f"{pin_text(self.pins)}: no draw of {ex.id} ({ex.source}) with "
+                              f"{'this value' if len(self.pins) == 1 else 'these values'} satisfies its "
+                              f"constraints with distinct options")
         loc = ["constraints"] if ex.space.constraints else ["params"]
         return TemplateError("no parameter values satisfy the constraints with distinct options (expected at least one)",
                              path=ex.source, line=ex.lines.line(loc), field=loc[0])

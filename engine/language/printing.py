@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
 from typing import TypeVar
 
+from engine.language.decimals import DecimalFraction
 from engine.language.symbolic import sympy
 from engine.language.symforms import SymForm
 from engine.language.values import Surd, Value, from_sympy, to_sympy
@@ -26,7 +27,7 @@ def latex(value: Value) -> str:
     value = from_sympy(value)
     if isinstance(value, bool):
         return r"\text{true}" if value else r"\text{false}"
-    if isinstance(value, int):
+    if isinstance(value, int | DecimalFraction):
         return str(value)
     if isinstance(value, Fraction):
         body = rf"\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
@@ -37,8 +38,13 @@ def latex(value: Value) -> str:
 
 
 def exact(value: Value) -> str:
-    """SymPy's text of an exact value, as the JSON export records it: '1/5', 'sqrt(15)/5'."""
+    """SymPy's text of an exact value, as the JSON export records it: '1/5', 'sqrt(15)/5'.
+
+    A decimal too (0.05 -> '1/20'): SymPy reads '0.05' as an inexact float.
+    """
     value = from_sympy(value)
+    if isinstance(value, DecimalFraction):
+        return Fraction.__str__(value)
     if isinstance(value, int | Fraction | Surd | SymForm) and not isinstance(value, bool):
         return str(value)
     return str(to_sympy(value))
@@ -46,7 +52,7 @@ def exact(value: Value) -> str:
 
 # Guard digits: a figure of p digits is rounded from the value computed to p + _GUARD digits.
 _GUARD = 20
-_DECIMAL_EXACT = frozenset({int, Fraction, Surd})  # computed with `decimal` (bool is not one)
+_DECIMAL_EXACT = frozenset({int, Fraction, DecimalFraction, Surd})  # computed with `decimal` (bool is not one)
 
 
 def _exact_decimal(value: int | Fraction | Surd, precision: int) -> Decimal:
@@ -90,9 +96,20 @@ def to_decimal(value: Value, places: int) -> Decimal:
 
 
 def num(value: Value, places: int = 4) -> str:
-    """Fixed-point text of an exact value: num(sqrt(15)/5, 4) -> '0.7746'."""
-    text = format(to_decimal(value, places), "f")
-    return "0" + text[2:] if text.startswith("-0") and set(text[1:]) <= {"0", "."} else text
+    """Fixed-point text of an exact value: num(sqrt(15)/5, 4) -> '0.7746'.
+
+    A value that is not zero never prints as zero: one that rounds to zero at `places` decimals
+    prints with `places` significant digits instead (num(1/1000, 2) -> '0.0010').
+    """
+    rounded = to_decimal(value, places)
+    if rounded.is_zero():
+        digits = max(places, 1)
+        figure = approximate(value, digits + _GUARD)
+        if not figure.is_zero():
+            figure = Context(prec=digits, rounding=ROUND_HALF_UP).plus(figure)
+            return format(figure.quantize(Decimal(1).scaleb(figure.adjusted() - digits + 1)), "f")
+        return format(rounded.copy_abs(), "f")
+    return format(rounded, "f")
 
 
 def significant(value: Value, digits: int = 20) -> str:

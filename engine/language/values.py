@@ -18,10 +18,11 @@ from typing import Any
 
 from engine.errors import QuizwrightError
 from engine.language.allow import AUTHOR
+from engine.language.decimals import DecimalFraction, keep_decimal
 from engine.language.symbolic import is_sympy, sympy, sympy_symbol
 from engine.language.symforms import Reciprocal, RootReciprocal, SymbolSum, SymForm
 
-Value = Any  # int | Fraction | bool | Surd | SymbolSum | Reciprocal | RootReciprocal | sympy.Basic
+Value = Any  # int | Fraction (DecimalFraction) | bool | Surd | SymbolSum | Reciprocal | RootReciprocal | sympy.Basic
 Env = Mapping[str, Value]
 Node = Callable[[Env], Value]
 
@@ -124,7 +125,13 @@ def from_sympy(value: Value) -> Value:
     return value
 
 
-_RATIONAL = frozenset({int, Fraction})  # exact types (bool, a subclass of int, is not one)
+# Exact types (bool, a subclass of int, is not one); a DecimalFraction's operators keep its mark.
+_RATIONAL = frozenset({int, Fraction, DecimalFraction})
+
+
+def _fraction(value: int | Fraction) -> Fraction:
+    """A rational as a Fraction: a Fraction (a DecimalFraction included) as it is."""
+    return value if isinstance(value, Fraction) else Fraction(value)
 
 
 def _is_fast(*values: Value) -> bool:
@@ -140,7 +147,7 @@ def _div(a: Value, b: Value) -> Value:
     if _is_fast(a, b):
         if b == 0:
             raise ExprError("division by zero")
-        return from_sympy(Fraction(a) / Fraction(b))
+        return from_sympy(_fraction(a) / _fraction(b))
     if isinstance(a, Surd) and _is_fast(b) and b != 0:
         return a.scaled(1 / Fraction(b))
     if type(a) is int and a > 0 and isinstance(b, SymbolSum):
@@ -162,7 +169,7 @@ def _pow(a: Value, b: Value) -> Value:
     if _is_fast(a, b) and isinstance(b, int) and abs(b) <= 4096:
         if a == 0 and b < 0:
             raise ExprError("division by zero")
-        return from_sympy(Fraction(a) ** b)
+        return from_sympy(_fraction(a) ** b)
     return from_sympy(to_sympy(a) ** to_sympy(b))
 
 
@@ -170,7 +177,7 @@ def _mod(a: Value, b: Value) -> Value:
     if _is_fast(a, b):
         if b == 0:
             raise ExprError("modulo by zero")
-        return from_sympy(Fraction(a) % Fraction(b))
+        return from_sympy(_fraction(a) % _fraction(b))
     return from_sympy(sympy().Mod(to_sympy(a), to_sympy(b)))
 
 
@@ -195,7 +202,8 @@ def _arith(fast: Callable[[Value, Value], Value], slow: Callable[[Any, Any], Any
 
 def _sqrt(a: Value) -> Value:
     if type(a) in _RATIONAL:
-        return _rational_sqrt(a)
+        root = _rational_sqrt(a)
+        return keep_decimal(root) if type(a) is DecimalFraction else root
     if isinstance(a, Reciprocal) and a.denominator.nonnegative:
         root = _rational_sqrt(a.coeff)
         if type(root) is int:
