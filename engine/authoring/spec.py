@@ -11,6 +11,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    field_validator,
     model_validator,
 )
 
@@ -42,6 +43,13 @@ class RangeParam(Strict):
     min: int
     max: int
     step: int = Field(1, ge=1)
+
+    @field_validator("min", "max", "step", mode="before")
+    @classmethod
+    def _integral(cls, value: Any) -> Any:
+        if (isinstance(value, float) and not value.is_integer()) or (isinstance(value, str) and any(c in value for c in "./")):
+            raise ValueError("a range holds integers; list other numbers instead: {values: [0.1, 0.2]}")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> RangeParam:
