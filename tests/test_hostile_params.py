@@ -271,10 +271,14 @@ explanation: x
     (["n_in=3", "n_out=3"], "--param n_in=3 --param n_out=3: breaks the constraint 'n_in != n_out' of ratio "),
     (["n_in=4"], "--param n_in=4: no draw of ratio "),
 ])
-def test_a_constraint_broken_by_a_pin_names_the_pin(pins: list[str], message: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("to_file", [False, True], ids=["stdout", "file"])
+def test_a_constraint_broken_by_a_pin_names_the_pin(pins: list[str], message: str, to_file: bool,
+                                                    tmp_path: Path) -> None:
     bank = _bank(tmp_path / "bank", ratio=RATIO)
-    result = _generate(bank, *[arg for pin in pins for arg in ("--param", pin)], out=tmp_path / "quiz.json")
+    out = tmp_path / "quiz.json" if to_file else None
+    result = _generate(bank, *[arg for pin in pins for arg in ("--param", pin)], out=out)
     assert result.exit_code == 1
+    assert result.stdout == ""
     assert result.stderr.startswith(f"Error: {message}")
     assert list(tmp_path.iterdir()) == [tmp_path / "bank"]
 
