@@ -43,8 +43,11 @@ def generate(paths: list[Path] | None = None, *, seed: int = 0, count: int = 1, 
              params: Mapping[str, str] | None = None, unique: bool = False,
              copies: tuple[int, int] | None = None) -> Generated:
     """A generated quiz: its header, notices and the stream of its copies (`copies=(A, B)`: A..B only)."""
-    return pipeline.generate(bank(paths), seed=seed, count=count, exercise_ids=exercises, params=params, unique=unique,
-                             copies=copies)
+    the_bank = bank(paths)
+    generated = pipeline.generate(the_bank, seed=seed, count=count, exercise_ids=exercises, params=params,
+                                  unique=unique, copies=copies)
+    generated.notices[:0] = the_bank.notices  # the bank's defaults, such as the sheet-id code, first
+    return generated
 
 
 def quiz(paths: list[Path] | None = None, **options: Any) -> Quiz:

@@ -7,18 +7,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.authoring.bank import display_path, exercise_files
-from engine.authoring.loader import CompiledExercise, load_exercise
+from engine.authoring.bank import read_bank
+from engine.authoring.loader import CompiledExercise
 from engine.errors import TemplateError
 from engine.generation.quiz import Variant
 from engine.generation.variants import Stats, VariantMaker
-from engine.paths import bundled_bank
 
 
 @dataclass
 class CheckReport:
     lines: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
 
 def _variant_problems(variant: Variant) -> list[str]:
@@ -85,17 +85,15 @@ def _check_one(ex: CompiledExercise, seeds: int, report: CheckReport) -> tuple[S
 
 
 def check(paths: Iterable[Path] | None = None, *, seeds: int = 200) -> CheckReport:
-    """Load every template on its own and solve it under `seeds` seeds; collect every problem."""
+    """Read the bank as `generate` does, solve each template under `seeds` seeds; collect every problem."""
     report = CheckReport()
-    files, _ = exercise_files([Path(p) for p in paths] if paths else [bundled_bank()])
-    ids: dict[str, str] = {}
-    for path in files:
-        source = display_path(path)
+    bank = read_bank([Path(p) for p in paths] if paths else None)
+    report.notices.extend(bank.notices)
+    report.problems.extend(str(problem) for problem in bank.problems)
+    for source, ex in bank.entries:
         try:
-            ex = load_exercise(path, source)
-            if ex.id in ids:
-                raise TemplateError(f"id {ex.id!r} is also used by {ids[ex.id]}", path=source, field="id")
-            ids[ex.id] = source
+            if isinstance(ex, TemplateError):
+                raise ex
             stats, distinct = _check_one(ex, seeds, report)
         except TemplateError as exc:
             report.problems.append(str(exc))
@@ -104,5 +102,5 @@ def check(paths: Iterable[Path] | None = None, *, seeds: int = 200) -> CheckRepo
         redrawn = f"redrawn {stats.constraint_rejects} for constraints, {stats.clashes} for equal options"
         report.lines.append(f"ok    {ex.id:<28} {ex.kind:<10} distinct={'-' if distinct is None else distinct:<7} "
                             f"{seeds} seeds, {stats.draws} draws, {redrawn}")
-    report.lines.append(f"{len(files)} exercises, {len(report.problems)} problems")
+    report.lines.append(f"{len(bank.entries)} exercises, {len(report.problems)} problems")
     return report

@@ -196,6 +196,8 @@ def check(paths: tuple[Path, ...], seeds: int) -> None:
     from engine import api
 
     report = api.check(list(paths), seeds=seeds)
+    for notice in report.notices:
+        click.echo(f"Note: {notice}", err=True)
     for line in report.lines:
         click.echo(line)
     if report.problems:

@@ -6,9 +6,11 @@ Every error the engine raises on purpose is a `QuizwrightError`; the CLI turns o
 
 from __future__ import annotations
 
+import difflib
 import re
+import types
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Union, get_args, get_origin
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -74,6 +76,9 @@ class UsageError(QuizwrightError):
 _ABSENT = object()
 _NAMED = re.compile(r"^([a-z_]\w*): (.+)$", re.DOTALL)
 _SHOULD = "Input should be "
+_MISSING = "required field is missing"
+# A hostile file can hold 100 000 wrong values: a person reads the first hundred problems.
+MAX_PROBLEMS = 100
 
 
 def dotted(loc: Sequence[str | int]) -> str:
@@ -121,13 +126,13 @@ def _located(error: ErrorDetails, data: Any) -> tuple[Loc, str, str, bool]:
         if name.isidentifier():
             loc.append(name)
         if kind == "union_tag_not_found":
-            return tuple(loc), "required field is missing", "", False
+            return tuple(loc), _MISSING, "", False
         tags = str(ctx.get("expected_tags", "")).replace("'", "")
         return tuple(loc), f"{name} must be one of {tags}", f" (got {ctx.get('tag')!r})", False
     if kind == "extra_forbidden":
         return tuple(loc), "unknown field (check the spelling)", "", False
     if kind == "missing":
-        return tuple(loc), "required field is missing", "", False
+        return tuple(loc), _MISSING, "", False
     message = error["msg"].removeprefix("Value error, ")
     if kind == "value_error" and isinstance(node, Mapping) and (match := _NAMED.match(message)):
         # A whole-model rule names the field it is about at the start of its message.
@@ -147,16 +152,24 @@ def validation_problems(
     path: str | None = None,
     line_of: Callable[[Loc], int | None] | None = None,
     root: str | None = None,
+    model: Any = None,
 ) -> list[Problem]:
     """Every error of `exc` as a Problem at its real field path in `data` (the input as parsed),
     in line order; the alternatives of one union field are merged into one problem.
 
     `line_of` maps a path to its line in the file; `root` names a problem of the whole document.
+    With `model` (the type validated), an unknown field is matched against the fields of its level:
+    "did you mean ...?", and the required field it misspells is not reported as missing too.
     """
     entries: list[tuple[Loc, list[str], str]] = []
     unions: dict[Loc, list[str]] = {}
+    meant: set[Loc] = set()  # the fields that unknown ones stand for; (level, "*"): any of that level
     for error in exc.errors():
         loc, message, got, tagged = _located(error, data)
+        if error["type"] == "extra_forbidden" and model is not None and loc:
+            message, stands_for = _unknown_field(model, error["loc"], str(loc[-1]))
+            if stands_for is not None:
+                meant.add((*loc[:-1], stands_for))
         if tagged and loc in unions:
             unions[loc].append(message)
             continue
@@ -167,8 +180,95 @@ def validation_problems(
     problems = [
         Problem(_either(messages) + got, path, line_of(loc) if line_of else None, dotted(loc) or root)
         for loc, messages, got in entries
+        if not (messages == [_MISSING] and (loc in meant or (*loc[:-1], "*") in meant))
     ]
-    return sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+    problems.sort(key=lambda p: (p.line is None, p.line or 0))
+    if len(problems) > MAX_PROBLEMS:
+        rest = len(problems) - MAX_PROBLEMS
+        problems[MAX_PROBLEMS:] = [Problem(f"{rest} more problems, not listed: fix the {MAX_PROBLEMS} above first",
+                                           path)]
+    return problems
+
+
+def _unknown_field(model: Any, raw: Loc, name: str) -> tuple[str, str | None]:
+    """`unknown field 'qestion' (did you mean 'question'?)`, or the fields allowed at that level;
+    and the field the misspelling stands for ("*": a field of another member of a tagged union,
+    so that the missing fields of the member picked are beside the point)."""
+    found = _fields_at(model, raw[:-1])
+    if found is None:
+        return f"unknown field {name!r} (check the spelling)", None
+    own, others = found
+    close = difflib.get_close_matches(name, [*own, *others], n=1, cutoff=0.6)
+    if not close:
+        return f"unknown field {name!r} (allowed here: {', '.join(sorted(own))})", None
+    return f"unknown field {name!r} (did you mean {close[0]!r}?)", close[0] if close[0] in own else "*"
+
+
+def _fields_at(model: Any, raw: Loc) -> tuple[list[str], list[str]] | None:
+    """The field names of the model a pydantic error path reaches, and those of the other members
+    of the tagged union it was picked from (a misspelt key can change the member)."""
+    node, others = model, []
+    parts = list(raw)
+    while True:
+        node, meta = _unwrap(node)
+        members = _union_members(node)
+        if members is not None:
+            picked = _pick(members, meta, parts[0] if parts else None)
+            if picked is None:
+                return None
+            node, tag, tagged = picked
+            if tag:
+                parts.pop(0)
+            others = [f for member, _ in members for f in _own(member) if f not in _own(node)] if tagged else []
+            continue
+        if not parts:
+            fields = _own(node)
+            return (fields, others) if fields else None
+        part, others = parts.pop(0), []
+        if hasattr(node, "model_fields") and part in node.model_fields:
+            node = node.model_fields[part].annotation
+        elif get_origin(node) is dict and not str(part).startswith("["):
+            node = get_args(node)[1]
+        elif get_origin(node) is list and isinstance(part, int):
+            node = get_args(node)[0]
+        else:
+            return None
+
+
+def _unwrap(node: Any) -> tuple[Any, tuple[Any, ...]]:
+    if get_origin(node) is Annotated:
+        inner, *meta = get_args(node)
+        return inner, tuple(meta)
+    return node, ()
+
+
+def _union_members(node: Any) -> list[tuple[Any, Any]] | None:
+    """(member, its Tag or None) of a union, else None."""
+    if get_origin(node) not in (Union, types.UnionType):
+        return None
+    return [(inner, next((m for m in meta if hasattr(m, "tag")), None))
+            for inner, meta in map(_unwrap, get_args(node))]
+
+
+def _pick(members: list[tuple[Any, Any]], meta: tuple[Any, ...], part: Any) -> tuple[Any, bool, bool] | None:
+    """The member a path part names: (member, whether the part was its tag, whether tags decided)."""
+    for member, tag in members:
+        if tag is not None and tag.tag == part:
+            return member, True, True
+    field = next((m.discriminator for m in meta if isinstance(getattr(m, "discriminator", None), str)), None)
+    for member, _ in members:
+        annotation = getattr(member, "model_fields", {}).get(field)
+        if annotation is not None and part in get_args(annotation.annotation):
+            return member, True, False
+    for member, _ in members:
+        if getattr(member, "__name__", None) == part:
+            return member, True, False
+    models = [member for member, _ in members if hasattr(member, "model_fields")]
+    return (models[0], False, False) if len(models) == 1 else None
+
+
+def _own(node: Any) -> list[str]:
+    return list(getattr(node, "model_fields", {}))
 
 
 def _either(messages: list[str]) -> str:

@@ -156,11 +156,21 @@ def test_a_parameter_named_like_a_tag_keeps_its_path(tmp_path: Path) -> None:
     ]
 
 
-def test_a_misspelt_field_shows_both_problems_with_their_lines(tmp_path: Path) -> None:
+def test_a_misspelt_required_field_is_one_did_you_mean_line(tmp_path: Path) -> None:
     text = GOOD.replace("question:", "qestion:")
+    assert _problems(tmp_path, text) == ["8: qestion: unknown field 'qestion' (did you mean 'question'?)"]
+
+
+def test_every_problem_of_a_file_is_listed_with_its_suggestion(tmp_path: Path) -> None:
+    text = GOOD.replace("title:", "titel:").replace("{min: 2, max: 8}\n  n_out", "{mn: 2, max: 8}\n  n_out")
+    text = text.replace("n_out: {min: 2, max: 8}", "n_out: {vales: [2, 3]}") + "colour: blue\ntgas: [a]\n"
     assert _problems(tmp_path, text) == [
-        "1: question: required field is missing",
-        "8: qestion: unknown field (check the spelling)",
+        "2: titel: unknown field 'titel' (did you mean 'title'?)",
+        "6: params.n_in.mn: unknown field 'mn' (did you mean 'min'?)",
+        "7: params.n_out.vales: unknown field 'vales' (did you mean 'values'?)",
+        "11: colour: unknown field 'colour' (allowed here: answer, constraints, distractors, explanation, id, kind, "
+        "params, points, question, symbols, tags, title, topic)",
+        "12: tgas: unknown field 'tgas' (did you mean 'tags'?)",
     ]
 
 

@@ -1,14 +1,21 @@
-"""Finding and loading a bank of exercise templates, and its content hash."""
+"""Finding and loading a bank of exercise templates, and its content hash.
+
+Every command reads a bank through `read_bank`, so that `check` refuses what `generate`, `list`
+and grading refuse: `check` reports the problems file by file, the others stop on them.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.authoring.loader import CompiledExercise, load_exercise, read_yaml
+from engine.authoring.loader import CompiledExercise, SourceMap, load_exercise, read_yaml
+from engine.authoring.sources import BANK_LIMIT, FILES_LIMIT, check_file, megabytes, read_file
 from engine.authoring.spec import BankInfo
 from engine.errors import TemplateError, UsageError, validation_problems
 from engine.paths import bundled_bank
@@ -23,6 +30,7 @@ class Bank:
     info: BankInfo
     exercises: list[CompiledExercise]
     hash: str
+    notices: list[str] = field(default_factory=list)
 
     def select(self, ids: list[str]) -> list[CompiledExercise]:
         """The exercises with the given ids, in the given order; all of them when ids is empty."""
@@ -35,27 +43,24 @@ class Bank:
         return [by_id[i] for i in dict.fromkeys(ids)]
 
 
-def exercise_files(paths: list[Path]) -> tuple[list[Path], Path | None]:
-    files: list[Path] = []
-    info_file: Path | None = None
-    for path in paths:
-        if path.is_dir():
-            if (path / BANK_FILE).is_file() and info_file is None:
-                info_file = path / BANK_FILE
-            files.extend(p for p in sorted(path.rglob("*.yaml")) if p.name != BANK_FILE)
-            files.extend(sorted(path.rglob("*.yml")))
-        elif path.is_file():
-            if path.name == BANK_FILE:
-                info_file = info_file or path
-            else:
-                files.append(path)
-                sibling = path.parent / BANK_FILE
-                if info_file is None and sibling.is_file():
-                    info_file = sibling
-        else:
-            raise UsageError(f"no such file or folder: {path}")
-    unique = list(dict.fromkeys(p.resolve() for p in files))
-    return unique, info_file
+@dataclass
+class ReadBank:
+    """A bank as read: each exercise file's outcome in file order, and the bank's own problems."""
+
+    info: BankInfo
+    entries: list[tuple[str, CompiledExercise | TemplateError]]
+    problems: list[TemplateError]  # bank.yaml, its order, folders that cannot be read
+    notices: list[str]
+    hash: str
+
+    def failures(self) -> list[TemplateError]:
+        return [*self.problems, *(e for _, e in self.entries if isinstance(e, TemplateError))]
+
+    def exercises(self) -> list[CompiledExercise]:
+        """The exercises that loaded, in the order of bank.yaml (unlisted ones by file name)."""
+        loaded = [e for _, e in self.entries if isinstance(e, CompiledExercise)]
+        rank = {exercise_id: i for i, exercise_id in enumerate(self.info.order)}
+        return sorted(loaded, key=lambda ex: rank.get(ex.id, len(rank)))
 
 
 def display_path(path: Path) -> str:
@@ -66,45 +71,178 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def content_hash(files: list[Path], info_file: Path | None) -> str:
+def _walk(folder: Path, problems: list[TemplateError]) -> list[Path]:
+    """The exercise files under a folder as `rglob` lists them (*.yaml, then *.yml; symlinked
+    folders are not entered); a folder that cannot be read is a problem, not a silent gap."""
+    def unreadable(exc: OSError) -> None:
+        name = Path(os.fsdecode(exc.filename)) if exc.filename else folder
+        problems.append(TemplateError(f"cannot read folder ({exc.strerror or exc})", path=display_path(name)))
+
+    found: dict[str, list[Path]] = {".yaml": [], ".yml": []}
+    count = 0
+    for top, dirs, names in os.walk(folder, onerror=unreadable):
+        for name in (*dirs, *names):
+            suffix = ".yaml" if name.endswith(".yaml") else ".yml" if name.endswith(".yml") else None
+            if suffix and name != BANK_FILE:
+                found[suffix].append(Path(top) / name)
+                count += 1
+        if count > FILES_LIMIT:
+            raise TemplateError(f"more than {FILES_LIMIT} exercise files; a bank may hold at most {FILES_LIMIT}",
+                                path=display_path(folder))
+    return sorted(found[".yaml"]) + sorted(found[".yml"])
+
+
+def _listing(paths: list[Path], problems: list[TemplateError]) -> tuple[list[Path], Path | None]:
+    """The exercise files the paths name, in order, and the bank.yaml that goes with them."""
+    files: list[Path] = []
+    info_file: Path | None = None
+    for path in paths:
+        if path.is_dir():
+            if info_file is None and os.path.lexists(path / BANK_FILE):
+                info_file = path / BANK_FILE
+            files.extend(_walk(path, problems))
+        elif os.path.lexists(path):
+            if path.name == BANK_FILE:
+                info_file = info_file or path
+            else:
+                files.append(path)
+                if info_file is None and os.path.lexists(path.parent / BANK_FILE):
+                    info_file = path.parent / BANK_FILE
+        else:
+            raise UsageError(f"no such file or folder: {path}")
+    return files, info_file
+
+
+def _read_all(files: list[Path], info_file: Path | None,
+              folder: str) -> Iterator[tuple[Path, str, bytes | TemplateError]]:
+    """Each file once (by real path) in order, its name in messages, and its bytes or why not;
+    every size is known before anything is read."""
+    checked: dict[Path, tuple[str, int | TemplateError]] = {}
+    for path in [*files, *([info_file] if info_file else [])]:
+        source = display_path(path)
+        try:
+            size: int | TemplateError = check_file(path, source)
+        except TemplateError as exc:
+            size = exc
+        # Exercises go by their real path, as they always have: a symlinked one is named by its target.
+        real = path if path == info_file or isinstance(size, TemplateError) else path.resolve()
+        checked.setdefault(real, (source if real == path else display_path(real), size))
+    total = sum(size for _, size in checked.values() if isinstance(size, int))
+    if total > BANK_LIMIT:
+        raise TemplateError(f"the bank's files hold {megabytes(total)}; a bank may hold at most "
+                            f"{megabytes(BANK_LIMIT)}", path=folder)
+    for real, (source, size) in checked.items():
+        try:
+            yield real, source, size if isinstance(size, TemplateError) else read_file(real, source)
+        except TemplateError as exc:
+            yield real, source, exc
+
+
+def content_hash(contents: dict[Path, bytes]) -> str:
     """sha256 over the bank's files by name and content; CRLF and LF hash alike."""
     digest = hashlib.sha256()
-    for path in sorted([*files, *([info_file] if info_file else [])], key=lambda p: p.name + str(p)):
-        data = path.read_bytes().replace(b"\r\n", b"\n")
+    for path in sorted(contents, key=lambda p: p.name + str(p)):
+        data = contents[path].replace(b"\r\n", b"\n")
         digest.update(path.name.encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
     return digest.hexdigest()
 
 
-def load_bank(paths: list[Path] | None = None) -> Bank:
-    """Load a bank folder or a list of exercise files (default: the bundled bank)."""
+def read_bank(paths: list[Path] | None = None) -> ReadBank:
+    """Read a bank folder or a list of exercise files (default: the bundled bank), file by file.
+
+    Raises:
+        UsageError: a path that does not exist, or no exercise files at all.
+        TemplateError: a bank over its size or file-count limit.
+    """
     paths = paths or [bundled_bank()]
-    files, info_file = exercise_files(paths)
+    problems: list[TemplateError] = []
+    files, info_file = _listing(paths, problems)
     if not files:
         raise UsageError(f"no exercise files (*.yaml) in {', '.join(map(str, paths))}")
+    first = paths[0] if paths[0].is_dir() else paths[0].parent
+    contents: dict[Path, bytes] = {}
+    entries: list[tuple[str, CompiledExercise | TemplateError]] = []
+    info, notices = _default_info(paths, first, info_file)
+    lines: SourceMap | None = None
+    for path, source, outcome in _read_all(files, info_file, display_path(first)):
+        if isinstance(outcome, bytes):
+            contents[path] = outcome
+        if path != info_file:
+            entries.append((source, _load(path, source, outcome)))
+        elif isinstance(outcome, TemplateError):
+            problems.append(outcome)
+        else:
+            info, lines = _bank_info(path, source, outcome, problems, info)
+    _check_ids(entries)
+    # Files picked out of a bank leave the rest of its `order` out: only a whole folder is held to it.
+    if lines is not None and info_file is not None and any(info_file == p / BANK_FILE for p in paths):
+        _check_order(info, display_path(info_file), lines, entries, problems)
+    return ReadBank(info=info, entries=entries, problems=problems, notices=notices, hash=content_hash(contents))
+
+
+def _default_info(paths: list[Path], folder: Path, info_file: Path | None) -> tuple[BankInfo, list[str]]:
+    title = Path(os.path.abspath(paths[0])).name if paths[0].is_dir() else "Quiz"
+    info = BankInfo(title=title or "Quiz")
     if info_file is not None:
-        data, lines = read_yaml(info_file, display_path(info_file))
-        try:
-            info = BankInfo.model_validate(data or {})
-        except ValidationError as exc:
-            raise TemplateError.of(validation_problems(
-                exc, data, path=display_path(info_file), line_of=lines.line, root="bank")) from None
-    else:
-        info = BankInfo(title=paths[0].stem if paths[0].is_dir() else "Quiz")
-    exercises = [load_exercise(path, display_path(path)) for path in files]
+        return info, []
+    return info, [f"{display_path(folder)}: no {BANK_FILE}, so the quiz is titled {info.title!r} and its sheet ids "
+                  f"start with the default code {info.code} (a {BANK_FILE} chooses them)"]
+
+
+def _bank_info(path: Path, source: str, raw: bytes, problems: list[TemplateError],
+               default: BankInfo) -> tuple[BankInfo, SourceMap | None]:
+    """bank.yaml's metadata and lines; the default, and a problem, when it is broken."""
+    try:
+        data, lines = read_yaml(path, source, raw)
+    except TemplateError as exc:
+        problems.append(exc)
+        return default, None
+    try:
+        return BankInfo.model_validate(data or {}), lines
+    except ValidationError as exc:
+        problems.append(TemplateError.of(validation_problems(exc, data, path=source, line_of=lines.line,
+                                                             root="bank", model=BankInfo)))
+        return default, None
+
+
+def _load(path: Path, source: str, outcome: bytes | TemplateError) -> CompiledExercise | TemplateError:
+    if isinstance(outcome, TemplateError):
+        return outcome
+    try:
+        return load_exercise(path, source, outcome)
+    except TemplateError as exc:
+        return exc
+
+
+def _check_ids(entries: list[tuple[str, CompiledExercise | TemplateError]]) -> None:
+    """A second exercise with an id already used fails, naming the first one's file."""
     seen: dict[str, CompiledExercise] = {}
-    for ex in exercises:
-        if ex.id in seen:
-            raise TemplateError(f"id {ex.id!r} is also used by {seen[ex.id].source}", path=ex.source,
-                                line=ex.lines.line(["id"]), field="id")
-        seen[ex.id] = ex
-    if info.order and info_file is not None:
-        unknown = [i for i in info.order if i not in seen]
-        if unknown:
-            raise TemplateError(f"unknown exercise {unknown[0]!r} (expected one of the bank's ids)",
-                                path=display_path(info_file), line=lines.line(["order"]), field="order")
-        rank = {exercise_id: i for i, exercise_id in enumerate(info.order)}
-        exercises.sort(key=lambda ex: rank.get(ex.id, len(rank)))
-    return Bank(info=info, exercises=exercises, hash=content_hash(files, info_file))
+    for i, (source, ex) in enumerate(entries):
+        if isinstance(ex, CompiledExercise):
+            if ex.id in seen:
+                entries[i] = (source, ex.error(["id"], f"id {ex.id!r} is also used by {seen[ex.id].source}"))
+            else:
+                seen[ex.id] = ex
 
 
+def _check_order(info: BankInfo, source: str, lines: SourceMap,
+                 entries: list[tuple[str, CompiledExercise | TemplateError]], problems: list[TemplateError]) -> None:
+    """Every id of `order` names an exercise of the bank (one that failed to load counts, by its file name)."""
+    known = {ex.id if isinstance(ex, CompiledExercise) else Path(name).stem for name, ex in entries}
+    for exercise_id in info.order:
+        if exercise_id not in known:
+            problems.append(TemplateError(f"unknown exercise {exercise_id!r} (expected one of the bank's ids)",
+                                          path=source, line=lines.line(["order"]), field="order"))
 
+
+def load_bank(paths: list[Path] | None = None) -> Bank:
+    """Load a bank folder or a list of exercise files (default: the bundled bank).
+
+    Raises:
+        TemplateError: every problem of every file, one line each.
+    """
+    read = read_bank(paths)
+    failures = read.failures()
+    if failures:
+        raise TemplateError.of([problem for error in failures for problem in error.problems])
+    return Bank(info=read.info, exercises=read.exercises(), hash=read.hash, notices=read.notices)

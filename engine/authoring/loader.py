@@ -12,6 +12,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from engine.authoring.params import Constraint, Derived, Drawn, ParamSpace, parse_value
+from engine.authoring.sources import FAST_LOADER, decode, parse_yaml, read_file
 from engine.authoring.spec import (
     ChoiceExercise,
     DerivedParam,
@@ -31,8 +32,6 @@ from engine.language.symforms import SymbolSum
 from engine.language.values import ExprError
 
 _EXERCISE = TypeAdapter(Exercise)
-# libyaml's parser when installed: the same scanner rules and the same (Python) constructor.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Names the explanation may use besides the parameters.
 EXPLANATION_NAMES = frozenset({"answer", "answer_text"})
 
@@ -58,7 +57,7 @@ class SourceMap:
         if not self._composed:
             self._composed = True
             try:
-                self._root = yaml.compose(self.text, Loader=_FAST_LOADER)
+                self._root = yaml.compose(self.text, Loader=FAST_LOADER)
             except yaml.YAMLError:  # e.g. a JSON file that is not also YAML: no lines then
                 self._root = None
         return self._root
@@ -121,36 +120,24 @@ class CompiledExercise:
         return TemplateError(message, path=self.source, line=self.lines.line(loc), field=dotted(loc))
 
 
-def read_yaml(path: Path, source: str) -> tuple[Any, SourceMap]:
-    """Parse one YAML file; bad YAML becomes a TemplateError with the line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TemplateError(f"cannot read file: {exc}", path=source) from None
-    try:
-        try:
-            data = yaml.load(text, Loader=_FAST_LOADER)
-        except yaml.YAMLError:
-            data = yaml.safe_load(text)  # the pure-Python parser words the error as our messages do
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise TemplateError(f"invalid YAML: {exc.problem}", path=source, line=line, field="yaml") from None
-    except yaml.YAMLError as exc:
-        raise TemplateError(f"invalid YAML: {exc}", path=source, field="yaml") from None
-    return data, SourceMap(text)
+def read_yaml(path: Path, source: str, data: bytes | None = None) -> tuple[Any, SourceMap]:
+    """Parse one YAML file (or its bytes, already read), within the limits of `authoring.sources`;
+    an unreadable file or bad YAML becomes a TemplateError with the line."""
+    text = decode(read_file(path, source) if data is None else data, source)
+    return parse_yaml(text, source), SourceMap(text)
 
 
-def load_exercise(path: Path, source: str | None = None) -> CompiledExercise:
-    """Load, validate and compile one exercise file."""
+def load_exercise(path: Path, source: str | None = None, raw: bytes | None = None) -> CompiledExercise:
+    """Load, validate and compile one exercise file (from `raw`, its bytes, when already read)."""
     source = source or str(path)
-    data, lines = read_yaml(path, source)
+    data, lines = read_yaml(path, source, raw)
     if not isinstance(data, dict):
         raise TemplateError("an exercise file holds one mapping of fields (id, title, kind, ...)", path=source, line=1)
     try:
         spec = _EXERCISE.validate_python(data)
     except ValidationError as exc:
         raise TemplateError.of(
-            validation_problems(exc, data, path=source, line_of=lines.line, root="exercise")
+            validation_problems(exc, data, path=source, line_of=lines.line, root="exercise", model=Exercise)
         ) from None
     expected_name = path.stem
     if spec.id != expected_name:
