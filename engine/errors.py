@@ -126,6 +126,11 @@ def _located(error: ErrorDetails, data: Any) -> tuple[Loc, str, str, bool]:
         if name.isidentifier():
             loc.append(name)
         if kind == "union_tag_not_found":
+            # No member was picked, so a misspelt tag key is reported by no other error.
+            keys = [str(key) for key in node] if isinstance(node, Mapping) else []
+            close = difflib.get_close_matches(name, keys, n=1, cutoff=0.75)
+            if close and name.isidentifier():
+                return (*loc[:-1], close[0]), f"unknown field {close[0]!r} (did you mean {name!r}?)", "", False
             return tuple(loc), _MISSING, "", False
         tags = str(ctx.get("expected_tags", "")).replace("'", "")
         return tuple(loc), f"{name} must be one of {tags}", f" (got {ctx.get('tag')!r})", False

@@ -183,6 +183,11 @@ def test_a_missing_kind_is_named(tmp_path: Path) -> None:
     assert _problems(tmp_path, GOOD.replace("kind: integer\n", "")) == ["1: kind: required field is missing"]
 
 
+def test_a_misspelt_kind_is_named(tmp_path: Path) -> None:
+    assert _problems(tmp_path, GOOD.replace("kind: integer", "knd: integer")) == [
+        "3: knd: unknown field 'knd' (did you mean 'kind'?)"]
+
+
 def test_bank_file_shows_every_problem(tmp_path: Path) -> None:
     (tmp_path / "ex.yaml").write_text(GOOD, encoding="utf-8")
     (tmp_path / "bank.yaml").write_text("title: Quiz\ncode: qw\norder: ex\n", encoding="utf-8")

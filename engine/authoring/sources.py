@@ -13,11 +13,11 @@ import yaml
 
 from engine.errors import TemplateError
 
-# A bank file is a page of text (the bundled ones hold 1-4 KB); a bank is a chapter's worth.
+# A bank file is a page of text (the bundled ones hold under 2 KB); a bank is a chapter's worth.
 FILE_LIMIT = 1 << 20
 BANK_LIMIT = 20 << 20
 FILES_LIMIT = 10_000
-# An exercise nests 5 levels deep and holds a few hundred values; aliases count as often as used.
+# An exercise nests 4 levels deep and holds under 100 values; aliases count as often as used.
 DEPTH_LIMIT = 50
 NODES_LIMIT = 100_000
 # The pure-Python parser words YAML errors better, but is ~50 times slower: only for small files.
