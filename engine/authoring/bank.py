@@ -181,7 +181,7 @@ def read_bank(paths: list[Path] | None = None) -> ReadBank:
 
 
 def _default_info(paths: list[Path], folder: Path, info_file: Path | None) -> tuple[BankInfo, list[str]]:
-    title = Path(os.path.abspath(paths[0])).name if paths[0].is_dir() else "Quiz"
+    title = Path(os.path.abspath(paths[0])).stem if paths[0].is_dir() else "Quiz"  # `.`: the folder's own name
     info = BankInfo(title=title or "Quiz")
     if info_file is not None:
         return info, []
