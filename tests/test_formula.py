@@ -131,7 +131,7 @@ INVALID = [
     Invalid("2 3", "missing operator between 2 and 3", 3),
     Invalid("(x+1)2", "missing operator between ')' and 2", 6),
     Invalid("pi x", "missing operator between pi and x", 4),
-    Invalid("x(1+y)", "x is not a function; write x*(...) to multiply", 1),
+    Invalid("f(x)", "unknown function f", 1),
     Invalid("foo(x)", "unknown function foo", 1),
     Invalid("Sin(x)", "unknown function Sin", 1),
     Invalid("sin x", "function sin needs parentheses, e.g. sin(x)", 1),

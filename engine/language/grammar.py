@@ -4,7 +4,8 @@ Both sides share numbers, names, ``+ - * /``, powers (right-associative, binding
 unary sign: ``-x**2`` is ``-(x**2)``, ``2**-1`` is allowed), calls and parentheses, with Python's
 precedence. The dialect (``engine.language.allow``) adds the rest: authors get ``%``,
 comparisons (chained), ``not``/``and``/``or`` and ``a if c else b``; students get ``^``,
-implicit multiplication (``2n``, ``(x+1)(x-1)``, ``1/2x`` is ``x/2``) and Unicode operators.
+implicit multiplication (``2n``, ``(x+1)(x-1)``, ``s(1-s)`` for a declared ``s``, ``1/2x`` is
+``x/2``) and Unicode operators.
 """
 
 from __future__ import annotations
@@ -191,8 +192,11 @@ class Parser:
         return Compare(tuple(ops), tuple(operands), tok.pos)
 
     def _juxtaposition(self, prev: Token, tok: Token) -> None:
-        """Students may write number·name, number·(, )·( and )·name; anything else lacks an operator."""
-        if not self.author and (prev.kind in ("num", ")") and tok.kind in ("name", "(")):
+        """Students may write number·name, number·(, )·(, )·name and name·( (a variable or constant
+        before ``(``, as in ``s(1-s)``; a function's ``(`` is its call); anything else lacks an operator."""
+        if not self.author and (
+            prev.kind in ("num", ")") and tok.kind in ("name", "(") or prev.kind == "name" and tok.kind == "("
+        ):
             return
         raise GrammarError(f"missing operator between {_describe_token(prev)} and {_describe_token(tok)}", tok.pos)
 
@@ -246,9 +250,7 @@ class Parser:
                     raise GrammarError(f"write {name}(x)^2 instead of {name}^2(x)", tok.pos)
                 raise GrammarError(f"function {name} needs parentheses, e.g. {name}(x)", tok.pos)
             return self._call(tok, function.canonical)
-        if is_call:
-            if name in self.names or name in self.dialect.constants:
-                raise GrammarError(f"{name} is not a function; write {name}*(...) to multiply", tok.pos)
+        if is_call and name not in self.names and name not in self.dialect.constants:
             raise GrammarError(f"unknown function {name}", tok.pos)
         if name in self.names:
             return Sym(name, tok.pos)

@@ -139,6 +139,8 @@ def normalise(text: str) -> tuple[str, list[int]]:
         else:
             for m in _OPERATOR_CHARS.get(ch) or unicodedata.normalize("NFKC", ch):
                 m = _OPERATOR_CHARS.get(m, m)
+                if m >= "\x80" and unicodedata.category(m) == "Nd":
+                    m = str(unicodedata.digit(m))  # a decimal digit of any script, as integers take them
                 if m >= "\x80":
                     raise GrammarError(f"unexpected character {show_char(ch)}", i + 1)
                 out.append(m)

@@ -64,14 +64,19 @@ class _BrokenExpected(Exception):
 
 
 def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
-    """Cache key for a formula answer, or the verdict when the text alone settles it."""
+    """Cache key for a formula answer, or the verdict when the text alone settles it.
+
+    The key is trusted: it is read under ``KEY_LIMITS`` (the parser's own bounds), never the
+    student's. A response over the student's size limits that is the key's own text, as
+    ``(x-a)^6000`` for that key, is the key: it is kept, and correct once the key builds.
+    """
     symbols = request.symbols()
     expected = request.expected
     if isinstance(expected, bool):
         return key_broken(expected, "a formula, not true/false")
     try:
         expected_text = repr(expected) if isinstance(expected, float) else str(expected)
-        parse_syntax(expected_text, symbols)  # bounded: no SymPy, the student's limits
+        key_text = to_text(parse_syntax(expected_text, symbols, key=True))  # bounded: no SymPy
     except FormulaError as err:
         return key_broken(expected, describe(err))
     except ValueError:  # str() of an integer beyond Python's 4300 digits
@@ -79,10 +84,15 @@ def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
     if not request.response.strip():
         return Verdict(status="unanswered", message="no answer")
     try:
-        tree = parse_syntax(request.response, symbols)
+        normalized = to_text(parse_syntax(request.response, symbols))
     except FormulaError as err:
-        return Verdict(status="invalid", message=describe(err, request.response))
-    return ("formula", expected_text, to_text(tree), tuple(sorted(symbols.items())))
+        try:
+            normalized = to_text(parse_syntax(request.response, symbols, sizes=False))
+        except FormulaError:
+            normalized = None
+        if normalized != key_text:
+            return Verdict(status="invalid", message=describe(err, request.response))
+    return ("formula", expected_text, normalized, tuple(sorted(symbols.items())), normalized == key_text)
 
 
 def _normalized_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
@@ -164,12 +174,14 @@ class Comparer:
         return Verdict(status=status, message=status, normalized=normalized)
 
     def _judge_formula(self, key: tuple[Any, ...]) -> Verdict:
-        _, expected, normalized, variables, distractors = key
-        if same_polynomial(expected, normalized, dict(variables)):
+        _, expected, normalized, variables, same_text, distractors = key
+        if not same_text and same_polynomial(expected, normalized, dict(variables)):
             return Verdict(status="correct", message="correct", normalized=normalized)
         fault = self._formula_keys(expected, variables)
         if fault is not None:
             return fault
+        if same_text:  # the key's own text: equal to a key that builds, whatever its size
+            return Verdict(status="correct", message="correct", normalized=normalized)
         box = self.sandbox
         budget = box.timeout * PROOF_SHARE
         result = box.run(formula_job, expected, normalized, variables, distractors, budget)

@@ -7,10 +7,13 @@ Decision rules (what each verdict rests on):
   functions), ``expand(trig=True)`` / ``trigsimp`` (only when trigonometric or hyperbolic
   functions occur) or finally ``simplify``, all using the symbols' assumptions. The numeric
   check runs *before* these steps, so a wrong answer never pays for ``simplify``.
-* **incorrect, proved**: at a sample point of the declared domain where both sides are defined
-  and the expected value is real, either the response is not real, or ``d`` evaluates to a
-  nonzero value that is *stable* under increasing precision (60 → 120 → 240 digits with
-  mpmath), i.e. not rounding noise. A simplification of ``d`` to a nonzero rational number is
+* **incorrect, proved**: at a sample point of the declared domain where both sides are defined,
+  either the expected value is real and the response is not, or ``d`` evaluates to a nonzero
+  (real or complex) value that is *stable* under increasing precision (60 → 120 → 240 digits
+  with mpmath), i.e. not rounding noise. Where the expected value is complex (``sqrt(x)`` at a
+  negative real ``x``) both sides are compared as complex numbers, on the principal branches
+  SymPy uses (``sqrt``, ``log``, ``x^(1/3)``, ``(a^b)^c``), so a real variable keeps its whole
+  domain: ``sqrt(x)`` and ``sqrt(Abs(x))`` differ, and agree when ``x`` is declared positive. A simplification of ``d`` to a nonzero rational number is
   also a proof (it catches differences below 10^-200 that look like noise).
 * **correct, numeric**: no proof either way, but at least ``MIN_POINTS`` (8) valid points agree
   (``d`` is exactly 0 or shrinks with precision like rounding noise, which implies agreement to
@@ -24,8 +27,8 @@ Sample domains, per symbol assumption: positive integer → integers in [1, 50];
 [-20, 20]; positive → rationals in (0, 10]; nonnegative → [0, 10]; real or none → [-10, 10].
 If fewer than 8 points are valid after 40 attempts, 40 more are drawn from a box ten times
 smaller (non-integer symbols only). Points come from ``random.Random(seed)``, never the global
-RNG. Points where either side is undefined (pole, log(0), overflow beyond 2^(2^20)) or where the
-expected value is complex are skipped. Without symbols there is a single value; agreement there
+RNG. Points where either side is undefined (pole, log(0), overflow beyond 2^(2^20), a real-only
+function such as floor or Max at a complex value) are skipped. Without symbols there is a single value; agreement there
 to 240 digits, without a proof, counts as numeric evidence.
 
 Expensive SymPy steps run under an optional soft time budget (a ``SIGALRM`` timer, only in the
@@ -281,8 +284,8 @@ def _numeric(
     rng = random.Random(seed)
     ctx = _ctx()
     valid = 0
-    # A second pass in a box ten times smaller rescues expressions that are only real near 0
-    # (asin, acos, sqrt(1 - x^2) for real x).
+    # A second pass in a box ten times smaller rescues expressions that are only defined near 0
+    # (floor or Max of sqrt(1 - x^2) for real x).
     schedule = [1] if not symbols else [1] * _MAX_ATTEMPTS + [10] * _MAX_ATTEMPTS
     for attempt, scale in enumerate(schedule):
         if attempt == _MAX_ATTEMPTS and valid >= MIN_POINTS:
@@ -293,9 +296,9 @@ def _numeric(
             b = evaluate_mp(response, env, _PRECISIONS[0])
         except Undefined:
             continue
-        if not _is_real(a, ctx):
-            continue
-        if not _is_real(b, ctx):
+        # Where the key is not real, the complex values are compared (principal branches):
+        # skipping those points would narrow a real variable's domain (sqrt(x) vs sqrt(Abs(x))).
+        if _is_real(a, ctx) and not _is_real(b, ctx):
             # Rule out imaginary rounding noise before calling it a mismatch.
             try:
                 b_hi = evaluate_mp(response, env, _PRECISIONS[-1])

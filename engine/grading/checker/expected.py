@@ -114,7 +114,7 @@ def expected_expr(text: str, variables: tuple[tuple[str, str], ...]) -> sympy.Ex
 
     The cache is the worker's: each forked worker starts it empty and it dies with the worker.
     """
-    return parse_formula(text, dict(variables))
+    return parse_formula(text, dict(variables), key=True)
 
 
 os.register_at_fork(after_in_child=expected_expr.cache_clear)

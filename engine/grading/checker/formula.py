@@ -15,13 +15,17 @@ Decisions (tested in ``tests/test_formula.py``):
 * **Positions** are 1-based character columns in the *original* text (before Unicode
   normalisation), in ``FormulaError.position`` and in messages ("at position 3").
 * **Unicode**: every character is NFKC-normalised on its own (so positions stay exact); U+2212
-  minus, ``×``, ``·``, ``⋅`` and ``÷`` become ``- * * * /``; superscript digits are a power
-  (``x²`` is ``x^(2)``); ``√x`` is ``sqrt(x)``. Anything still not ASCII is "unexpected character".
+  minus, ``×``, ``·``, ``⋅`` and ``÷`` become ``- * * * /``; a decimal digit of any script
+  (Unicode category Nd: ``٣``, ``३``) becomes its ASCII digit, as in integer answers; superscript
+  digits are a power (``x²`` is ``x^(2)``); ``√x`` is ``sqrt(x)``. Anything still not ASCII is
+  "unexpected character".
 * **Numbers**: ``2``, ``2.5``, ``.5``, ``1e-3``, ``2.5E+2`` become exact rationals; ``1.`` is
   rejected. Scientific notation wins over the constant ``e``: ``2e3`` is 2000, ``2e`` is ``2*e``.
 * **Operators**: ``+ - * / ^ **``; power is right-associative and binds tighter than unary minus.
   Only ``( )`` group. Implicit multiplication: number·name, number·``(``, ``)``·``(``,
-  ``)``·name, with the precedence of ``*`` (``1/2x`` is ``x/2``); a name before ``(`` is a call.
+  ``)``·name and variable·``(`` (a declared variable or a constant before ``(``: ``s(1-s)``,
+  ``n_in(n_out+1)``), with the precedence of ``*`` (``1/2x`` is ``x/2``, ``1/s(1-s)`` is
+  ``(1-s)/s``); a function's name before ``(`` is its call, any other name is "unknown function".
 * **Functions**: those of ``allow.STUDENT`` (sqrt, exp, log/ln, trigonometric and hyperbolic
   functions and their inverses, Abs/abs, sign, factorial, binomial, floor, ceiling, Max, Min).
 * **Constants**: ``pi``, ``E`` and ``e``; a declared variable shadows ``e``/``E``. An infinity
@@ -29,6 +33,10 @@ Decisions (tested in ``tests/test_formula.py``):
 * **Limits**, checked before any SymPy work: length (before normalisation), nesting depth,
   digits, tokens, exponents ``|p| <= 1000``, factorial arguments ``<= 1000``, and the size in
   bits of any number SymPy could build (``(x*10^30)^1000`` is "number too large").
+* **The key** (``key=True``) is trusted: it is read by the same grammar under ``KEY_LIMITS``,
+  which only bound the parser (length, nesting, digits), and without the size analysis, so
+  ``(x-a)^6000`` is a key. What a key costs to build and compare is bounded by the sandbox's time
+  and memory limits alone.
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ if TYPE_CHECKING:  # imported where the worker uses it: answers settled here nev
 __all__ = [
     "ASSUMPTIONS",
     "DEFAULT_LIMITS",
+    "KEY_LIMITS",
     "FormulaError",
     "Limits",
     "Node",
@@ -77,6 +86,10 @@ class FormulaError(QuizwrightError):
     def __reduce__(self) -> tuple[type[FormulaError], tuple[str, int | None]]:
         return (FormulaError, (self.message, self.position))
 
+
+# The parser's own bounds for a trusted key: recursion, Python's 4300-digit int limit, and a
+# length that no printed key reaches (a broken one is refused with a message, not parsed for minutes).
+KEY_LIMITS = Limits(max_length=20_000, max_depth=100, max_digits=4000, max_tokens=20_000, max_exponent=10_000)
 
 _NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
@@ -120,19 +133,27 @@ def make_symbols(symbols: Mapping[str, str]) -> dict[str, sympy.Symbol]:
     return {name: sympy_symbol(name, assumption) for name, assumption in sorted(symbols.items())}
 
 
-def parse_syntax(text: str, symbols: Mapping[str, str], *, limits: Limits = DEFAULT_LIMITS) -> Node:
+def parse_syntax(
+    text: str, symbols: Mapping[str, str], *, limits: Limits = DEFAULT_LIMITS, key: bool = False, sizes: bool = True
+) -> Node:
     """Tokenize, parse and safety-check a formula without building any SymPy object.
+
+    ``key``: a trusted key, under ``KEY_LIMITS`` and without the size analysis; ``sizes=False``
+    skips the size analysis alone (a tree that is only compared as text, never built).
 
     Raises:
         FormulaError: the only exception this function raises.
     """
+    if key:
+        limits, sizes = KEY_LIMITS, False
     if not isinstance(text, str):
         raise FormulaError("the formula must be text")
     if len(text) > limits.max_length:  # before NFKC: normalising 1 MB would already cost time
         raise FormulaError(f"formula too long ({len(text)} characters; at most {limits.max_length})")
     try:
         tree = grammar.parse(text, STUDENT, symbols, limits)
-        check_sizes(tree, limits)
+        if sizes:
+            check_sizes(tree, limits)
     except GrammarError as err:
         raise FormulaError(err.message, err.position) from None
     except RecursionError:  # only reachable with limits far above the defaults
@@ -164,8 +185,10 @@ def _expr(tree: Node, syms: Mapping[str, sympy.Symbol]) -> sympy.Expr:
     return expr
 
 
-def parse_formula(text: str, symbols: Mapping[str, str], *, limits: Limits = DEFAULT_LIMITS) -> sympy.Expr:
-    """Parse an untrusted formula into a SymPy expression over the declared ``symbols``.
+def parse_formula(
+    text: str, symbols: Mapping[str, str], *, limits: Limits = DEFAULT_LIMITS, key: bool = False
+) -> sympy.Expr:
+    """Parse an untrusted formula (or, with ``key``, a trusted key) into a SymPy expression.
 
     ``symbols`` maps each allowed variable name to an assumption in ``ASSUMPTIONS``.
 
@@ -174,7 +197,7 @@ def parse_formula(text: str, symbols: Mapping[str, str], *, limits: Limits = DEF
         ValueError: ``symbols`` itself is invalid (a configuration mistake).
     """
     syms = make_symbols(symbols)  # configuration errors surface before the student's text is judged
-    return _expr(parse_syntax(text, symbols, limits=limits), syms)
+    return _expr(parse_syntax(text, symbols, limits=limits, key=key), syms)
 
 
 def _build(node: Node, syms: Mapping[str, sympy.Symbol]) -> sympy.Expr:

@@ -2,7 +2,7 @@
 
 A response that expands to the same polynomial as the key (``n+n`` for ``2*n``) is correct:
 the worker would prove the same identity (SymPy's evaluation or ``expand`` of the difference
-gives 0). The texts are read by ``formula.parse_syntax``, under the students' limits; then only
+gives 0). The texts are read by ``formula.parse_syntax``, the key under its own limits; then only
 numbers, symbols, sums, products, division by a nonzero number and powers by a natural number
 are expanded, under limits on terms, degree, digits and steps, so the work is small and bounded
 whatever the text. Anything else, or anything larger, is left to the worker.
@@ -35,7 +35,7 @@ def same_polynomial(expected: str, response: str, symbols: Mapping[str, str]) ->
     """Whether both formulas expand to the same polynomial; False when either is not one within the limits."""
     expansion = _Expansion()
     try:
-        return expansion.expand(parse_syntax(expected, symbols)) == expansion.expand(parse_syntax(response, symbols))
+        return expansion.expand(parse_syntax(expected, symbols, key=True)) == expansion.expand(parse_syntax(response, symbols))
     except (FormulaError, _Declined):
         return False
 
