@@ -4,16 +4,19 @@ the student limits, a variable before ``(`` multiplies, digits of any script."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 from click.testing import CliRunner
 
+from engine import api
 from engine.cli import cli
 from engine.grading.checker.compare import Comparer, compare
 from engine.grading.checker.formula import FormulaError, parse_formula, parse_syntax
 from engine.grading.checker.sandbox import Sandbox
 from engine.grading.checker.verdict import CompareRequest
+from engine.language.allow import formula_hint
 
 
 class Case(NamedTuple):
@@ -192,3 +195,53 @@ def test_compare_cli(args: list[str], status: str) -> None:
     (line,) = result.stdout.splitlines()
     verdict = json.loads(line)
     assert verdict["status"] == status and "key_fault" not in verdict, line
+
+
+# --- a formula syntax hint with every formula question, in every format -----------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BASIC, MOODLE = FIXTURES / "basic", FIXTURES / "moodle"
+HINT = formula_hint(["n_in", "n_out"])
+
+
+def test_the_hint_names_the_rules_in_the_question_s_own_symbols() -> None:
+    assert "`n_in(n_out+1)` means `n_in*(n_out+1)`" in HINT
+    assert "`^` for powers" in HINT and "`*` to multiply" in HINT and "\n" not in HINT
+    assert "`s(s+1)` means `s*(s+1)`" in formula_hint(["s"])
+    assert formula_hint([]).endswith("`log(...)`.")
+
+
+def test_the_markdown_worksheet_has_the_hint_before_each_formula_answer(tmp_path: Path) -> None:
+    out = tmp_path / "quiz.md"
+    api.export("markdown", [BASIC], output=out, seed=3, count=2)
+    sheets = out.read_text(encoding="utf-8")
+    for question in sheets.split("\n## ")[1:]:
+        formula = "(a formula in" in question
+        assert (f"*{formula_hint(['n_in'])}*" in question or f"*{HINT}*" in question) == formula, question
+        if formula:
+            assert question.index("Write the formula in plain text") < question.index("**Answer**")
+    assert sheets.count("Write the formula in plain text") == 2  # he-formula, in two copies
+
+
+def test_the_json_export_has_the_hint_on_each_formula_answer() -> None:
+    quiz = json.loads(api.export("json", [MOODLE / "formula.yaml", MOODLE / "numeric.yaml"], seed=1, count=2))
+    answers = [v["answer"] for c in quiz["copies"] for v in c["variants"]]
+    assert [a.get("syntax_hint") for a in answers if a["type"] == "formula"] == [HINT, HINT]
+    assert all("syntax_hint" not in a for a in answers if a["type"] != "formula")
+    schema = json.loads(api.schema_json("quiz"))
+    assert "syntax_hint" in json.dumps(schema)
+
+
+def test_a_key_saved_before_the_hint_still_loads() -> None:
+    from engine.generation.quiz import FormulaAnswer
+
+    old = {"type": "formula", "expr": "x", "latex": "x", "symbols": {"x": "real"}}
+    assert FormulaAnswer.model_validate(old).syntax_hint == formula_hint(["x"])
+
+
+def test_a_moodle_essay_shows_the_hint_and_a_multiple_choice_formula_does_not() -> None:
+    essay = api.export("moodle", [MOODLE / "formula-essay.yaml"], seed=1, count=1)
+    assert "<code>n_in(n_out+1)</code> means <code>n_in*(n_out+1)</code>" in essay
+    assert "Write the formula in plain text" in essay.split("<questiontext")[1].split("</questiontext>")[0]
+    chosen = api.export("moodle", [MOODLE / "formula.yaml"], seed=1, count=1)
+    assert "Select the expression" in chosen and "Write the formula" not in chosen

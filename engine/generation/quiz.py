@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from engine.language.allow import formula_hint
 from engine.vocabulary import Assumption, Kind, ToleranceKind
 
 
@@ -66,6 +67,17 @@ class FormulaAnswer(Frozen):
     expr: str = Field(description="The answer as a SymPy expression string.")
     latex: str
     symbols: dict[str, Assumption]
+    syntax_hint: str = Field(
+        "", description="One line (Markdown) telling students how to write the formula; shown with the question."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hint(cls, data: object) -> object:
+        # Filled from the symbols, so that keys saved before the hint existed still load.
+        if isinstance(data, dict) and not data.get("syntax_hint") and isinstance(data.get("symbols"), dict):
+            return {**data, "syntax_hint": formula_hint(list(data["symbols"]))}
+        return data
 
 
 Answer = Annotated[

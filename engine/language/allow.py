@@ -8,6 +8,7 @@ may write too, with the same meaning.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 Arity = tuple[int, int | None]  # (fewest, most) arguments; None: no upper bound
@@ -91,3 +92,13 @@ def arity_text(name: str, arity: Arity, got: int) -> str:
         wanted = " or ".join(str(n) for n in range(low, high + 1))
     plural = "" if (low, high) == (1, 1) else "s"
     return f"{name} takes {wanted} argument{plural} (got {got})"
+
+
+def formula_hint(symbols: Sequence[str]) -> str:
+    """The one-line formula syntax hint shown with a formula question (Markdown), its example in
+    the question's own symbols: ``a(b+1)`` is a product, the rule students most often guess wrong."""
+    hint = "Write the formula in plain text: `*` to multiply, `/` to divide, `^` for powers, `sqrt(...)`, `exp(...)`, `log(...)`"
+    if not symbols:
+        return hint + "."
+    a, b = symbols[0], symbols[1] if len(symbols) > 1 else symbols[0]
+    return f"{hint}; `{a}({b}+1)` means `{a}*({b}+1)`."

@@ -36,10 +36,9 @@ MAX_NAME = 255  # question.name; Moodle shortens longer names itself, we do it p
 MAX_TAG = 50  # TAG_MAX_LENGTH
 
 FORMULA_CHOICE_NOTE = "Select the expression that is equal to the answer."
-FORMULA_ESSAY_NOTE = (
-    "Type the formula as plain text, for example 2/(a + b) or sqrt(x)^3; "
-    "your teacher grades this answer."
-)
+# After the formula syntax hint (FormulaAnswer.syntax_hint), which only an essay gets: a
+# multiple-choice formula is chosen, not written, and a hint on writing one would mislead.
+FORMULA_ESSAY_NOTE = "Your teacher grades this answer."
 
 _TAG_REMOVED = re.compile(r"[<>`,\x00-\x1f\x7f]")
 
@@ -276,7 +275,7 @@ class QuestionBuilder:
                 f"(<code>{escape(answer.expr)}</code>), in the symbols <code>{escape(symbols)}</code>. "
                 f"Accept any equivalent expression.</p> {generalfeedback}"
             )
-            note = f"{questiontext} <p><em>{FORMULA_ESSAY_NOTE}</em></p>"
+            note = f"{questiontext} <p><em>{self.html_inline(answer.syntax_hint)} {FORMULA_ESSAY_NOTE}</em></p>"
             return "essay", ESSAY_PENALTY, [], note, False, grader
         options: list[tuple[str, str, str]] = [(answer.latex, RIGHT, "")]
         seen = {single_line(answer.latex)}
