@@ -245,3 +245,15 @@ def test_a_moodle_essay_shows_the_hint_and_a_multiple_choice_formula_does_not() 
     assert "Write the formula in plain text" in essay.split("<questiontext")[1].split("</questiontext>")[0]
     chosen = api.export("moodle", [MOODLE / "formula.yaml"], seed=1, count=1)
     assert "Select the expression" in chosen and "Write the formula" not in chosen
+
+
+def test_authors_write_the_product_explicitly_and_are_told_so() -> None:
+    from engine.language import grammar
+    from engine.language.allow import AUTHOR
+    from engine.language.tokens import AUTHOR_LIMITS, GrammarError
+
+    # An exercise file is Python-like: `s(1-s)` was never a product there, and is not now.
+    with pytest.raises(GrammarError, match=r"s is not a function; write s\*\(\.\.\.\) to multiply"):
+        grammar.parse("s(1-s)", AUTHOR, {"s"}, AUTHOR_LIMITS)
+    with pytest.raises(GrammarError, match="function 'f' is not allowed"):
+        grammar.parse("f(1-s)", AUTHOR, {"s"}, AUTHOR_LIMITS)

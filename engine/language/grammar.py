@@ -268,6 +268,9 @@ class Parser:
             raise GrammarError(f"unexpected '{name}'", tok.pos)
         if self.peek.kind == "(":
             function = self.dialect.functions.get(name)
+            if function is None and name in self.names:  # authors write Python: no implicit product
+                raise GrammarError(f"{name} is not a function; write {name}*(...) to multiply", tok.pos,
+                                   syntax=False)
             if function is None:
                 raise GrammarError(f"function {name!r} is not allowed", tok.pos, syntax=False)
             return self._call(tok, function.canonical)
