@@ -97,10 +97,10 @@ def test_equivalence_through_compare(case: Equiv) -> None:
 
 def test_numeric_evidence_needs_enough_points() -> None:
     x = sympy.Symbol("x", real=True)
-    # The expected value is defined only for x >= 100 (floor of a complex number is not), far
+    # The expected value is defined only for x >= 100 (Max of a complex number is not), far
     # outside the sample box: no valid point, and the residue |x| - x does not simplify to 0 for
     # real x, so nothing is claimed.
-    expected = sympy.floor(sympy.sqrt(x - 100))
+    expected = sympy.Max(sympy.sqrt(x - 100), 0)
     outcome = equivalent(expected, expected + sympy.Abs(x) - x, {"x": x})
     assert outcome.status == "undecided" and outcome.points < MIN_POINTS
 

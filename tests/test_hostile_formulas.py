@@ -49,6 +49,12 @@ DOMAIN = [
     Case("sqrt(1-x^2)", "sqrt(1-x)*sqrt(1+x)", REAL, "correct"),
     Case("log(x^2)", "2*log(Abs(x))", REAL, "correct"),
     Case("sqrt(x^2)", "Abs(x)", REAL, "correct"),
+    # floor and ceiling of a complex value round each part, as SymPy does
+    Case("floor(sqrt(x))", "floor(sqrt(Abs(x)))", REAL, "incorrect"),
+    Case("ceiling(x^(1/3))", "ceiling(x^(1/3))+0*x", REAL, "correct"),
+    # Max has no value at a complex argument: agreeing where both have one is not enough
+    Case("Max(sqrt(x), 0)", "Max(sqrt(Abs(x)), 0)", REAL, "undecided"),
+    Case("Max(sqrt(x), 0)", "Max(sqrt(Abs(x)), 0)", {"x": "positive"}, "correct"),
 ]
 
 
@@ -257,3 +263,14 @@ def test_authors_write_the_product_explicitly_and_are_told_so() -> None:
         grammar.parse("s(1-s)", AUTHOR, {"s"}, AUTHOR_LIMITS)
     with pytest.raises(GrammarError, match="function 'f' is not allowed"):
         grammar.parse("f(1-s)", AUTHOR, {"s"}, AUTHOR_LIMITS)
+
+
+def test_agreement_on_part_of_the_domain_is_not_evidence() -> None:
+    import sympy
+
+    from engine.grading.checker.equivalence import equivalent
+
+    x = sympy.Symbol("x", real=True)
+    key, response = sympy.Max(sympy.sqrt(x), 0), sympy.Max(sympy.sqrt(sympy.Abs(x)), 0)
+    outcome = equivalent(key, response, {"x": x}, prove=False)
+    assert (outcome.status, outcome.reason) == ("undecided", "one-sided") and outcome.one_sided > 0

@@ -17,18 +17,20 @@ Decision rules (what each verdict rests on):
   also a proof (it catches differences below 10^-200 that look like noise).
 * **correct, numeric**: no proof either way, but at least ``MIN_POINTS`` (8) valid points agree
   (``d`` is exactly 0 or shrinks with precision like rounding noise, which implies agreement to
-  far more than 40 digits). This is evidence, not proof: two functions that agree on the whole
+  far more than 40 digits), and at most a quarter as many points had a value on one side only
+  (``Max(sqrt(x), 0)`` has none at a negative real ``x``, ``Max(sqrt(Abs(x)), 0)`` has one). This is evidence, not proof: two functions that agree on the whole
   sample box but differ outside it would be accepted. It is only claimed when every attempted
   simplification was inconclusive (nonzero symbolic residue, or out of time budget).
 * **undecided**: fewer than 8 valid points and no proof (e.g. the response is undefined on most
-  of the domain), or an expression mpmath cannot evaluate.
+  of the domain), more points with a value on one side only than a quarter of the valid ones
+  (the agreement covers only part of the domain), or an expression mpmath cannot evaluate.
 
 Sample domains, per symbol assumption: positive integer → integers in [1, 50]; integer →
 [-20, 20]; positive → rationals in (0, 10]; nonnegative → [0, 10]; real or none → [-10, 10].
 If fewer than 8 points are valid after 40 attempts, 40 more are drawn from a box ten times
 smaller (non-integer symbols only). Points come from ``random.Random(seed)``, never the global
-RNG. Points where either side is undefined (pole, log(0), overflow beyond 2^(2^20), a real-only
-function such as floor or Max at a complex value) are skipped. Without symbols there is a single value; agreement there
+RNG. Points where either side is undefined (pole, log(0), overflow beyond 2^(2^20), ``Max`` or
+``Min`` of a complex value) are skipped, and counted when only one side is. Without symbols there is a single value; agreement there
 to 240 digits, without a proof, counts as numeric evidence.
 
 Expensive SymPy steps run under an optional soft time budget (a ``SIGALRM`` timer, only in the
@@ -70,8 +72,9 @@ class Equivalence:
     """Outcome of ``equivalent``: the status and what it rests on."""
 
     status: Status
-    reason: str  # identical | simplified | numeric | numeric-mismatch | not-real | few-points
+    reason: str  # identical | simplified | numeric | numeric-mismatch | not-real | few-points | one-sided
     points: int = 0  # valid sample points used
+    one_sided: int = 0  # sample points where only one side has a value
 
 
 class Undefined(Exception):
@@ -176,7 +179,11 @@ def _walk(expr: sympy.Basic, values: Mapping[sympy.Symbol, Any], ctx: Any) -> An
         args = [_real(_walk(arg, values, ctx), ctx) for arg in expr.args]
         return max(args) if func is sympy.Max else min(args)
     if func is sympy.floor or func is sympy.ceiling:
-        return _rounded(_real(_walk(expr.args[0], values, ctx), ctx), func is sympy.floor, ctx)
+        value = _walk(expr.args[0], values, ctx)
+        if isinstance(value, ctx.mpc):  # SymPy rounds each part: floor(x + iy) = floor(x) + i floor(y)
+            down = func is sympy.floor
+            return ctx.mpc(_rounded(value.real, down, ctx), _rounded(value.imag, down, ctx))
+        return _rounded(value, func is sympy.floor, ctx)
     handler = _FUNCTIONS.get(func)
     if handler is None or len(expr.args) != 1:
         raise Undefined  # not a node our parser produces; refuse rather than guess
@@ -185,7 +192,7 @@ def _walk(expr: sympy.Basic, values: Mapping[sympy.Symbol, Any], ctx: Any) -> An
 
 def _real(value: Any, ctx: Any) -> Any:
     if isinstance(value, ctx.mpc):
-        raise Undefined  # Max, Min, floor and ceiling are defined on real numbers only
+        raise Undefined  # Max and Min are defined on real numbers only
     return value
 
 
@@ -283,7 +290,7 @@ def _numeric(
 ) -> Equivalence:
     rng = random.Random(seed)
     ctx = _ctx()
-    valid = 0
+    valid = one_sided = 0
     # A second pass in a box ten times smaller rescues expressions that are only defined near 0
     # (floor or Max of sqrt(1 - x^2) for real x).
     schedule = [1] if not symbols else [1] * _MAX_ATTEMPTS + [10] * _MAX_ATTEMPTS
@@ -291,10 +298,9 @@ def _numeric(
         if attempt == _MAX_ATTEMPTS and valid >= MIN_POINTS:
             break
         env = {sym: sample_value(sym, rng, scale) for sym in symbols}
-        try:
-            a = evaluate_mp(expected, env, _PRECISIONS[0])
-            b = evaluate_mp(response, env, _PRECISIONS[0])
-        except Undefined:
+        a, b = _value_or_none(expected, env), _value_or_none(response, env)
+        if a is None or b is None:
+            one_sided += (a is None) != (b is None)
             continue
         # Where the key is not real, the complex values are compared (principal branches):
         # skipping those points would narrow a real variable's domain (sqrt(x) vs sqrt(Abs(x))).
@@ -305,13 +311,13 @@ def _numeric(
             except Undefined:
                 continue
             if not _is_real(b_hi, ctx):
-                return Equivalence("incorrect", "not-real", valid)
+                return Equivalence("incorrect", "not-real", valid, one_sided)
         try:
             state = _settle(diff, env)
         except Undefined:
             continue
         if state == "nonzero":
-            return Equivalence("incorrect", "numeric-mismatch", valid)
+            return Equivalence("incorrect", "numeric-mismatch", valid, one_sided)
         if state == "unstable":
             continue
         valid += 1
@@ -319,7 +325,14 @@ def _numeric(
             break
     if not symbols and valid:
         valid = MIN_POINTS  # a constant has one value; 240 agreeing digits stand for the points
-    return Equivalence("undecided", "numeric", valid)
+    return Equivalence("undecided", "numeric", valid, one_sided)
+
+
+def _value_or_none(expr: sympy.Expr, env: Mapping[sympy.Symbol, Fraction]) -> Any:
+    try:
+        return evaluate_mp(expr, env, _PRECISIONS[0])
+    except Undefined:
+        return None
 
 
 def _expand_trig(expr: sympy.Expr) -> sympy.Expr:
@@ -389,6 +402,8 @@ def equivalent(
         proof = _prove(diff, budget)
         if proof is not None:
             return Equivalence(proof, "simplified", numeric.points)
-    if numeric.points >= MIN_POINTS:
+    if numeric.points >= MIN_POINTS and numeric.one_sided * 4 <= numeric.points:
         return Equivalence("correct", "numeric", numeric.points)
+    if numeric.points >= MIN_POINTS:
+        return Equivalence("undecided", "one-sided", numeric.points, numeric.one_sided)
     return Equivalence("undecided", "few-points", numeric.points)
