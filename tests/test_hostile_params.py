@@ -167,6 +167,24 @@ def test_decimal_arithmetic_keeps_the_mark_while_the_decimal_is_finite() -> None
     assert (latex(lr0), exact(lr0), num(lr0, 3)) == ("0.05", "1/20", "0.050")
 
 
+@pytest.mark.parametrize("source", ["lr0 * 20", "20 * lr0", "lr0 + 0.95", "1 - lr0 * 20", "1/20 * 40", "0.5 + 1/2"])
+def test_a_whole_result_is_an_integer(source: str) -> None:
+    env = {"lr0": DecimalFraction(Fraction(1, 20))}
+    value = compile_expr(source, frozenset(env)).evaluate(env)
+    assert type(value) is int
+
+
+def test_an_integer_answer_over_decimals_is_exact(tmp_path: Path) -> None:
+    body = ("params:\n  lr: {values: ['0.05', 0.1]}\n  k: {values: [20, 40]}\n  keep: {expr: 1 - 0.05}\n"
+            "question: '[[ lr ]] times [[ k ]], [[ keep ]] kept'\nanswer: lr * k\nexplanation: x\n")
+    bank = _bank(tmp_path, k=body.replace("", "", 0))
+    (bank / "k.yaml").write_text(HEADER.format(id="k").replace("kind: numeric", "kind: integer")
+                                 .replace("tolerance: {relative: '0.01'}\n", "") + body, encoding="utf-8")
+    variants = [c["variants"][0] for c in json.loads(api.export("json", [bank], count=4))["copies"]]
+    assert {v["answer"]["value"] for v in variants} == {1, 2, 4}
+    assert all(v["question"].endswith(", 0.95 kept") for v in variants)
+
+
 # -- num never prints a non-zero value as zero -------------------------------------------------
 
 

@@ -9,9 +9,11 @@ the exact operations of `engine.language.values`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from engine.language import grammar
 from engine.language.allow import AUTHOR
+from engine.language.decimals import DecimalFraction
 from engine.language.symbolic import sympy
 from engine.language.tokens import AUTHOR_LIMITS, GrammarError
 from engine.language.values import (
@@ -95,7 +97,10 @@ class _Compiler:
 
     def build(self, node: grammar.Node) -> Node:
         if isinstance(node, grammar.Num):
-            value = from_sympy(node.value)  # the exact decimal as typed, never a binary float
+            # The exact decimal as typed, never a binary float; written with a point, it prints so.
+            value = from_sympy(node.value)
+            if "." in node.text and isinstance(value, Fraction):
+                value = DecimalFraction(value)
             return lambda env: value
         if isinstance(node, grammar.Sym):
             name = node.name

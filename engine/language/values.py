@@ -157,7 +157,7 @@ def _div(a: Value, b: Value) -> Value:
 
 def _mul(a: Value, b: Value) -> Value:
     if _is_fast(a, b):
-        return a * b
+        return from_sympy(a * b)  # 1/20 * 40 is the integer 2, not Fraction(2, 1)
     if isinstance(a, Surd) and _is_fast(b):
         return a.scaled(b)
     if isinstance(b, Surd) and _is_fast(a):
@@ -183,7 +183,7 @@ def _mod(a: Value, b: Value) -> Value:
 
 def _add(a: Value, b: Value) -> Value:
     if type(a) in _RATIONAL and type(b) in _RATIONAL:
-        return a + b
+        return from_sympy(a + b)
     if isinstance(a, SymbolSum) and isinstance(b, SymbolSum):
         total = a.plus(b)
         if total is not None:
@@ -194,7 +194,7 @@ def _add(a: Value, b: Value) -> Value:
 def _arith(fast: Callable[[Value, Value], Value], slow: Callable[[Any, Any], Any]) -> Callable[[Value, Value], Value]:
     def apply(a: Value, b: Value) -> Value:
         if type(a) in _RATIONAL and type(b) in _RATIONAL:
-            return fast(a, b)
+            return from_sympy(fast(a, b))
         return from_sympy(slow(to_sympy(a), to_sympy(b)))
 
     return apply
