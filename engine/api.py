@@ -126,6 +126,7 @@ def grade(
     report_file: Path | None = None,
     markdown_file: Path | None = None,
     part: tuple[int, int] | None = None,
+    encoding: str | None = None,
 ) -> GradeRun:
     """Grade a submissions file (CSV or JSON) against a saved key or a key regenerated from a bank.
 
@@ -135,7 +136,8 @@ def grade(
     ``exercises`` and ``params`` the quiz was generated with. ``data`` replaces reading the file
     (standard input). Outputs go to ``output_dir`` as grades.csv, report.json and report.md (or to
     the individual files given), all written atomically; with none given, nothing is written.
-    ``part=(k, n)`` grades only the k-th of n equal runs of the rows.
+    ``part=(k, n)`` grades only the k-th of n equal runs of the rows. ``encoding`` (a codec name such
+    as ``cp1252``) replaces UTF-8 for a file without a byte-order mark.
 
     Raises:
         UsageError: unreadable input, no usable header, bank hash mismatch, no seed, ...
@@ -144,11 +146,13 @@ def grade(
     # Grading needs the answer checker (SymPy, the worker sandbox); generating does not.
     from engine.grading import keys
     from engine.grading import report as reports
+    from engine.grading.encoding import check_encoding
     from engine.grading.sheets import grade_batch
-    from engine.grading.submissions import decode, parse_submissions
+    from engine.grading.submissions import read_submissions
 
-    text = decode(data if data is not None else _read_bytes(submissions), source)
-    batch = parse_submissions(text, source, part)
+    if encoding is not None:
+        check_encoding(encoding)  # before reading: a misspelt name is a usage error, not a bad file
+    batch = read_submissions(data if data is not None else _read_bytes(submissions), source, part, encoding)
     if key is not None:
         regenerating = [name for name, value in (("--seed", seed), ("--count", count),
                                                  ("--exercise", exercises), ("--param", params)) if value]

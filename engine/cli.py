@@ -301,7 +301,8 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
                    "too, the bank must not have changed since.")
 @click.option("--seed", "-s", type=int, help="Quiz seed (default: read from the sheet ids).")
 @click.option("--count", "-n", type=click.IntRange(min=1),
-              help="Sheets in the quiz; a higher sheet number is rejected (default: the largest one seen).")
+              help="Sheets in the quiz (its generate --count): a higher sheet number is rejected. Without "
+                   "it, numbers above twice the class size or its median sheet (at least 100) are.")
 @click.option("--exercise", "-e", "exercises", multiple=True, metavar="ID",
               help="The exercises the quiz was generated with (repeatable, same order).")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
@@ -321,10 +322,13 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
               help="Only part K of the rows cut into N equal runs (row numbers stay the file's): to "
                    "split a big class over processes or machines; the parts' grades.csv, in order, "
                    "make the whole one.")
+@click.option("--encoding", metavar="NAME",
+              help="The submissions' encoding when it is not UTF-8, e.g. cp1252 (Excel's \"CSV\" on "
+                   "Windows); a UTF-8 or UTF-16 byte-order mark is always followed.")
 def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: int | None, count: int | None,
           exercises: tuple[str, ...], params: tuple[str, ...], bank_hash: str | None, output_dir: Path,
           grades_file: Path | None, report_file: Path | None, markdown_file: Path | None,
-          part_text: str | None) -> None:
+          part_text: str | None, encoding: str | None) -> None:
     """Grade SUBMISSIONS (CSV or JSON, '-' for standard input) and write grades and reports.
 
     The key is the saved JSON export (--key), or is regenerated from the bank at PATHS (default:
@@ -348,7 +352,8 @@ def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: in
     part = _part(part_text)
     run = api.grade(submissions, data=data, key=key, paths=list(paths), seed=seed, count=count,
                     exercises=list(exercises), params=pins, bank_hash=bank_hash, output_dir=output_dir,
-                    grades_file=grades_file, report_file=report_file, markdown_file=markdown_file, part=part)
+                    grades_file=grades_file, report_file=report_file, markdown_file=markdown_file, part=part,
+                    encoding=encoding)
     report = run.report
     for rejected in report.rejected:
         click.echo(f"{report.unit} {rejected.row}: {rejected.reason}", err=True)

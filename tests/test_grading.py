@@ -346,7 +346,8 @@ def test_count_caps_the_sheet_numbers(quiz: Quiz) -> None:
     key = regenerate_key(load_bank([GRADING_BANK]), batch, seed=1, count=4)
     outcome = grade_batch(key, batch)
     assert [r.reason for r in outcome.rejected] == [
-        "unknown sheet 'GR-1-0999' (this key has sheets GR-1-0001 to GR-1-0004)"]
+        "sheet 'GR-1-0999' is beyond the quiz's 4 sheets (--count 4); if the quiz was generated with more, "
+        "grade again with --count N (the count it was generated with)"]
 
 
 # ---------------------------------------------------------------------------------------------

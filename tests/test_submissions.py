@@ -42,11 +42,12 @@ def test_header_is_case_and_space_insensitive_and_in_any_order() -> None:
     assert subs[0].student == "Ann" and subs[0].answers == {1: "1", 2: "2"}
 
 
-def test_extra_columns_are_ignored_with_one_notice() -> None:
+def test_extra_columns_are_carried_in_their_order() -> None:
     subs, rejected, notices = read(b"student,email,sheet,q1,comment,q2\n"
                                    b"Ann,a@x.org,WI-7-0001,1,late,2\nBob,b@x.org,WI-7-0002,3,,4\n")
     assert rejected == [] and [s.answers for s in subs] == [{1: "1", 2: "2"}, {1: "3", 2: "4"}]
-    assert notices == ["in.csv: ignored columns: email, comment"]
+    assert [s.carried for s in subs] == [{"email": "a@x.org", "comment": "late"}, {"email": "b@x.org", "comment": ""}]
+    assert notices == []
 
 
 class BadRow(NamedTuple):
@@ -60,7 +61,7 @@ BAD_ROWS = [
     BadRow("unquoted comma", b"Ann,WI-7-0001,1,2,5,3", "6 cells, the header has 5 (quote answers"),
     BadRow("no student", b",WI-7-0001,1,2,3", "no student"),
     BadRow("no sheet", b"Ann, ,1,2,3", "no sheet id"),
-    BadRow("latin-1 byte", b"J\xf6rg,WI-7-0001,1,2,3", "not valid UTF-8 text"),
+    BadRow("latin-1 byte", b"J\xf6rg,WI-7-0001,1,2,3", "byte 0xF6 at byte 44 of in.csv is not valid UTF-8"),
 ]
 
 
@@ -119,8 +120,8 @@ def test_cr_only_line_ends() -> None:
         (b"", "in.csv: the file is empty"),
         (b"name,sheet,q1\nAnn,WI-7-0001,1\n", "in.csv: row 1: the header needs the columns student, sheet"),
         (b"student,sheet,q1,Q1\n", "in.csv: row 1: column 'Q1' appears twice"),
-        (b"\xff\xfes\x00t\x00", "in.csv: the file is UTF-16"),
-        (b"st\xffudent,sheet,q1\n", "in.csv: row 1: the header is not valid UTF-8"),
+        (b"s\x00t\x00", "in.csv: the first line holds NUL bytes: a UTF-16 file without a byte-order mark"),
+        (b"st\xffudent,sheet,q1\n", "in.csv: row 1: the header cannot be read: byte 0xFF at byte 2 is not valid UTF-8"),
     ],
 )
 def test_unusable_files_are_usage_errors(data: bytes, message: str) -> None:
@@ -168,7 +169,8 @@ def test_json_bad_entries_are_rejected_and_the_rest_is_read() -> None:
         (5, 'answers: expected an object {"q1": ..., "q2": ...}'),
     ]
     assert batch.rejected[0].raw.startswith('{"student": "Ann"')
-    assert batch.notices == ["in.json: ignored key: email", "in.json: ignored answer key (not q1, q2, ...): bonus"]
+    assert batch.notices == ["in.json: ignored answer key (not q1, q2, ...): bonus"]
+    assert batch.carried == ["email"] and [s.carried for s in batch.submissions] == [{"email": "f@x"}, {"email": ""}]
 
 
 @pytest.mark.parametrize(

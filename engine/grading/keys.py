@@ -7,6 +7,9 @@ Decisions:
 * A key is regenerated through generation's public call, ``generate``, exactly as the quiz was made.
 * A key keeps only the sheets the submissions name, each as grading needs it (``Item``s): a saved
   key is read copy by copy (``keyfile``), so memory follows the class, not the key file.
+* A sheet number beyond the quiz's count is a rejected row, never a longer key. The count is the
+  key file's, or ``--count``; without either, a number above ``sheet_bound`` is taken for a typo
+  (``WI-11-9999`` in a class of 30 would cost 10 000 copies), and its row says to pass ``--count``.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from engine.grading.models import KeyInfo, SubmissionBatch
 from engine.grading.questions import Item, item_of
 
 __all__ = ["Key", "Sheet", "SheetId", "check_hash", "key_from_quiz", "parse_sheet_id", "read_key",
-           "regenerate_key"]
+           "regenerate_key", "sheet_bound"]
 
 MIN_HASH_PREFIX = 8
+MIN_BOUND = 100  # sheet numbers up to this one are always regenerated without --count
 
 _SHEET_RE = re.compile(r"([A-Z][A-Z0-9]{0,7})\s*-\s*(\d{1,19})\s*-\s*(\d{1,9})")
 
@@ -67,10 +71,16 @@ class Sheet:
 
 @dataclass
 class Key:
-    """The sheets to grade against, by canonical sheet id, and where they came from."""
+    """The sheets to grade against, by canonical sheet id, and where they came from.
+
+    ``limit`` is the highest sheet number of the quiz (default: its count) and ``beyond`` says,
+    after "beyond", why and how to change it.
+    """
 
     info: KeyInfo
     sheets: dict[str, Sheet]
+    limit: int | None = None
+    beyond: str = ""
 
     @property
     def question_count(self) -> int:
@@ -94,9 +104,12 @@ class Key:
         if sheet is None:
             return f"unreadable sheet id {shown!r} (expected like {SheetId(self.code, self.info.seed, 1)})"
         found = self.sheets.get(str(sheet))
-        if found is None:
-            return f"unknown sheet {shown!r} (this key has sheets {self.sheet_range()})"
-        return found
+        if found is not None:
+            return found
+        if self.beyond and (sheet.code, sheet.seed) == (self.code, self.info.seed) \
+                and sheet.number > (self.limit or self.info.count):
+            return f"sheet {shown!r} is beyond {self.beyond}"
+        return f"unknown sheet {shown!r} (this key has sheets {self.sheet_range()})"
 
     def items(self) -> dict[str, Item]:
         """The item of every variant on the key's sheets, by variant id."""
@@ -194,6 +207,18 @@ def _seed_from_sheets(code: str, sheets: Iterable[str]) -> int:
     raise UsageError(f"the sheet ids carry different seeds: {found}; pass --seed to choose one")
 
 
+def sheet_bound(numbers: list[int]) -> int:
+    """The highest sheet number believed without ``--count``: twice the class or its median sheet.
+
+    A class hands in about as many sheets as were printed, numbered from 1 (so the median is about
+    half the count); a second group may hold only high numbers (so the median, not the class
+    size); and a small class gets at least ``MIN_BOUND``, which costs well under a second.
+    """
+    ordered = sorted(numbers)
+    median = ordered[(len(ordered) - 1) // 2] if ordered else 0
+    return max(MIN_BOUND, 2 * len(ordered), 2 * median)
+
+
 def regenerate_key(
     bank: Bank,
     batch: SubmissionBatch,
@@ -203,10 +228,11 @@ def regenerate_key(
     exercise_ids: list[str] | None = None,
     params: Mapping[str, str] | None = None,
 ) -> Key:
-    """The key rebuilt from bank + seed; the seed and count come from the sheet ids when not given.
+    """The key rebuilt from bank + seed; the seed comes from the sheet ids when not given.
 
     Copy i depends on the earlier variants of each exercise (they are kept distinct), so the copies
-    up to the largest sheet number are generated once and only the sheets in use are kept.
+    up to the largest sheet number in use are generated once and only the sheets in use are kept.
+    Sheet numbers beyond ``count`` (or, without it, ``sheet_bound``) are left to be rejected.
 
     Raises:
         UsageError: no seed can be inferred, or the sheets disagree on it; plus ``generate``'s errors.
@@ -214,17 +240,23 @@ def regenerate_key(
     code = bank.info.code
     if seed is None:
         seed = _seed_from_sheets(code, (s.sheet for s in batch.submissions))
-    wanted: set[int] = set()
-    for submission in batch.submissions:
-        sheet = parse_sheet_id(submission.sheet)
-        if sheet is not None and sheet.code == code and sheet.seed == seed:
-            if count is None or sheet.number <= count:
-                wanted.add(sheet.number)
-    if count is None:
-        count = max(wanted, default=1)
-    generated = generate(bank, seed=seed, count=count, exercise_ids=exercise_ids, params=params)
+    numbers = [sheet.number for sheet in map(parse_sheet_id, (s.sheet for s in batch.submissions))
+               if sheet is not None and (sheet.code, sheet.seed) == (code, seed)]
+    if count is not None:
+        limit = count
+        beyond = (f"the quiz's {count} sheet{'s' if count != 1 else ''} (--count {count}); if the quiz was "
+                  "generated with more, grade again with --count N (the count it was generated with)")
+    else:
+        limit = sheet_bound(numbers)
+        beyond = (f"{limit}, the highest sheet number believed without --count (twice the class size or "
+                  f"its median sheet number, at least {MIN_BOUND}), so it is taken for a typo; if the quiz "
+                  "has that many sheets, grade again with --count N (the count it was generated with)")
+    wanted = {number for number in numbers if number <= limit}
+    last = max(wanted, default=1)
+    generated = generate(bank, seed=seed, count=count or last, exercise_ids=exercise_ids, params=params,
+                         copies=(1, last))
     sheets = _Sheets.of(copy for copy in generated.copies if copy.index + 1 in wanted)
     header = generated.header
-    info = KeyInfo(source="regenerated", seed=seed, count=count, pinned=header.pinned, bank=header.bank,
-                   exercises=[e.id for e in header.exercises])
-    return Key(info=info, sheets=sheets)
+    info = KeyInfo(source="regenerated", seed=seed, count=count or last, pinned=header.pinned,
+                   bank=header.bank, exercises=[e.id for e in header.exercises])
+    return Key(info=info, sheets=sheets, limit=limit, beyond=beyond)

@@ -34,6 +34,9 @@ class Submission(Frozen):
     answers: dict[int, str] = Field(
         default_factory=dict, description="Question number (1 = q1) -> raw answer; absent = blank."
     )
+    carried: dict[str, str] = Field(
+        default_factory=dict, description="The other columns (an e-mail, ...), by name, as written."
+    )
     raw: str = Field("", description="The row or entry as read, for the report if it is rejected.")
 
 
@@ -55,6 +58,9 @@ class SubmissionBatch(Frozen):
     notices: list[str] = Field(default_factory=list)
     questions: list[int] = Field(
         default_factory=list, description="Question numbers that occur as columns (CSV) or keys (JSON)."
+    )
+    carried: list[str] = Field(
+        default_factory=list, description="The other columns (CSV) or fields (JSON), in order, for grades.csv."
     )
 
 
@@ -85,6 +91,7 @@ class SheetResult(Frozen):
     row: int
     student: str
     sheet: str = Field(description="Canonical sheet id, e.g. WI-7-0012.")
+    carried: dict[str, str] = Field(default_factory=dict, description="The submission's other columns.")
     answers: list[AnswerResult]
     total: int
     max: int
@@ -192,6 +199,8 @@ class GradeReport(Frozen):
     submissions: str = Field(description="The submissions file as given.")
     unit: Literal["row", "entry"] = Field(description="CSV rows (header = row 1) or JSON entries.")
     questions: int
+    carried: list[str] = Field(default_factory=list,
+                               description="The submissions' other columns, carried into grades.csv.")
     graded: int
     rejected: list[Rejected]
     notices: list[str]

@@ -27,7 +27,7 @@ __all__ = ["grades_csv", "make_report", "md", "md_bank", "report_json", "report_
 def make_report(key: Key, outcome: GradeOutcome, submissions: str, unit: str) -> GradeReport:
     """The report of one grading run, with the item analysis of its graded sheets."""
     return GradeReport(
-        key=key.info, submissions=submissions, unit=unit, questions=key.question_count,
+        key=key.info, submissions=submissions, unit=unit, questions=key.question_count, carried=outcome.carried,
         graded=len(outcome.sheets), rejected=outcome.rejected, notices=outcome.notices,
         flagged=outcome.flagged, analysis=analyse(outcome.sheets, key.items()), sheets=outcome.sheets,
     )
@@ -42,15 +42,17 @@ def _safe_cell(text: str) -> str:
 
 
 def grades_csv(report: GradeReport) -> str:
-    """student,sheet,q1..qN (points),total,max,percent: one row per graded sheet, in input order."""
+    """student,[carried columns],sheet,q1..qN (points),total,max,percent: one row per graded sheet,
+    in input order. The carried columns (an e-mail a gradebook matches on) stay beside the student."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", "sheet", *(f"q{n}" for n in range(1, report.questions + 1)),
-                     "total", "max", "percent"])
+    writer.writerow(["student", *map(_safe_cell, report.carried), "sheet",
+                     *(f"q{n}" for n in range(1, report.questions + 1)), "total", "max", "percent"])
     for sheet in report.sheets:
         points = [str(a.points) for a in sheet.answers]
         points += [""] * (report.questions - len(points))
-        writer.writerow([_safe_cell(sheet.student), _safe_cell(sheet.sheet), *points,
+        carried = [_safe_cell(sheet.carried.get(name, "")) for name in report.carried]
+        writer.writerow([_safe_cell(sheet.student), *carried, _safe_cell(sheet.sheet), *points,
                          sheet.total, sheet.max, f"{sheet.percent:.2f}"])
     return out.getvalue()
 

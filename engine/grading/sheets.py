@@ -71,18 +71,21 @@ class Marking:
                    for number, (variant, item) in enumerate(zip(sheet.variants, sheet.items, strict=True), start=1)]
         total = sum(r.points for r in results)
         maximum = sum(r.max_points for r in results)
-        return SheetResult(row=submission.row, student=submission.student, sheet=sheet.id, answers=results,
-                           total=total, max=maximum, percent=_percent(total, maximum))
+        return SheetResult(row=submission.row, student=submission.student, sheet=sheet.id,
+                           carried=submission.carried, answers=results, total=total, max=maximum,
+                           percent=_percent(total, maximum))
 
 
 @dataclass
 class GradeOutcome:
-    """Graded sheets in input order, rejected rows by row number, notices, and undecided answers."""
+    """Graded sheets in input order, rejected rows by row number, notices, undecided answers, and the
+    submissions' other columns."""
 
     sheets: list[SheetResult]
     rejected: list[Rejected]
     notices: list[str]
     flagged: list[Flagged]
+    carried: list[str] = field(default_factory=list)
 
 
 def _column_notices(batch: SubmissionBatch, questions: int) -> list[str]:
@@ -145,4 +148,5 @@ def _grade(key: Key, batch: SubmissionBatch) -> GradeOutcome:
         notices.append(f"{len(several)} student{'s' if len(several) > 1 else ''} handed in several sheets "
                        f"(each is graded): {shown}")
     rejected.sort(key=lambda r: r.row)
-    return GradeOutcome(sheets=sheets, rejected=rejected, notices=notices, flagged=flagged)
+    return GradeOutcome(sheets=sheets, rejected=rejected, notices=notices, flagged=flagged,
+                        carried=list(batch.carried))

@@ -1,14 +1,19 @@
 """Reading student submissions (CSV or JSON) into Submission models, with row numbers and rejections.
 
-CSV: a header with ``student``, ``sheet`` and ``q1``, ``q2``, ... (any case, any order, other
-columns ignored with one notice), then one row per student. JSON: a list of
-``{"student": ..., "sheet": ..., "answers": {"q1": ...}}``. The format is recognised from the
-content (a JSON document starts with ``[`` or ``{``), not from the file name.
+CSV: a header with ``student``, ``sheet`` and ``q1``, ``q2``, ... (any case, any order), then one
+row per student. JSON: a list of ``{"student": ..., "sheet": ..., "answers": {"q1": ...}}``. The
+format is recognised from the content (a JSON document starts with ``[`` or ``{``), not from the
+file name.
 
 Decisions:
 
-* Bytes are UTF-8; a leading BOM is dropped; a row with bytes that are not UTF-8 is rejected on
-  its own ("not valid UTF-8") instead of failing the file. UTF-16 files are refused with a hint.
+* The encoding is found by ``encoding``. A row with bytes the encoding cannot decode is rejected
+  on its own, naming the byte, its offset and ``--encoding cp1252``, instead of failing the file:
+  the bad bytes cannot change how the other rows read, so they are graded as they are, and one
+  damaged byte does not hold up a class. The header must decode (it says where every cell goes).
+* Other columns (an e-mail, a student number) are carried: each submission keeps their cells, in
+  the header's order, for grades.csv. So are the other text, number and true/false fields of a
+  JSON entry (at most ``MAX_CARRIED`` names; a field holding a list or object is ignored).
 * CRLF, LF and CR line ends are all read. The delimiter is ``,``, or ``;`` / tab when the
   header only splits on those (spreadsheets in some locales export ``;``).
 * Row numbers are what a spreadsheet shows: the header is row 1, every record (even blank, even
@@ -36,37 +41,60 @@ from collections.abc import Iterator
 from typing import Any
 
 from engine.errors import UsageError
+from engine.grading.encoding import Decoded, decode_bytes
 from engine.grading.models import Rejected, Submission, SubmissionBatch
 
-__all__ = ["parse_submissions", "parse_csv", "parse_json", "decode"]
+__all__ = ["parse_submissions", "parse_csv", "parse_json", "decode", "read_submissions"]
 
 Part = tuple[int, int]  # (k, n): the k-th (from 1) of n equal runs of a file's rows
 
 MAX_RAW = 500  # characters of a rejected row kept in the report
+MAX_CARRIED = 50  # other fields of JSON entries carried into grades.csv (a CSV's header bounds its own)
 _QUESTION_RE = re.compile(r"q(\d{1,4})")
 _REQUIRED = ("student", "sheet")
+_OUTPUT_COLUMNS = ("student", "sheet", "total", "max", "percent")  # grades.csv's own, besides q1, q2, ...
 
 
-def decode(data: bytes, source: str) -> str:
-    """Text of a submissions file: UTF-8 (BOM dropped); undecodable bytes kept as surrogates.
+def decode(data: bytes, source: str, encoding: str | None = None) -> Decoded:
+    """Text of a submissions file (see ``encoding.decode_bytes``); undecodable bytes kept as markers.
 
     Raises:
-        UsageError: a UTF-16/32 file (a byte-order mark says so).
+        UsageError: an unknown encoding, or a UTF-16 file without a byte-order mark.
     """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UsageError(f"{source}: the file is UTF-16; save it as UTF-8 (\"CSV UTF-8\")")
-    # surrogateescape keeps a stray Latin-1 byte inside its row, so only that row is rejected.
-    return data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
+    return decode_bytes(data, source, encoding)
 
 
-def parse_submissions(text: str, source: str, part: Part | None = None) -> SubmissionBatch:
+def read_submissions(data: bytes, source: str, part: Part | None = None,
+                     encoding: str | None = None) -> SubmissionBatch:
+    """Submissions from the bytes of a file, CSV or JSON, in its encoding (see ``decode``)."""
+    return parse_submissions(decode(data, source, encoding), source, part)
+
+
+def parse_submissions(text: str | Decoded, source: str, part: Part | None = None) -> SubmissionBatch:
     """Submissions from a decoded file, CSV or JSON (recognised from the first character).
 
     With ``part``, only the rows of that part are read; they keep their numbers in the whole file.
     """
-    if text.lstrip()[:1] in ("[", "{"):
+    body = text.text if isinstance(text, Decoded) else text
+    if body.lstrip()[:1] in ("[", "{"):
         return parse_json(text, source, part)
     return parse_csv(text, source, part)
+
+
+def _carried_names(names: list[str], source: str, notices: list[str]) -> dict[str, str]:
+    """The name in grades.csv of each carried column: its own, unless grades.csv has one of that name."""
+    taken = {name.casefold() for name in (*_OUTPUT_COLUMNS, *names)}
+    shown: dict[str, str] = {}
+    for name in names:
+        new = name
+        if name.casefold() in _OUTPUT_COLUMNS:
+            while new.casefold() in taken:
+                new += " (as submitted)"
+            taken.add(new.casefold())
+            notices.append(f"{source}: column {_printable(name[:40])!r} goes into grades.csv as "
+                           f"{_printable(new[:60])!r} (grades.csv has a {name.casefold()} column of its own)")
+        shown[name] = new
+    return shown
 
 
 def _rows_of(part: Part | None, first: int, last: int, unit: str, notices: list[str]) -> range:
@@ -88,7 +116,7 @@ _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 def _has_bad_bytes(text: str) -> bool:
-    """Bytes that were not UTF-8 (kept as surrogates by decode) or a lone surrogate from JSON."""
+    """Bytes the encoding could not decode (kept as surrogates) or a lone surrogate from JSON."""
     return _SURROGATE_RE.search(text) is not None
 
 
@@ -104,6 +132,8 @@ class _Lines:
     def __init__(self, text: str) -> None:
         self._lines = iter(io.StringIO(text, newline=""))
         self.current: list[str] = []
+        self.start = 0  # where the current record begins in the text
+        self._next_start = 0
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -114,35 +144,44 @@ class _Lines:
         return line
 
     def take(self) -> str:
-        raw = "".join(self.current).rstrip("\r\n")
+        """The current record as read (line end dropped); ``start`` says where it began."""
+        whole = "".join(self.current)
+        self.start, self._next_start = self._next_start, self._next_start + len(whole)
         self.current = []
-        return raw
+        return whole.rstrip("\r\n")
 
 
-def _header_layout(cells: list[str], source: str) -> tuple[dict[str, int], dict[int, int], list[str]]:
-    """Column of student and sheet, column of each question number, and ignored column names."""
-    names = [c.strip().casefold() for c in cells]
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if name and name in seen:
-            raise UsageError(f"{source}: row 1: column {cells[i].strip()!r} appears twice")
-        seen[name] = i
-    missing = [name for name in _REQUIRED if name not in seen]
-    if missing:
-        found = ", ".join(c.strip() for c in cells if c.strip()) or "nothing"
-        raise UsageError(
-            f"{source}: row 1: the header needs the columns student, sheet, q1, q2, ... "
-            f"(missing {', '.join(missing)}; found {found})"
-        )
-    questions: dict[int, int] = {}
-    ignored: list[str] = []
-    for i, name in enumerate(names):
-        match = _QUESTION_RE.fullmatch(name)
-        if match and int(match.group(1)) >= 1:
-            questions[int(match.group(1))] = i
-        elif name not in _REQUIRED:
-            ignored.append(cells[i].strip() or f"(unnamed column {i + 1})")
-    return {name: seen[name] for name in _REQUIRED}, questions, ignored
+class _Layout:
+    """Where the cells of a record go: student, sheet, each question, and the carried columns."""
+
+    def __init__(self, cells: list[str], source: str) -> None:
+        names = [c.strip().casefold() for c in cells]
+        seen: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if name and name in seen:
+                raise UsageError(f"{source}: row 1: column {cells[i].strip()!r} appears twice")
+            seen[name] = i
+        missing = [name for name in _REQUIRED if name not in seen]
+        if missing:
+            found = ", ".join(c.strip() for c in cells if c.strip()) or "nothing"
+            raise UsageError(
+                f"{source}: row 1: the header needs the columns student, sheet, q1, q2, ... "
+                f"(missing {', '.join(missing)}; found {found})"
+            )
+        self.width = len(cells)
+        self.student, self.sheet = seen["student"], seen["sheet"]
+        self.questions: dict[int, int] = {}
+        self.carried: dict[str, int] = {}  # name as written -> column
+        self.ignored: list[str] = []
+        for i, name in enumerate(names):
+            match = _QUESTION_RE.fullmatch(name)
+            if match and int(match.group(1)) >= 1:
+                self.questions[int(match.group(1))] = i
+            elif not name:
+                self.ignored.append(f"(unnamed column {i + 1})")
+            elif name not in _REQUIRED:
+                self.carried[cells[i].strip()] = i
+        self.used = [self.student, self.sheet, *self.questions.values(), *self.carried.values()]
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -167,29 +206,39 @@ def _last_row(text: str, delimiter: str) -> int:
         rows += 1
 
 
-def parse_csv(text: str, source: str, part: Part | None = None) -> SubmissionBatch:
-    """Submissions from CSV text; bad rows become ``Rejected`` and the rest is still read.
-
-    Raises:
-        UsageError: no usable header (empty file, missing student/sheet column, duplicate column).
-    """
-    lines = _Lines(text)
-    delimiter = _sniff_delimiter(text)
-    reader = csv.reader(lines, delimiter=delimiter)
+def _header(reader: Iterator[list[str]], lines: _Lines, decoded: Decoded) -> _Layout:
+    source = decoded.source
     try:
         header = next(reader)
     except StopIteration:
         raise UsageError(f"{source}: the file is empty (expected a header student,sheet,q1,...)") from None
     except csv.Error as err:
         raise UsageError(f"{source}: row 1: unreadable header ({err})") from None
-    lines.take()
-    if _has_bad_bytes("".join(header)):
-        raise UsageError(f"{source}: row 1: the header is not valid UTF-8; save the file as UTF-8")
-    columns, questions, ignored = _header_layout(header, source)
-    notices = []
-    if ignored:
-        notices.append(f"{source}: ignored column{'s' if len(ignored) > 1 else ''}: {', '.join(ignored)}")
-    rows = _rows_of(part, 2, _last_row(text, delimiter) if part else 0, "row", notices)
+    raw = lines.take()
+    if decoded.has_bad_bytes(raw):
+        problem = decoded.first_problem(raw, lines.start).replace(f" of {source}", "")
+        raise UsageError(f"{source}: row 1: the header cannot be read: {problem}")
+    return _Layout(header, source)
+
+
+def parse_csv(text: str | Decoded, source: str, part: Part | None = None) -> SubmissionBatch:
+    """Submissions from CSV text; bad rows become ``Rejected`` and the rest is still read.
+
+    Raises:
+        UsageError: no usable header (empty file, missing student/sheet column, duplicate column).
+    """
+    decoded = text if isinstance(text, Decoded) else Decoded(text, source)
+    lines = _Lines(decoded.text)
+    delimiter = _sniff_delimiter(decoded.text)
+    reader = csv.reader(lines, delimiter=delimiter)
+    layout = _header(reader, lines, decoded)
+    notices = list(decoded.notices)
+    names = _carried_names(list(layout.carried), source, notices)
+    layout.carried = {names[name]: column for name, column in layout.carried.items()}
+    if layout.ignored:
+        notices.append(f"{source}: ignored column{'s' if len(layout.ignored) > 1 else ''}: "
+                       f"{', '.join(layout.ignored)}")
+    rows = _rows_of(part, 2, _last_row(decoded.text, delimiter) if part else 0, "row", notices)
     submissions: list[Submission] = []
     rejected: list[Rejected] = []
     row = 1
@@ -207,37 +256,39 @@ def parse_csv(text: str, source: str, part: Part | None = None) -> SubmissionBat
         raw = lines.take()
         if (part is not None and row not in rows) or not any(cell.strip() for cell in cells):
             continue
-        outcome = _csv_row(row, cells, len(header), columns, questions, raw)
+        outcome = _csv_row(row, cells, layout, raw, decoded, lines.start)
         if isinstance(outcome, Submission):
             submissions.append(outcome)
         else:
             rejected.append(outcome)
     return SubmissionBatch(format="csv", unit="row", submissions=submissions, rejected=rejected,
-                           notices=notices, questions=sorted(questions))
+                           notices=notices, questions=sorted(layout.questions), carried=list(layout.carried))
 
 
-def _csv_row(row: int, cells: list[str], width: int, columns: dict[str, int],
-             questions: dict[int, int], raw: str) -> Submission | Rejected:
+def _csv_row(row: int, cells: list[str], layout: _Layout, raw: str, decoded: Decoded,
+             start: int) -> Submission | Rejected:
     def reject(reason: str) -> Rejected:
         return Rejected(row=row, reason=reason, raw=_printable(raw))
 
+    width = layout.width
     if len(cells) < width:
         hint = " (an unclosed quote may have joined it with the lines after it)" if "\n" in raw else ""
         return reject(f"{len(cells)} cells, the header has {width}{hint}")
     if len(cells) > width and any(cell.strip() for cell in cells[width:]):
         return reject(f"{len(cells)} cells, the header has {width} "
                       "(quote answers that contain the delimiter, e.g. \"1,5\")")
-    used = [cells[i] for i in (*columns.values(), *questions.values())]
-    if _has_bad_bytes("".join(used)):
-        return reject("not valid UTF-8 text (save the file as UTF-8)")
-    student = cells[columns["student"]].strip()
-    sheet = cells[columns["sheet"]].strip()
+    if decoded.has_bad_bytes("".join(cells[i] for i in layout.used)):
+        return reject(decoded.first_problem(raw, start))
+    student = cells[layout.student].strip()
+    sheet = cells[layout.sheet].strip()
     if not student:
         return reject("no student")
     if not sheet:
         return reject("no sheet id")
-    answers = {number: cells[i] for number, i in questions.items() if cells[i].strip()}
-    return Submission(row=row, student=student, sheet=sheet, answers=answers, raw=_printable(raw))
+    answers = {number: cells[i] for number, i in layout.questions.items() if cells[i].strip()}
+    carried = {name: cells[i] for name, i in layout.carried.items()}
+    return Submission(row=row, student=student, sheet=sheet, answers=answers, carried=carried,
+                      raw=_printable(raw))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,15 +310,16 @@ def _answer_text(value: Any) -> str | None:
     raise ValueError("a list or object, not an answer")
 
 
-def parse_json(text: str, source: str, part: Part | None = None) -> SubmissionBatch:
+def parse_json(text: str | Decoded, source: str, part: Part | None = None) -> SubmissionBatch:
     """Submissions from a JSON list; a bad entry becomes ``Rejected`` and the rest is still read.
 
     Raises:
         UsageError: not valid JSON, or not a list.
     """
+    decoded = text if isinstance(text, Decoded) else Decoded(text, source)
     try:
         # Numbers keep the exact text they were written as (0.1 stays 0.1, 1e400 stays 1e400).
-        data = json.loads(text, parse_float=_keep_number_text, parse_int=_keep_number_text,
+        data = json.loads(decoded.text, parse_float=_keep_number_text, parse_int=_keep_number_text,
                           parse_constant=_keep_number_text)
     except json.JSONDecodeError as err:
         raise UsageError(f"{source}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})") from None
@@ -275,29 +327,27 @@ def parse_json(text: str, source: str, part: Part | None = None) -> SubmissionBa
         raise UsageError(f"{source}: not valid JSON (too deeply nested)") from None
     if not isinstance(data, list):
         raise UsageError(f"{source}: expected a JSON list of {{student, sheet, answers}} objects")
+    notices = list(decoded.notices)
+    if decoded.has_bad_bytes():
+        notices.append(f"{source}: {decoded.first_problem(decoded.text, 0).replace(f' of {source}', '')}")
+    reader = _JsonEntries(decoded, data, notices)
     submissions: list[Submission] = []
     rejected: list[Rejected] = []
-    extra_keys: set[str] = set()
-    ignored_answers: set[str] = set()
-    numbers: set[int] = set()
-    notices: list[str] = []
-    entries = _rows_of(part, 1, len(data), "entry", notices)
-    for entry_number in entries:
-        entry = data[entry_number - 1]
-        outcome = _json_entry(entry_number, entry, extra_keys, ignored_answers, numbers)
+    for entry_number in _rows_of(part, 1, len(data), "entry", notices):
+        outcome = reader.entry(entry_number, data[entry_number - 1])
         if isinstance(outcome, Submission):
             submissions.append(outcome)
         else:
             rejected.append(outcome)
-    if extra_keys:
-        notices.append(f"{source}: ignored key{'s' if len(extra_keys) > 1 else ''}: "
-                       f"{', '.join(sorted(extra_keys))}")
-    if ignored_answers:
-        shown = sorted(ignored_answers)[:10]
-        notices.append(f"{source}: ignored answer key{'s' if len(ignored_answers) > 1 else ''} "
-                       f"(not q1, q2, ...): {', '.join(shown)}{' ...' if len(ignored_answers) > 10 else ''}")
+    if reader.ignored_keys:
+        notices.append(f"{source}: ignored key{'s' if len(reader.ignored_keys) > 1 else ''}: "
+                       f"{', '.join(reader.ignored_keys)}")
+    if reader.ignored_answers:
+        shown = sorted(reader.ignored_answers)[:10]
+        notices.append(f"{source}: ignored answer key{'s' if len(reader.ignored_answers) > 1 else ''} "
+                       f"(not q1, q2, ...): {', '.join(shown)}{' ...' if len(reader.ignored_answers) > 10 else ''}")
     return SubmissionBatch(format="json", unit="entry", submissions=submissions, rejected=rejected,
-                           notices=notices, questions=sorted(numbers))
+                           notices=notices, questions=sorted(reader.numbers), carried=reader.carried)
 
 
 def _raw_json(entry: Any) -> str:
@@ -307,44 +357,82 @@ def _raw_json(entry: Any) -> str:
         return _printable(repr(entry))
 
 
-def _json_entry(number: int, entry: Any, extra_keys: set[str], ignored_answers: set[str],
-                numbers: set[int]) -> Submission | Rejected:
-    def reject(reason: str) -> Rejected:
-        return Rejected(row=number, reason=reason, raw=_raw_json(entry))
+def _field_text(value: Any) -> str | None:
+    """A carried field's text: text and numbers as written, true/false, null as blank; else None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else None
 
-    if not isinstance(entry, dict):
-        return reject("expected an object {student, sheet, answers}")
-    extra_keys.update(_printable(k[:40]) for k in entry if k not in ("student", "sheet", "answers"))
-    fields: dict[str, str] = {}
-    for name in _REQUIRED:
-        value = entry.get(name)
-        if isinstance(value, bool) or not isinstance(value, str):
-            return reject(f"{name}: expected text" if value is not None else f"no {name}")
-        if not value.strip():
-            return reject(f"no {name}")
-        if _has_bad_bytes(value):
-            return reject(f"{name}: not valid Unicode text")
-        fields[name] = value.strip()
-    raw_answers = entry.get("answers", {})
-    if raw_answers is None:
-        raw_answers = {}
-    if not isinstance(raw_answers, dict):
-        return reject("answers: expected an object {\"q1\": ..., \"q2\": ...}")
-    answers: dict[int, str] = {}
-    for key, value in raw_answers.items():
-        match = _QUESTION_RE.fullmatch(key.strip().casefold())
-        if match is None or int(match.group(1)) < 1:
-            ignored_answers.add(_printable(key[:20]))
-            continue
-        try:
-            text = _answer_text(value)
-        except ValueError as err:
-            return reject(f"answers.{_printable(key[:20])}: unreadable value ({err})")
-        if text is not None and _has_bad_bytes(text):
-            return reject(f"answers.{_printable(key[:20])}: not valid Unicode text")
-        numbers.add(int(match.group(1)))
-        if text is not None:
-            answers[int(match.group(1))] = text
-    return Submission(row=number, student=fields["student"], sheet=fields["sheet"], answers=answers,
-                      raw=_raw_json(entry))
 
+class _JsonEntries:
+    """Reads entries one by one; knows the fields carried over the whole file, so parts agree."""
+
+    def __init__(self, decoded: Decoded, data: list[Any], notices: list[str]) -> None:
+        self.bad_text = f"not valid {decoded.name} text{decoded.hint()}" if decoded.has_bad_bytes() else \
+            "not valid Unicode text"
+        self.ignored_answers: set[str] = set()
+        self.numbers: set[int] = set()
+        fields: dict[str, bool] = {}  # name -> every value of it can be carried
+        for entry in data:
+            if isinstance(entry, dict):
+                for key, value in entry.items():
+                    if key not in ("student", "sheet", "answers"):
+                        fields[key] = fields.get(key, True) and _field_text(value) is not None
+        # A top-level q1 is an answer put in the wrong place: carrying it would hide that it is ignored.
+        usable = [key for key, ok in fields.items()
+                  if ok and not _has_bad_bytes(key) and not _QUESTION_RE.fullmatch(key.strip().casefold())]
+        self.names = _carried_names(usable[:MAX_CARRIED], decoded.source, notices)
+        self.carried = list(self.names.values())
+        self.ignored_keys = [_printable(key[:40]) for key in fields if key not in self.names]
+
+    def entry(self, number: int, entry: Any) -> Submission | Rejected:
+        """The submission of one entry, or why it is rejected."""
+        def reject(reason: str) -> Rejected:
+            return Rejected(row=number, reason=reason, raw=_raw_json(entry))
+
+        if not isinstance(entry, dict):
+            return reject("expected an object {student, sheet, answers}")
+        fields: dict[str, str] = {}
+        for name in _REQUIRED:
+            value = entry.get(name)
+            if isinstance(value, bool) or not isinstance(value, str):
+                return reject(f"{name}: expected text" if value is not None else f"no {name}")
+            if not value.strip():
+                return reject(f"no {name}")
+            if _has_bad_bytes(value):
+                return reject(f"{name}: {self.bad_text}")
+            fields[name] = value.strip()
+        carried = {name: _field_text(entry.get(key)) or "" for key, name in self.names.items()}
+        for key, value in zip(self.names, carried.values(), strict=True):
+            if _has_bad_bytes(value):
+                return reject(f"{_printable(key[:40])}: {self.bad_text}")
+        answers = self._answers(entry.get("answers", {}))
+        if isinstance(answers, str):
+            return reject(answers)
+        return Submission(row=number, student=fields["student"], sheet=fields["sheet"], answers=answers,
+                          carried=carried, raw=_raw_json(entry))
+
+    def _answers(self, raw_answers: Any) -> dict[int, str] | str:
+        """The answers by question number, or why they cannot be read."""
+        if raw_answers is None:
+            return {}
+        if not isinstance(raw_answers, dict):
+            return "answers: expected an object {\"q1\": ..., \"q2\": ...}"
+        answers: dict[int, str] = {}
+        for key, value in raw_answers.items():
+            match = _QUESTION_RE.fullmatch(key.strip().casefold())
+            if match is None or int(match.group(1)) < 1:
+                self.ignored_answers.add(_printable(key[:20]))
+                continue
+            try:
+                text = _answer_text(value)
+            except ValueError as err:
+                return f"answers.{_printable(key[:20])}: unreadable value ({err})"
+            if text is not None and _has_bad_bytes(text):
+                return f"answers.{_printable(key[:20])}: {self.bad_text}"
+            self.numbers.add(int(match.group(1)))
+            if text is not None:
+                answers[int(match.group(1))] = text
+        return answers
