@@ -333,7 +333,8 @@ def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: in
 
     The key is the saved JSON export (--key), or is regenerated from the bank at PATHS (default:
     the bundled bank) and the seed on the sheet ids. The CSV has a header student,sheet,q1,q2,...;
-    the JSON is a list of {"student": ..., "sheet": ..., "answers": {"q1": ...}}. Writes
+    the JSON is a list of {"student": ..., "sheet": ..., "answers": {"q1": ...}}. Other columns
+    (an e-mail) are carried into grades.csv. Writes
     grades.csv (for a gradebook), report.json (every answer) and report.md (score distribution
     and item analysis), all or none. Exit 0 when every row was graded, 1 when rows were rejected
     (they are listed; the outputs are still written), 2 when nothing could be graded.

@@ -120,7 +120,7 @@ def test_cr_only_line_ends() -> None:
         (b"", "in.csv: the file is empty"),
         (b"name,sheet,q1\nAnn,WI-7-0001,1\n", "in.csv: row 1: the header needs the columns student, sheet"),
         (b"student,sheet,q1,Q1\n", "in.csv: row 1: column 'Q1' appears twice"),
-        (b"s\x00t\x00", "in.csv: the first line holds NUL bytes: a UTF-16 file without a byte-order mark"),
+        (b"s\x00t\x00", "in.csv: a NUL byte at the start of the file: a UTF-16 file without a byte-order mark"),
         (b"st\xffudent,sheet,q1\n", "in.csv: row 1: the header cannot be read: byte 0xFF at byte 2 is not valid UTF-8"),
     ],
 )

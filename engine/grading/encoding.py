@@ -93,15 +93,16 @@ class Decoded:
         self._measured = (char, size)
         return self.start + size
 
-    def problem(self, char: int) -> str:
-        """What is wrong at ``char`` (a marker): the byte, its offset in the file, and a hint."""
+    def problem(self, char: int, naming: bool = True) -> str:
+        """What is wrong at ``char`` (a marker): the byte, its offset (in the file, if ``naming``), a hint."""
         byte = ord(self.text[char]) - 0xDC00
-        return f"byte 0x{byte:02X} at byte {self.offset(char)} of {self.source} is not valid {self.name}{self.hint()}"
+        where = f" of {self.source}" if naming else ""
+        return f"byte 0x{byte:02X} at byte {self.offset(char)}{where} is not valid {self.name}{self.hint()}"
 
-    def first_problem(self, text: str, start: int) -> str:
+    def first_problem(self, text: str, start: int, naming: bool = True) -> str:
         """``problem`` for the first marker of ``text``, which begins at ``start`` in the file's text."""
         found = _MARKER.search(text)
-        return self.problem(start + found.start()) if found else f"not valid {self.name} text"
+        return self.problem(start + found.start(), naming) if found else f"not valid {self.name} text"
 
     def hint(self) -> str:
         if self.given:
@@ -130,19 +131,19 @@ def decode_bytes(data: bytes, source: str, encoding: str | None = None) -> Decod
     """The text of a submissions file; bad bytes stay in it as markers (see ``Decoded``).
 
     Raises:
-        UsageError: an unknown ``encoding``, or a first line with NUL bytes (UTF-16 without a mark).
+        UsageError: an unknown ``encoding``, or a NUL byte first (UTF-16 without a mark).
     """
     given = check_encoding(encoding) if encoding is not None else None
     codec, start, notice = _codec_for(data, given)
-    if given is None and start == 0 and b"\x00" in data.split(b"\n", 1)[0]:
-        raise UsageError(f"{source}: the first line holds NUL bytes: a UTF-16 file without a byte-order mark? "
+    if given is None and start == 0 and b"\x00" in data[:2]:  # no CSV or JSON starts with NUL
+        raise UsageError(f"{source}: a NUL byte at the start of the file: a UTF-16 file without a byte-order mark? "
                          "Pass --encoding utf-16-le (or utf-16-be)")
     text = str(memoryview(data)[start:], codec, _HANDLER)
     if text.startswith("\ufeff"):  # a mark the codec itself does not drop (utf-16-le given, say)
         start += len("\ufeff".encode(codec, _HANDLER))
         text = text[1:]
     notices = [f"{source}: {notice}"] if notice else []
-    if given is not None and _family(given) != "utf-8" and not data.isascii() and _is_utf8(data):
+    if given is not None and _family(codec) != "utf-8" and not data.isascii() and _is_utf8(data):
         notices.append(f"{source}: the file is valid UTF-8 but was read as {given} (--encoding): "
                        "check the names in grades.csv")
     return Decoded(text, source, codec, start, given is not None, tuple(notices))

@@ -248,9 +248,9 @@ def regenerate_key(
                   "generated with more, grade again with --count N (the count it was generated with)")
     else:
         limit = sheet_bound(numbers)
-        beyond = (f"{limit}, the highest sheet number believed without --count (twice the class size or "
-                  f"its median sheet number, at least {MIN_BOUND}), so it is taken for a typo; if the quiz "
-                  "has that many sheets, grade again with --count N (the count it was generated with)")
+        beyond = (f"{SheetId(code, seed, limit)}, the highest sheet believed without --count (twice the "
+                  f"class size or its median sheet number, at least {MIN_BOUND}): a typo? If the quiz has that "
+                  "many sheets, grade again with --count N (the count it was generated with)")
     wanted = {number for number in numbers if number <= limit}
     last = max(wanted, default=1)
     generated = generate(bank, seed=seed, count=count or last, exercise_ids=exercise_ids, params=params,

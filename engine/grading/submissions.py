@@ -9,8 +9,8 @@ Decisions:
 
 * The encoding is found by ``encoding``. A row with bytes the encoding cannot decode is rejected
   on its own, naming the byte, its offset and ``--encoding cp1252``, instead of failing the file:
-  the bad bytes cannot change how the other rows read, so they are graded as they are, and one
-  damaged byte does not hold up a class. The header must decode (it says where every cell goes).
+  the bad bytes cannot change how the other rows read, and one damaged byte does not hold up a
+  class. The header must decode (it says where every cell goes).
 * Other columns (an e-mail, a student number) are carried: each submission keeps their cells, in
   the header's order, for grades.csv. So are the other text, number and true/false fields of a
   JSON entry (at most ``MAX_CARRIED`` names; a field holding a list or object is ignored).
@@ -36,32 +36,28 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from engine.errors import UsageError
 from engine.grading.encoding import Decoded, decode_bytes
 from engine.grading.models import Rejected, Submission, SubmissionBatch
+from engine.grading.rows import (
+    QUESTION_RE,
+    REQUIRED,
+    Part,
+    carried_names,
+    has_bad_bytes,
+    printable,
+    rows_of,
+)
 
 __all__ = ["parse_submissions", "parse_csv", "parse_json", "decode", "read_submissions"]
 
-Part = tuple[int, int]  # (k, n): the k-th (from 1) of n equal runs of a file's rows
-
-MAX_RAW = 500  # characters of a rejected row kept in the report
 MAX_CARRIED = 50  # other fields of JSON entries carried into grades.csv (a CSV's header bounds its own)
-_QUESTION_RE = re.compile(r"q(\d{1,4})")
-_REQUIRED = ("student", "sheet")
-_OUTPUT_COLUMNS = ("student", "sheet", "total", "max", "percent")  # grades.csv's own, besides q1, q2, ...
 
 
-def decode(data: bytes, source: str, encoding: str | None = None) -> Decoded:
-    """Text of a submissions file (see ``encoding.decode_bytes``); undecodable bytes kept as markers.
-
-    Raises:
-        UsageError: an unknown encoding, or a UTF-16 file without a byte-order mark.
-    """
-    return decode_bytes(data, source, encoding)
+decode = decode_bytes  # the text of a file: its encoding found, undecodable bytes kept as markers
 
 
 def read_submissions(data: bytes, source: str, part: Part | None = None,
@@ -81,49 +77,8 @@ def parse_submissions(text: str | Decoded, source: str, part: Part | None = None
     return parse_csv(text, source, part)
 
 
-def _carried_names(names: list[str], source: str, notices: list[str]) -> dict[str, str]:
-    """The name in grades.csv of each carried column: its own, unless grades.csv has one of that name."""
-    taken = {name.casefold() for name in (*_OUTPUT_COLUMNS, *names)}
-    shown: dict[str, str] = {}
-    for name in names:
-        new = name
-        if name.casefold() in _OUTPUT_COLUMNS:
-            while new.casefold() in taken:
-                new += " (as submitted)"
-            taken.add(new.casefold())
-            notices.append(f"{source}: column {_printable(name[:40])!r} goes into grades.csv as "
-                           f"{_printable(new[:60])!r} (grades.csv has a {name.casefold()} column of its own)")
-        shown[name] = new
-    return shown
-
-
-def _rows_of(part: Part | None, first: int, last: int, unit: str, notices: list[str]) -> range:
-    """The rows ``first..last`` of the file, or those of ``part`` (noted in ``notices``)."""
-    if part is None:
-        return range(first, last + 1)
-    number, parts = part
-    span = last - first + 1
-    rows = range(first + span * (number - 1) // parts, first + span * number // parts)
-    notices.append(f"part {number} of {parts}: {unit}s {rows.start} to {rows.stop - 1} only")
-    return rows
-
-
 # ---------------------------------------------------------------------------------------------
 # CSV
-
-
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
-
-
-def _has_bad_bytes(text: str) -> bool:
-    """Bytes the encoding could not decode (kept as surrogates) or a lone surrogate from JSON."""
-    return _SURROGATE_RE.search(text) is not None
-
-
-def _printable(text: str) -> str:
-    """The raw text as it can go into JSON and Markdown: bad bytes shown as U+FFFD, bounded."""
-    clipped = text if len(text) <= MAX_RAW else text[:MAX_RAW] + "…"
-    return _SURROGATE_RE.sub("\ufffd", clipped)
 
 
 class _Lines:
@@ -161,7 +116,7 @@ class _Layout:
             if name and name in seen:
                 raise UsageError(f"{source}: row 1: column {cells[i].strip()!r} appears twice")
             seen[name] = i
-        missing = [name for name in _REQUIRED if name not in seen]
+        missing = [name for name in REQUIRED if name not in seen]
         if missing:
             found = ", ".join(c.strip() for c in cells if c.strip()) or "nothing"
             raise UsageError(
@@ -174,12 +129,12 @@ class _Layout:
         self.carried: dict[str, int] = {}  # name as written -> column
         self.ignored: list[str] = []
         for i, name in enumerate(names):
-            match = _QUESTION_RE.fullmatch(name)
+            match = QUESTION_RE.fullmatch(name)
             if match and int(match.group(1)) >= 1:
                 self.questions[int(match.group(1))] = i
             elif not name:
                 self.ignored.append(f"(unnamed column {i + 1})")
-            elif name not in _REQUIRED:
+            elif name not in REQUIRED:
                 self.carried[cells[i].strip()] = i
         self.used = [self.student, self.sheet, *self.questions.values(), *self.carried.values()]
 
@@ -188,7 +143,7 @@ def _sniff_delimiter(text: str) -> str:
     first = text.split("\n", 1)[0].casefold()
     if "," not in first:
         for delimiter in (";", "\t"):
-            if all(name in first for name in _REQUIRED) and delimiter in first:
+            if all(name in first for name in REQUIRED) and delimiter in first:
                 return delimiter
     return ","
 
@@ -216,8 +171,8 @@ def _header(reader: Iterator[list[str]], lines: _Lines, decoded: Decoded) -> _La
         raise UsageError(f"{source}: row 1: unreadable header ({err})") from None
     raw = lines.take()
     if decoded.has_bad_bytes(raw):
-        problem = decoded.first_problem(raw, lines.start).replace(f" of {source}", "")
-        raise UsageError(f"{source}: row 1: the header cannot be read: {problem}")
+        raise UsageError(f"{source}: row 1: the header cannot be read: "
+                         f"{decoded.first_problem(raw, lines.start, naming=False)}")
     return _Layout(header, source)
 
 
@@ -233,12 +188,12 @@ def parse_csv(text: str | Decoded, source: str, part: Part | None = None) -> Sub
     reader = csv.reader(lines, delimiter=delimiter)
     layout = _header(reader, lines, decoded)
     notices = list(decoded.notices)
-    names = _carried_names(list(layout.carried), source, notices)
+    names = carried_names(list(layout.carried), source, notices)
     layout.carried = {names[name]: column for name, column in layout.carried.items()}
     if layout.ignored:
         notices.append(f"{source}: ignored column{'s' if len(layout.ignored) > 1 else ''}: "
                        f"{', '.join(layout.ignored)}")
-    rows = _rows_of(part, 2, _last_row(decoded.text, delimiter) if part else 0, "row", notices)
+    rows = rows_of(part, 2, _last_row(decoded.text, delimiter) if part else 0, "row", notices)
     submissions: list[Submission] = []
     rejected: list[Rejected] = []
     row = 1
@@ -251,7 +206,7 @@ def parse_csv(text: str | Decoded, source: str, part: Part | None = None) -> Sub
         except csv.Error as err:
             raw = lines.take()
             if part is None or row in rows:
-                rejected.append(Rejected(row=row, reason=f"unreadable row ({err})", raw=_printable(raw)))
+                rejected.append(Rejected(row=row, reason=f"unreadable row ({err})", raw=printable(raw)))
             continue
         raw = lines.take()
         if (part is not None and row not in rows) or not any(cell.strip() for cell in cells):
@@ -268,8 +223,11 @@ def parse_csv(text: str | Decoded, source: str, part: Part | None = None) -> Sub
 def _csv_row(row: int, cells: list[str], layout: _Layout, raw: str, decoded: Decoded,
              start: int) -> Submission | Rejected:
     def reject(reason: str) -> Rejected:
-        return Rejected(row=row, reason=reason, raw=_printable(raw))
+        return Rejected(row=row, reason=reason, raw=printable(raw))
 
+    # Bad bytes first: a file in another encoding explains a wrong number of cells too.
+    if decoded.has_bad_bytes("".join(cells[i] for i in layout.used if i < len(cells))):
+        return reject(decoded.first_problem(raw, start))
     width = layout.width
     if len(cells) < width:
         hint = " (an unclosed quote may have joined it with the lines after it)" if "\n" in raw else ""
@@ -277,8 +235,6 @@ def _csv_row(row: int, cells: list[str], layout: _Layout, raw: str, decoded: Dec
     if len(cells) > width and any(cell.strip() for cell in cells[width:]):
         return reject(f"{len(cells)} cells, the header has {width} "
                       "(quote answers that contain the delimiter, e.g. \"1,5\")")
-    if decoded.has_bad_bytes("".join(cells[i] for i in layout.used)):
-        return reject(decoded.first_problem(raw, start))
     student = cells[layout.student].strip()
     sheet = cells[layout.sheet].strip()
     if not student:
@@ -288,7 +244,7 @@ def _csv_row(row: int, cells: list[str], layout: _Layout, raw: str, decoded: Dec
     answers = {number: cells[i] for number, i in layout.questions.items() if cells[i].strip()}
     carried = {name: cells[i] for name, i in layout.carried.items()}
     return Submission(row=row, student=student, sheet=sheet, answers=answers, carried=carried,
-                      raw=_printable(raw))
+                      raw=printable(raw))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,11 +285,11 @@ def parse_json(text: str | Decoded, source: str, part: Part | None = None) -> Su
         raise UsageError(f"{source}: expected a JSON list of {{student, sheet, answers}} objects")
     notices = list(decoded.notices)
     if decoded.has_bad_bytes():
-        notices.append(f"{source}: {decoded.first_problem(decoded.text, 0).replace(f' of {source}', '')}")
+        notices.append(f"{source}: {decoded.first_problem(decoded.text, 0, naming=False)}")
     reader = _JsonEntries(decoded, data, notices)
     submissions: list[Submission] = []
     rejected: list[Rejected] = []
-    for entry_number in _rows_of(part, 1, len(data), "entry", notices):
+    for entry_number in rows_of(part, 1, len(data), "entry", notices):
         outcome = reader.entry(entry_number, data[entry_number - 1])
         if isinstance(outcome, Submission):
             submissions.append(outcome)
@@ -352,9 +308,9 @@ def parse_json(text: str | Decoded, source: str, part: Part | None = None) -> Su
 
 def _raw_json(entry: Any) -> str:
     try:
-        return _printable(json.dumps(entry, ensure_ascii=False))
+        return printable(json.dumps(entry, ensure_ascii=False))
     except (TypeError, ValueError, RecursionError):  # pragma: no cover - parsed JSON re-encodes
-        return _printable(repr(entry))
+        return printable(repr(entry))
 
 
 def _field_text(value: Any) -> str | None:
@@ -382,10 +338,10 @@ class _JsonEntries:
                         fields[key] = fields.get(key, True) and _field_text(value) is not None
         # A top-level q1 is an answer put in the wrong place: carrying it would hide that it is ignored.
         usable = [key for key, ok in fields.items()
-                  if ok and not _has_bad_bytes(key) and not _QUESTION_RE.fullmatch(key.strip().casefold())]
-        self.names = _carried_names(usable[:MAX_CARRIED], decoded.source, notices)
+                  if ok and not has_bad_bytes(key) and not QUESTION_RE.fullmatch(key.strip().casefold())]
+        self.names = carried_names(usable[:MAX_CARRIED], decoded.source, notices)
         self.carried = list(self.names.values())
-        self.ignored_keys = [_printable(key[:40]) for key in fields if key not in self.names]
+        self.ignored_keys = [printable(key[:40]) for key in fields if key not in self.names]
 
     def entry(self, number: int, entry: Any) -> Submission | Rejected:
         """The submission of one entry, or why it is rejected."""
@@ -395,19 +351,19 @@ class _JsonEntries:
         if not isinstance(entry, dict):
             return reject("expected an object {student, sheet, answers}")
         fields: dict[str, str] = {}
-        for name in _REQUIRED:
+        for name in REQUIRED:
             value = entry.get(name)
             if isinstance(value, bool) or not isinstance(value, str):
                 return reject(f"{name}: expected text" if value is not None else f"no {name}")
             if not value.strip():
                 return reject(f"no {name}")
-            if _has_bad_bytes(value):
+            if has_bad_bytes(value):
                 return reject(f"{name}: {self.bad_text}")
             fields[name] = value.strip()
         carried = {name: _field_text(entry.get(key)) or "" for key, name in self.names.items()}
         for key, value in zip(self.names, carried.values(), strict=True):
-            if _has_bad_bytes(value):
-                return reject(f"{_printable(key[:40])}: {self.bad_text}")
+            if has_bad_bytes(value):
+                return reject(f"{printable(key[:40])}: {self.bad_text}")
         answers = self._answers(entry.get("answers", {}))
         if isinstance(answers, str):
             return reject(answers)
@@ -422,16 +378,16 @@ class _JsonEntries:
             return "answers: expected an object {\"q1\": ..., \"q2\": ...}"
         answers: dict[int, str] = {}
         for key, value in raw_answers.items():
-            match = _QUESTION_RE.fullmatch(key.strip().casefold())
+            match = QUESTION_RE.fullmatch(key.strip().casefold())
             if match is None or int(match.group(1)) < 1:
-                self.ignored_answers.add(_printable(key[:20]))
+                self.ignored_answers.add(printable(key[:20]))
                 continue
             try:
                 text = _answer_text(value)
             except ValueError as err:
-                return f"answers.{_printable(key[:20])}: unreadable value ({err})"
-            if text is not None and _has_bad_bytes(text):
-                return f"answers.{_printable(key[:20])}: {self.bad_text}"
+                return f"answers.{printable(key[:20])}: unreadable value ({err})"
+            if text is not None and has_bad_bytes(text):
+                return f"answers.{printable(key[:20])}: {self.bad_text}"
             self.numbers.add(int(match.group(1)))
             if text is not None:
                 answers[int(match.group(1))] = text
