@@ -133,6 +133,17 @@ def test_a_second_group_with_only_high_sheet_numbers_is_graded_without_count(mad
     assert outcome.rejected == [] and len(outcome.sheets) == 10 and max(made) == 111
 
 
+def test_a_mistyped_seed_is_a_rejected_row_when_the_class_agrees_on_another(made: list[int]) -> None:
+    sheets = [f"GR-11-{n:04d}" for n in range(1, 10)] + ["GR-12-0003"]
+    batch = SubmissionBatch(format="csv", unit="row", submissions=[
+        Submission(row=n, student=f"s{n}", sheet=sheet) for n, sheet in enumerate(sheets, start=2)])
+    outcome = grade_batch(regenerate_key(load_bank([BANK]), batch), batch)
+    assert len(outcome.sheets) == 9 and [(r.row, r.reason) for r in outcome.rejected] == [
+        (11, "unknown sheet 'GR-12-0003' (seed 12, not 11: this key has sheets GR-11-0001 to GR-11-0009)")]
+    with pytest.raises(UsageError, match="different seeds: 11 [(]8 rows[)], 12 [(]1 row[)]; pass --seed"):
+        regenerate_key(load_bank([BANK]), batch.model_copy(update={"submissions": batch.submissions[1:]}))
+
+
 @pytest.mark.parametrize(
     ("numbers", "bound"),
     [
@@ -265,20 +276,20 @@ def test_a_decoded_offset_is_measured_incrementally() -> None:
 
 def test_extra_columns_are_carried_into_grades_csv_beside_the_student(runner: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "answers.csv"
-    path.write_text("Email,student,sheet,q1,Student number,total\n"
-                    "ann@x.org,Ann,GR-11-0001,50,=1+1,7\n"
-                    "bob@x.org,Bob,GR-11-0002,1,@SUM(A1),\n", encoding="utf-8")
+    path.write_text("Email,student,sheet,q1,Student number,total,=cmd()\n"
+                    "ann@x.org,Ann,GR-11-0001,50,=1+1,7,\n"
+                    "bob@x.org,Bob,GR-11-0002,1,@SUM(A1),,x\n", encoding="utf-8")
     result, report = grade(runner, tmp_path, path)
     assert result.exit_code == 0, result.output
     assert grades_rows(tmp_path / "out" / "grades.csv") == [
-        ["student", "Email", "Student number", "total (as submitted)", "sheet", "q1", "q2", "q3", "q4", "total",
-         "max", "percent"],
-        ["Ann", "ann@x.org", "'=1+1", "7", "GR-11-0001", "3", "0", "0", "0", "3", "7", "42.86"],  # no formula runs
-        ["Bob", "bob@x.org", "'@SUM(A1)", "", "GR-11-0002", "0", "0", "0", "0", "0", "7", "0.00"],
+        ["student", "Email", "Student number", "total (as submitted)", "'=cmd()", "sheet", "q1", "q2", "q3", "q4",
+         "total", "max", "percent"],
+        ["Ann", "ann@x.org", "'=1+1", "7", "", "GR-11-0001", "3", "0", "0", "0", "3", "7", "42.86"],  # no formula runs
+        ["Bob", "bob@x.org", "'@SUM(A1)", "", "x", "GR-11-0002", "0", "0", "0", "0", "0", "7", "0.00"],
     ]
-    assert report["carried"] == ["Email", "Student number", "total (as submitted)"]
+    assert report["carried"] == ["Email", "Student number", "total (as submitted)", "=cmd()"]
     assert report["sheets"][0]["carried"] == {"Email": "ann@x.org", "Student number": "=1+1",
-                                              "total (as submitted)": "7"}
+                                              "total (as submitted)": "7", "=cmd()": ""}
     assert (f"Note: {path}: column 'total' goes into grades.csv as 'total (as submitted)' (grades.csv has a "
             "total column of its own)") in result.stderr
 

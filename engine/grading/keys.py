@@ -7,6 +7,8 @@ Decisions:
 * A key is regenerated through generation's public call, ``generate``, exactly as the quiz was made.
 * A key keeps only the sheets the submissions name, each as grading needs it (``Item``s): a saved
   key is read copy by copy (``keyfile``), so memory follows the class, not the key file.
+* Without ``--seed``, the seed of the sheet ids is the quiz's; when they disagree, a seed on 90 %
+  of them wins (the others are typos, rejected with their rows), else grading stops to ask.
 * A sheet number beyond the quiz's count is a rejected row, never a longer key. The count is the
   key file's, or ``--count``; without either, a number above ``sheet_bound`` is taken for a typo
   (``WI-11-9999`` in a class of 30 would cost 10 000 copies), and its row says to pass ``--count``.
@@ -34,6 +36,7 @@ __all__ = ["Key", "Sheet", "SheetId", "check_hash", "key_from_quiz", "parse_shee
 
 MIN_HASH_PREFIX = 8
 MIN_BOUND = 100  # sheet numbers up to this one are always regenerated without --count
+MAJORITY = 0.9  # without --seed, the seed of this share of the sheet ids is the quiz's
 
 _SHEET_RE = re.compile(r"([A-Z][A-Z0-9]{0,7})\s*-\s*(\d{1,19})\s*-\s*(\d{1,9})")
 
@@ -109,6 +112,9 @@ class Key:
         if self.beyond and (sheet.code, sheet.seed) == (self.code, self.info.seed) \
                 and sheet.number > (self.limit or self.info.count):
             return f"sheet {shown!r} is beyond {self.beyond}"
+        if sheet.code == self.code and sheet.seed != self.info.seed:
+            return f"unknown sheet {shown!r} (seed {sheet.seed}, not {self.info.seed}: this key has sheets " \
+                   f"{self.sheet_range()})"
         return f"unknown sheet {shown!r} (this key has sheets {self.sheet_range()})"
 
     def items(self) -> dict[str, Item]:
@@ -197,12 +203,13 @@ def _seed_from_sheets(code: str, sheets: Iterable[str]) -> int:
             seeds[sheet.seed] += 1
         else:
             other[sheet.code] += 1
-    if len(seeds) == 1:
-        return next(iter(seeds))
     if not seeds:
         hint = f" (found codes {', '.join(sorted(other))})" if other else ""
         raise UsageError(f"no sheet id of bank code {code} in the submissions{hint}; pass --seed "
                          "or --key")
+    seed, rows = seeds.most_common(1)[0]
+    if rows >= MAJORITY * seeds.total():
+        return seed  # a few others are typos: their rows are rejected, the class is graded
     found = ", ".join(f"{seed} ({n} row{'s' if n > 1 else ''})" for seed, n in seeds.most_common())
     raise UsageError(f"the sheet ids carry different seeds: {found}; pass --seed to choose one")
 
