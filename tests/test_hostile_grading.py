@@ -235,12 +235,15 @@ def test_json_submissions_follow_the_encoding_too() -> None:
     assert [s.student for s in read.submissions] == ["José"] and read.notices == []
 
 
-@pytest.mark.parametrize("name", ["bogus", "base64", "rot13"])
+@pytest.mark.parametrize("name", ["bogus", "base64", "rot13", "utf\x008", ""])
 def test_an_unknown_encoding_is_a_usage_error(runner: CliRunner, tmp_path: Path, name: str) -> None:
     submissions = answers_csv(tmp_path / "in.csv", CLASS[:1])
-    result, _ = grade(runner, tmp_path, submissions, "--encoding", name)
-    assert result.exit_code == 2
-    assert result.stderr == f"Error: --encoding: unknown text encoding '{name}' (for example utf-8, utf-16, cp1252, latin-1)\n"
+    with pytest.raises(UsageError) as raised:
+        api.grade(submissions, encoding=name)
+    assert str(raised.value) == f"--encoding: unknown text encoding {name!r} (for example utf-8, utf-16, cp1252, latin-1)"
+    if "\x00" not in name:  # an argument cannot hold a NUL
+        result, _ = grade(runner, tmp_path, submissions, "--encoding", name)
+        assert result.exit_code == 2 and result.stderr == f"Error: {raised.value}\n"
 
 
 def test_a_wrong_encoding_for_a_utf8_file_is_noticed() -> None:
@@ -335,3 +338,10 @@ def test_grades_csv_without_carried_columns_is_unchanged() -> None:
     batch = parse_submissions("student,sheet,q1\nAnn,GR-11-0001,50\n", "in.csv")
     text = grades_csv(make_report(key, grade_batch(key, batch), "in.csv", "row"))
     assert next(csv.reader(io.StringIO(text))) == ["student", "sheet", "q1", "q2", "q3", "q4", "total", "max", "percent"]
+
+
+def test_a_codec_that_is_not_for_files_is_a_usage_error_and_others_never_crash() -> None:
+    with pytest.raises(UsageError, match="^in.csv: cannot be read as idna"):
+        read_submissions(b"student,sheet,q1\nA\xff,GR-11-0001,1\n", "in.csv", encoding="idna")
+    batch = read_submissions(b"student,sheet,q1\nA\xff,GR-11-0001,1\n", "in.csv", encoding="iso2022_jp")
+    assert batch.rejected[0].reason.startswith("byte 0xFF at byte 18 of in.csv is not valid iso2022_jp")

@@ -51,7 +51,7 @@ def check_encoding(name: str) -> str:
     """
     try:
         info = codecs.lookup(name)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         info = None
     if info is None or not getattr(info, "_is_text_encoding", True):
         raise UsageError(f"--encoding: unknown text encoding {name[:40]!r} (for example utf-8, utf-16, "
@@ -96,8 +96,11 @@ class Decoded:
     def problem(self, char: int, naming: bool = True) -> str:
         """What is wrong at ``char`` (a marker): the byte, its offset (in the file, if ``naming``), a hint."""
         byte = ord(self.text[char]) - 0xDC00
-        where = f" of {self.source}" if naming else ""
-        return f"byte 0x{byte:02X} at byte {self.offset(char)}{where} is not valid {self.name}{self.hint()}"
+        try:
+            where = f" at byte {self.offset(char)}" + (f" of {self.source}" if naming else "")
+        except UnicodeError:  # a stateful codec (iso2022) does not encode a piece as it decoded it
+            where = f" in {self.source}" if naming else ""
+        return f"byte 0x{byte:02X}{where} is not valid {self.name}{self.hint()}"
 
     def first_problem(self, text: str, start: int, naming: bool = True) -> str:
         """``problem`` for the first marker of ``text``, which begins at ``start`` in the file's text."""
@@ -138,7 +141,10 @@ def decode_bytes(data: bytes, source: str, encoding: str | None = None) -> Decod
     if given is None and start == 0 and b"\x00" in data[:2]:  # no CSV or JSON starts with NUL
         raise UsageError(f"{source}: a NUL byte at the start of the file: a UTF-16 file without a byte-order mark? "
                          "Pass --encoding utf-16-le (or utf-16-be)")
-    text = str(memoryview(data)[start:], codec, _HANDLER)
+    try:
+        text = str(memoryview(data)[start:], codec, _HANDLER)
+    except UnicodeError as err:  # a codec that is not for files (idna, punycode)
+        raise UsageError(f"{source}: cannot be read as {codec} ({err})") from None
     if text.startswith("\ufeff"):  # a mark the codec itself does not drop (utf-16-le given, say)
         start += len("\ufeff".encode(codec, _HANDLER))
         text = text[1:]
