@@ -59,7 +59,7 @@ def _ungradable(ex: CompiledExercise, keys: _FormulaKeys) -> TemplateError | Non
             return ex.error(["answer"], f"the grader cannot use the key {key!r}: {verdict.message}")
     for index, value in sorted(keys.distractors):
         try:
-            parse_formula(value, symbols)
+            parse_formula(value, symbols, key=True)  # distractors are trusted, as grading reads them
         except FormulaError as err:
             return ex.error(["distractors", index, "expr"],
                             f"the grader cannot read the distractor {value!r}: {describe(err)}")

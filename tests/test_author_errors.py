@@ -318,10 +318,21 @@ def test_check_fails_an_exercise_whose_key_the_grader_cannot_read() -> None:
 
 def test_check_fails_an_exercise_whose_distractor_the_grader_cannot_read(tmp_path: Path) -> None:
     path = tmp_path / "ex.yaml"
-    path.write_text(FORMULA % ("n_in", "n_in * 10**40"), encoding="utf-8")
+    path.write_text(FORMULA % ("n_in", "10**3990 * (n_in + n_in**2 + n_in**3 + n_in**4 + n_in**5 + n_in**6)"), encoding="utf-8")
     report = check([path], seeds=3)
+    # The key's limits bound a text, not a number's size: only a printed form over 20 000 characters
+    # is beyond them.
     assert __import__("re").search(r"ex.yaml:12: distractors\[0\].expr: the grader cannot read the "
-                                   r"distractor '10+\*n_in': number has too many digits", report.problems[0]), report.problems
+                                   r"distractor '10+\*n_in\*\*6 .*formula too long", report.problems[0]), report.problems
+
+
+@pytest.mark.parametrize("expr", ["n_in * 10**5000", "10**4000 * 10**4000", "sqrt(2) * 10**4200", "1/10**4100"])
+def test_a_value_no_sheet_can_print_is_the_templates_error(expr: str, tmp_path: Path) -> None:
+    path = tmp_path / "ex.yaml"
+    path.write_text(FORMULA % ("n_in", expr), encoding="utf-8")
+    problems = check([path], seeds=2).problems
+    assert len(problems) == 1 and "ex.yaml:12: distractors[0].expr: " in problems[0], problems
+    assert "has a value of more than 4000 digits" in problems[0], problems
 
 
 @pytest.mark.parametrize("args", [["list"], ["generate", "-f", "markdown"], ["check", "--seeds", "2"]])

@@ -14,7 +14,7 @@ from fractions import Fraction
 from engine.language import grammar
 from engine.language.allow import AUTHOR
 from engine.language.decimals import DecimalFraction
-from engine.language.symbolic import sympy
+from engine.language.symbolic import is_sympy, sympy
 from engine.language.tokens import AUTHOR_LIMITS, GrammarError
 from engine.language.values import (
     BINOPS,
@@ -24,10 +24,27 @@ from engine.language.values import (
     Env,
     ExprError,
     Node,
+    Surd,
     Value,
     from_sympy,
     truth,
 )
+
+# Python refuses to print an int of more than 4300 digits; a value no sheet can show is the
+# template's error, found where it is computed rather than as a crash where it is printed.
+MAX_DIGITS = 4000
+_MAX_BITS = int(MAX_DIGITS * 3.3219)  # log2(10) bits a digit: a little under MAX_DIGITS digits
+
+
+def _too_long(value: Value) -> bool:
+    if isinstance(value, Surd):
+        value = value.coeff
+    if isinstance(value, int | Fraction):
+        return max(value.numerator.bit_length(), value.denominator.bit_length()) > _MAX_BITS
+    if is_sympy(value):
+        return any(max(abs(int(a.p)).bit_length(), int(a.q).bit_length()) > _MAX_BITS
+                   for a in value.atoms(sympy().Rational))
+    return False
 
 
 @dataclass(frozen=True)
@@ -42,11 +59,14 @@ class CompiledExpr:
     def evaluate(self, env: Env) -> Value:
         """Exact value under env (names to int/Fraction/SymPy values); raises ExprError."""
         try:
-            return self._node(env)
+            value = self._node(env)
         except ExprError:
             raise
         except (ZeroDivisionError, TypeError, ValueError, OverflowError, ArithmeticError) as exc:
             raise ExprError(f"cannot evaluate {self.source!r}: {exc}") from None
+        if _too_long(value):
+            raise ExprError(f"{self.source!r} has a value of more than {MAX_DIGITS} digits, which no sheet can print")
+        return value
 
     def truth(self, env: Env) -> bool:
         """Evaluate a constraint or boolean answer; an undecidable relation is an error."""
