@@ -6,15 +6,18 @@ do not pay for loading the rest of the engine.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
-from engine.errors import QuizwrightError
+from engine.errors import QuizwrightError, UsageError
 from engine.export.formats import FORMATS
 from engine.vocabulary import ASSUMPTIONS, CHECK_KINDS
 
@@ -36,26 +39,26 @@ class _GradeFailure(_Failure):
     exit_code = 2
 
 
+# Above this estimate, generate refuses unless told --no-size-limit: a slip of --count (10 000 000
+# copies of the bundled bank are about 260 GB) should not fill the disk.
+SIZE_LIMIT = 10 * 10**9
 _FAILURES: dict[str, type[_Failure]] = {"grade": _GradeFailure}
 # Options that name files a command writes: an OSError is reported against the one it concerns.
 _OUTPUT_OPTIONS = ("output", "output_dir", "grades_file", "report_file", "markdown_file")
 
 
 def _os_problem(exc: OSError, outputs: list[Path]) -> str:
-    """One line naming the user's path, not the temporary file written beside it."""
+    """One line naming the user's path: the output it concerns, or the file it names."""
     reason = exc.strerror or str(exc)
     names = [Path(os.fsdecode(f)) for f in (exc.filename2, exc.filename) if f]
     if not names:
-        return reason
+        return f"cannot write {outputs[0]}: {reason}" if len(outputs) == 1 else reason
     name = names[0]
     for output in outputs:
         if name in output.parents and isinstance(exc, FileExistsError | NotADirectoryError):
             return f"cannot write {output}: {name} is not a folder"
         if name == output or name in output.parents:
             return f"cannot write {output}: {reason}"
-        if name.parent == output.parent and name.name.startswith(f".{output.stem}."):
-            # engine.files writes `.NAME.<random>` beside NAME and moves it into place.
-            return f"cannot write {output.parent / name.name[1:].rsplit('.', 1)[0]}: {reason}"
     return f"{name}: {reason}"
 
 
@@ -68,6 +71,10 @@ class _Command(click.Command):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C: the outputs were removed on the way here; 128 + SIGINT, as a shell reports it.
+            click.echo("Interrupted", err=True)
+            raise click.exceptions.Exit(130) from None
         except QuizwrightError as exc:
             raise failure(str(exc)) from None
         except OSError as exc:
@@ -123,13 +130,16 @@ def cli() -> None:
 @click.option("--copies", "copy_range", metavar="A-B",
               help="Only copies A to B (1-based, as on the sheet ids), the same as in the full run: "
                    "to split a big generation over machines.")
+@click.option("--no-size-limit", "unlimited", is_flag=True,
+              help=f"Write the output even when it is estimated at over {SIZE_LIMIT // 10**9} GB.")
 def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: Path | None,
              exercises: tuple[str, ...], params: tuple[str, ...], key: bool, unique: bool,
-             copy_range: str | None) -> None:
+             copy_range: str | None, unlimited: bool) -> None:
     """Generate COUNT copies of a quiz from a bank folder or exercise files.
 
     PATHS default to the bundled weight-initialization bank. Copy i holds variant i of every
-    selected exercise.
+    selected exercise. A regular file is written atomically; a device, a FIFO or a symlink
+    (-o /dev/stdout) is written through, as a shell redirect would.
 
     Example: quizwright generate -e layer-size --param n_in=4 --param n_out=6 --format json
     """
@@ -141,12 +151,74 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     copies = _copy_range(copy_range)
     generated = api.generate(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
                          unique=unique, copies=copies)
+    total = count if copies is None else copies[1] - copies[0] + 1
+    stream = _checked_size(fmt, key, generated, total, unlimited)
     for notice in generated.notices:
         click.echo(f"Note: {notice}", err=True)
-    with atomic_outputs(output, sys.stdout) as sink:
-        writer(fmt, key=key).write(generated.header, generated.copies, sink)
+    progress = _Progress(total, sys.stderr, show=sys.stderr.isatty() and not (output is None and sys.stdout.isatty()))
+    try:
+        with atomic_outputs(output, sys.stdout) as sink:
+            writer(fmt, key=key).write(generated.header, progress.wrap(stream), sink)
+    finally:
+        progress.close()
     for path in sink.written:
         click.echo(f"Wrote {path}", err=True)
+
+
+def _checked_size(fmt: str, key: bool, generated: Any, total: int, unlimited: bool) -> Iterator[Any]:
+    """The copies, once the run's size estimated from the first one is reasonable (or insisted on)."""
+    from engine.export.formats import estimated_size
+
+    first = next(generated.copies, None)
+    if first is None:
+        return iter(())
+    if total > 1 and not unlimited:
+        size = estimated_size(fmt, generated.header, first, total, key=key)
+        if size > SIZE_LIMIT:
+            raise UsageError(
+                f"this run would write about {_bytes(size)} ({total} copies of about {_bytes(size // total)}), "
+                f"over the {_bytes(SIZE_LIMIT)} limit: ask for fewer copies (--count, or --copies A-B to "
+                "split the run), or add --no-size-limit to write it anyway")
+    return itertools.chain([first], generated.copies)
+
+
+def _bytes(size: int) -> str:
+    for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{size} bytes"
+
+
+class _Progress:
+    """Copies made so far, on a line of stderr redrawn in place, once the run has taken a second."""
+
+    def __init__(self, total: int, stream: IO[str], *, show: bool, clock: Callable[[], float] = time.monotonic,
+                 delay: float = 1.0) -> None:
+        self.total, self.stream, self.show, self.clock = total, stream, show, clock
+        self.start = clock()
+        self.next_draw = self.start + delay
+        self.drawn = False
+
+    def wrap(self, copies: Iterable[Any]) -> Iterator[Any]:
+        for done, copy in enumerate(copies, 1):
+            yield copy
+            if self.show and self.clock() >= self.next_draw:
+                self.draw(done)
+
+    def draw(self, done: int) -> None:
+        width = 30
+        filled = width * done // self.total
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} copies "
+                          f"({100 * done // self.total} %)")
+        self.stream.flush()
+        self.drawn = True
+        self.next_draw = self.clock() + 0.1
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\x1b[K")  # the bar leaves no trace among the messages that follow
+            self.stream.flush()
+            self.drawn = False
 
 
 def _copy_range(text: str | None) -> tuple[int, int] | None:

@@ -70,6 +70,14 @@ class UsageError(QuizwrightError):
     """A request the engine cannot satisfy as asked (unknown exercise, bad --param, ...)."""
 
 
+class OutputError(QuizwrightError):
+    """A file that could not be written: `cannot write PATH: reason`, naming the user's path."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path, self.reason = str(path), reason
+        super().__init__(f"cannot write {path}: {reason}")
+
+
 # ---------------------------------------------------------------------------------------------
 # pydantic errors -> problems
 

@@ -5,32 +5,163 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import io
 import os
+import re
+import secrets
+import shutil
+import stat
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Literal, NamedTuple
 
+from engine.errors import OutputError
 from engine.language.printing import circled
 from engine.paths import templates_dir
 
 if TYPE_CHECKING:
     import jinja2
+    from _typeshed import ReadableBuffer
+
+# How a target is written. "atomic": a temporary file beside it, renamed over it at the end.
+# "copy": a symlink to a regular file (or to nothing yet): spooled beside the link, then written
+# through the link at the end, so the link stays and its target keeps its inode, owner and mode.
+# "stream": a device, FIFO, socket or a link to one: written through as it goes, like `> PATH`.
+Mode = Literal["atomic", "copy", "stream"]
+# A leftover of a killed run reads `quiz.md.quizwright-<pid>-<hex>.tmp`, visible beside quiz.md;
+# the next run writing quiz.md removes those whose process is gone.
+_TEMP = re.compile(r"quizwright-(\d+)-[0-9a-f]+\.tmp")
+_NAME_ROOM = 200  # the temporary name must stay under NAME_MAX (255) when the target's is long
+
+
+class _Pending(NamedTuple):
+    handle: IO[str]
+    temp: Path | None
+    target: Path
+    mode: Mode
+
+
+class _Raw(io.FileIO):
+    """A file whose write errors (a full disk, a closed pipe) name the user's path."""
+
+    def __init__(self, file: int | Path, mode: str, shown: Path) -> None:
+        super().__init__(file, mode)
+        self.shown = shown
+
+    def write(self, data: ReadableBuffer, /) -> int:
+        try:
+            return super().write(data)
+        except OSError as exc:
+            raise OutputError(self.shown, reason(exc, self.shown)) from None
+
+
+def reason(exc: OSError, target: Path) -> str:
+    """Why `target` could not be written, in words that name no temporary file."""
+    name = Path(os.fsdecode(exc.filename)) if exc.filename else None
+    if isinstance(exc, FileExistsError | NotADirectoryError) and name is not None and name in target.parents:
+        return f"{name} is not a folder"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def naming(target: Path) -> Iterator[None]:
+    """Turn an OSError of the block into an `OutputError` that names `target`."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(target, reason(exc, target)) from None
+
+
+def _mode(target: Path) -> Mode:
+    try:
+        info = os.lstat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        return "atomic"  # a new file; a parent that is a file is reported when the folder is made
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            info = os.stat(target)  # a symlink loop raises ELOOP here, and is reported as such
+        except FileNotFoundError:
+            return "copy"  # a dangling link: writing through it creates its target, as `>` does
+        if stat.S_ISREG(info.st_mode):
+            return "copy"
+    elif stat.S_ISREG(info.st_mode):
+        return "atomic"
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a folder", str(target))
+    return "stream"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # ours, from an earlier run that had the same pid: this run has made none yet
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process
+    return True
+
+
+def remove_stale(target: Path) -> list[Path]:
+    """Remove the temporary files a killed run left for `target`; those of running writers stay."""
+    prefix = f"{target.name[:_NAME_ROOM]}."
+    removed = []
+    with contextlib.suppress(OSError), os.scandir(target.parent) as entries:
+        for entry in entries:
+            match = _TEMP.fullmatch(entry.name[len(prefix):]) if entry.name.startswith(prefix) else None
+            if match and not _alive(int(match[1])):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
+def _temporary(target: Path) -> tuple[int, Path]:
+    while True:
+        temp = target.with_name(f"{target.name[:_NAME_ROOM]}.quizwright-{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), temp
+        except FileExistsError:
+            continue
+
+
+def _text(raw: _Raw) -> IO[str]:
+    return io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8", newline="\n")
+
+
+def _sync(fd: int) -> None:
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # a pipe or a terminal has nothing to sync
+            raise
 
 
 class Sink:
     """Named outputs of one export: part "" is the main file, others sit beside it.
 
-    With a path, `quiz.md` and its part "key" become `quiz.md` and `quiz.key.md`, each written
-    to a temporary file and moved into place only when the whole export succeeded.
+    With a path, `quiz.md` and its part "key" become `quiz.md` and `quiz.key.md`: a regular file
+    is written to a temporary file beside it and moved into place only when the whole export
+    succeeded; a device, a FIFO or a symlink is written through and never replaced.
     """
 
     def __init__(self, path: Path | None, stdout: IO[str] | None = None) -> None:
         self.path = path
         self.stdout = stdout or sys.stdout
-        self._pending: list[tuple[IO[str], Path]] = []
+        self._pending: list[_Pending] = []
         self.written: list[Path] = []
+
+    @functools.cached_property
+    def separate_parts(self) -> bool:
+        """Whether parts get files of their own: not on standard output, a device or a FIFO,
+        where they follow the main part (`/dev/null.key` is nobody's file)."""
+        if self.path is None:
+            return False
+        with naming(self.path):
+            return _mode(self.path) != "stream"
 
     def part_path(self, part: str) -> Path | None:
         if self.path is None or not part:
@@ -41,11 +172,22 @@ class Sink:
         target = self.part_path(part)
         if target is None:
             return self.stdout
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", newline="\n", dir=target.parent, prefix=f".{target.name}.", delete=False
-        )
-        self._pending.append((handle, target))
+        with naming(target):
+            mode = _mode(target)
+            if mode == "stream":
+                handle = _text(_Raw(target, "w", target))
+                self._pending.append(_Pending(handle, None, target, mode))
+                return handle
+            target.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale(target)
+            fd, temp = _temporary(target)
+        try:
+            handle = _text(_Raw(fd, "w", target))
+        except BaseException:
+            os.close(fd)
+            os.unlink(temp)
+            raise
+        self._pending.append(_Pending(handle, temp, target, mode))
         return handle
 
     def commit(self) -> None:
@@ -53,32 +195,61 @@ class Sink:
         umask = os.umask(0)
         os.umask(umask)
         try:
-            for handle, target in self._pending:
-                handle.flush()
-                # Each part's bytes reach the disk before its rename, so that after a crash a part
-                # is the old file or the new one, never an empty one. The folder is not synced:
-                # a rename lost in a crash leaves the old file, whole, which is all an atomic
-                # export promises.
-                os.fsync(handle.fileno())
-                handle.close()
-                # Temporary files are private (0600); the result gets the usual permissions.
-                os.chmod(handle.name, 0o666 & ~umask)
-                if target.is_dir():
-                    raise IsADirectoryError(errno.EISDIR, "is a folder", str(target))
+            for pending in self._pending:
+                with naming(pending.target):
+                    pending.handle.flush()
+                    # Each part's bytes reach the disk before its rename, so that after a crash a
+                    # part is the old file or the new one, never an empty one. The folder is not
+                    # synced: a rename lost in a crash leaves the old file, whole, which is all an
+                    # atomic export promises.
+                    _sync(pending.handle.fileno())
+                    pending.handle.close()
+                    if pending.mode == "atomic" and pending.temp is not None:
+                        self._prepare(pending, 0o666 & ~umask)
             while self._pending:
-                handle, target = self._pending[0]
-                os.replace(handle.name, target)
+                pending = self._pending[0]
+                with naming(pending.target):
+                    self._place(pending)
                 self._pending.pop(0)
-                self.written.append(target)
+                self.written.append(pending.target)
         except BaseException:
             self.abort()
             raise
 
+    @staticmethod
+    def _prepare(pending: _Pending, default: int) -> None:
+        """Give a temporary file the mode its target has (a new one: the umask's), or refuse a folder."""
+        assert pending.temp is not None
+        try:
+            info = os.stat(pending.target)
+        except FileNotFoundError:
+            os.chmod(pending.temp, default)
+            return
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder", str(pending.target))
+        os.chmod(pending.temp, stat.S_IMODE(info.st_mode))
+
+    @staticmethod
+    def _place(pending: _Pending) -> None:
+        if pending.temp is None:
+            return  # streamed: already there
+        if pending.mode == "atomic":
+            os.replace(pending.temp, pending.target)
+            return
+        with open(pending.temp, "rb") as source, open(pending.target, "wb") as out:
+            shutil.copyfileobj(source, out)
+            out.flush()
+            _sync(out.fileno())
+        os.unlink(pending.temp)
+
     def abort(self) -> None:
-        for handle, _ in self._pending:
-            handle.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(handle.name)
+        """Close every part and remove the temporary files; a streamed part stays as written."""
+        for pending in self._pending:
+            with contextlib.suppress(Exception):  # closing flushes, which fails again on a full disk
+                pending.handle.close()
+            if pending.temp is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(pending.temp)
         self._pending.clear()
 
 

@@ -103,7 +103,7 @@ ALLOWED: list[tuple[str, tuple[str, ...]]] = [
     ("engine.authoring", ("engine.language", "engine.errors", "engine.vocabulary", "engine.tolerance",
                           "engine.paths")),
     ("engine.generation", ("engine.authoring", "engine.language", "engine.errors", "engine.vocabulary")),
-    ("engine.files", ("engine.language.printing", "engine.paths")),
+    ("engine.files", ("engine.language.printing", "engine.paths", "engine.errors")),
     ("engine.export", ("engine.generation.quiz", "engine.files", "engine.language", "engine.errors",
                        "engine.vocabulary")),
     # The untrusted-input side: nothing of authoring, generation or export.

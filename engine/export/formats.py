@@ -51,3 +51,17 @@ def writer(name: str, *, key: bool = True) -> Writer:
     if make is None:
         raise UsageError(f"unknown format {name!r} (available: {', '.join(FORMATS)})")
     return make(key)
+
+
+def estimated_size(fmt: str, header: QuizHeader, first: Copy, copies: int, *, key: bool = True) -> int:
+    """Bytes a run of `copies` copies would write, estimated as `copies` times a run of the first alone.
+
+    The header is counted once per copy, so the estimate errs on the large side.
+    """
+    from io import StringIO
+
+    from engine.files import Sink
+
+    buffer = StringIO()
+    writer(fmt, key=key).write(header, [first], Sink(None, buffer))
+    return len(buffer.getvalue().encode("utf-8")) * copies

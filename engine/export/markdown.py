@@ -59,17 +59,18 @@ class MarkdownWriter:
         with ExitStack() as stack:
             if not self.key:
                 key_out = None
-            elif sink.path is not None:
+            elif sink.separate_parts:
                 key_out = sink.open("key")
             else:
-                # On standard output the key follows the worksheets, on a page of its own.
+                # On standard output (or a device, a FIFO) the key follows the worksheets, on a page
+                # of its own.
                 key_out = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
             for copy in copies:
                 first = copy.index == 0
                 worksheets.write(sheet.render(context, copy=copy, first=first))
                 if key_out is not None:
                     key_out.write(answers.render(context, copy=copy, first=first))
-            if key_out is not None and sink.path is None:
+            if key_out is not None and not sink.separate_parts:
                 worksheets.write('\n<div style="page-break-before: always;"></div>\n\n')
                 key_out.seek(0)
                 shutil.copyfileobj(key_out, worksheets)
