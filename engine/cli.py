@@ -6,18 +6,17 @@ do not pay for loading the rest of the engine.
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import json
 import os
+import signal
 import sys
-import time
-from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 
-from engine.errors import QuizwrightError, UsageError
+from engine.errors import QuizwrightError
 from engine.export.formats import FORMATS
 from engine.vocabulary import ASSUMPTIONS, CHECK_KINDS
 
@@ -51,8 +50,10 @@ def _os_problem(exc: OSError, outputs: list[Path]) -> str:
     """One line naming the user's path: the output it concerns, or the file it names."""
     reason = exc.strerror or str(exc)
     names = [Path(os.fsdecode(f)) for f in (exc.filename2, exc.filename) if f]
-    if not names:
-        return f"cannot write {outputs[0]}: {reason}" if len(outputs) == 1 else reason
+    if not names:  # a write through a handle: to the one output, or to standard output
+        if len(outputs) <= 1:
+            return f"cannot write {outputs[0] if outputs else 'standard output'}: {reason}"
+        return reason
     name = names[0]
     for output in outputs:
         if name in output.parents and isinstance(exc, FileExistsError | NotADirectoryError):
@@ -60,6 +61,14 @@ def _os_problem(exc: OSError, outputs: list[Path]) -> str:
         if name == output or name in output.parents:
             return f"cannot write {output}: {reason}"
     return f"{name}: {reason}"
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so that flushing it at exit does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 class _Command(click.Command):
@@ -71,6 +80,10 @@ class _Command(click.Command):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader of our output left (`| head`): stop quietly, as a shell tool killed by SIGPIPE.
+            _discard_stdout()
+            raise click.exceptions.Exit(141) from None
         except KeyboardInterrupt:
             # Ctrl-C: the outputs were removed on the way here; 128 + SIGINT, as a shell reports it.
             click.echo("Interrupted", err=True)
@@ -144,18 +157,20 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     Example: quizwright generate -e layer-size --param n_in=4 --param n_out=6 --format json
     """
     from engine import api
-    from engine.export.formats import writer
-    from engine.files import atomic_outputs
+    from engine.export.formats import within_size, writer
+    from engine.files import Progress, atomic_outputs
 
     pins = _pairs(params, "--param")
     copies = _copy_range(copy_range)
     generated = api.generate(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
                          unique=unique, copies=copies)
     total = count if copies is None else copies[1] - copies[0] + 1
-    stream = _checked_size(fmt, key, generated, total, unlimited)
+    stream = within_size(fmt, generated.header, generated.copies, total, key=key,
+                         limit=None if unlimited else SIZE_LIMIT)
     for notice in generated.notices:
         click.echo(f"Note: {notice}", err=True)
-    progress = _Progress(total, sys.stderr, show=sys.stderr.isatty() and not (output is None and sys.stdout.isatty()))
+    # No bar on a terminal that also shows the quiz itself: the two would mix.
+    progress = Progress(total, sys.stderr, show=sys.stderr.isatty() and not (output is None and sys.stdout.isatty()))
     try:
         with atomic_outputs(output, sys.stdout) as sink:
             writer(fmt, key=key).write(generated.header, progress.wrap(stream), sink)
@@ -163,62 +178,6 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
         progress.close()
     for path in sink.written:
         click.echo(f"Wrote {path}", err=True)
-
-
-def _checked_size(fmt: str, key: bool, generated: Any, total: int, unlimited: bool) -> Iterator[Any]:
-    """The copies, once the run's size estimated from the first one is reasonable (or insisted on)."""
-    from engine.export.formats import estimated_size
-
-    first = next(generated.copies, None)
-    if first is None:
-        return iter(())
-    if total > 1 and not unlimited:
-        size = estimated_size(fmt, generated.header, first, total, key=key)
-        if size > SIZE_LIMIT:
-            raise UsageError(
-                f"this run would write about {_bytes(size)} ({total} copies of about {_bytes(size // total)}), "
-                f"over the {_bytes(SIZE_LIMIT)} limit: ask for fewer copies (--count, or --copies A-B to "
-                "split the run), or add --no-size-limit to write it anyway")
-    return itertools.chain([first], generated.copies)
-
-
-def _bytes(size: int) -> str:
-    for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if size >= scale:
-            return f"{size / scale:.3g} {unit}"
-    return f"{size} bytes"
-
-
-class _Progress:
-    """Copies made so far, on a line of stderr redrawn in place, once the run has taken a second."""
-
-    def __init__(self, total: int, stream: IO[str], *, show: bool, clock: Callable[[], float] = time.monotonic,
-                 delay: float = 1.0) -> None:
-        self.total, self.stream, self.show, self.clock = total, stream, show, clock
-        self.start = clock()
-        self.next_draw = self.start + delay
-        self.drawn = False
-
-    def wrap(self, copies: Iterable[Any]) -> Iterator[Any]:
-        for done, copy in enumerate(copies, 1):
-            yield copy
-            if self.show and self.clock() >= self.next_draw:
-                self.draw(done)
-
-    def draw(self, done: int) -> None:
-        width = 30
-        filled = width * done // self.total
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} copies "
-                          f"({100 * done // self.total} %)")
-        self.stream.flush()
-        self.drawn = True
-        self.next_draw = self.clock() + 0.1
-
-    def close(self) -> None:
-        if self.drawn:
-            self.stream.write("\r\x1b[K")  # the bar leaves no trace among the messages that follow
-            self.stream.flush()
-            self.drawn = False
 
 
 def _copy_range(text: str | None) -> tuple[int, int] | None:
@@ -460,4 +419,11 @@ def main() -> None:
 
     Set QUIZWRIGHT_DEBUG=1 to see the traceback of an unexpected error.
     """
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        # `kill` gets the cleanup Ctrl-C gets (temporary files removed), and 128 + 15 as its status.
+        signal.signal(signal.SIGTERM, _terminate)
     cli(standalone_mode=True)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)

@@ -11,11 +11,13 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import stat
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Literal, NamedTuple
+from typing import IO, TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 from engine.errors import OutputError
 from engine.language.printing import circled
@@ -33,6 +35,7 @@ Mode = Literal["atomic", "copy", "stream"]
 # A leftover of a killed run reads `quiz.md.quizwright-<pid>-<hex>.tmp`, visible beside quiz.md;
 # the next run writing quiz.md removes those whose process is gone.
 _TEMP = re.compile(r"quizwright-(\d+)-[0-9a-f]+\.tmp")
+T = TypeVar("T")
 _NAME_ROOM = 200  # the temporary name must stay under NAME_MAX (255) when the target's is long
 
 
@@ -53,6 +56,8 @@ class _Raw(io.FileIO):
     def write(self, data: ReadableBuffer, /) -> int:
         try:
             return super().write(data)
+        except BrokenPipeError:
+            raise  # the reader left (`-o /dev/stdout | head`): not an error, the command line ends quietly
         except OSError as exc:
             raise OutputError(self.shown, reason(exc, self.shown)) from None
 
@@ -140,6 +145,17 @@ def _sync(fd: int) -> None:
             raise
 
 
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block is done (then they act as usual)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class Sink:
     """Named outputs of one export: part "" is the main file, others sit beside it.
 
@@ -170,8 +186,10 @@ class Sink:
 
     def open(self, part: str = "") -> IO[str]:
         target = self.part_path(part)
-        if target is None:
-            return self.stdout
+        return self.stdout if target is None else self.open_file(target)
+
+    def open_file(self, target: Path) -> IO[str]:
+        """One more output of this export, anywhere: it is written all or none with the others."""
         with naming(target):
             mode = _mode(target)
             if mode == "stream":
@@ -206,12 +224,14 @@ class Sink:
                     pending.handle.close()
                     if pending.mode == "atomic" and pending.temp is not None:
                         self._prepare(pending, 0o666 & ~umask)
-            while self._pending:
-                pending = self._pending[0]
-                with naming(pending.target):
-                    self._place(pending)
-                self._pending.pop(0)
-                self.written.append(pending.target)
+            # Ctrl-C waits for the parts to be in place: it must not leave a new quiz beside an old key.
+            with _signals_held():
+                while self._pending:
+                    pending = self._pending[0]
+                    with naming(pending.target):
+                        self._place(pending)
+                    self._pending.pop(0)
+                    self.written.append(pending.target)
         except BaseException:
             self.abort()
             raise
@@ -263,6 +283,37 @@ def atomic_outputs(path: Path | None, stdout: IO[str] | None = None) -> Iterator
         sink.abort()
         raise
     sink.commit()
+
+
+class Progress:
+    """Copies made so far, on a line of stderr redrawn in place, once the run has taken a second."""
+
+    def __init__(self, total: int, stream: IO[str], *, show: bool, clock: Callable[[], float] = time.monotonic,
+                 delay: float = 1.0) -> None:
+        self.total, self.stream, self.show, self.clock = total, stream, show, clock
+        self.next_draw = clock() + delay
+        self.drawn = False
+
+    def wrap(self, copies: Iterable[T]) -> Iterator[T]:
+        for done, copy in enumerate(copies, 1):
+            yield copy
+            if self.show and self.clock() >= self.next_draw:
+                self.draw(done)
+
+    def draw(self, done: int) -> None:
+        width = 30
+        filled = width * done // self.total
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} copies "
+                          f"({100 * done // self.total} %)")
+        self.stream.flush()
+        self.drawn = True
+        self.next_draw = self.clock() + 0.1
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\x1b[K")  # the bar leaves no trace among the messages that follow
+            self.stream.flush()
+            self.drawn = False
 
 
 def output_environment() -> jinja2.Environment:

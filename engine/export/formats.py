@@ -6,7 +6,8 @@ CLI's `--format` choices) costs nothing; a writer's module is imported when it i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from engine.errors import UsageError
@@ -65,3 +66,31 @@ def estimated_size(fmt: str, header: QuizHeader, first: Copy, copies: int, *, ke
     buffer = StringIO()
     writer(fmt, key=key).write(header, [first], Sink(None, buffer))
     return len(buffer.getvalue().encode("utf-8")) * copies
+
+
+def within_size(fmt: str, header: QuizHeader, copies: Iterator[Copy], total: int, *, key: bool = True,
+                limit: int | None = None) -> Iterator[Copy]:
+    """The copies, once the run's size, estimated from the first one, is within `limit` bytes.
+
+    Raises:
+        UsageError: the estimate is over the limit (nothing has been written).
+    """
+    first = next(copies, None)
+    if first is None:
+        return iter(())
+    if limit is not None and total > 1:
+        size = estimated_size(fmt, header, first, total, key=key)
+        if size > limit:
+            raise UsageError(
+                f"this run would write about {human_size(size)} ({total} copies of about "
+                f"{human_size(size // total)}), over the {human_size(limit)} limit: ask for fewer copies "
+                "(--count, or --copies A-B to split the run), or add --no-size-limit to write it anyway")
+    return itertools.chain([first], copies)
+
+
+def human_size(size: int) -> str:
+    """`26.1 kB`, `261 GB`: three digits and a decimal unit."""
+    for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{size} bytes"

@@ -7,13 +7,11 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from engine.errors import UsageError
 from engine.files import atomic_outputs, output_environment
 from engine.grading.analysis import analyse
 from engine.grading.keys import Key
@@ -91,22 +89,18 @@ def write_outputs(report: GradeReport, grades: Path | None, json_file: Path | No
     """Write each output that has a path, all or none (atomically); the paths written.
 
     Raises:
-        UsageError: an output cannot be written.
+        OutputError: an output cannot be written.
     """
     outputs: list[tuple[Path | None, Callable[[], Iterable[str]]]] = [
         (grades, lambda: [grades_csv(report)]),
         (json_file, lambda: report_json_parts(report)),
         (markdown, lambda: [report_markdown(report)]),
     ]
-    try:
-        with ExitStack() as stack:
-            sinks = [(stack.enter_context(atomic_outputs(path)), parts) for path, parts in outputs if path]
-            for sink, parts in sinks:
-                sink.open().writelines(parts())
-    except OSError as exc:
-        raise UsageError(f"cannot write the outputs: {exc.strerror or exc} ({exc.filename or ''})") from None
-    return [path for sink, _ in sinks for path in sink.written]
-
+    with atomic_outputs(None) as sink:
+        for path, parts in outputs:
+            if path:
+                sink.open_file(path).writelines(parts())
+    return sink.written
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~$&])")
 _MD_BLOCK_START = re.compile(r"([#+=>-]|\d{1,9}[.)])")
