@@ -146,13 +146,20 @@ def test_a_read_only_folder_is_one_line(read_only_folder: Path) -> None:
 
 
 @pytest.mark.parametrize("option", ["--grades", "--report", "--markdown"])
+@pytest.mark.parametrize("hostile", ["full", "loop", "under a file"])
 def test_grade_outputs_name_the_users_path(runner: CliRunner, basic_bank: Path, tmp_path: Path,
-                                          option: str) -> None:
+                                          option: str, hostile: str) -> None:
     answers = tmp_path / "answers.csv"
     answers.write_text("student,sheet,q1\nAnn,FX-0-0001,1\n", encoding="utf-8")
+    target, reason = {
+        "full": (Path("/dev/full"), "No space left on device"),
+        "loop": (tmp_path / "loop.csv", "Too many levels of symbolic links"),
+        "under a file": (answers / "out.csv", f"{answers} is not a folder"),
+    }[hostile]
+    (tmp_path / "loop.csv").symlink_to(tmp_path / "loop.csv")
     result = runner.invoke(cli, ["grade", str(answers), str(basic_bank), "-o", str(tmp_path / "out"),
-                                 option, "/dev/full"])
-    assert result.stderr.splitlines()[-1:] == ["Error: cannot write /dev/full: No space left on device"]
+                                 option, str(target)])
+    assert result.stderr.splitlines()[-1:] == [f"Error: cannot write {target}: {reason}"]
     assert result.exit_code == 2 and stat.S_ISCHR(os.lstat("/dev/full").st_mode)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
