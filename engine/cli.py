@@ -42,25 +42,18 @@ class _GradeFailure(_Failure):
 # copies of the bundled bank are about 260 GB) should not fill the disk.
 SIZE_LIMIT = 10 * 10**9
 _FAILURES: dict[str, type[_Failure]] = {"grade": _GradeFailure}
-# Options that name files a command writes: an OSError is reported against the one it concerns.
+# Options that name files a command writes (engine.files names them in its errors); a command
+# without one writes standard output.
 _OUTPUT_OPTIONS = ("output", "output_dir", "grades_file", "report_file", "markdown_file")
 
 
-def _os_problem(exc: OSError, outputs: list[Path]) -> str:
-    """One line naming the user's path: the output it concerns, or the file it names."""
+def _os_problem(exc: OSError, writes_files: bool) -> str:
+    """One line naming the user's path: the file the error names, or standard output."""
     reason = exc.strerror or str(exc)
-    names = [Path(os.fsdecode(f)) for f in (exc.filename2, exc.filename) if f]
-    if not names:  # a write through a handle: to the one output, or to standard output
-        if len(outputs) <= 1:
-            return f"cannot write {outputs[0] if outputs else 'standard output'}: {reason}"
-        return reason
-    name = names[0]
-    for output in outputs:
-        if name in output.parents and isinstance(exc, FileExistsError | NotADirectoryError):
-            return f"cannot write {output}: {name} is not a folder"
-        if name == output or name in output.parents:
-            return f"cannot write {output}: {reason}"
-    return f"{name}: {reason}"
+    name = exc.filename2 or exc.filename
+    if name:
+        return f"{os.fsdecode(name)}: {reason}"
+    return reason if writes_files else f"cannot write standard output: {reason}"
 
 
 def _discard_stdout() -> None:
@@ -91,9 +84,8 @@ class _Command(click.Command):
         except QuizwrightError as exc:
             raise failure(str(exc)) from None
         except OSError as exc:
-            outputs = [Path(value) for name, value in ctx.params.items()
-                       if name in _OUTPUT_OPTIONS and value is not None]
-            raise failure(_os_problem(exc, outputs)) from None
+            writes_files = any(ctx.params.get(name) is not None for name in _OUTPUT_OPTIONS)
+            raise failure(_os_problem(exc, writes_files)) from None
         except Exception as exc:  # a bug of ours: say so in one line instead of a traceback
             if os.environ.get("QUIZWRIGHT_DEBUG"):
                 raise
