@@ -371,7 +371,9 @@ def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: in
     if str(submissions) == "-":
         with click.open_file("-", "rb") as stream:
             data = stream.read()
-    elif not submissions.is_file():
+    elif not (submissions.exists() or submissions.is_symlink()):
+        # A FIFO or a device is read as standard input is (`grade <(iconv ...)` names a pipe); a
+        # symlink loop is left for the read to name.
         raise click.BadParameter(f"no such file: {submissions}", param_hint="SUBMISSIONS")
     part = _part(part_text)
     run = api.grade(submissions, data=data, key=key, paths=list(paths), seed=seed, count=count,

@@ -52,5 +52,6 @@ def rows_of(part: Part | None, first: int, last: int, unit: str, notices: list[s
     number, parts = part
     span = last - first + 1
     rows = range(first + span * (number - 1) // parts, first + span * number // parts)
-    notices.append(f"part {number} of {parts}: {unit}s {rows.start} to {rows.stop - 1} only")
+    notices.append(f"part {number} of {parts}: {unit}s {rows.start} to {rows.stop - 1} only" if rows else
+                   f"part {number} of {parts}: no {unit}s (the file has {span} {unit}{'s' if span != 1 else ''})")
     return rows
