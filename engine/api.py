@@ -9,7 +9,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from io import StringIO
@@ -22,7 +25,7 @@ from engine.authoring.bank import Bank, load_bank
 from engine.authoring.spec import Exercise
 from engine.check import CheckReport
 from engine.check import check as run_check
-from engine.errors import UsageError
+from engine.errors import OutputError, UsageError
 from engine.export.formats import writer
 from engine.files import atomic_outputs
 from engine.generation import pipeline
@@ -110,6 +113,17 @@ def _read_bytes(path: Path) -> bytes:
         raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
+def _spare_inputs(outputs: list[Path | None], inputs: list[tuple[str, Path | None]]) -> None:
+    """Refuse an output that is one of the run's own inputs: writing it would destroy what it grades."""
+    for output in filter(None, outputs):
+        with contextlib.suppress(OSError):  # an output not there yet is nobody's file
+            if not stat.S_ISREG(os.stat(output).st_mode):
+                continue  # a device or a FIFO is written through, replacing nothing
+            for role, given in inputs:
+                if given is not None and os.path.samefile(output, given):
+                    raise OutputError(output, f"it is the {role}; write the output elsewhere")
+
+
 def grade(
     submissions: Path,
     *,
@@ -152,6 +166,9 @@ def grade(
 
     if encoding is not None:
         check_encoding(encoding)  # before reading: a misspelt name is a usage error, not a bad file
+    outputs = [given or (output_dir / name if output_dir else None) for given, name in
+               ((grades_file, "grades.csv"), (report_file, "report.json"), (markdown_file, "report.md"))]
+    _spare_inputs(outputs, [("submissions file", None if data is not None else submissions), ("key file", key)])
     batch = read_submissions(data if data is not None else _read_bytes(submissions), source, part, encoding)
     if key is not None:
         regenerating = [name for name, value in (("--seed", seed), ("--count", count),
@@ -169,6 +186,4 @@ def grade(
         the_key = keys.regenerate_key(the_bank, batch, seed=seed, count=count, exercise_ids=exercises,
                                       params=params)
     report = reports.make_report(the_key, grade_batch(the_key, batch), source, batch.unit)
-    outputs = [given or (output_dir / name if output_dir else None) for given, name in
-               ((grades_file, "grades.csv"), (report_file, "report.json"), (markdown_file, "report.md"))]
     return GradeRun(report=report, written=reports.write_outputs(report, *outputs))

@@ -51,3 +51,48 @@ def test_an_empty_part_says_it_has_no_rows(tmp_path: Path) -> None:
                                       "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "Note: part 3 of 4: no rows (the file has 2 rows)\n" in result.stderr
+
+
+def test_a_parameter_pinned_twice_to_different_values_is_a_usage_error() -> None:
+    runner = CliRunner()
+    twice = runner.invoke(cli, ["generate", "-e", "layer-size", "--param", "n_in=3", "--param", "n_in=4", "-f", "json"])
+    assert twice.exit_code == 2 and twice.stdout == ""
+    assert "Invalid value for --param: n_in is given twice, as 3 and 4" in twice.stderr
+    same = runner.invoke(cli, ["generate", "-e", "layer-size", "--param", "n_in=4", "--param", "n_in=4", "-f", "json"])
+    assert same.exit_code == 0 and json.loads(same.stdout)["pinned"] == {"n_in": "4"}
+
+
+def test_generate_never_writes_over_a_file_of_the_bank_it_reads(tmp_path: Path) -> None:
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    exercise = bank / "count.yaml"
+    exercise.write_bytes((BANK / "count.yaml").read_bytes())
+    runner = CliRunner()
+    for output, given in ((exercise, exercise), (bank / "count.yaml", bank), (bank / "new.yml", bank)):
+        result = runner.invoke(cli, ["generate", str(given), "-f", "json", "-o", str(output)])
+        assert result.exit_code == 1
+        assert result.stderr == f"Error: cannot write {output}: it is a file of the bank in {given}; write the output elsewhere\n"
+    assert exercise.read_bytes() == (BANK / "count.yaml").read_bytes() and not (bank / "new.yml").exists()
+    beside = runner.invoke(cli, ["generate", str(bank), "-f", "json", "-o", str(tmp_path / "quiz.yaml")])
+    assert beside.exit_code == 0, beside.output
+
+
+def test_grade_never_writes_over_its_submissions_or_its_key(tmp_path: Path) -> None:
+    answers = tmp_path / "in.csv"
+    answers.write_text(ANSWERS, encoding="utf-8")
+    key = tmp_path / "quiz.json"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["generate", str(BANK), "--seed", "11", "--count", "2", "-f", "json", "-o", str(key)]).exit_code == 0
+    kept = key.read_bytes()
+    link = tmp_path / "link.csv"
+    link.symlink_to(answers)
+    for option, output, role, extra in (("--grades", answers, "submissions file", []),
+                                        ("--grades", link, "submissions file", []),
+                                        ("--report", key, "key file", ["--key", str(key)])):
+        args = ["grade", str(answers), *(extra or [str(BANK)]), option, str(output), "-o", str(tmp_path / "out")]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"Error: cannot write {output}: it is the {role}; write the output elsewhere\n"
+    assert answers.read_text(encoding="utf-8") == ANSWERS and key.read_bytes() == kept
+    assert not (tmp_path / "out").exists()
+
