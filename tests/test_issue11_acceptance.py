@@ -96,3 +96,15 @@ def test_grade_never_writes_over_its_submissions_or_its_key(tmp_path: Path) -> N
     assert answers.read_text(encoding="utf-8") == ANSWERS and key.read_bytes() == kept
     assert not (tmp_path / "out").exists()
 
+
+def test_a_decimal_parameter_with_a_decimal_literal_in_jinja_stays_exact(tmp_path: Path) -> None:
+    exercise = tmp_path / "rate.yaml"
+    exercise.write_text(
+        "id: rate\ntitle: Rate\nkind: integer\ntopic: t\nparams:\n  lr0: '0.05'\n  k: 3\n"
+        "question: 'sum [[ lr0 + 0.1 ]], product [[ lr0 * 0.1 ]], left [[ 0.2 - lr0 ]], power [[ lr0 ** 2 ]]'\n"
+        "answer: k\nexplanation: x\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["generate", str(exercise), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    question = json.loads(result.stdout)["copies"][0]["variants"][0]["question"]
+    assert question == "sum 0.15, product 0.005, left 0.15, power 0.0025"
+

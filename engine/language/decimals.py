@@ -7,6 +7,7 @@ way the author wrote it, with no table of names to keep in step.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -48,6 +49,10 @@ def keep_decimal(result: Any) -> Any:
 
 def _binary(method: Callable[[Fraction, Any], Any]) -> Callable[[Fraction, Any], Any]:
     def apply(self: Fraction, other: Any) -> Any:
+        if type(other) is float and math.isfinite(other):
+            # A decimal literal in a Jinja expression (lr0 + 0.1) is the decimal the author wrote,
+            # not its binary float: lr0 + 0.1 is 0.15, not 0.15000000000000002.
+            other = Fraction(repr(other))
         return keep_decimal(method(self, other))
 
     apply.__name__ = method.__name__
