@@ -102,5 +102,7 @@ def check(paths: Iterable[Path] | None = None, *, seeds: int = 200) -> CheckRepo
         redrawn = f"redrawn {stats.constraint_rejects} for constraints, {stats.clashes} for equal options"
         report.lines.append(f"ok    {ex.id:<28} {ex.kind:<10} distinct={'-' if distinct is None else distinct:<7} "
                             f"{seeds} seeds, {stats.draws} draws, {redrawn}")
-    report.lines.append(f"{len(bank.entries)} exercises, {len(report.problems)} problems")
+    # An error lists every problem of its file, one per line: the count is the lines `check` prints.
+    problems = sum(len(problem.splitlines()) for problem in report.problems)
+    report.lines.append(f"{len(bank.entries)} exercises, {problems} problems")
     return report

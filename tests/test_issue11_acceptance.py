@@ -108,3 +108,13 @@ def test_a_decimal_parameter_with_a_decimal_literal_in_jinja_stays_exact(tmp_pat
     question = json.loads(result.stdout)["copies"][0]["variants"][0]["question"]
     assert question == "sum 0.15, product 0.005, left 0.15, power 0.0025"
 
+
+def test_check_counts_every_problem_it_lists(tmp_path: Path) -> None:
+    exercise = tmp_path / "count.yaml"
+    text = (BANK / "count.yaml").read_text(encoding="utf-8")
+    exercise.write_text(text.replace("question:", "qestion:").replace("title:", "titel:"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(exercise), "--seeds", "2"])
+    assert result.exit_code == 1
+    listed = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(listed) == 2  # titel and qestion (each names the field it stands for)
+    assert result.stdout.endswith(f"1 exercises, {len(listed)} problems\n")
