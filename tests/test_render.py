@@ -51,7 +51,8 @@ def test_direct_join_equals_jinja_render(a: object, b: object) -> None:
 _FRAGMENTS = st.sampled_from([
     "[[ a ]]", "[[a]]", "[[\ta\n]]", "[[ b | latex ]]", "[[ b|num(3) ]]", "[[ b | num( 12 ) ]]", "[[ b | circled ]]",
     "[[ true ]]", "[[ None ]]", "[[ not ]]", "[[ range ]]", "[[ if ]]", "[[ a.real ]]", "[[- a ]]", "[[ a -]]", "[[ b | num(07) ]]",
-    "[[ b | num(n) ]]", "[[ b | upper ]]", "[[ a ]", "[[", "]]", "[", "]", "[%", "%]", "[#", "#]", "{", "}",
+    "[[ b | num(n) ]]", "[[ b | upper ]]", "[[ a + b ]]", "[[a**2]]", "[[ 2 - a ]]", "[[ b * b ]]", "[[ a*-1 ]]",
+    "[[ a + self ]]", "[[ a + true ]]", "[[ a + b + 1 ]]", "[[ a - b -]]", "[[ a ]", "[[", "]]", "[", "]", "[%", "%]", "[#", "#]", "{", "}",
     "{0}", "\n", "\r\n", "\r", " ", "x", "$\\frac{1}{2}$", "é", "-", "|",
 ])
 
@@ -74,7 +75,7 @@ def test_jinjas_globals_are_left_to_jinja() -> None:
 
 
 @pytest.mark.parametrize("source", [
-    "[% if a %]yes[% endif %]", "[[ a + 1 ]]", "[[ a.real ]]", "[[ a | num(n) ]]", "[[ range(2) | list ]]",
+    "[% if a %]yes[% endif %]", "[[ a + 1 + a ]]", "[[ -a ]]", "[[ a.real ]]", "[[ a | num(n) ]]", "[[ range(2) | list ]]",
 ])
 def test_other_text_is_rendered_by_jinja(source: str) -> None:
     text, _ = compile_text(source)

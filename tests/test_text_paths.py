@@ -22,9 +22,14 @@ SPACE = st.sampled_from(["", " ", "  ", "\t", "\n", "\u3000", "-", "+"])
 FILTER = st.sampled_from(["", "|num", "| num(3)", "|num( 0 )", "|latex", "| circled", "|num()", "|upper",
                           "|num(03)", "|num(1_0)"])
 PRINTED = st.builds(lambda s1, name, s2, fn, s3: f"[[{s1}{name}{s2}{fn}{s3}]]", SPACE, NAMES, SPACE, FILTER, SPACE)
+OPERAND = st.one_of(NAMES, st.sampled_from(["0", "2", "07", "1_0", "2.5", "-1"]))
+# ("/" is refused on purpose: it divides in floating point.)
+OPERATOR = st.sampled_from(["+", "-", "*", "**", "//", "%", "~", "* *"])
+ARITHMETIC = st.builds(lambda s1, a, s2, op, s3, b, s4: f"[[{s1}{a}{s2}{op}{s3}{b}{s4}]]",
+                       SPACE, OPERAND, SPACE, OPERATOR, SPACE, OPERAND, SPACE)
 LITERAL = st.sampled_from(["x", " ", "\n", "\r\n", "\r", "]]", "[", "]", "{{ a }}", "{%", "}", "$\\frac{1}{2}$",
                            "[%", "[# c #]", "%]", "[[", "é"])
-SOURCES = st.lists(st.one_of(PRINTED, LITERAL), max_size=6).map("".join)
+SOURCES = st.lists(st.one_of(PRINTED, ARITHMETIC, LITERAL), max_size=6).map("".join)
 
 
 def _jinja(source: str) -> tuple[Any, ...]:

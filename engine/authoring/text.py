@@ -4,6 +4,7 @@ template, with the filters that print exact values (LaTeX, fixed decimals, circl
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 from collections.abc import Callable, Mapping
 from functools import cached_property, lru_cache
@@ -78,15 +79,18 @@ class UndefinedName(TextError):
     """Text that prints a name its context lacks."""
 
 
-# A piece of simple text: literal text, or (name, filter name or None, constant filter arguments,
-# whether it is a power's base).
-Piece = str | tuple[str, str | None, tuple[Any, ...], bool]
+# Printed arithmetic of two operands, each a name or an integer: (left, operator, right).
+Arithmetic = tuple[str | int, Callable[[Any, Any], Any], str | int]
+# A piece of simple text: literal text, or (name or arithmetic, filter name or None, constant
+# filter arguments, whether it is a power's base).
+Piece = str | tuple[str | Arithmetic, str | None, tuple[Any, ...], bool]
 
 
 class Text:
     """Exercise text compiled once. Text that only prints names (with a filter and constant
-    arguments, the usual `[[ A ]]`, `[[ answer | num(6) ]]`) is joined directly, as Jinja's own
-    generated code would join it, at a tenth of the cost of a Jinja render; other text is
+    arguments, the usual `[[ A ]]`, `[[ answer | num(6) ]]`) or one operation on two of them
+    (`[[ n_in + n_out ]]`, `[[ k**2 ]]`) is joined directly, as Jinja's own generated code would
+    join it, at a tenth of the cost of a Jinja render; other text is
     rendered by Jinja (compiled on first use: compiling costs milliseconds per text)."""
 
     def __init__(self, source: str | nodes.Template, pieces: tuple[Piece, ...] | None) -> None:
@@ -109,7 +113,8 @@ class Text:
         """The text for `context`, its values printed by `filters` (a run's printer, by default plain)."""
         if self.pieces is not None:
             try:
-                printed = [str(filters[fn](context[name], *args) if fn else context[name])
+                printed = [str(_operate(name, context) if isinstance(name, tuple) else
+                               filters[fn](context[name], *args) if fn else context[name])
                            for name, fn, args, _ in self._slots]
                 for i in self._bases:
                     printed[i] = power_base(printed[i])
@@ -124,6 +129,12 @@ class Text:
             raise UndefinedName(exc.message) from None
         except jinja2.TemplateError as exc:
             raise TextError(str(exc)) from None
+
+
+def _operate(arithmetic: Arithmetic, context: Mapping[str, Any]) -> Any:
+    """What Jinja's generated code computes for `[[ left op right ]]`: Python's operator on the values."""
+    left, apply, right = arithmetic
+    return apply(context[left] if isinstance(left, str) else left, context[right] if isinstance(right, str) else right)
 
 
 def _pieces(tree: nodes.Template) -> tuple[Piece, ...] | None:
@@ -145,9 +156,31 @@ def _pieces(tree: nodes.Template) -> tuple[Piece, ...] | None:
                   and all(isinstance(arg, nodes.Const) for arg in node.args)):
                 pieces.append((node.node.name, node.name, tuple(cast(nodes.Const, arg).value for arg in node.args),
                                False))
+            elif (operation := _operation(node)) is not None:
+                pieces.append((operation, None, (), False))
             else:
                 return None
     return _mark_bases(pieces)
+
+
+def _operation(node: nodes.Node) -> Arithmetic | None:
+    """The arithmetic that `_ARITHMETIC` reads, from Jinja's tree; else None."""
+    from jinja2 import nodes
+
+    symbols: dict[type[nodes.Node], str] = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Pow: "**"}
+    symbol = symbols.get(type(node))
+    if symbol is None:
+        return None
+    assert isinstance(node, nodes.BinExpr)
+    operands: list[str | int] = []
+    for side in (node.left, node.right):
+        if isinstance(side, nodes.Name) and side.name != "self":
+            operands.append(side.name)
+        elif isinstance(side, nodes.Const) and type(side.value) is int:
+            operands.append(side.value)
+        else:
+            return None
+    return operands[0], _OPERATORS[symbol], operands[1]
 
 
 def _mark_bases(pieces: list[Piece]) -> tuple[Piece, ...]:
@@ -179,6 +212,11 @@ _PRINTED = re.compile(
     r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*(" + "|".join(PRINTING_FILTERS) + r")\s*"
     r"(?:\(\s*(0|[1-9][0-9]*)\s*\)\s*)?)?\]\]"
 )
+# `[[ a + b ]]`, `[[ a - 1 ]]`, `[[ a * b ]]`, `[[ k**2 ]]`: one operator, two names or integers.
+_OPERAND = r"\s*([A-Za-z_][A-Za-z0-9_]*|0|[1-9][0-9]*)\s*"
+_ARITHMETIC = re.compile(r"\[\[" + _OPERAND + r"(\*\*|[-+*])" + _OPERAND + r"\]\]")
+_OPERATORS: Mapping[str, Callable[[Any, Any], Any]] = {"+": operator.add, "-": operator.sub, "*": operator.mul,
+                                                       "**": operator.pow}
 # Names Jinja's parser reads as a constant or an operator, Jinja's globals, and `self` (always the
 # template itself, whatever the context holds): not parameters.
 _JINJA_WORDS = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
@@ -187,7 +225,8 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
 def _simple_pieces(source: str) -> tuple[Piece, ...] | None:
-    """The pieces of a text made only of literal text and printed names, read without Jinja; else None."""
+    """The pieces of a text made only of literal text, printed names and one-operator arithmetic,
+    read without Jinja; else None."""
     if "[%" in source or "[#" in source:
         return None
     # Jinja's lexer reads every line break as "\n" and drops one at the very end.
@@ -196,21 +235,49 @@ def _simple_pieces(source: str) -> tuple[Piece, ...] | None:
     pieces: list[Piece] = []
     start = 0
     while (opening := source.find("[[", start)) >= 0:
-        printed = _PRINTED.match(source, opening)
-        if printed is None or printed[1] in _JINJA_WORDS:
+        piece, end = _printed_piece(source, opening)
+        if piece is None:
             return None
-        name, fn, digits = printed.groups()
-        pieces += [source[start:opening], (name, fn, () if digits is None else (int(digits),), False)]
-        start = printed.end()
+        pieces += [source[start:opening], piece]
+        start = end
     pieces.append(source[start:])
     return _mark_bases([piece for piece in pieces if piece])
+
+
+def _printed_piece(source: str, opening: int) -> tuple[Piece | None, int]:
+    """The `[[ ]]` at `opening` as a piece, and where it ends; None if it needs Jinja."""
+    if (printed := _PRINTED.match(source, opening)) is not None:
+        name, fn, digits = printed.groups()
+        if name in _JINJA_WORDS:
+            return None, 0
+        return (name, fn, () if digits is None else (int(digits),), False), printed.end()
+    if (operation := _ARITHMETIC.match(source, opening)) is not None:
+        left, op, right = operation.groups()
+        if {left, right} & _JINJA_WORDS:
+            return None, 0
+        return ((_operand(left), _OPERATORS[op], _operand(right)), None, (), False), operation.end()
+    return None, 0
+
+
+def _operand(text: str) -> str | int:
+    return int(text) if text[0].isdigit() else text
+
+
+def _names(pieces: tuple[Piece, ...]) -> set[str]:
+    """The names the printed pieces read."""
+    names: set[str] = set()
+    for piece in pieces:
+        if not isinstance(piece, str):
+            read = piece[0] if isinstance(piece[0], tuple) else (piece[0],)
+            names.update(operand for operand in read if isinstance(operand, str))
+    return names
 
 
 def compile_text(source: str) -> tuple[Text, set[str]]:
     """Compile exercise text once; returns it and the names it reads."""
     pieces = _simple_pieces(source)
     if pieces is not None:
-        return Text(source, pieces), {piece[0] for piece in pieces if not isinstance(piece, str)}
+        return Text(source, pieces), _names(pieces)
     return _compile_jinja(source)
 
 
