@@ -23,17 +23,15 @@ from pydantic import TypeAdapter
 
 from engine.authoring.bank import Bank, load_bank
 from engine.authoring.spec import Exercise
-from engine.check import CheckReport
-from engine.check import check as run_check
 from engine.errors import OutputError, UsageError
 from engine.export.formats import writer
-from engine.files import atomic_outputs
 from engine.generation import pipeline
 from engine.generation.pipeline import Generated
 from engine.generation.quiz import Quiz
 from engine.generation.variants import VariantMaker
 
 if TYPE_CHECKING:
+    from engine.check import CheckReport
     from engine.grading.models import GradeReport
 
 
@@ -62,6 +60,8 @@ def quiz(paths: list[Path] | None = None, **options: Any) -> Quiz:
 def export(fmt: str, paths: list[Path] | None = None, *, output: Path | None = None, key: bool = True,
            **options: Any) -> str:
     """Write a quiz in format `fmt` to `output` (atomically), or return it as text."""
+    from engine.files import atomic_outputs  # writing only: listing and checking write nothing
+
     the_writer = writer(fmt, key=key)
     generated = generate(paths, **options)
     buffer = StringIO()
@@ -82,6 +82,8 @@ def list_exercises(paths: list[Path] | None = None) -> list[dict[str, Any]]:
 
 def check(paths: list[Path] | None = None, *, seeds: int = 200) -> CheckReport:
     """Load every template on its own, solve it under `seeds` seeds and try its formula keys on the grader."""
+    from engine.check import check as run_check  # `check` alone tries keys on the grader
+
     return run_check(paths, seeds=seeds)
 
 

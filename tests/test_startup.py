@@ -91,6 +91,11 @@ def test_list_of_the_bundled_bank_loads_neither_sympy_nor_jinja() -> None:
     assert loaded.isdisjoint({"sympy", "mpmath", "jinja2", "markdown_it", "engine.grading"})
 
 
+def test_list_loads_neither_the_checker_of_templates_nor_the_writers() -> None:
+    loaded = _loaded_after(_command(["list", str(WEIGHT_INIT_4)]))
+    assert loaded.isdisjoint({"engine.check", "engine.files", "engine.export.moodle", "engine.export.html"})
+
+
 def test_generating_the_bundled_bank_loads_no_sympy(tmp_path: Path) -> None:
     # Its formulas are sums of symbols, integers over them and square roots of those.
     code = "\n".join(_command(["generate", "-f", fmt, "--count", "3", "-o", str(tmp_path / f"quiz.{fmt}")])
