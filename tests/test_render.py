@@ -46,6 +46,13 @@ def test_direct_join_equals_jinja_render(a: object, b: object) -> None:
         assert t.render({"a": a, "b": b}) == t.template.render({"a": a, "b": b})
 
 
+@given(a=st.one_of(st.integers(), st.fractions()), b=st.one_of(st.integers(-5, 5), st.fractions(max_value=9)))
+def test_direct_arithmetic_equals_jinja_render(a: object, b: object) -> None:
+    text, names = compile_text("[[ a + b ]], [[a-b]], [[ a * 2 ]], [[ b**2 ]]^{2} [[ 3 - a ]]")
+    assert text.pieces is not None and names == {"a", "b"}
+    assert text.render({"a": a, "b": b}) == text.template.render({"a": a, "b": b})
+
+
 # Fragments of exercise text: printed names as authors write them, near misses, and literal text
 # with brackets, braces and line breaks.
 _FRAGMENTS = st.sampled_from([
