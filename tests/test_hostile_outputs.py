@@ -40,8 +40,14 @@ def _stdout_of(runner: CliRunner, *args: str) -> str:
     return result.stdout
 
 
+def _default_signals() -> None:
+    # A test run started in the background (`.ci/run &`, nohup) ignores SIGINT, and so would the
+    # child, rightly: these tests play a user at a terminal, whose Ctrl-C is heard.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _quizwright(*args: str, **options: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "engine", *args], env=ENV, cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "engine", *args], env=ENV, cwd=ROOT, preexec_fn=_default_signals,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options)  # type: ignore[call-overload]
 
 
