@@ -17,19 +17,8 @@ from engine.authoring.bank import load_bank
 from engine.authoring.sources import BANK_LIMIT, FILE_LIMIT, FILES_LIMIT, NODES_LIMIT
 from engine.cli import cli
 from engine.errors import MAX_PROBLEMS, TemplateError
+from tests.test_author_errors import GOOD
 
-GOOD = """\
-id: ex
-title: Sum
-kind: integer
-topic: layer-size
-params:
-  n_in: {min: 2, max: 8}
-  n_out: {min: 2, max: 8}
-question: What is [[ n_in ]] + [[ n_out ]]?
-answer: n_in + n_out
-explanation: "[[ n_in ]] + [[ n_out ]] = [[ answer ]]"
-"""
 ROOT = Path(__file__).resolve().parents[1]
 
 
