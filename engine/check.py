@@ -49,14 +49,26 @@ def _ungradable(ex: CompiledExercise, keys: _FormulaKeys) -> TemplateError | Non
     # Imported here: the checker needs SymPy and a worker process, which banks without formula
     # exercises never pay for.
     from engine.grading.checker.compare import compare
-    from engine.grading.checker.formula import FormulaError, describe, parse_formula
+    from engine.grading.checker.formula import (
+        FormulaError,
+        allowance_for,
+        describe,
+        parse_formula,
+        parse_syntax,
+    )
     from engine.grading.checker.verdict import CompareRequest
 
     symbols = dict(ex.spec.symbols)
     for key in sorted(keys.answers):
+        shown = key if len(key) <= 60 else key[:57] + "..."
         verdict = compare(CompareRequest(kind="formula", expected=key, response=key, vars=symbols))
         if verdict.status != "correct":
-            return ex.error(["answer"], f"the grader cannot use the key {key!r}: {verdict.message}")
+            return ex.error(["answer"], f"the grader cannot use the key {shown!r}: {verdict.message}")
+        try:  # the limits a student's answer to this key is read under
+            parse_syntax(key, symbols, allowance=allowance_for(key, symbols))
+        except FormulaError as err:
+            return ex.error(["answer"], f"students cannot write the key {shown!r} under the grader's limits "
+                            f"({describe(err)}): only its own text would be accepted")
     for index, value in sorted(keys.distractors):
         try:
             parse_formula(value, symbols, key=True)  # distractors are trusted, as grading reads them

@@ -76,7 +76,8 @@ XA = {"x": "real", "a": "real"}
         ("( x - a ) ^ 6000", "correct"),
         ("x", "incorrect"),
         ("(x-a)^1000*(x-a)^1000", "incorrect"),
-        ("(x-a)^5999", "invalid"),  # a student's own exponent stays bounded
+        ("(x-a)^5999", "incorrect"),  # the key's notation sets the student's exponent limit
+        ("(x-a)^7000", "invalid"),  # beyond it (and a tenth), it stays bounded
     ],
 )
 def test_a_large_exponent_in_the_key_is_judged(response: str, status: str) -> None:

@@ -27,7 +27,13 @@ from engine.grading.checker.expected import (
     read_tolerance,
     undecided,
 )
-from engine.grading.checker.formula import FormulaError, describe, parse_syntax, to_text
+from engine.grading.checker.formula import (
+    FormulaError,
+    allowance_for,
+    describe,
+    parse_syntax,
+    to_text,
+)
 from engine.grading.checker.normalize import (
     NormalizeError,
     Unanswered,
@@ -67,8 +73,9 @@ def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
     """Cache key for a formula answer, or the verdict when the text alone settles it.
 
     The key is trusted: it is read under ``KEY_LIMITS`` (the parser's own bounds), never the
-    student's. A response over the student's size limits that is the key's own text, as
-    ``(x-a)^6000`` for that key, is the key: it is kept, and correct once the key builds.
+    student's, and its notation widens the response's limits (``allowance_for``: ``(a-x)^6000``
+    for the key ``(x-a)^6000``). A response over those limits that is the key's own text, as
+    ``2^6000*x`` for that key, is the key: it is kept, and correct once the key builds.
     """
     symbols = request.symbols()
     expected = request.expected
@@ -84,7 +91,7 @@ def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
     if not request.response.strip():
         return Verdict(status="unanswered", message="no answer")
     try:
-        normalized = to_text(parse_syntax(request.response, symbols))
+        normalized = to_text(parse_syntax(request.response, symbols, allowance=allowance_for(expected_text, symbols)))
     except FormulaError as err:
         try:
             normalized = to_text(parse_syntax(request.response, symbols, sizes=False))

@@ -14,7 +14,9 @@ Decision rules (what each verdict rests on):
   negative real ``x``) both sides are compared as complex numbers, on the principal branches
   SymPy uses (``sqrt``, ``log``, ``x^(1/3)``, ``(a^b)^c``), so a real variable keeps its whole
   domain: ``sqrt(x)`` and ``sqrt(Abs(x))`` differ, and agree when ``x`` is declared positive. A simplification of ``d`` to a nonzero rational number is
-  also a proof (it catches differences below 10^-200 that look like noise).
+  also a proof (it catches differences below 10^-200 that look like noise). These steps are
+  skipped when a symbolic base is raised beyond the 256th power (``(x-a)^6000``): every one of
+  them would expand it, and the numeric check decides alone.
 * **correct, numeric**: no proof either way, but at least ``MIN_POINTS`` (8) valid points agree
   (``d`` is exactly 0 or shrinks with precision like rounding noise, which implies agreement to
   far more than 40 digits), and at most a quarter as many points had a value on one side only
@@ -63,6 +65,7 @@ _PRECISIONS = (60, 120, 240)
 _STABLE = mpmath.mpf(10) ** -45  # relative change allowed between two precisions
 _SHRINK = mpmath.mpf(10) ** -40  # a noisy zero loses at least this factor when digits double
 _MAX_MAG = 2**20  # values beyond 2^(2^20) count as overflow (undefined)
+_PROOF_DEGREE = 256  # expanding (x-a)^256 - (a-x)^256 takes about 0.2 s; higher powers are not proved
 
 Status = Literal["correct", "incorrect", "undecided"]
 
@@ -347,8 +350,18 @@ def _proof_steps(diff: sympy.Expr) -> list[Callable[[sympy.Expr], sympy.Expr]]:
     return [*steps, sympy.simplify]
 
 
+def _high_degree(expr: sympy.Expr) -> bool:
+    """Whether ``expr`` raises a symbolic base beyond ``_PROOF_DEGREE``."""
+    return any(
+        p.exp.is_Integer and abs(int(p.exp)) > _PROOF_DEGREE and not p.base.is_number
+        for p in expr.atoms(sympy.Pow)
+    )
+
+
 def _prove(diff: sympy.Expr, budget: float | None) -> Status | None:
     """'correct' / 'incorrect' when a simplification settles ``diff``, else None."""
+    if _high_degree(diff):  # each step would expand it: quadratic in the degree, 2 s at 6000
+        return None
     deadline = None if budget is None else time.monotonic() + budget
     for step in _proof_steps(diff):
         remaining = None if deadline is None else deadline - time.monotonic()

@@ -20,7 +20,13 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from engine.grading.checker.formula import FormulaError, describe, make_symbols, parse_formula
+from engine.grading.checker.formula import (
+    FormulaError,
+    allowance_for,
+    describe,
+    make_symbols,
+    parse_formula,
+)
 from engine.grading.checker.normalize import (
     MAX_DECIMAL_EXPONENT,
     MAX_SIGNIFICANT_DIGITS,
@@ -155,7 +161,7 @@ def formula_job(
     except FormulaError as err:
         return "broken", describe(err), None
     try:
-        got = parse_formula(response, dict(variables))
+        got = parse_formula(response, dict(variables), allowance=allowance_for(expected, dict(variables)))
     except FormulaError as err:
         return "invalid", describe(err, response), None
     symbols = make_symbols(dict(variables))

@@ -37,6 +37,9 @@ Decisions (tested in ``tests/test_formula.py``):
   which only bound the parser (length, nesting, digits), and without the size analysis, so
   ``(x-a)^6000`` is a key. What a key costs to build and compare is bounded by the sandbox's time
   and memory limits alone.
+* **An answer follows its key's notation** (``allowance``): compared with the key
+  ``(x-a)^6000``, an answer may raise a symbolic base to the 6000th power too, as ``(a-x)^6000``
+  (``sizes.Allowance``); powers of numbers keep the limits above.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from engine.errors import QuizwrightError
-from engine.grading.checker.sizes import check_sizes
+from engine.grading.checker.sizes import NO_ALLOWANCE, Allowance, check_sizes, key_allowance
 from engine.language import grammar
 from engine.language.allow import STUDENT
 from engine.language.grammar import BinOp, Call, Const, Neg, Node, Num, Sym
@@ -59,11 +62,14 @@ if TYPE_CHECKING:  # imported where the worker uses it: answers settled here nev
 
 __all__ = [
     "ASSUMPTIONS",
+    "NO_ALLOWANCE",
     "DEFAULT_LIMITS",
     "KEY_LIMITS",
+    "Allowance",
     "FormulaError",
     "Limits",
     "Node",
+    "allowance_for",
     "build_expr",
     "check_symbols",
     "describe",
@@ -134,12 +140,19 @@ def make_symbols(symbols: Mapping[str, str]) -> dict[str, sympy.Symbol]:
 
 
 def parse_syntax(
-    text: str, symbols: Mapping[str, str], *, limits: Limits = DEFAULT_LIMITS, key: bool = False, sizes: bool = True
+    text: str,
+    symbols: Mapping[str, str],
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    key: bool = False,
+    sizes: bool = True,
+    allowance: Allowance = NO_ALLOWANCE,
 ) -> Node:
     """Tokenize, parse and safety-check a formula without building any SymPy object.
 
     ``key``: a trusted key, under ``KEY_LIMITS`` and without the size analysis; ``sizes=False``
-    skips the size analysis alone (a tree that is only compared as text, never built).
+    skips the size analysis alone (a tree that is only compared as text, never built);
+    ``allowance``: the widening the key it is compared with sets (``allowance_for``).
 
     Raises:
         FormulaError: the only exception this function raises.
@@ -153,12 +166,20 @@ def parse_syntax(
     try:
         tree = grammar.parse(text, STUDENT, symbols, limits)
         if sizes:
-            check_sizes(tree, limits)
+            check_sizes(tree, limits, allowance)
     except GrammarError as err:
         raise FormulaError(err.message, err.position) from None
     except RecursionError:  # only reachable with limits far above the defaults
         raise FormulaError("too deeply nested") from None
     return tree
+
+
+def allowance_for(expected: str, symbols: Mapping[str, str]) -> Allowance:
+    """What the notation of the key ``expected`` allows its answers; none for an unreadable key."""
+    try:
+        return key_allowance(parse_syntax(expected, symbols, key=True))
+    except (FormulaError, RecursionError):
+        return NO_ALLOWANCE
 
 
 def build_expr(tree: Node, symbols: Mapping[str, str]) -> sympy.Expr:
@@ -186,18 +207,24 @@ def _expr(tree: Node, syms: Mapping[str, sympy.Symbol]) -> sympy.Expr:
 
 
 def parse_formula(
-    text: str, symbols: Mapping[str, str], *, limits: Limits = DEFAULT_LIMITS, key: bool = False
+    text: str,
+    symbols: Mapping[str, str],
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    key: bool = False,
+    allowance: Allowance = NO_ALLOWANCE,
 ) -> sympy.Expr:
     """Parse an untrusted formula (or, with ``key``, a trusted key) into a SymPy expression.
 
-    ``symbols`` maps each allowed variable name to an assumption in ``ASSUMPTIONS``.
+    ``symbols`` maps each allowed variable name to an assumption in ``ASSUMPTIONS``; ``allowance``
+    is the key's (``allowance_for``).
 
     Raises:
         FormulaError: the only exception raised for any text (use ``describe`` for the message).
         ValueError: ``symbols`` itself is invalid (a configuration mistake).
     """
     syms = make_symbols(symbols)  # configuration errors surface before the student's text is judged
-    return _expr(parse_syntax(text, symbols, limits=limits, key=key), syms)
+    return _expr(parse_syntax(text, symbols, limits=limits, key=key, allowance=allowance), syms)
 
 
 def _build(node: Node, syms: Mapping[str, sympy.Symbol]) -> sympy.Expr:

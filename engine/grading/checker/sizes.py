@@ -1,6 +1,12 @@
 """Size analysis of a student's syntax tree before SymPy sees it: bounded constant evaluation on
 Fractions (exact) and complex floats (magnitude), so that no number SymPy could build from the
-tree is larger than ``Limits.max_bits`` and no exponent or factorial argument exceeds its limit."""
+tree is larger than ``Limits.max_bits`` and no exponent or factorial argument exceeds its limit.
+
+An answer is compared with a key, and the key's own notation sets an ``Allowance``: an exponent
+on a symbolic base may be as large as the largest one the key uses (and a tenth more), and a
+symbolic subtree (whose "bits" bound the coefficients an expansion would build) twice the key's
+largest. Constant subtrees, which SymPy evaluates to numbers, keep ``max_bits`` and
+``max_exponent`` whatever the key."""
 
 from __future__ import annotations
 
@@ -14,6 +20,28 @@ from typing import Any
 
 from engine.language.grammar import BinOp, Call, Const, Neg, Node, Num, Sym
 from engine.language.tokens import GrammarError, Limits
+
+
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """What a key's notation needs: its largest constant exponent on a symbolic base, its largest
+    symbolic subtree in bits (as this analyser counts them)."""
+
+    exponent: int = 0
+    bits: int = 0
+
+
+NO_ALLOWANCE = Allowance()
+# How far a key's notation can widen the student limits: its sizes are measured under these
+# bounds (a key beyond them grants nothing), so an answer never makes SymPy build a number over
+# about 2 million bits, a few milliseconds of work.
+_MEASURE_LIMITS = Limits(max_exponent=1_000_000, max_bits=1_000_000)
+_SLACK = 2  # (x-a)^3000*(x-a)^3000 counts a few bits more than (x-a)^6000
+
+
+def _exponent_margin(largest: int) -> int:
+    """A tenth above the key's exponent: (x-a)^6001 for (x-a)^6000 is wrong, not unreadable."""
+    return largest + largest // 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,18 +134,22 @@ def _exact_call(name: str, args: list[Fraction | None]) -> Fraction | None:
 class _Analyser:
     """Walks a student's tree bottom-up; raises GrammarError at the first limit exceeded."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, allowance: Allowance = NO_ALLOWANCE) -> None:
         self.limits = limits
+        self.symbolic_exponent = max(limits.max_exponent, _exponent_margin(allowance.exponent))
+        self.symbolic_bits = max(limits.max_bits, _SLACK * allowance.bits)
+        self.largest = NO_ALLOWANCE  # what this tree's notation needs, for ``key_allowance``
 
     def run(self, node: Node) -> _Info:
         info = self._visit(node)
-        if info.bits > self.limits.max_bits:
-            raise GrammarError("number too large", getattr(node, "pos", None))
+        self._too_large(info.bits, info.const, getattr(node, "pos", None))
         return info
 
-    def _too_large(self, bits: int, pos: int) -> None:
-        if bits > self.limits.max_bits:
+    def _too_large(self, bits: int, const: bool, pos: int | None) -> None:
+        if bits > (self.limits.max_bits if const else self.symbolic_bits):
             raise GrammarError("number too large", pos)
+        if not const and bits > self.largest.bits:
+            self.largest = Allowance(self.largest.exponent, bits)
 
     def _visit(self, node: Node) -> _Info:
         if isinstance(node, Num):
@@ -145,7 +177,7 @@ class _Analyser:
         if node.op == "^":
             return self._power(node, a, b)
         bits = a.bits + b.bits + (1 if node.op in "+-" else 0)
-        self._too_large(bits, node.pos)
+        self._too_large(bits, const, node.pos)
         exact: Fraction | None = None
         if a.exact is not None and b.exact is not None:
             if node.op == "/" and b.exact == 0:
@@ -164,15 +196,18 @@ class _Analyser:
         return _Info(exact, approx, bits, const)
 
     def _power(self, node: BinOp, a: _Info, b: _Info) -> _Info:
-        limit = self.limits.max_exponent
+        # A power of a constant is a number SymPy builds; of a symbol, a node it keeps.
+        limit = self.limits.max_exponent if a.const else self.symbolic_exponent
         if b.const and not _magnitude(b) <= limit:
             raise GrammarError(f"exponent too large (at most {limit})", node.pos)
+        if b.const and not a.const and _magnitude(b) > self.largest.exponent:
+            self.largest = Allowance(math.ceil(_magnitude(b)), self.largest.bits)
         if b.exact is not None:
             multiplier = abs(b.exact.numerator)
             bits = a.bits * max(multiplier, 1) + b.bits
         else:
             bits = a.bits + b.bits
-        self._too_large(bits, node.pos)
+        self._too_large(bits, a.const and b.const, node.pos)
         exact: Fraction | None = None
         approx: complex | None = None
         if a.exact is not None and b.exact is not None and b.exact.denominator == 1:
@@ -241,7 +276,7 @@ class _Analyser:
         else:
             exact = _exact_call(node.name, [a.exact for a in args])
             bits += self._rounding_bits(node, args)
-        self._too_large(bits, node.pos)
+        self._too_large(bits, const, node.pos)
         approx: complex | None = None
         if exact is not None:
             approx = _to_complex(exact)
@@ -250,6 +285,17 @@ class _Analyser:
         return _Info(exact, approx, bits, const)
 
 
-def check_sizes(tree: Node, limits: Limits) -> None:
-    """Raise GrammarError when building ``tree`` in SymPy could create a number beyond ``limits``."""
-    _Analyser(limits).run(tree)
+def check_sizes(tree: Node, limits: Limits, allowance: Allowance = NO_ALLOWANCE) -> None:
+    """Raise GrammarError when building ``tree`` in SymPy could create a number beyond ``limits``,
+    widened on symbolic subtrees by a key's ``allowance``."""
+    _Analyser(limits, allowance).run(tree)
+
+
+def key_allowance(key: Node) -> Allowance:
+    """The allowance a (trusted) key's notation sets for the answers compared with it."""
+    analyser = _Analyser(_MEASURE_LIMITS)
+    try:
+        analyser.run(key)
+    except GrammarError:  # a key beyond what may be granted: its answers keep the plain limits
+        return NO_ALLOWANCE
+    return analyser.largest
