@@ -29,8 +29,8 @@ from engine.grading.checker.expected import (
 )
 from engine.grading.checker.formula import (
     FormulaError,
-    allowance_for,
     describe,
+    key_allowance,
     parse_syntax,
     to_text,
 )
@@ -73,7 +73,7 @@ def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
     """Cache key for a formula answer, or the verdict when the text alone settles it.
 
     The key is trusted: it is read under ``KEY_LIMITS`` (the parser's own bounds), never the
-    student's, and its notation widens the response's limits (``allowance_for``: ``(a-x)^6000``
+    student's, and its notation widens the response's limits (``key_allowance``: ``(a-x)^6000``
     for the key ``(x-a)^6000``). A response over those limits that is the key's own text, as
     ``2^6000*x`` for that key, is the key: it is kept, and correct once the key builds.
     """
@@ -83,7 +83,8 @@ def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
         return key_broken(expected, "a formula, not true/false")
     try:
         expected_text = repr(expected) if isinstance(expected, float) else str(expected)
-        key_text = to_text(parse_syntax(expected_text, symbols, key=True))  # bounded: no SymPy
+        key_tree = parse_syntax(expected_text, symbols, key=True)  # bounded: no SymPy
+        key_text = to_text(key_tree)
     except FormulaError as err:
         return key_broken(expected, describe(err))
     except ValueError:  # str() of an integer beyond Python's 4300 digits
@@ -91,7 +92,7 @@ def _formula_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
     if not request.response.strip():
         return Verdict(status="unanswered", message="no answer")
     try:
-        normalized = to_text(parse_syntax(request.response, symbols, allowance=allowance_for(expected_text, symbols)))
+        normalized = to_text(parse_syntax(request.response, symbols, allowance=key_allowance(key_tree)))
     except FormulaError as err:
         try:
             normalized = to_text(parse_syntax(request.response, symbols, sizes=False))

@@ -68,6 +68,7 @@ __all__ = [
     "Allowance",
     "FormulaError",
     "Limits",
+    "key_allowance",
     "Node",
     "allowance_for",
     "build_expr",
@@ -178,7 +179,7 @@ def allowance_for(expected: str, symbols: Mapping[str, str]) -> Allowance:
     """What the notation of the key ``expected`` allows its answers; none for an unreadable key."""
     try:
         return key_allowance(parse_syntax(expected, symbols, key=True))
-    except (FormulaError, RecursionError):
+    except FormulaError:
         return NO_ALLOWANCE
 
 

@@ -296,6 +296,6 @@ def key_allowance(key: Node) -> Allowance:
     analyser = _Analyser(_MEASURE_LIMITS)
     try:
         analyser.run(key)
-    except GrammarError:  # a key beyond what may be granted: its answers keep the plain limits
+    except (GrammarError, RecursionError):  # beyond what may be granted: its answers keep the plain limits
         return NO_ALLOWANCE
     return analyser.largest
