@@ -42,6 +42,7 @@ def verdict_of(response: str, expected: str = KEY) -> tuple[str, str]:
         ("(x - a)^6000", "correct"),
         ("(a - x) ^ 6000", "correct"),
         ("(x-a)^3000*(x-a)^3000", "correct"),
+        ("((a-x)^2)^3000", "correct"),  # SymPy multiplies the exponents: no larger number
         ("(x-a)^6001", "incorrect"),  # an off-by-one is wrong, not unreadable
         ("(x-a)^5999", "incorrect"),
         ("(a-x)^6600", "incorrect"),  # the limit: the key's exponent and a tenth more
@@ -85,7 +86,7 @@ def test_a_constant_base_keeps_its_limits(response: str, status: str, message: s
 )
 def test_the_allowance_does_not_widen_numbers(response: str, error: str) -> None:
     allowance = allowance_for(KEY, XA)
-    assert allowance == Allowance(exponent=6000, bits=6014)
+    assert allowance == Allowance(exponent=6000, bits=6000)
     with pytest.raises(FormulaError, match=error):
         parse_syntax(response, XA, allowance=allowance)
     assert verdict_of(response)[0] == "invalid"

@@ -204,7 +204,9 @@ class _Analyser:
             self.largest = Allowance(math.ceil(_magnitude(b)), self.largest.bits)
         if b.exact is not None:
             multiplier = abs(b.exact.numerator)
-            bits = a.bits * max(multiplier, 1) + b.bits
+            # On a symbolic base the exponent's own bits are not raised again by an outer power:
+            # SymPy multiplies exponents, ((x-a)^2)^3000 is (x-a)^6000.
+            bits = a.bits * max(multiplier, 1) + (b.bits if a.const else 0)
         else:
             bits = a.bits + b.bits
         self._too_large(bits, a.const and b.const, node.pos)
