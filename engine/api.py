@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -109,8 +109,11 @@ class GradeRun:
 
 
 def _read_bytes(path: Path) -> bytes:
+    from engine.grading.submissions import read_bytes
+
     try:
-        return path.read_bytes()
+        with path.open("rb") as stream:
+            return read_bytes(stream, str(path))
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
@@ -143,6 +146,7 @@ def grade(
     markdown_file: Path | None = None,
     part: tuple[int, int] | None = None,
     encoding: str | None = None,
+    progress: Callable[[str, int, int, str], None] | None = None,
 ) -> GradeRun:
     """Grade a submissions file (CSV or JSON) against a saved key or a key regenerated from a bank.
 
@@ -153,7 +157,9 @@ def grade(
     (standard input). Outputs go to ``output_dir`` as grades.csv, report.json and report.md (or to
     the individual files given), all written atomically; with none given, nothing is written.
     ``part=(k, n)`` grades only the k-th of n equal runs of the rows. ``encoding`` (a codec name such
-    as ``cp1252``) replaces UTF-8 for a file without a byte-order mark.
+    as ``cp1252``) replaces UTF-8 for a file without a byte-order mark. ``progress(phase, done,
+    total, unit)`` is told how far the run is: ("key", sheets, ...), ("grading", rows, ...), then
+    ("writing the reports", 0, 0, "").
 
     Raises:
         UsageError: unreadable input, no usable header, bank hash mismatch, no seed, ...
@@ -165,6 +171,9 @@ def grade(
     from engine.grading.encoding import check_encoding
     from engine.grading.sheets import grade_batch
     from engine.grading.submissions import read_submissions
+
+    def phase(label: str, unit: str) -> Callable[[int, int], None] | None:
+        return None if progress is None else lambda done, total: progress(label, done, total, unit)
 
     if encoding is not None:
         check_encoding(encoding)  # before reading: a misspelt name is a usage error, not a bad file
@@ -178,7 +187,7 @@ def grade(
         if regenerating:
             raise UsageError(f"{', '.join(regenerating)}: only used without --key (the key file holds "
                              "the quiz's seed, sheets, exercises and pinned parameters)")
-        the_key = keys.read_key(key, batch, bank=bank(paths) if paths else None)
+        the_key = keys.read_key(key, batch, bank=bank(paths) if paths else None, progress=phase("key", "sheets"))
         if bank_hash:
             keys.check_hash(the_key.info.bank.hash, bank_hash, "the key's bank hash")
     else:
@@ -186,6 +195,9 @@ def grade(
         if bank_hash:
             keys.check_hash(the_bank.hash, bank_hash, "the bank's hash")
         the_key = keys.regenerate_key(the_bank, batch, seed=seed, count=count, exercise_ids=exercises,
-                                      params=params)
-    report = reports.make_report(the_key, grade_batch(the_key, batch), source, batch.unit)
+                                      params=params, progress=phase("key", "sheets"))
+    outcome = grade_batch(the_key, batch, phase("grading", f"{batch.unit}s"))
+    if progress is not None:
+        progress("writing the reports", 0, 0, "")
+    report = reports.make_report(the_key, outcome, source, batch.unit)
     return GradeRun(report=report, written=reports.write_outputs(report, *outputs))

@@ -387,21 +387,27 @@ def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: in
     Example: quizwright grade answers.csv --key quiz.json -o grades/
     """
     from engine import api
+    from engine.files import Progress
+    from engine.grading.submissions import read_bytes
 
     pins = _pairs(params, "--param")
     data = None
     if str(submissions) == "-":
         with click.open_file("-", "rb") as stream:
-            data = stream.read()
+            data = read_bytes(stream, "standard input")
     elif not (submissions.exists() or submissions.is_symlink()):
         # A FIFO or a device is read as standard input is (`grade <(iconv ...)` names a pipe); a
         # symlink loop is left for the read to name.
         raise click.BadParameter(f"no such file: {submissions}", param_hint="SUBMISSIONS")
     part = _part(part_text)
-    run = api.grade(submissions, data=data, key=key, paths=list(paths), seed=seed, count=count,
-                    exercises=list(exercises), params=pins, bank_hash=bank_hash, output_dir=output_dir,
-                    grades_file=grades_file, report_file=report_file, markdown_file=markdown_file, part=part,
-                    encoding=encoding)
+    progress = Progress(0, sys.stderr, show=sys.stderr.isatty())
+    try:
+        run = api.grade(submissions, data=data, key=key, paths=list(paths), seed=seed, count=count,
+                        exercises=list(exercises), params=pins, bank_hash=bank_hash, output_dir=output_dir,
+                        grades_file=grades_file, report_file=report_file, markdown_file=markdown_file,
+                        part=part, encoding=encoding, progress=progress.update)
+    finally:
+        progress.close()
     report = run.report
     for rejected in report.rejected:
         click.echo(f"{report.unit} {rejected.row}: {rejected.reason}", err=True)

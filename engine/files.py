@@ -286,28 +286,51 @@ def atomic_outputs(path: Path | None, stdout: IO[str] | None = None) -> Iterator
 
 
 class Progress:
-    """Copies made so far, on a line of stderr redrawn in place, once the run has taken a second."""
+    """Work done so far, on a line of stderr redrawn in place, once the run has taken a second.
+
+    A run in phases (grade: the key, then the rows) calls ``update`` with each phase's label and
+    unit; the second's wait is the run's, not the phase's.
+    """
 
     def __init__(self, total: int, stream: IO[str], *, show: bool, clock: Callable[[], float] = time.monotonic,
-                 delay: float = 1.0) -> None:
+                 delay: float = 1.0, interval: float = 0.1, label: str = "", unit: str = "copies") -> None:
         self.total, self.stream, self.show, self.clock = total, stream, show, clock
+        self.interval = interval
+        self.label, self.unit = label, unit
         self.next_draw = clock() + delay
         self.drawn = False
 
     def wrap(self, copies: Iterable[T]) -> Iterator[T]:
         for done, copy in enumerate(copies, 1):
             yield copy
-            if self.show and self.clock() >= self.next_draw:
-                self.draw(done)
+            self.tick(done)
+
+    def tick(self, done: int) -> None:
+        """Redraw with ``done`` of the total when the bar is due."""
+        if self.show and self.clock() >= self.next_draw:
+            self.draw(done)
+
+    def update(self, label: str, done: int, total: int, unit: str) -> None:
+        """``done`` of ``total`` ``unit`` in the phase ``label`` (total 0: not known)."""
+        if (label, unit) != (self.label, self.unit):
+            self.close()  # a shorter line would leave the end of the last phase's
+            self.label, self.unit = label, unit
+        self.total = total
+        self.tick(done)
 
     def draw(self, done: int) -> None:
         width = 30
-        filled = width * done // self.total
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} copies "
-                          f"({100 * done // self.total} %)")
+        prefix = f"{self.label} " if self.label else ""
+        if self.total > 0:
+            filled = width * min(done, self.total) // self.total
+            line = (f"{prefix}[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {self.unit} "
+                    f"({100 * done // self.total} %)")
+        else:
+            line = f"{prefix}{done} {self.unit}" if self.unit else self.label
+        self.stream.write(f"\r{line}")
         self.stream.flush()
         self.drawn = True
-        self.next_draw = self.clock() + 0.1
+        self.next_draw = self.clock() + self.interval
 
     def close(self) -> None:
         if self.drawn:

@@ -29,6 +29,9 @@ __all__ = ["KeyFile"]
 CHUNK = 1 << 20
 WINDOW = 1 << 16  # bytes first decoded to read one value; doubled while the value goes on
 LINE_LIMIT = 16 << 20  # a longer line is not read whole to try it as one copy
+# A copy of the export is tens of kB, a header field less: a value this long is not a key's, and one
+# that never ends (`--key /dev/urandom`, a FIFO) must not fill memory.
+VALUE_LIMIT = 64 << 20
 _HINT = "make the key with `quizwright generate --format json`"
 _SPACE = b" \t\n\r"
 # A JSON error this near the end of the text decoded may come from a cut value, not a bad one.
@@ -51,8 +54,10 @@ class KeyFile:
         self._decoder = json.JSONDecoder()
         self._broken: list[Problem] = []  # of the first copy that is not valid
 
-    def read(self, each: Callable[[Copy], None]) -> QuizHeader:
+    def read(self, each: Callable[[Copy], None], progress: Callable[[int, int], None] | None = None) -> QuizHeader:
         """Call ``each`` with every copy of the key, validated, in file order; the validated header.
+
+        ``progress`` is told the copies read of the header's count (0 when it comes after them).
 
         Raises:
             UsageError: the file cannot be read, or is not a key (naming where).
@@ -60,13 +65,13 @@ class KeyFile:
         try:
             with self.path.open("rb") as stream:
                 self._stream = stream
-                return self._document(each)
+                return self._document(each, progress)
         except OSError as exc:
             raise UsageError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
 
     # -- the document ---------------------------------------------------------------------------
 
-    def _document(self, each: Callable[[Copy], None]) -> QuizHeader:
+    def _document(self, each: Callable[[Copy], None], progress: Callable[[int, int], None] | None) -> QuizHeader:
         header: dict[str, Any] = {}
         offsets: dict[str, int] = {}
         read = 0  # copies in the list of copies
@@ -83,7 +88,8 @@ class KeyFile:
             offsets[name] = self._start + self._mark
             self._expect(b":", "':'")
             if name == "copies":
-                read = self._copies(each)
+                count = header.get("count")  # the export writes it before the copies
+                read = self._copies(each, progress, count if type(count) is int and count > 0 else 0)
             else:
                 header[name] = self._value()
         self._pos += 1
@@ -91,7 +97,7 @@ class KeyFile:
             self._fail("extra data after the quiz")
         return self._validate_header(header, offsets)
 
-    def _copies(self, each: Callable[[Copy], None]) -> int:
+    def _copies(self, each: Callable[[Copy], None], progress: Callable[[int, int], None] | None, total: int) -> int:
         """Read the list of copies; the number of copies in it."""
         self._expect(b"[", "a list of copies")
         number = 0
@@ -103,6 +109,8 @@ class KeyFile:
             if copy is not None and not self._broken:
                 each(copy)
             number += 1
+            if progress is not None:
+                progress(number, total)
         self._pos += 1
         return number
 
@@ -160,8 +168,11 @@ class KeyFile:
             end = len(self._buffer)
             while self._pos < end and self._buffer[self._pos] in _SPACE:
                 self._pos += 1
-            if self._pos < end or not self._more():
+            if self._pos < end:
                 return self._buffer[self._pos:self._pos + 1]
+            self._mark = self._pos  # white space read is dropped, so endless white space takes no memory
+            if not self._more():
+                return b""
 
     def _expect(self, byte: bytes, what: str) -> None:
         if self._peek() != byte:
@@ -201,6 +212,9 @@ class KeyFile:
             window = self._widen(window)
 
     def _widen(self, window: int) -> int:
+        if len(self._buffer) - self._mark > VALUE_LIMIT:
+            limit = f"{VALUE_LIMIT >> 20} MiB" if VALUE_LIMIT >= 1 << 20 else f"{VALUE_LIMIT} bytes"
+            self._fail(f"a value longer than {limit}", self._mark)
         if self._mark + window >= len(self._buffer):
             self._more()
         return window * 2
@@ -219,12 +233,14 @@ class KeyFile:
 
     def _fail(self, message: str, pos: int | None = None) -> NoReturn:
         byte = self._start + (self._pos if pos is None else pos)
-        line, column = self._line_and_column(byte)
-        raise UsageError(f"{self.path}: not a quizwright JSON export (invalid JSON at line {line}, "
-                         f"column {column}, byte {byte}: {message}); {_HINT}")
+        where = f"byte {byte}"
+        if self.path.is_file():  # a FIFO or a device cannot be read again to count lines
+            line, column = self._line_and_column(byte)
+            where = f"line {line}, column {column}, {where}"
+        raise UsageError(f"{self.path}: not a quizwright JSON export (invalid JSON at {where}: {message}); {_HINT}")
 
     def _line_of(self, byte: int | None) -> int | None:
-        return None if byte is None else self._line_and_column(byte)[0]
+        return None if byte is None or not self.path.is_file() else self._line_and_column(byte)[0]
 
     def _line_and_column(self, byte: int) -> tuple[int, int]:
         """Line and column (from 1) of a byte offset: the file is read again, as only an error needs them."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,9 +31,10 @@ from engine.grading.keyfile import KeyFile
 from engine.grading.models import KeyInfo, SubmissionBatch
 from engine.grading.questions import Item, item_of
 
-__all__ = ["Key", "Sheet", "SheetId", "check_hash", "key_from_quiz", "parse_sheet_id", "read_key",
+__all__ = ["Key", "Sheet", "SheetId", "Tick", "check_hash", "key_from_quiz", "parse_sheet_id", "read_key",
            "regenerate_key", "sheet_bound"]
 
+Tick = Callable[[int, int], None]  # progress: (done, total), called as the work goes
 MIN_HASH_PREFIX = 8
 MIN_BOUND = 100  # sheet numbers up to this one are always regenerated without --count
 MAJORITY = 0.9  # without --seed, the seed of this share of the sheet ids is the quiz's
@@ -180,15 +181,17 @@ def key_from_quiz(quiz: Quiz, file: str | None = None, bank: Bank | None = None)
     return _saved_key(quiz, _Sheets.of(quiz.copies), file, bank)
 
 
-def read_key(path: Path, batch: SubmissionBatch, bank: Bank | None = None) -> Key:
+def read_key(path: Path, batch: SubmissionBatch, bank: Bank | None = None, progress: Tick | None = None) -> Key:
     """The key in a saved JSON export, with the sheets the submissions name; ``bank`` as above.
+
+    ``progress`` is told the copies read of the key's count (0 when the count comes after them).
 
     Raises:
         UsageError: the file cannot be read, is not a key (naming where), or the bank has changed.
     """
     named = (parse_sheet_id(submission.sheet) for submission in batch.submissions)
     sheets = _Sheets({str(sheet) for sheet in named if sheet})
-    header = KeyFile(path).read(sheets.add)
+    header = KeyFile(path).read(sheets.add, progress)
     return _saved_key(header, sheets.sheets, str(path), bank)
 
 
@@ -234,12 +237,14 @@ def regenerate_key(
     count: int | None = None,
     exercise_ids: list[str] | None = None,
     params: Mapping[str, str] | None = None,
+    progress: Tick | None = None,
 ) -> Key:
     """The key rebuilt from bank + seed; the seed comes from the sheet ids when not given.
 
     Copy i depends on the earlier variants of each exercise (they are kept distinct), so the copies
     up to the largest sheet number in use are generated once and only the sheets in use are kept.
     Sheet numbers beyond ``count`` (or, without it, ``sheet_bound``) are left to be rejected.
+    ``progress`` is told the copies made of those needed.
 
     Raises:
         UsageError: no seed can be inferred, or the sheets disagree on it; plus ``generate``'s errors.
@@ -262,7 +267,15 @@ def regenerate_key(
     last = max(wanted, default=1)
     generated = generate(bank, seed=seed, count=count or last, exercise_ids=exercise_ids, params=params,
                          copies=(1, last))
-    sheets = _Sheets.of(copy for copy in generated.copies if copy.index + 1 in wanted)
+
+    def kept() -> Iterator[Copy]:
+        for copy in generated.copies:
+            if progress is not None:
+                progress(copy.index + 1, last)
+            if copy.index + 1 in wanted:
+                yield copy
+
+    sheets = _Sheets.of(kept())
     header = generated.header
     info = KeyInfo(source="regenerated", seed=seed, count=count or last, pinned=header.pinned,
                    bank=header.bank, exercises=[e.id for e in header.exercises])

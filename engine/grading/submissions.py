@@ -33,11 +33,14 @@ Decisions:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
+import stat
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from engine.errors import UsageError
 from engine.grading.encoding import Decoded, decode_bytes
@@ -52,9 +55,38 @@ from engine.grading.rows import (
     rows_of,
 )
 
-__all__ = ["parse_submissions", "parse_csv", "parse_json", "decode", "read_submissions"]
+__all__ = ["MAX_BYTES", "parse_submissions", "parse_csv", "parse_json", "decode", "read_bytes", "read_submissions"]
 
 MAX_CARRIED = 50  # other fields of JSON entries carried into grades.csv (a CSV's header bounds its own)
+# 100 000 students with 28 answers each take 20 to 60 MB; more than this is not a class but the
+# wrong file, or an endless stream (`grade - < /dev/zero`), and is refused before it fills memory.
+MAX_BYTES = 256 << 20
+_CHUNK = 1 << 20
+
+
+def read_bytes(stream: IO[bytes], source: str) -> bytes:
+    """The bytes of a submissions file or stream, at most ``MAX_BYTES`` of them.
+
+    Raises:
+        UsageError: there are more (a regular file is measured before it is read).
+    """
+    limit = MAX_BYTES
+    with contextlib.suppress(OSError, ValueError):  # a stream without a descriptor is only read
+        info = os.fstat(stream.fileno())
+        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+            raise _too_large(source, limit)
+    data = bytearray()
+    while chunk := stream.read(min(_CHUNK, limit + 1 - len(data))):
+        data += chunk
+        if len(data) > limit:
+            raise _too_large(source, limit)
+    return bytes(data)
+
+
+def _too_large(source: str, limit: int) -> UsageError:
+    size = f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit} bytes"
+    return UsageError(f"{source}: more than {size}, the most a submissions file may hold (a class of 100 000 "
+                      "takes about 50 MB): is it the right file?")
 
 
 decode = decode_bytes  # the text of a file: its encoding found, undecodable bytes kept as markers
