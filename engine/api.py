@@ -196,7 +196,7 @@ def grade(
             keys.check_hash(the_bank.hash, bank_hash, "the bank's hash")
         the_key = keys.regenerate_key(the_bank, batch, seed=seed, count=count, exercise_ids=exercises,
                                       params=params, progress=phase("key", "sheets"))
-    outcome = grade_batch(the_key, batch, phase("grading", f"{batch.unit}s"))
+    outcome = grade_batch(the_key, batch, phase("grading", "entries" if batch.unit == "entry" else "rows"))
     if progress is not None:
         progress("writing the reports", 0, 0, "")
     report = reports.make_report(the_key, outcome, source, batch.unit)

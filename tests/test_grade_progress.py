@@ -103,6 +103,14 @@ def test_grade_tells_the_key_sheets_made_then_the_rows_graded(answers: Path) -> 
     assert ("grading", 5, 5, "rows") in calls
 
 
+def test_json_submissions_are_counted_in_entries(tmp_path: Path) -> None:
+    path = tmp_path / "in.json"
+    path.write_text('[{"student": "s1", "sheet": "GR-11-0001", "answers": {"q1": "50"}}]', encoding="utf-8")
+    calls: list[tuple[str, int, int, str]] = []
+    api.grade(path, paths=[BANK], progress=lambda *call: calls.append(call))
+    assert ("grading", 1, 1, "entries") in calls
+
+
 def test_grade_with_a_key_file_tells_the_copies_read_of_its_count(answers: Path, tmp_path: Path) -> None:
     quiz = tmp_path / "quiz.json"
     api.export("json", [BANK], output=quiz, seed=11, count=8)
