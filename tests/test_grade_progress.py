@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import pty
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +18,9 @@ from engine.errors import UsageError
 from engine.files import Progress
 from engine.grading import keyfile, submissions
 from engine.grading.keyfile import KeyFile
+from tests.test_hostile_outputs import on_a_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 BANK = ROOT / "tests" / "fixtures" / "grading" / "bank"
 CLASS = "student,sheet,q1\n" + "".join(f"s{n},GR-11-{n:04d},50\n" for n in range(1, 6))
 
@@ -139,24 +136,12 @@ def test_no_bar_when_stderr_is_not_a_terminal(runner: CliRunner, answers: Path, 
 
 def test_the_bar_on_a_terminal_shows_each_phase_and_leaves_no_trace(answers: Path, tmp_path: Path) -> None:
     # A real terminal on stderr; the one-second wait and the tenth between draws are made zero.
-    primary, secondary = pty.openpty()
     out = tmp_path / "out"
     script = ("from engine import cli\nfrom engine.files import Progress\n"
               "Progress.__init__.__kwdefaults__.update(delay=0.0, interval=0.0)\n"
               f"cli.cli(['grade', {str(answers)!r}, {str(BANK)!r}, '-o', {str(out)!r}])")
-    process = subprocess.Popen([sys.executable, "-c", script], env=ENV, cwd=ROOT, stderr=secondary)
-    os.close(secondary)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(primary)
-    assert process.wait(timeout=120) == 0
+    status, seen = on_a_terminal(script)
+    assert status == 0
     assert b"\rkey [######........................] 1/5 sheets (20 %)" in seen
     assert b"\rgrading [##############################] 5/5 rows (100 %)" in seen
     # Erased before the first message: the notes and "Wrote" lines start at the left margin.

@@ -46,6 +46,24 @@ def _default_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def on_a_terminal(script: str) -> tuple[int, bytes]:
+    """Run a Python script whose stderr is a real terminal: its exit status and all it wrote there."""
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-c", script], env=ENV, cwd=ROOT, stderr=secondary)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO: the terminal's last writer is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    return process.wait(timeout=120), seen
+
+
 def _quizwright(*args: str, **options: object) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "engine", *args], env=ENV, cwd=ROOT, preexec_fn=_default_signals,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options)  # type: ignore[call-overload]
@@ -291,21 +309,9 @@ def test_no_progress_when_stderr_is_not_a_terminal(runner: CliRunner, basic_bank
 
 def test_progress_on_a_terminal(tmp_path: Path, basic_bank: Path) -> None:
     # A real terminal on stderr; the one-second wait is made zero, not waited for.
-    primary, secondary = pty.openpty()
     script = ("from engine import cli\n"
               "from engine.files import Progress\nProgress.__init__.__kwdefaults__['delay'] = 0.0\n"
               f"cli.cli(['generate', {str(basic_bank)!r}, '-n', '5', '-o', {str(tmp_path / 'q.md')!r}])")
-    process = subprocess.Popen([sys.executable, "-c", script], env=ENV, cwd=ROOT, stderr=secondary)
-    os.close(secondary)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(primary)
-    assert process.wait(timeout=120) == 0
+    status, seen = on_a_terminal(script)
+    assert status == 0
     assert b"\r[######........................] 1/5 copies (20 %)\r\x1b[KWrote " in seen
