@@ -188,6 +188,19 @@ def test_a_misspelt_kind_is_named(tmp_path: Path) -> None:
         "3: knd: unknown field 'knd' (did you mean 'kind'?)"]
 
 
+def test_an_unknown_kind_close_to_a_known_one_hides_no_other_problem(tmp_path: Path) -> None:
+    text = GOOD.replace("kind: integer", "kind: integr").replace("question:", "qestion:")
+    assert _problems(tmp_path, text) == [
+        "3: kind: kind must be one of concept, scenario, choice, true_false, integer, numeric, formula "
+        "(got 'integr'; did you mean 'integer'?)",
+        "8: qestion: unknown field 'qestion' (did you mean 'question'?)"]
+
+
+def test_an_unknown_kind_far_from_every_kind_is_one_problem(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, GOOD.replace("kind: integer", "kind: essay").replace("question:", "qestion:"))
+    assert len(problems) == 1 and problems[0].startswith("3: kind: kind must be one of") and "mean" not in problems[0]
+
+
 def test_bank_file_shows_every_problem(tmp_path: Path) -> None:
     (tmp_path / "ex.yaml").write_text(GOOD, encoding="utf-8")
     (tmp_path / "bank.yaml").write_text("title: Quiz\ncode: qw\norder: ex\n", encoding="utf-8")

@@ -3,6 +3,7 @@ expression and text template once per template, with errors that name file, line
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +25,13 @@ from engine.authoring.spec import (
     TrueFalseExercise,
 )
 from engine.authoring.text import Text, TextError, compile_text
-from engine.errors import TemplateError, dotted, validation_problems
+from engine.errors import Problem, TemplateError, dotted, validation_problems
 from engine.language.exact import CompiledExpr, compile_expr
 from engine.language.gradable import ungradable
 from engine.language.symbolic import sympy_symbol
 from engine.language.symforms import SymbolSum
 from engine.language.values import ExprError
+from engine.vocabulary import KINDS
 
 _EXERCISE = TypeAdapter(Exercise)
 # Names the explanation may use besides the parameters.
@@ -136,9 +138,8 @@ def load_exercise(path: Path, source: str | None = None, raw: bytes | None = Non
     try:
         spec = _EXERCISE.validate_python(data)
     except ValidationError as exc:
-        raise TemplateError.of(
-            validation_problems(exc, data, path=source, line_of=lines.line, root="exercise", model=Exercise)
-        ) from None
+        problems = validation_problems(exc, data, path=source, line_of=lines.line, root="exercise", model=Exercise)
+        raise TemplateError.of(_with_closest_kind(problems, data, source, lines)) from None
     expected_name = path.stem
     if spec.id != expected_name:
         raise TemplateError(
@@ -146,6 +147,24 @@ def load_exercise(path: Path, source: str | None = None, raw: bytes | None = Non
             path=source, line=lines.line(["id"]), field="id",
         )
     return _compile(spec, path, source, lines)
+
+
+def _with_closest_kind(problems: list[Problem], data: dict[str, Any], source: str, lines: SourceMap) -> list[Problem]:
+    """An unknown kind hides the file's other problems (no model is picked): a kind close to a
+    known one is named, and the file is also read as that kind, so every other problem shows."""
+    kind = data.get("kind")
+    close = difflib.get_close_matches(kind, KINDS, n=1, cutoff=0.6) if isinstance(kind, str) else []
+    if kind in KINDS or not close or len(problems) != 1 or problems[0].field != "kind":
+        return problems
+    message = problems[0].message
+    hint = f"did you mean {close[0]!r}?"
+    first = problems[0]._replace(message=f"{message[:-1]}; {hint})" if message.endswith(")") else f"{message} ({hint})")
+    try:
+        _EXERCISE.validate_python({**data, "kind": close[0]})
+    except ValidationError as exc:
+        return [first, *validation_problems(exc, data, path=source, line_of=lines.line, root="exercise",
+                                            model=Exercise)]
+    return [first]
 
 
 class _Compiling:
