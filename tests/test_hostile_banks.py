@@ -3,6 +3,7 @@ bank (check, generate, list, grade) accepts and refuses the same banks, with one
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -281,6 +282,23 @@ def test_a_folder_without_bank_file_is_announced(tmp_path: Path, monkeypatch: py
     assert generated.exit_code == 0 and note in generated.stderr and '"code": "QW"' in generated.stdout
     checked = CliRunner().invoke(cli, ["check", "bank", "--seeds", "2"])
     assert checked.exit_code == 0 and note in checked.stderr
+
+
+def test_a_key_given_twice_is_kept_as_yaml_reads_it_and_told(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    bank = _bank(tmp_path, b"title: First\ncode: TB\ntitle: Second\n")
+    (bank / "ex.yaml").write_text(GOOD.replace("params:\n  n_in: {min: 2, max: 8}",
+                                               "params:\n  n_in: {min: 2, max: 8, max: 3}"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    notes = ["Note: bank/ex.yaml:6: max: given twice in one mapping (also on line 6); the last one is used",
+             "Note: bank/bank.yaml:3: title: given twice in one mapping (also on line 1); the last one is used"]
+    generated = CliRunner().invoke(cli, ["generate", "bank", "-f", "json", "-n", "9"])
+    assert generated.exit_code == 0 and generated.stderr.splitlines()[:2] == notes
+    document = json.loads(generated.stdout)
+    assert document["bank"]["title"] == "Second"  # the last one wins, as before: banks that load keep loading
+    assert {copy["variants"][0]["params"]["n_in"] for copy in document["copies"]} == {"2", "3"}
+    checked = CliRunner().invoke(cli, ["check", "bank", "--seeds", "2"])
+    assert checked.exit_code == 0 and checked.stderr.splitlines()[:2] == notes
 
 
 def test_the_current_folder_is_titled_by_its_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -168,11 +168,11 @@ def read_bank(paths: list[Path] | None = None) -> ReadBank:
         if isinstance(outcome, bytes):
             contents[path] = outcome
         if path != info_file:
-            entries.append((source, _load(path, source, outcome)))
+            entries.append((source, _load(path, source, outcome, notices)))
         elif isinstance(outcome, TemplateError):
             problems.append(outcome)
         else:
-            info, lines = _bank_info(path, source, outcome, problems, info)
+            info, lines = _bank_info(path, source, outcome, problems, info, notices)
     _check_ids(entries)
     # Files picked out of a bank leave the rest of its `order` out: only a whole folder is held to it.
     if lines is not None and info_file is not None and any(info_file == p / BANK_FILE for p in paths):
@@ -189,11 +189,11 @@ def _default_info(paths: list[Path], folder: Path, info_file: Path | None) -> tu
                   f"start with the default code {info.code} (a {BANK_FILE} chooses them)"]
 
 
-def _bank_info(path: Path, source: str, raw: bytes, problems: list[TemplateError],
-               default: BankInfo) -> tuple[BankInfo, SourceMap | None]:
+def _bank_info(path: Path, source: str, raw: bytes, problems: list[TemplateError], default: BankInfo,
+               notices: list[str]) -> tuple[BankInfo, SourceMap | None]:
     """bank.yaml's metadata and lines; the default, and a problem, when it is broken."""
     try:
-        data, lines = read_yaml(path, source, raw)
+        data, lines = read_yaml(path, source, raw, notices)
     except TemplateError as exc:
         problems.append(exc)
         return default, None
@@ -205,11 +205,12 @@ def _bank_info(path: Path, source: str, raw: bytes, problems: list[TemplateError
         return default, None
 
 
-def _load(path: Path, source: str, outcome: bytes | TemplateError) -> CompiledExercise | TemplateError:
+def _load(path: Path, source: str, outcome: bytes | TemplateError,
+          notices: list[str]) -> CompiledExercise | TemplateError:
     if isinstance(outcome, TemplateError):
         return outcome
     try:
-        return load_exercise(path, source, outcome)
+        return load_exercise(path, source, outcome, notices)
     except TemplateError as exc:
         return exc
 

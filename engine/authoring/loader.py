@@ -122,17 +122,20 @@ class CompiledExercise:
         return TemplateError(message, path=self.source, line=self.lines.line(loc), field=dotted(loc))
 
 
-def read_yaml(path: Path, source: str, data: bytes | None = None) -> tuple[Any, SourceMap]:
+def read_yaml(path: Path, source: str, data: bytes | None = None,
+              notices: list[str] | None = None) -> tuple[Any, SourceMap]:
     """Parse one YAML file (or its bytes, already read), within the limits of `authoring.sources`;
-    an unreadable file or bad YAML becomes a TemplateError with the line."""
+    an unreadable file or bad YAML becomes a TemplateError with the line. A key given twice is
+    told in `notices`."""
     text = decode(read_file(path, source) if data is None else data, source)
-    return parse_yaml(text, source), SourceMap(text)
+    return parse_yaml(text, source, notices), SourceMap(text)
 
 
-def load_exercise(path: Path, source: str | None = None, raw: bytes | None = None) -> CompiledExercise:
+def load_exercise(path: Path, source: str | None = None, raw: bytes | None = None,
+                  notices: list[str] | None = None) -> CompiledExercise:
     """Load, validate and compile one exercise file (from `raw`, its bytes, when already read)."""
     source = source or str(path)
-    data, lines = read_yaml(path, source, raw)
+    data, lines = read_yaml(path, source, raw, notices)
     if not isinstance(data, dict):
         raise TemplateError("an exercise file holds one mapping of fields (id, title, kind, ...)", path=source, line=1)
     try:

@@ -108,10 +108,17 @@ def decode(data: bytes, source: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def parse_yaml(text: str, source: str) -> Any:
-    """The document of a YAML text, measured before it is built; bad YAML names its line."""
+def parse_yaml(text: str, source: str, notices: list[str] | None = None) -> Any:
+    """The document of a YAML text, measured before it is built; bad YAML names its line.
+
+    A key given twice in one mapping is kept as YAML loaders keep it (the last one wins) and told
+    in `notices`: refusing it would stop banks that load today.
+    """
     try:
-        _measure(text, source)
+        duplicates = _measure(text, source)
+        if notices is not None:
+            notices.extend(f"{source}:{line}: {key}: given twice in one mapping (also on line {first}); the last "
+                           "one is used" for key, first, line in duplicates)
         return yaml.load(text, Loader=FAST_LOADER)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, text, source) from None
@@ -131,19 +138,32 @@ def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> TemplateError:
     return TemplateError(f"invalid YAML: {exc}", path=source, field="yaml")
 
 
-def _measure(text: str, source: str) -> None:
+def _measure(text: str, source: str) -> list[tuple[str, int, int]]:
     """Refuse a document nested deeper than DEPTH_LIMIT or holding more than NODES_LIMIT values or
-    FILE_LIMIT characters once its aliases are expanded, reading its events one by one."""
+    FILE_LIMIT characters once its aliases are expanded, reading its events one by one.
+
+    Returns the plain keys given twice in one mapping: (key, first line, line).
+    """
     anchors: dict[str, tuple[int, int, int]] = {}  # anchor -> its node's (values, characters, depth)
-    frames: list[list[Any]] = []  # open collections: [anchor, values, characters, depth]
+    # Open collections: [anchor, values, characters, depth, mapping], where `mapping` (a mapping's
+    # only) counts the nodes in it, whose parity says key or value, and holds its keys' lines.
+    frames: list[list[Any]] = []
     values = characters = 0
+    duplicates: list[tuple[str, int, int]] = []
     for event in yaml.parse(text, Loader=FAST_LOADER):
         line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, yaml.NodeEvent) and frames and frames[-1][4] is not None:
+            mapping = frames[-1][4]  # [nodes so far, {key: its line}]
+            mapping[0] += 1
+            if mapping[0] % 2 == 1 and isinstance(event, yaml.ScalarEvent):
+                if event.value in mapping[1]:
+                    duplicates.append((event.value, mapping[1][event.value], line or 0))
+                mapping[1][event.value] = line or 0
         if isinstance(event, yaml.CollectionStartEvent):
-            frames.append([event.anchor, 1, 0, 1])
+            frames.append([event.anchor, 1, 0, 1, [0, {}] if isinstance(event, yaml.MappingStartEvent) else None])
             size = (1, 0, 0)
         elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, *done = frames.pop()
+            anchor, *done, _ = frames.pop()
             if anchor is not None:
                 anchors[anchor] = (done[0], done[1], done[2])
             _add(frames, done[0], done[1], done[2])
@@ -169,6 +189,7 @@ def _measure(text: str, source: str) -> None:
             what = f"{NODES_LIMIT:,} values" if values > NODES_LIMIT else f"{megabytes(FILE_LIMIT)} of text"
             raise TemplateError(f"too big: more than {what} (an alias counts as often as it is used), the "
                                 "limit per bank file", path=source, line=line, field="yaml")
+    return duplicates
 
 
 def _add(frames: list[list[Any]], values: int, characters: int, depth: int) -> None:
