@@ -18,20 +18,11 @@ from engine.errors import UsageError
 from engine.files import Progress
 from engine.grading import keyfile, submissions
 from engine.grading.keyfile import KeyFile
-from tests.test_hostile_outputs import on_a_terminal
+from tests.test_hostile_outputs import Clock, on_a_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 BANK = ROOT / "tests" / "fixtures" / "grading" / "bank"
 CLASS = "student,sheet,q1\n" + "".join(f"s{n},GR-11-{n:04d},50\n" for n in range(1, 6))
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        self.now += 0.4
-        return self.now
 
 
 @pytest.fixture
@@ -52,7 +43,7 @@ def answers(tmp_path: Path) -> Path:
 
 def test_phases_are_labelled_and_a_new_phase_erases_the_last() -> None:
     stream = io.StringIO()
-    progress = Progress(0, stream, show=True, clock=_Clock())
+    progress = Progress(0, stream, show=True, clock=Clock())
     for done in range(1, 11):
         progress.update("key", done, 10, "sheets")
     for done in range(0, 5):
@@ -67,7 +58,7 @@ def test_phases_are_labelled_and_a_new_phase_erases_the_last() -> None:
 
 def test_a_phase_without_a_known_total_shows_a_count_or_its_label() -> None:
     stream = io.StringIO()
-    progress = Progress(0, stream, show=True, clock=_Clock(), delay=0.0)
+    progress = Progress(0, stream, show=True, clock=Clock(), delay=0.0)
     progress.update("key", 7, 0, "sheets")
     progress.update("writing the reports", 0, 0, "")
     progress.close()
@@ -76,7 +67,7 @@ def test_a_phase_without_a_known_total_shows_a_count_or_its_label() -> None:
 
 def test_the_second_of_wait_is_the_runs_not_each_phases() -> None:
     stream = io.StringIO()
-    progress = Progress(0, stream, show=True, clock=_Clock())  # 0.4 s pass between two looks
+    progress = Progress(0, stream, show=True, clock=Clock())  # 0.4 s pass between two looks
     progress.update("key", 1, 2, "sheets")
     progress.update("key", 2, 2, "sheets")
     progress.update("grading", 1, 9, "rows")  # 1.2 s into the run: drawn at once

@@ -280,7 +280,9 @@ def test_the_size_limit_counts_the_copies_asked_for_and_can_be_lifted(runner: Cl
     assert lifted.exit_code == 0 and lifted.stdout.count('"sheet"') >= 4
 
 
-class _Clock:
+class Clock:
+    """A clock that moves 0.4 s each time it is read."""
+
     def __init__(self) -> None:
         self.now = 0.0
 
@@ -291,7 +293,7 @@ class _Clock:
 
 def test_progress_appears_after_a_second_and_is_erased() -> None:
     stream = io.StringIO()
-    progress = Progress(10, stream, show=True, clock=_Clock())
+    progress = Progress(10, stream, show=True, clock=Clock())
     assert list(progress.wrap(range(10))) == list(range(10))
     progress.close()
     text = stream.getvalue()
