@@ -13,14 +13,16 @@ Decision rules (what each verdict rests on):
   with mpmath), i.e. not rounding noise. Where the expected value is complex (``sqrt(x)`` at a
   negative real ``x``) both sides are compared as complex numbers, on the principal branches
   SymPy uses (``sqrt``, ``log``, ``x^(1/3)``, ``(a^b)^c``), so a real variable keeps its whole
-  domain: ``sqrt(x)`` and ``sqrt(Abs(x))`` differ, and agree when ``x`` is declared positive. A simplification of ``d`` to a nonzero rational number is
-  also a proof (it catches differences below 10^-200 that look like noise). These steps are
+  domain: ``sqrt(x)`` and ``sqrt(Abs(x))`` differ, and agree when ``x`` is declared positive.
+  A simplification of ``d`` to a nonzero rational number is also a proof (it catches
+  differences below 10^-200 that look like noise). These steps are
   skipped when a symbolic base is raised beyond the 256th power (``(x-a)^6000``): every one of
   them would expand it, and the numeric check decides alone.
 * **correct, numeric**: no proof either way, but at least ``MIN_POINTS`` (8) valid points agree
   (``d`` is exactly 0 or shrinks with precision like rounding noise, which implies agreement to
   far more than 40 digits), and at most a quarter as many points had a value on one side only
-  (``Max(sqrt(x), 0)`` has none at a negative real ``x``, ``Max(sqrt(Abs(x)), 0)`` has one). This is evidence, not proof: two functions that agree on the whole
+  (``Max(sqrt(x), 0)`` has none at a negative real ``x``, ``Max(sqrt(Abs(x)), 0)`` has one).
+  This is evidence, not proof: two functions that agree on the whole
   sample box but differ outside it would be accepted. It is only claimed when every attempted
   simplification was inconclusive (nonzero symbolic residue, or out of time budget).
 * **undecided**: fewer than 8 valid points and no proof (e.g. the response is undefined on most
@@ -32,8 +34,8 @@ Sample domains, per symbol assumption: positive integer → integers in [1, 50];
 If fewer than 8 points are valid after 40 attempts, 40 more are drawn from a box ten times
 smaller (non-integer symbols only). Points come from ``random.Random(seed)``, never the global
 RNG. Points where either side is undefined (pole, log(0), overflow beyond 2^(2^20), ``Max`` or
-``Min`` of a complex value) are skipped, and counted when only one side is. Without symbols there is a single value; agreement there
-to 240 digits, without a proof, counts as numeric evidence.
+``Min`` of a complex value) are skipped, and counted when only one side is. Without symbols there
+is a single value; agreement there to 240 digits, without a proof, counts as numeric evidence.
 
 Expensive SymPy steps run under an optional soft time budget (a ``SIGALRM`` timer, only in the
 main thread); the hard stop is the caller's job (``engine.grading.checker.sandbox``).
