@@ -62,12 +62,33 @@ def export(fmt: str, paths: list[Path] | None = None, *, output: Path | None = N
     """Write a quiz in format `fmt` to `output` (atomically), or return it as text."""
     from engine.files import atomic_outputs  # writing only: listing and checking write nothing
 
+    outside_bank(output, paths)
     the_writer = writer(fmt, key=key)
     generated = generate(paths, **options)
     buffer = StringIO()
     with atomic_outputs(output, buffer) as sink:
         the_writer.write(generated.header, generated.copies, sink)
     return buffer.getvalue()
+
+
+def outside_bank(output: Path | None, paths: list[Path] | None) -> None:
+    """Refuse an output that is one of the bank's files, or would be read as one next time.
+
+    Raises:
+        OutputError: naming the output and the bank.
+    """
+    from engine.paths import bundled_bank
+
+    if output is None or output.suffix not in (".yaml", ".yml"):
+        return
+    try:
+        target = output.resolve()
+        for path in paths or [bundled_bank()]:
+            folder = path.resolve() if path.is_dir() else None
+            if target == path.resolve() or (folder is not None and folder in target.parents):
+                raise OutputError(output, f"it is a file of the bank in {path}; write the output elsewhere")
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13): the writer names it
+        return
 
 
 def list_exercises(paths: list[Path] | None = None) -> list[dict[str, Any]]:

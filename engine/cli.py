@@ -158,7 +158,7 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
 
     pins = _pairs(params, "--param")
     copies = _copy_range(copy_range)
-    _outside_bank(output, paths)
+    api.outside_bank(output, list(paths))
     generated = api.generate(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
                          unique=unique, copies=copies)
     total = count if copies is None else copies[1] - copies[0] + 1
@@ -175,23 +175,6 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
         progress.close()
     for path in sink.written:
         click.echo(f"Wrote {path}", err=True)
-
-
-def _outside_bank(output: Path | None, paths: tuple[Path, ...]) -> None:
-    """Refuse an output that is one of the bank's files, or would be read as one next time."""
-    from engine.errors import OutputError
-    from engine.paths import bundled_bank
-
-    if output is None or output.suffix not in (".yaml", ".yml"):
-        return
-    try:
-        target = output.resolve()
-        for path in paths or (bundled_bank(),):
-            folder = path.resolve() if path.is_dir() else None
-            if target == path.resolve() or (folder is not None and folder in target.parents):
-                raise OutputError(output, f"it is a file of the bank in {path}; write the output elsewhere")
-    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13): the writer names it
-        return
 
 
 def _copy_range(text: str | None) -> tuple[int, int] | None:

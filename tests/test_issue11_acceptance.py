@@ -9,9 +9,12 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from engine import api
 from engine.cli import cli
+from engine.errors import OutputError
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK = ROOT / "tests" / "fixtures" / "grading" / "bank"
@@ -75,6 +78,16 @@ def test_generate_never_writes_over_a_file_of_the_bank_it_reads(tmp_path: Path) 
     assert exercise.read_bytes() == (BANK / "count.yaml").read_bytes() and not (bank / "new.yml").exists()
     beside = runner.invoke(cli, ["generate", str(bank), "-f", "json", "-o", str(tmp_path / "quiz.yaml")])
     assert beside.exit_code == 0, beside.output
+
+
+def test_the_api_never_exports_over_a_file_of_the_bank_either(tmp_path: Path) -> None:
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    exercise = bank / "count.yaml"
+    exercise.write_bytes((BANK / "count.yaml").read_bytes())
+    with pytest.raises(OutputError, match="it is a file of the bank in"):
+        api.export("json", [bank], output=exercise)
+    assert exercise.read_bytes() == (BANK / "count.yaml").read_bytes()
 
 
 def test_grade_never_writes_over_its_submissions_or_its_key(tmp_path: Path) -> None:
