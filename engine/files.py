@@ -188,6 +188,10 @@ class Sink:
         target = self.part_path(part)
         return self.stdout if target is None else self.open_file(target)
 
+    def open_binary(self, part: str = "") -> IO[bytes]:
+        """Part `part` for bytes (a PDF, a zip): the same file, atomic or written through, as `open`."""
+        return self.open(part).buffer  # type: ignore[attr-defined,no-any-return]
+
     def open_file(self, target: Path) -> IO[str]:
         """One more output of this export, anywhere: it is written all or none with the others."""
         with naming(target):

@@ -317,3 +317,22 @@ def test_progress_on_a_terminal(tmp_path: Path, basic_bank: Path) -> None:
     status, seen = on_a_terminal(script)
     assert status == 0
     assert b"\r[######........................] 1/5 copies (20 %)\r\x1b[KWrote " in seen
+
+
+def test_a_binary_part_is_atomic_and_reaches_a_text_stdout_as_bytes(tmp_path: Path) -> None:
+    from engine.files import atomic_outputs
+
+    target = tmp_path / "quiz.pdf"
+    with pytest.raises(RuntimeError), atomic_outputs(target) as sink:
+        sink.open_binary().write(b"%PDF-half")
+        raise RuntimeError("the writer failed")
+    assert not target.exists() and not list(tmp_path.iterdir())
+    with atomic_outputs(target) as sink:
+        sink.open_binary().write(b"%PDF-1.7\x00\xff")
+        sink.open_binary("key").write(b"key")
+    assert target.read_bytes() == b"%PDF-1.7\x00\xff" and (tmp_path / "quiz.key.pdf").read_bytes() == b"key"
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="utf-8")
+    with atomic_outputs(None, stdout) as sink:
+        sink.open_binary().write(b"\x00zip")
+    assert raw.getvalue() == b"\x00zip"

@@ -59,13 +59,16 @@ def estimated_size(fmt: str, header: QuizHeader, first: Copy, copies: int, *, ke
 
     The header is counted once per copy, so the estimate errs on the large side.
     """
-    from io import StringIO
+    from io import BytesIO, TextIOWrapper
 
     from engine.files import Sink
 
-    buffer = StringIO()
+    raw = BytesIO()
+    # A text stream over bytes: a writer of text and a writer of bytes (`Sink.open_binary`) both fit.
+    buffer = TextIOWrapper(raw, encoding="utf-8", newline="\n")
     writer(fmt, key=key).write(header, [first], Sink(None, buffer))
-    return len(buffer.getvalue().encode("utf-8")) * copies
+    buffer.flush()
+    return len(raw.getvalue()) * copies
 
 
 def within_size(fmt: str, header: QuizHeader, copies: Iterator[Copy], total: int, *, key: bool = True,
