@@ -15,7 +15,7 @@ import os
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from io import StringIO
+from io import BytesIO, TextIOWrapper
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from pydantic import TypeAdapter
 from engine.authoring.bank import Bank, load_bank
 from engine.authoring.spec import Exercise
 from engine.errors import OutputError, UsageError
-from engine.export.formats import writer
+from engine.export.formats import BINARY, writer
 from engine.generation import pipeline
 from engine.generation.pipeline import Generated
 from engine.generation.quiz import Quiz
@@ -58,17 +58,20 @@ def quiz(paths: list[Path] | None = None, **options: Any) -> Quiz:
 
 
 def export(fmt: str, paths: list[Path] | None = None, *, output: Path | None = None, key: bool = True,
-           **options: Any) -> str:
-    """Write a quiz in format `fmt` to `output` (atomically), or return it as text."""
+           split: bool = False, **options: Any) -> str | bytes:
+    """Write a quiz in format `fmt` to `output` (atomically), or return it: as text, or as bytes
+    for the formats written as bytes (`formats.BINARY`: pdf, qti)."""
     from engine.files import atomic_outputs  # writing only: listing and checking write nothing
 
     outside_bank(output, paths)
-    the_writer = writer(fmt, key=key)
+    the_writer = writer(fmt, key=key, split=split)
     generated = generate(paths, **options)
-    buffer = StringIO()
+    raw = BytesIO()
+    buffer = TextIOWrapper(raw, encoding="utf-8", newline="\n")
     with atomic_outputs(output, buffer) as sink:
         the_writer.write(generated.header, generated.copies, sink)
-    return buffer.getvalue()
+    buffer.flush()
+    return raw.getvalue() if fmt in BINARY else raw.getvalue().decode("utf-8")
 
 
 def outside_bank(output: Path | None, paths: list[Path] | None) -> None:

@@ -141,9 +141,11 @@ def cli() -> None:
                    "to split a big generation over machines.")
 @click.option("--no-size-limit", "unlimited", is_flag=True,
               help=f"Write the output even when it is estimated at over {SIZE_LIMIT // 10**9} GB.")
+@click.option("--split", is_flag=True,
+              help="One file per copy, named after OUTPUT and the sheet id (quiz.pdf: quiz-WI-7-1.pdf, ...).")
 def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: Path | None,
              exercises: tuple[str, ...], params: tuple[str, ...], key: bool, unique: bool,
-             copy_range: str | None, unlimited: bool) -> None:
+             copy_range: str | None, unlimited: bool, split: bool) -> None:
     """Generate COUNT copies of a quiz from a bank folder or exercise files.
 
     PATHS default to the bundled weight-initialization bank. Copy i holds variant i of every
@@ -158,6 +160,10 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
 
     pins = _pairs(params, "--param")
     copies = _copy_range(copy_range)
+    the_writer = writer(fmt, key=key, split=split)
+    if split and output is None:
+        raise click.UsageError("--split writes one file per copy, named after the output file: give it "
+                               "with -o (quiz.pdf: quiz-WI-7-1.pdf, ...)")
     api.outside_bank(output, list(paths))
     generated = api.generate(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
                          unique=unique, copies=copies)
@@ -170,7 +176,7 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     progress = Progress(total, sys.stderr, show=sys.stderr.isatty() and not (output is None and sys.stdout.isatty()))
     try:
         with atomic_outputs(output, sys.stdout) as sink:
-            writer(fmt, key=key).write(generated.header, progress.wrap(stream), sink)
+            the_writer.write(generated.header, progress.wrap(stream), sink)
     finally:
         progress.close()
     for path in sink.written:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
-from engine.errors import OutputError
+from engine.errors import OutputError, UsageError
 from engine.language.printing import circled
 from engine.paths import templates_dir
 
@@ -187,6 +187,17 @@ class Sink:
     def open(self, part: str = "") -> IO[str]:
         target = self.part_path(part)
         return self.stdout if target is None else self.open_file(target)
+
+    def copy_path(self, label: str, part: str = "") -> Path:
+        """Where copy `label` of a split export goes: `quiz.pdf` → `quiz-WI-7-1.pdf` (part "key":
+        `quiz-WI-7-1.key.pdf`), beside the main file.
+
+        Raises:
+            UsageError: the export has no file to put them beside (standard output).
+        """
+        if self.path is None:
+            raise UsageError("one file per copy needs an output file (-o) to name them after")
+        return self.path.with_name(f"{self.path.stem}-{label}{'.' + part if part else ''}{self.path.suffix}")
 
     def open_binary(self, part: str = "") -> IO[bytes]:
         """Part `part` for bytes (a PDF, a zip): the same file, atomic or written through, as `open`."""

@@ -336,3 +336,21 @@ def test_a_binary_part_is_atomic_and_reaches_a_text_stdout_as_bytes(tmp_path: Pa
     with atomic_outputs(None, stdout) as sink:
         sink.open_binary().write(b"\x00zip")
     assert raw.getvalue() == b"\x00zip"
+
+
+def test_split_is_refused_for_a_format_written_as_one_file(runner: CliRunner, basic_bank: Path,
+                                                           tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["generate", str(basic_bank), "--split", "-o", str(tmp_path / "q.md")])
+    assert result.exit_code == 1 and "--split: markdown is written as one file" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_split_copy_is_named_after_the_output(tmp_path: Path) -> None:
+    from engine.errors import UsageError
+    from engine.files import Sink
+
+    sink = Sink(tmp_path / "quiz.pdf")
+    assert sink.copy_path("WI-7-1") == tmp_path / "quiz-WI-7-1.pdf"
+    assert sink.copy_path("WI-7-1", "key") == tmp_path / "quiz-WI-7-1.key.pdf"
+    with pytest.raises(UsageError, match="needs an output file"):
+        Sink(None).copy_path("WI-7-1")

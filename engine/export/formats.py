@@ -23,35 +23,44 @@ class Writer(Protocol):
     def write(self, header: QuizHeader, copies: Iterable[Copy], sink: Sink) -> None: ...
 
 
-def _markdown(key: bool) -> Writer:
+def _markdown(key: bool, split: bool) -> Writer:
     from engine.export.markdown import MarkdownWriter
 
     return MarkdownWriter(key=key)
 
 
-def _json(key: bool) -> Writer:
+def _json(key: bool, split: bool) -> Writer:
     from engine.export.json_format import JsonWriter
 
     return JsonWriter()
 
 
-def _moodle(key: bool) -> Writer:
+def _moodle(key: bool, split: bool) -> Writer:
     # Moodle needs the answers to grade, so `key` does not apply: the export always has them.
     from engine.export.moodle.writer import MoodleWriter
 
     return MoodleWriter()
 
 
-_WRITERS: dict[str, Callable[[bool], Writer]] = {"markdown": _markdown, "json": _json, "moodle": _moodle}
+# name → factory(key, split): `key` whether the answer key is written too, `split` one file per copy.
+_WRITERS: dict[str, Callable[[bool, bool], Writer]] = {"markdown": _markdown, "json": _json, "moodle": _moodle}
 FORMATS: tuple[str, ...] = tuple(_WRITERS)
+# Formats written as bytes (`Sink.open_binary`): `api.export` returns them as bytes.
+BINARY: frozenset[str] = frozenset()
+# Formats that can write one file per copy (`--split`).
+SPLITTABLE: frozenset[str] = frozenset()
 
 
-def writer(name: str, *, key: bool = True) -> Writer:
-    """The writer of format `name`; `key`: whether a Markdown export includes the answer key."""
+def writer(name: str, *, key: bool = True, split: bool = False) -> Writer:
+    """The writer of format `name`; `key`: whether the answer key is written too (where it is
+    optional); `split`: one file per copy (the formats in SPLITTABLE)."""
     make = _WRITERS.get(name)
     if make is None:
         raise UsageError(f"unknown format {name!r} (available: {', '.join(FORMATS)})")
-    return make(key)
+    if split and name not in SPLITTABLE:
+        able = ", ".join(f for f in FORMATS if f in SPLITTABLE) or "none yet"
+        raise UsageError(f"--split: {name} is written as one file (one file per copy: {able})")
+    return make(key, split)
 
 
 def estimated_size(fmt: str, header: QuizHeader, first: Copy, copies: int, *, key: bool = True) -> int:
@@ -66,6 +75,7 @@ def estimated_size(fmt: str, header: QuizHeader, first: Copy, copies: int, *, ke
     raw = BytesIO()
     # A text stream over bytes: a writer of text and a writer of bytes (`Sink.open_binary`) both fit.
     buffer = TextIOWrapper(raw, encoding="utf-8", newline="\n")
+    # Written as one file: split in files, the copies take about as many bytes.
     writer(fmt, key=key).write(header, [first], Sink(None, buffer))
     buffer.flush()
     return len(raw.getvalue()) * copies
