@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+import sys
 
 from .checkers import check_cliff
 from .common import WI4, WI4_SEED, Row, check_text, log, mb
@@ -25,6 +26,30 @@ def measure_startup(bench: Bench) -> None:
             row.timed(timings, None)
             row.check = "ok (exit 0)"
         out.unlink(missing_ok=True)
+        bench.add(row)
+    measure_stack_floor(bench)
+
+
+# What start-up cannot go below: the interpreter and the libraries a command must import (the
+# first pydantic model's build imports the rest of pydantic), before any work of ours.
+STACK_FLOORS = (
+    ("python", "pass"),
+    ("list", "import click, pydantic, yaml\nclass M(pydantic.BaseModel):\n    x: int\nM(x=1)"),
+    ("generate", "import click, pydantic, yaml, jinja2, markdown_it\nclass M(pydantic.BaseModel):\n"
+                 "    x: int\nM(x=1)"),
+)
+
+
+def measure_stack_floor(bench: Bench) -> None:
+    """The start-up floor of each command's library stack (issue 15's start-up target is under it)."""
+    for name, code in STACK_FLOORS:
+        log(f"start-up floor: {name}")
+        what = "the interpreter alone" if name == "python" else f"the libraries `{name}` imports, one model"
+        row = Row(f"stackfloor-{name}", f"start-up floor: {what}", None)
+        timings = bench.timed_runs(row, [sys.executable, "-c", code])
+        if timings:
+            row.timed(timings, None)
+            row.check = "ok (exit 0)"
         bench.add(row)
 
 
