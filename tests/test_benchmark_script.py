@@ -164,3 +164,13 @@ def test_cliff_checker(tmp_path: Path) -> None:
     (tmp_path / "dup.xml").write_text(repeated, encoding="utf-8")
     problems = run.check_cliff(tmp_path / "dup.xml", 4)
     assert any("3 distinct" in p for p in problems) and any("not A + B" in p for p in problems)
+
+
+def test_the_stack_floor_imports_what_the_commands_import() -> None:
+    from bench.startup_cliff import STACK_FLOORS  # run.py put benchmarks/ on the path
+
+    for name, code in STACK_FLOORS:
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, (name, result.stderr)
+    generate = dict(STACK_FLOORS)["generate"]
+    assert all(library in generate for library in ("click", "pydantic", "yaml", "jinja2", "markdown_it"))
