@@ -42,8 +42,15 @@ def _moodle(key: bool, split: bool) -> Writer:
     return MoodleWriter()
 
 
+def _gift(key: bool, split: bool) -> Writer:
+    # As Moodle XML: Moodle grades with the answers, so the export always has them.
+    from engine.export.gift import GiftWriter
+
+    return GiftWriter()
+
+
 # name → factory(key, split): `key` whether the answer key is written too, `split` one file per copy.
-_WRITERS: dict[str, Callable[[bool, bool], Writer]] = {"markdown": _markdown, "json": _json, "moodle": _moodle}
+_WRITERS: dict[str, Callable[[bool, bool], Writer]] = {"markdown": _markdown, "json": _json, "moodle": _moodle, "gift": _gift}
 FORMATS: tuple[str, ...] = tuple(_WRITERS)
 # Formats written as bytes (`Sink.open_binary`): `api.export` returns them as bytes.
 BINARY: frozenset[str] = frozenset()

@@ -1,0 +1,157 @@
+"""GIFT export (Moodle's plain-text question format): one category per exercise holding its variants.
+
+The questions are the Moodle XML export's (:class:`QuestionBuilder`): the same names, idnumbers,
+tags, HTML texts, answers, tolerances and mapping of ``formula``; this module only writes them
+as GIFT, read the way Moodle's importer (``question/format/gift/format.php``) and the npm parser
+gift-pegjs read it (docs/gift.md):
+
+- every text is ``[html]``, the HTML the Moodle XML export stores (math as ``\\(..\\)`` for
+  MathJax), with ``~ = # { } :`` escaped everywhere, TeX included, and a backslash doubled where
+  a reader would take it and the next character for an escape (``\\neq`` would be a newline);
+- GIFT cannot set an answer numbering or stop shuffling, so a choice option starts with its
+  circled number, the one the worked solution names ("Answer: ③");
+- GIFT has no grader information: an essay's (the correct formula) becomes its general feedback;
+- points and penalties are not in GIFT: Moodle gives every question its defaults.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
+from contextlib import ExitStack
+from typing import IO
+
+from engine.export.moodle.questions import (
+    MoodleAnswer,
+    MoodleQuestion,
+    QuestionBuilder,
+    formula_mode,
+)
+from engine.export.moodle.xml import category_path, category_titles, single_line
+from engine.files import Sink
+from engine.generation.quiz import Copy, ExerciseSummary, QuizHeader, Variant
+from engine.language.printing import circled
+from engine.vocabulary import CHOICE_KINDS
+
+_SPECIAL = re.compile(r"([~=#{}:])")
+# A backslash the readers would join with the next character: before an escape sequence's
+# character (`\n` included) or at the end, where GIFT syntax follows.
+_JOINED_BACKSLASH = re.compile(r"\\(?=[\\~=#{}:n]|\Z)")
+_ANY_BACKSLASH = re.compile(r"\\")
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+# What each kind becomes, for the comment above its category.
+_MAPPING = {
+    "choice": "multiple choice, one answer, options labelled as the worked solution names them",
+    "true_false": "true/false, the feedback of the wrong answer after the first #",
+    "integer": "numerical, exact (tolerance 0); misconceptions are 0% answers with their feedback",
+    "numeric": "numerical with an absolute tolerance; misconceptions are 0% answers with their feedback",
+    "multichoice": "multiple choice built from the correct formula and the template's distractors",
+    "essay": "essay graded by hand: Moodle cannot check formulas; the answer is in the general feedback",
+}
+
+
+def escape(text: str, *, name: bool = False) -> str:
+    """Text as both GIFT readers give it back: ``~ = # { } :`` escaped, backslashes kept.
+
+    A backslash is doubled where a reader would join it with what follows (``\\neq``, ``\\{``,
+    ``\\\\``, a final one); in a name (``::name::``) every backslash is, as gift-pegjs requires.
+    """
+    doubled = (_ANY_BACKSLASH if name else _JOINED_BACKSLASH).sub(r"\\\\", text)
+    return _LINE_BREAK.sub(r"\\n", _SPECIAL.sub(r"\\\1", doubled))
+
+
+def category_line(bank_title: str, exercise_title: str) -> str:
+    """``$CATEGORY: $course$/top/<bank>/<exercise>``, the Moodle XML export's path.
+
+    Moodle reads `\\\\` there as one backslash and no other escape, so a joining backslash is
+    doubled; gift-pegjs reads the line as it is.
+    """
+    return "$CATEGORY: " + _JOINED_BACKSLASH.sub(r"\\\\", category_path(bank_title, exercise_title))
+
+
+def _comment_token(key: str, value: str) -> str:
+    # Moodle reads `[id:...]`/`[tag:...]` from the comment, with `]` escaped as `\]`.
+    return f"[{key}:{single_line(value).replace(']', chr(92) + ']')}]"
+
+
+def _answer_line(answer: MoodleAnswer, mark: str, label: str) -> str:
+    if answer.tolerance is not None:
+        text = f"{answer.text}:{answer.tolerance}"  # plain decimals: nothing to escape
+    else:
+        text = escape(label + answer.text)
+    feedback = f"#{escape(answer.feedback)}" if answer.feedback else ""
+    return f"\t{mark}{text}{feedback}\n"
+
+
+def _answers(q: MoodleQuestion, labelled: bool) -> str:
+    """The lines between `{` and `}`, general feedback excluded."""
+    if q.type == "truefalse":
+        right = next(a for a in q.answers if a.fraction != "0")
+        wrong = next(a for a in q.answers if a.fraction == "0")
+        # Moodle's order: the feedback of a wrong answer first, then that of the right one.
+        feedback = f"\n\t#{escape(wrong.feedback)}" if wrong.feedback or right.feedback else ""
+        if right.feedback:
+            feedback += f"\n\t#{escape(right.feedback)}"
+        return f"{right.text.upper()}{feedback}\n"
+    if q.type == "numerical":
+        first, *others = q.answers
+        return "#\n" + _answer_line(first, "=", "") + "".join(_answer_line(a, "=%0%", "") for a in others)
+    if q.type == "essay":
+        return "\n"
+    lines = []
+    for number, answer in enumerate(q.answers, start=1):
+        label = f"{circled(number)} " if labelled else ""
+        lines.append(_answer_line(answer, "=" if answer.fraction != "0" else "~", label))
+    return "\n" + "".join(lines)
+
+
+def question_text(q: MoodleQuestion, *, labelled: bool) -> str:
+    """One question in GIFT: the id and tags comment, name, text, answers and general feedback."""
+    tokens = [_comment_token("id", q.idnumber), *(_comment_token("tag", tag) for tag in q.tags)]
+    general = q.graderinfo if q.type == "essay" else q.generalfeedback
+    general_line = f"\t####{escape(general)}\n" if general else ""
+    return (
+        f"// {' '.join(tokens)}\n"
+        f"::{escape(q.name, name=True)}::[html]{escape(q.questiontext)}{{{_answers(q, labelled)}"
+        f"{general_line}}}\n"
+    )
+
+
+def _exercise_comment(summary: ExerciseSummary, first: Variant | None) -> str:
+    mode: str = summary.kind if summary.kind not in CHOICE_KINDS else "choice"
+    if mode == "formula":
+        mode = formula_mode(first) if first is not None else "multichoice"
+    return single_line(f"// exercise {summary.id} ({summary.kind}, {summary.source}): {_MAPPING[mode]}")
+
+
+class GiftWriter:
+    """GIFT for Question bank → Import; always holds the answers (Moodle grades with them)."""
+
+    def write(self, header: QuizHeader, copies: Iterable[Copy], sink: Sink) -> None:
+        builder = QuestionBuilder(header.bank.code)
+        firsts: list[Variant | None] = [None] * len(header.exercises)
+        with ExitStack() as stack:
+            # Copies come copy by copy, categories go exercise by exercise: each exercise's
+            # questions wait in a temporary file, so memory does not grow with the copies.
+            spools: list[IO[str]] = [
+                stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
+                for _ in header.exercises
+            ]
+            for copy in copies:
+                for k, variant in enumerate(copy.variants):
+                    firsts[k] = firsts[k] or variant
+                    labelled = variant.kind in CHOICE_KINDS
+                    spools[k].write("\n" + question_text(builder.build(variant), labelled=labelled))
+            out = sink.open()
+            out.write(single_line(
+                f"// quizwright GIFT export, format 1: bank {header.bank.code} sha256 {header.bank.hash}, "
+                f"seed {header.seed}, {header.count} variant(s) per exercise, one category per exercise"
+            ) + "\n// Moodle: Question bank → Import → GIFT format. Texts are HTML, math \\(..\\) for MathJax.\n")
+            titles = category_titles(header.exercises)
+            for summary, first, spool in zip(header.exercises, firsts, spools, strict=True):
+                out.write(f"\n{_exercise_comment(summary, first)}\n{category_line(header.bank.title, titles[summary.id])}\n")
+                spool.seek(0)
+                shutil.copyfileobj(spool, out)
