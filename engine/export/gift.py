@@ -35,12 +35,11 @@ from engine.generation.quiz import Copy, ExerciseSummary, QuizHeader, Variant
 from engine.language.printing import circled
 from engine.vocabulary import CHOICE_KINDS
 
-_SPECIAL = re.compile(r"([~=#{}:])")
+_ESCAPED = str.maketrans({**{c: "\\" + c for c in "~=#{}:"}, "\n": "\\n", "\r": ""})
 # A backslash the readers would join with the next character: before an escape sequence's
 # character (`\n` included) or at the end, where GIFT syntax follows.
 _JOINED_BACKSLASH = re.compile(r"\\(?=[\\~=#{}:n]|\Z)")
 _ANY_BACKSLASH = re.compile(r"\\")
-_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 # What each kind becomes, for the comment above its category.
 _MAPPING = {
@@ -59,8 +58,9 @@ def escape(text: str, *, name: bool = False) -> str:
     A backslash is doubled where a reader would join it with what follows (``\\neq``, ``\\{``,
     ``\\\\``, a final one); in a name (``::name::``) every backslash is, as gift-pegjs requires.
     """
-    doubled = (_ANY_BACKSLASH if name else _JOINED_BACKSLASH).sub(r"\\\\", text)
-    return _LINE_BREAK.sub(r"\\n", _SPECIAL.sub(r"\\\1", doubled))
+    if "\\" in text:
+        text = (_ANY_BACKSLASH if name else _JOINED_BACKSLASH).sub(r"\\\\", text)
+    return text.translate(_ESCAPED)
 
 
 def category_line(bank_title: str, exercise_title: str) -> str:
