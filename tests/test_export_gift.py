@@ -32,8 +32,8 @@ from engine.export import gift
 from engine.export.formats import writer
 from engine.export.html import markdown_to_html, markdown_to_html_inline, one_line, tex_html
 from engine.export.moodle.questions import QuestionBuilder
-from engine.export.moodle.xml import category_path, category_titles
-from engine.generation.quiz import Quiz, Variant
+from engine.export.moodle.xml import category_path, category_titles, plain_decimal
+from engine.generation.quiz import FormulaAnswer, NumericAnswer, Quiz, Variant
 from engine.language.printing import circled
 
 HERE = Path(__file__).parent
@@ -261,9 +261,9 @@ def check(reads: list[Read], quiz: Quiz) -> None:
             assert read.category == category_path(quiz.bank.title, titles[summary.id]), where
             assert (read.name, read.idnumber, read.tags) == (moodle.name, variant.id, tuple(moodle.tags)), where
             assert read.text == moodle.questiontext, where
-            if read.qtype == "essay":
+            if isinstance(variant.answer, FormulaAnswer) and read.qtype == "essay":
                 assert read.general == moodle.graderinfo, where
-                assert tex_html(variant.answer.latex, display=False) in read.general, where  # type: ignore[union-attr]
+                assert tex_html(variant.answer.latex, display=False) in read.general, where
             else:
                 assert read.general == _block(variant.explanation), where
             check_answers(read, variant)
@@ -281,9 +281,9 @@ def check_answers(read: Read, variant: Variant) -> None:
         right = (float(answer.value), 0.0) if answer.type == "integer" else (
             float(answer.decimal), float(answer.absolute_tolerance))
         assert read.qtype == "numerical" and read.answers[0] == (right, 1.0, ""), where
-        feedback = {float(m.decimal): _block(m.feedback) for m in variant.misconceptions if m.decimal}
+        misconceptions = {float(m.decimal): _block(m.feedback) for m in variant.misconceptions if m.decimal}
         for (value, tolerance), fraction, text in read.answers[1:]:
-            assert fraction == 0 and feedback[value] == text, where
+            assert fraction == 0 and misconceptions[value] == text, where
             assert 0 <= tolerance and abs(value - right[0]) > tolerance + right[1], where
     elif answer.type == "option":
         options = [(f"{circled(o.number)} {one_line(markdown_to_html_inline(o.text))}", 1.0 if o.correct else 0.0,
@@ -293,11 +293,11 @@ def check_answers(read: Read, variant: Variant) -> None:
     elif not variant.misconceptions:
         assert read.qtype == "essay", where
     else:
-        options = {tex_html(answer.latex, display=False): (1.0, "")}
+        formulas = {tex_html(answer.latex, display=False): (1.0, "")}
         for m in variant.misconceptions:
-            options.setdefault(tex_html(m.latex, display=False), (0.0, _block(m.feedback)))
+            formulas.setdefault(tex_html(m.latex, display=False), (0.0, _block(m.feedback)))
         assert read.qtype == "multichoice", where
-        assert sorted(read.answers) == sorted((text, f, fb) for text, (f, fb) in options.items()), where
+        assert sorted(read.answers) == sorted((text, f, fb) for text, (f, fb) in formulas.items()), where
 
 
 def check_categories(parsed: list[dict[str, Any]], quiz: Quiz) -> None:
@@ -339,12 +339,20 @@ def test_moodles_importer_reads_every_question_back_as_the_key(exports: list[tup
 
 
 def test_the_runs_cover_every_kind_and_both_formula_forms(exports: list[tuple[str, str, Quiz]]) -> None:
-    types = {(q["type"], kind) for _, document, quiz in exports[3:4]
-             for q, kind in zip([q for q in gift_pegjs([document])[0] if q["type"] != "Category"],
-                                [v.kind for s in range(len(quiz.exercises)) for v in (c.variants[s] for c in quiz.copies)],
-                                strict=True)}
-    assert types == {("MC", "concept"), ("MC", "scenario"), ("MC", "choice"), ("TF", "true_false"),
-                     ("Numerical", "integer"), ("Numerical", "numeric"), ("MC", "formula"), ("Essay", "formula")}
+    _, document, quiz = next(e for e in exports if e[0] == "fixtures")
+    questions = [q for q in gift_pegjs([document])[0] if q["type"] != "Category"]
+    kinds = [copy.variants[k].kind for k in range(len(quiz.exercises)) for copy in quiz.copies]
+    assert set(zip((q["type"] for q in questions), kinds, strict=True)) == {
+        ("MC", "concept"), ("MC", "scenario"), ("MC", "choice"), ("TF", "true_false"), ("Numerical", "integer"),
+        ("Numerical", "numeric"), ("MC", "formula"), ("Essay", "formula")}
+
+
+def test_numbers_are_the_keys_decimal_text(exports: list[tuple[str, str, Quiz]]) -> None:
+    for _, document, quiz in exports:
+        for variant in (v for copy in quiz.copies for v in copy.variants):
+            if isinstance(variant.answer, NumericAnswer):
+                line = f"\t={plain_decimal(variant.answer.decimal)}:{plain_decimal(variant.answer.absolute_tolerance)}\n"
+                assert line in document, variant.id
 
 
 def test_hostile_tex_and_gift_characters_come_back_as_written(exports: list[tuple[str, str, Quiz]]) -> None:
