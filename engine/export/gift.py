@@ -74,7 +74,8 @@ def category_line(bank_title: str, exercise_title: str) -> str:
 
 def _comment_token(key: str, value: str) -> str:
     # Moodle reads `[id:...]`/`[tag:...]` from the comment, with `]` escaped as `\]`.
-    return f"[{key}:{single_line(value).replace(']', chr(92) + ']')}]"
+    escaped = single_line(value).replace("]", "\\]")
+    return f"[{key}:{escaped}]"
 
 
 def _answer_line(answer: MoodleAnswer, mark: str, label: str) -> str:
