@@ -49,13 +49,21 @@ def _gift(key: bool, split: bool) -> Writer:
     return GiftWriter()
 
 
+def _html(key: bool, split: bool) -> Writer:
+    # A self-check page checks answers itself, so it always holds the key: `key` does not apply.
+    from engine.export.selfcheck.writer import SelfCheckWriter
+
+    return SelfCheckWriter(split=split)
+
+
 # name → factory(key, split): `key` whether the answer key is written too, `split` one file per copy.
-_WRITERS: dict[str, Callable[[bool, bool], Writer]] = {"markdown": _markdown, "json": _json, "moodle": _moodle, "gift": _gift}
+_WRITERS: dict[str, Callable[[bool, bool], Writer]] = {"markdown": _markdown, "json": _json, "moodle": _moodle,
+                                                       "gift": _gift, "html": _html}
 FORMATS: tuple[str, ...] = tuple(_WRITERS)
 # Formats written as bytes (`Sink.open_binary`): `api.export` returns them as bytes.
 BINARY: frozenset[str] = frozenset()
 # Formats that can write one file per copy (`--split`).
-SPLITTABLE: frozenset[str] = frozenset()
+SPLITTABLE: frozenset[str] = frozenset({"html"})
 
 
 def writer(name: str, *, key: bool = True, split: bool = False) -> Writer:
