@@ -231,12 +231,21 @@ def test_the_whole_bank_is_answered_in_the_browser(browser: Any, tmp_path: Path,
     page = open_page(browser, tmp_path, page_html([BUNDLED], seed=seed, count=2))
     for copy in quiz.copies:
         page.select_option("#sheet-select", copy.sheet)
-        assert page.is_visible(f"#sheet-{copy.index + 1}")
+        assert page.is_visible(f"#sheet-{copy.index + 1}") and not page.is_visible(f"#sheet-{2 - copy.index}")
         results = page.evaluate(ANSWER_ALL, whole_sheet(copy.index, copy.variants))
         for wanted, got in zip(whole_sheet(copy.index, copy.variants), results, strict=True):
             assert got["status"] == wanted["status"], got
             assert got["feedback"] == got["wanted"], got
     assert page.errors == [] and page.requests == [page.file]
+
+
+def test_the_address_names_the_sheet_shown(browser: Any, tmp_path: Path) -> None:
+    page = open_page(browser, tmp_path, page_html([FIXTURES], seed=0, count=3))
+    assert page.is_visible("#sheet-1") and not page.is_visible("#sheet-3")
+    page.goto(page.file + "#FX-0-0003")
+    page.reload()
+    assert page.is_visible("#sheet-3") and not page.is_visible("#sheet-1")
+    assert page.input_value("#sheet-select") == "FX-0-0003"
 
 
 def test_a_question_answered_with_the_keyboard_alone(browser: Any, tmp_path: Path) -> None:

@@ -251,9 +251,10 @@
         }
         return ["call", fn[2], args];
       }
+      var constant = Object.prototype.hasOwnProperty.call(CONSTANTS, tok.text);
+      if (call && !constant && names.indexOf(tok.text) < 0) throw new Problem("unknown function " + tok.text, tok.pos);
       if (names.indexOf(tok.text) >= 0) return ["sym", tok.text];
-      if (call) throw new Problem("unknown function " + tok.text, tok.pos);
-      if (Object.prototype.hasOwnProperty.call(CONSTANTS, tok.text)) return ["num", CONSTANTS[tok.text]];
+      if (constant) return ["num", CONSTANTS[tok.text]];
       throw new Problem("unknown symbol " + tok.text, tok.pos);
     }
     if (peek().kind === "end") throw new Problem("the formula is empty");
