@@ -318,3 +318,38 @@ def test_hostile_text_stays_text_in_the_browser(browser: Any, tmp_path: Path) ->
     assert page.evaluate("window.pwned") is None
     assert page.evaluate("document.querySelectorAll('img, body script').length") == 1  # the page's own script
     assert page.requests == [page.file] and page.errors == []
+
+
+FORMULAS = ["2/n_in", "2 n_in", "2(n_in + 1)", "n_in(n_out + 1)", "(n_in)(n_out)", "n_in n_out", "2/n_in^2",
+            "2/n_in**2", "-n_in^2", "2^-1", "sqrt(2/n_in)", "√n_in", "√(n_in)", "n_in²", "2·n_in", "2×n_in",
+            "2 − n_in", "ln(n_in)", "log(n_in, 2)", "pi n_in", "e^n_in", "pi(2)", "1/2n_in", "2/(n_in", "2/n_in)",
+            "2/", "*2", "()", "f(n_in)", "x", "sqrt n_in", "sqrt^2(n_in)", "sin()", "log(1, 2, 3)", "2,5",
+            "n_in = 2", "[n_in]", "3!", "2..5", "5.", "n_in.x", "Abs(-n_in)", "factorial(n_in)", "binomial(n_in, 2)",
+            "2 3", "sqrt(n_in)(n_out)", "'a'", "2 ; 3", "Max(n_in, n_out, 1)", "floor(n_in/2)", "arcsin(1/n_in)",
+            "1e3 n_in", ".5n_in", "n_in^", "2**-n_in", "sin^2(n_in)", "-", "+n_in", "n_in/0", "2n_in n_out",
+            "((n_in)", "n_in))", "exp", "E^2", "2(3)(n_in)", "n_in(2)(3)", "x(2)", "abs(n_in)", "1/2/n_in",
+            "n_in % 2", "n_in & 2", "¹", "n_in⁻¹", "√", "√2", "n_in_", "_n", "2 .5"]
+
+
+def test_the_page_reads_formulas_as_the_grader_does(browser: Any, tmp_path: Path) -> None:
+    from engine.language import grammar
+    from engine.language.allow import STUDENT
+    from engine.language.tokens import DEFAULT_LIMITS, GrammarError
+
+    page = open_page(browser, tmp_path, page_html([FIXTURES / "formula.yaml"], seed=0))
+    replies = page.evaluate("""texts => texts.map(text => {
+        const form = document.getElementById("s1q1");
+        form.querySelector("input").value = text;
+        form.requestSubmit();
+        return form.querySelector(".verdict .says").textContent;
+    })""", FORMULAS)
+    differ = []
+    for text, reply in zip(FORMULAS, replies, strict=True):
+        try:
+            grammar.parse(text, STUDENT, {"n_in", "n_out"}, DEFAULT_LIMITS)
+            wanted: tuple[str, ...] = ("✓ Correct.", "✗ Not correct.")
+        except GrammarError as error:
+            wanted = (f"⚠ Cannot read your answer: {error}.",)
+        if reply not in wanted:
+            differ.append((text, reply, wanted))
+    assert differ == [], "\n".join(map(str, differ))

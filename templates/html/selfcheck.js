@@ -109,7 +109,7 @@
   var NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
 
   function tokenize(source) {
-    var s = normalise(source), tokens = [], depth = 0, i = 0, m;
+    var s = normalise(source), tokens = [], opened = [], i = 0, m;
     while (i < s.length) {
       var ch = s[i], rest = s.slice(i);
       if (" \t\r\n\f\v".indexOf(ch) >= 0) { i++; continue; }
@@ -123,8 +123,8 @@
         i += m[0].length;
         if (s[i] === ".") throw new Problem("attribute access with '.' is not allowed", i + 1);
       } else if (ch === "(" || ch === ")" || ch === ",") {
-        if (ch === "(") depth++;
-        if (ch === ")" && --depth < 0) throw new Problem("unmatched ')'", i + 1);
+        if (ch === "(") opened.push(i + 1);
+        if (ch === ")" && opened.pop() === undefined) throw new Problem("unmatched ')'", i + 1);
         tokens.push({kind: ch, text: ch, pos: i + 1});
         i++;
       } else if (rest.slice(0, 2) === "**") {
@@ -138,7 +138,7 @@
       }
       if (tokens.length > 400) throw new Problem("formula too long (more than 400 numbers, names and operators)");
     }
-    if (depth > 0) throw new Problem("unclosed '('");
+    if (opened.length) throw new Problem("unclosed '('", opened[opened.length - 1]);
     tokens.push({kind: "end", text: "", pos: s.length + 1});
     return tokens;
   }
@@ -246,8 +246,11 @@
         }
         close(opening);
         if (args.length < fn[0] || args.length > fn[1]) {
-          throw new Problem(tok.text + " takes " + (fn[0] === fn[1] ? fn[0] : fn[0] + " or more") + " argument" +
-            (fn[1] === 1 ? "" : "s") + " (got " + args.length + ")", tok.pos);
+          var counts = [];
+          for (var n = fn[0]; n <= fn[1] && n <= fn[0] + 4; n++) counts.push(n);
+          var wanted = fn[1] === Infinity ? "at least " + fn[0] : counts.join(" or ");
+          throw new Problem(tok.text + " takes " + wanted + " argument" + (fn[0] === 1 && fn[1] === 1 ? "" : "s") +
+            " (got " + args.length + ")", tok.pos);
         }
         return ["call", fn[2], args];
       }
