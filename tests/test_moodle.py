@@ -780,7 +780,7 @@ def test_memory_does_not_grow_with_the_copies() -> None:
 def test_formats() -> None:
     from engine.export.formats import FORMATS
 
-    assert FORMATS == ("markdown", "json", "moodle", "gift", "html")
+    assert FORMATS == ("markdown", "json", "moodle", "gift", "html", "qti")
     assert isinstance(writer("moodle"), moodle_writer.MoodleWriter)
     with pytest.raises(UsageError, match="unknown format 'pdf'"):
         writer("pdf")

@@ -56,12 +56,19 @@ def _html(key: bool, split: bool) -> Writer:
     return SelfCheckWriter(split=split)
 
 
+def _qti(key: bool, split: bool) -> Writer:
+    # Canvas grades with the answers, so `key` does not apply: the export always has them.
+    from engine.export.qti.writer import QtiWriter
+
+    return QtiWriter()
+
+
 # name → factory(key, split): `key` whether the answer key is written too, `split` one file per copy.
 _WRITERS: dict[str, Callable[[bool, bool], Writer]] = {"markdown": _markdown, "json": _json, "moodle": _moodle,
-                                                       "gift": _gift, "html": _html}
+                                                       "gift": _gift, "html": _html, "qti": _qti}
 FORMATS: tuple[str, ...] = tuple(_WRITERS)
 # Formats written as bytes (`Sink.open_binary`): `api.export` returns them as bytes.
-BINARY: frozenset[str] = frozenset()
+BINARY: frozenset[str] = frozenset({"qti"})
 # Formats that can write one file per copy (`--split`).
 SPLITTABLE: frozenset[str] = frozenset({"html"})
 

@@ -112,6 +112,22 @@ def formula_mode(variant: Variant) -> str:
     return "multichoice" if variant.misconceptions else "essay"
 
 
+def formula_options(variant: Variant, answer: FormulaAnswer) -> list[tuple[str, bool, str]]:
+    """A formula's multiple choice: (TeX, correct, misconception feedback) of the correct formula
+    and each distinct distractor, in a fixed order per variant."""
+    options: list[tuple[str, bool, str]] = [(answer.latex, True, "")]
+    seen = {single_line(answer.latex)}
+    for miscon in variant.misconceptions:
+        if single_line(miscon.latex) in seen:
+            continue
+        seen.add(single_line(miscon.latex))
+        options.append((miscon.latex, False, miscon.feedback))
+    # A fixed order per variant, from its id (not from a random generator): the correct
+    # formula is not always first, and the LMS may shuffle further per attempt.
+    options.sort(key=lambda option: hashlib.sha256(f"{variant.id}\0{option[0]}".encode()).hexdigest())
+    return options
+
+
 @dataclass(frozen=True, slots=True)
 class _ExerciseConstants:
     """What a question takes from its exercise alone, the same for every variant."""
@@ -277,23 +293,12 @@ class QuestionBuilder:
             )
             note = f"{questiontext} <p><em>{self.html_inline(answer.syntax_hint)} {FORMULA_ESSAY_NOTE}</em></p>"
             return "essay", ESSAY_PENALTY, [], note, False, grader
-        options: list[tuple[str, str, str]] = [(answer.latex, RIGHT, "")]
-        seen = {single_line(answer.latex)}
-        for miscon in variant.misconceptions:
-            if single_line(miscon.latex) in seen:
-                continue
-            seen.add(single_line(miscon.latex))
-            options.append((miscon.latex, WRONG, self.html(miscon.feedback)))
-        # A fixed order per variant, from its id (not from a random generator): the correct
-        # formula is not always first, and Moodle may shuffle further per attempt.
-        options.sort(
-            key=lambda option: hashlib.sha256(f"{variant.id}\0{option[0]}".encode()).hexdigest()
-        )
         answers = [
             MoodleAnswer(
-                fraction=fraction, text=tex_html(latex, display=False), html=True, feedback=feedback
+                fraction=RIGHT if correct else WRONG, text=tex_html(latex, display=False), html=True,
+                feedback=self.html(feedback) if feedback else "",
             )
-            for latex, fraction, feedback in options
+            for latex, correct, feedback in formula_options(variant, answer)
         ]
         note = f"{questiontext} <p><em>{FORMULA_CHOICE_NOTE}</em></p>"
         return "multichoice", penalty_for(len(answers)), answers, note, True, ""

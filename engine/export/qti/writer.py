@@ -1,0 +1,141 @@
+"""The Canvas QTI 1.2 writer: one zip holding the manifest, the assessment and Canvas's quiz settings.
+
+The assessment has one question group per exercise ("pick 1", as Moodle's random question)
+holding its variants in copy order. Every XML file is checked to be well-formed before it is
+zipped (Canvas imports a package with a broken file partially and says nothing), and the zip's
+bytes depend only on its contents: sorted entries, fixed dates, fixed compression.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import xml.parsers.expat
+import zipfile
+from collections.abc import Iterable
+from contextlib import ExitStack
+from typing import IO
+
+import jinja2
+
+from engine.export.html import escape_html
+from engine.export.moodle.xml import single_line, xml_chars, xml_comment
+from engine.export.qti.items import ItemBuilder, QtiExportError, ident
+from engine.files import Sink, output_environment
+from engine.generation.quiz import Copy, QuizHeader
+
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip can hold: no clock in the bytes
+ZIP_LEVEL = 9
+CHUNK = 1 << 16
+
+
+def well_formed(source: IO[bytes] | bytes, name: str) -> None:
+    """Raises QtiExportError unless `source` is well-formed XML (expat, as strict as Canvas's parser)."""
+    parser = xml.parsers.expat.ParserCreate()
+    try:
+        if isinstance(source, bytes):
+            parser.Parse(source, True)
+        else:
+            source.seek(0)
+            parser.ParseFile(source)
+    except xml.parsers.expat.ExpatError as exc:
+        raise QtiExportError(f"{name}: not well-formed XML ({exc}); nothing was written") from None
+
+
+def zip_info(name: str) -> zipfile.ZipInfo:
+    """An entry with a fixed date, permissions and compression."""
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3  # Unix, whatever system writes it
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def write_zip(entries: dict[str, IO[bytes] | bytes], out: IO[bytes]) -> None:
+    """The entries, by sorted name, as a deterministic zip written to a seekable `out`."""
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as archive:
+        for name in sorted(entries):
+            source = entries[name]
+            info = zip_info(name)
+            if isinstance(source, bytes):
+                archive.writestr(info, source)
+                continue
+            source.seek(0)
+            with archive.open(info, "w", force_zip64=True) as target:
+                shutil.copyfileobj(source, target, CHUNK)
+
+
+class QtiWriter:
+    """A zip for Canvas (Course → Import existing content → QTI .zip file), Blackboard and Brightspace."""
+
+    def write(self, header: QuizHeader, copies: Iterable[Copy], sink: Sink) -> None:
+        env = output_environment()
+        builder = ItemBuilder()
+        item_template = env.get_template("qti/item.xml.j2")
+        points: list[int] = [0] * len(header.exercises)
+        sheets: list[str] = []
+        with ExitStack() as stack:
+            # Copies come copy by copy, groups go exercise by exercise: each exercise's items
+            # wait in a temporary file, so memory does not grow with N.
+            spools: list[IO[str]] = [
+                stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
+                for _ in header.exercises
+            ]
+            for copy in copies:
+                sheets.append(copy.sheet)
+                for k, variant in enumerate(copy.variants):
+                    points[k] = variant.points
+                    spools[k].write(item_template.render(item=builder.build(variant)))
+            key = ident("assessment", header.bank.hash, str(header.seed), str(header.count),
+                        *(f"{name}={value}" for name, value in sorted(header.pinned.items())),
+                        *(s.id for s in header.exercises), *sheets[:1], *sheets[-1:])
+            assessment = stack.enter_context(tempfile.TemporaryFile("w+b"))
+            _write_assessment(env, header, key, points, spools, assessment)
+            entries = _package(env, header, key, sum(points), assessment)
+            archive = stack.enter_context(tempfile.TemporaryFile("w+b"))
+            write_zip(entries, archive)
+            archive.seek(0)
+            shutil.copyfileobj(archive, sink.open_binary(), CHUNK)
+
+
+def _write_assessment(env: jinja2.Environment, header: QuizHeader, key: str, points: list[int],
+                      spools: list[IO[str]], out: IO[bytes]) -> None:
+    """The QTI file: a root section holding one "pick 1" group per exercise."""
+    def put(text: str) -> None:
+        out.write(text.encode("utf-8"))
+
+    put(env.get_template("qti/assessment_start.xml.j2").render(
+        ident=key, title=_title(header), comment=xml_comment(
+            f"quizwright QTI export, format 1: bank {header.bank.code} sha256 {header.bank.hash}, "
+            f"seed {header.seed}, {header.count} variant(s) per exercise, one question group per exercise")))
+    section = env.get_template("qti/section_start.xml.j2")
+    for summary, spool, exercise_points in zip(header.exercises, spools, points, strict=True):
+        put(section.render(ident=ident(key, summary.id), title=xml_chars(single_line(summary.title)),
+                           points=exercise_points))
+        spool.flush()
+        spool.seek(0)
+        while chunk := spool.read(CHUNK):
+            put(chunk)
+        put("    </section>\n")
+    put("    </section>\n  </assessment>\n</questestinterop>\n")
+    well_formed(out, "the assessment")
+
+
+def _package(env: jinja2.Environment, header: QuizHeader, key: str, points: int,
+             assessment: IO[bytes]) -> dict[str, IO[bytes] | bytes]:
+    """The zip's entries, named as Canvas names them in its own QTI exports."""
+    manifest = env.get_template("qti/imsmanifest.xml.j2").render(ident=key).encode("utf-8")
+    description = (
+        f"<p>Generated by quizwright from the bank {escape_html(xml_chars(header.bank.title))} (sha256 {header.bank.hash}), "
+        f"seed {header.seed}: {header.count} variant(s) per exercise. Each question group gives every "
+        "student one of its exercise's variants.</p>"
+    )
+    meta = env.get_template("qti/assessment_meta.xml.j2").render(
+        ident=key, title=_title(header), description=description, points=f"{points}.0").encode("utf-8")
+    well_formed(manifest, "imsmanifest.xml")
+    well_formed(meta, "assessment_meta.xml")
+    return {"imsmanifest.xml": manifest, f"{key}/{key}.xml": assessment, f"{key}/assessment_meta.xml": meta}
+
+
+def _title(header: QuizHeader) -> str:
+    return xml_chars(single_line(f"{header.bank.title} (seed {header.seed})"))
