@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import lxml.html
 import pytest
 from click.testing import CliRunner
@@ -32,9 +33,11 @@ from lxml import etree
 from engine import api
 from engine.cli import cli
 from engine.export.formats import BINARY, writer
+from engine.export.qti import writer as qti_writer
 from engine.export.qti.html import CanvasHtml, equation_image
 from engine.export.qti.items import QtiExportError
 from engine.export.qti.writer import ZIP_DATE, QtiWriter, well_formed
+from engine.files import output_environment
 from engine.generation.quiz import Quiz, Variant
 
 HERE = Path(__file__).parent
@@ -181,10 +184,22 @@ def test_cli_writes_the_zip(tmp_path: Path) -> None:
     assert out.read_bytes() == export(None, seed=4, count=2)
 
 
-def test_a_broken_file_is_refused_before_zipping() -> None:
+def test_a_broken_file_is_refused_before_zipping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     well_formed(b"<a><b/></a>", "fine")
     with pytest.raises(QtiExportError, match="imsmanifest.xml: not well-formed XML"):
         well_formed(b"<a><b></a>", "imsmanifest.xml")
+
+    def broken_environment() -> jinja2.Environment:
+        env = output_environment()
+        env.loader = jinja2.ChoiceLoader(
+            [jinja2.DictLoader({"qti/section_start.xml.j2": "<section>&"}), env.loader])  # type: ignore[list-item]
+        return env
+
+    monkeypatch.setattr(qti_writer, "output_environment", broken_environment)
+    out = tmp_path / "quiz.zip"
+    with pytest.raises(QtiExportError, match="the assessment: not well-formed XML"):
+        api.export("qti", [FIXTURES / "concept.yaml"], output=out)
+    assert not out.exists()
 
 
 # -- the mapping of each kind ---------------------------------------------------------------------

@@ -73,7 +73,7 @@ class QtiWriter:
         builder = ItemBuilder()
         item_template = env.get_template("qti/item.xml.j2")
         points: list[int] = [0] * len(header.exercises)
-        sheets: list[str] = []
+        sheets = ["", ""]  # the first and the last copy's: --copies A-B makes another quiz
         with ExitStack() as stack:
             # Copies come copy by copy, groups go exercise by exercise: each exercise's items
             # wait in a temporary file, so memory does not grow with N.
@@ -82,13 +82,14 @@ class QtiWriter:
                 for _ in header.exercises
             ]
             for copy in copies:
-                sheets.append(copy.sheet)
+                sheets[0] = sheets[0] or copy.sheet
+                sheets[1] = copy.sheet
                 for k, variant in enumerate(copy.variants):
                     points[k] = variant.points
                     spools[k].write(item_template.render(item=builder.build(variant)))
             key = ident("assessment", header.bank.hash, str(header.seed), str(header.count),
                         *(f"{name}={value}" for name, value in sorted(header.pinned.items())),
-                        *(s.id for s in header.exercises), *sheets[:1], *sheets[-1:])
+                        *(s.id for s in header.exercises), *sheets)
             assessment = stack.enter_context(tempfile.TemporaryFile("w+b"))
             _write_assessment(env, header, key, points, spools, assessment)
             entries = _package(env, header, key, sum(points), assessment)
