@@ -1,7 +1,7 @@
 """Canvas QTI 1.2 export: the zip, the IMS grammars, the mapping of each kind, and text2qti's shape.
 
-Every XML file of the zip is validated against the published IMS grammar (in shared/, see
-tests/data/qti/README.md): the QTI file against the QTI 1.2.1 ASI DTD, the manifest against the IMS CP 1.1
+Every XML file of the zip is validated against the published IMS grammars (taken from registry
+packages by tests/qti/fetch-grammars): the QTI file against the QTI 1.2.1 ASI DTD, the manifest against the IMS CP 1.1
 schema. text2qti 0.8.0, the tool Canvas users write QTI with, is run on a Markdown quiz with the
 same kinds of question, and its items' element paths and metadata are compared with ours.
 
@@ -43,7 +43,6 @@ from engine.generation.quiz import Quiz, Variant
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures" / "moodle"
 GOLDEN = HERE / "golden" / "qti"
-DATA = HERE / "data" / "qti"
 KIND_FIXTURES = ["concept", "scenario", "choice", "true-false", "integer", "numeric", "numeric-absolute",
                  "formula", "formula-essay", "escaping"]
 QTI_NS = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
@@ -78,14 +77,11 @@ def assessment(data: bytes) -> bytes:
 
 @cache
 def grammars() -> Path:
-    """shared/reference/qti beside the project (`../shared`, as CI lays it out), which holds the
-    IMS grammars (public material, not committed here: tests/data/qti/README.md)."""
-    for parent in HERE.parent.parents:
-        folder = parent / "shared" / "reference" / "qti"
-        if (folder / "ims_qtiasiv1p2p1.dtd").is_file() and (folder / "imscp_v1p1.xsd").is_file():
-            return folder
-    pytest.fail(f"the IMS grammars are missing: put ims_qtiasiv1p2p1.dtd and imscp_v1p1.xsd in "
-                f"{HERE.parent.parent / 'shared' / 'reference' / 'qti'} (see tests/data/qti/README.md)")
+    """The IMS grammars, taken from registry packages by tests/qti/fetch-grammars (`.ci/run` runs it)."""
+    folder = HERE / "qti" / "grammars"
+    if all((folder / name).is_file() for name in ("ims_qtiasiv1p2p1.dtd", "imscp_v1p1.xsd", "xml.xsd")):
+        return folder
+    pytest.fail(f"the IMS grammars are missing from {folder}: run tests/qti/fetch-grammars")
 
 
 @cache
@@ -96,17 +92,10 @@ def qti_dtd() -> etree.DTD:
     return etree.DTD(io.StringIO(text + "\n<!ELEMENT points_per_item (#PCDATA)>\n"))
 
 
-class _LocalXmlXsd(etree.Resolver):
-    def resolve(self, url: str | None, pubid: str | None, context: Any) -> Any:
-        if url is not None and url.endswith("/xml.xsd"):
-            return self.resolve_filename(str(DATA / "xml.xsd"), context)
-        return None
-
-
 @cache
 def manifest_schema() -> etree.XMLSchema:
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(_LocalXmlXsd())
+    # It imports the xml.xsd beside it, and nothing from the network.
+    parser = etree.XMLParser(no_network=True, load_dtd=False)
     return etree.XMLSchema(etree.parse(str(grammars() / "imscp_v1p1.xsd"), parser))
 
 
