@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import jinja2
 import lxml.html
