@@ -778,12 +778,14 @@ def test_memory_does_not_grow_with_the_copies() -> None:
 
 
 def test_formats() -> None:
-    from engine.export.formats import FORMATS
+    from engine.export.formats import BINARY, FORMATS, SPLITTABLE
+    from engine.export.pdf.writer import PdfWriter
 
-    assert FORMATS == ("markdown", "json", "moodle", "gift", "html", "qti")
+    assert FORMATS == ("markdown", "json", "moodle", "gift", "html", "qti", "pdf")
     assert isinstance(writer("moodle"), moodle_writer.MoodleWriter)
-    with pytest.raises(UsageError, match="unknown format 'pdf'"):
-        writer("pdf")
+    assert isinstance(writer("pdf", split=True), PdfWriter) and "pdf" in BINARY and "pdf" in SPLITTABLE
+    with pytest.raises(UsageError, match="unknown format 'docx'"):
+        writer("docx")
 
 
 def test_writers_take_only_the_quiz_models_from_generation() -> None:

@@ -63,14 +63,20 @@ def _qti(key: bool, split: bool) -> Writer:
     return QtiWriter()
 
 
+def _pdf(key: bool, split: bool) -> Writer:
+    from engine.export.pdf.writer import PdfWriter
+
+    return PdfWriter(key=key, split=split)
+
+
 # name → factory(key, split): `key` whether the answer key is written too, `split` one file per copy.
 _WRITERS: dict[str, Callable[[bool, bool], Writer]] = {"markdown": _markdown, "json": _json, "moodle": _moodle,
-                                                       "gift": _gift, "html": _html, "qti": _qti}
+                                                       "gift": _gift, "html": _html, "qti": _qti, "pdf": _pdf}
 FORMATS: tuple[str, ...] = tuple(_WRITERS)
 # Formats written as bytes (`Sink.open_binary`): `api.export` returns them as bytes.
-BINARY: frozenset[str] = frozenset({"qti"})
+BINARY: frozenset[str] = frozenset({"qti", "pdf"})
 # Formats that can write one file per copy (`--split`).
-SPLITTABLE: frozenset[str] = frozenset({"html"})
+SPLITTABLE: frozenset[str] = frozenset({"html", "pdf"})
 
 
 def writer(name: str, *, key: bool = True, split: bool = False) -> Writer:

@@ -1,0 +1,169 @@
+"""Exercise Markdown → Typst markup, read by the same CommonMark parser as the HTML export.
+
+Every character of the text that Typst could read as markup is escaped, and every construct is
+written as a function call (`#emph[..];`, `#list([..], ..);`) ended by `;`, so that no text that
+follows it can extend it. Math is left as a `Math` slot, converted later in one batch
+(`texmath.convert`): a text becomes a tuple of pieces, strings of markup and slots.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, NamedTuple
+
+from engine.export.html import parser
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.tree import SyntaxTreeNode
+
+
+class Math(NamedTuple):
+    """A TeX snippet to convert: inline (`$..$`) or display (`$$..$$`)."""
+
+    tex: str
+    display: bool
+
+
+Piece = str | Math
+Markup = tuple[Piece, ...]
+
+# Markup characters, `5.` (a numbered item at a line start), `..` (the ellipsis shorthand), and
+# a quote after a digit (which Typst would print as a prime: 5' → 5′).
+_SPECIAL = re.compile(r"[\\#$*_@<>\[\]`~=\-+/]|(?<=\d)[.'\"]|\.(?=\.)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def escape(text: str) -> str:
+    """Plain text as Typst markup that prints it literally (line breaks become spaces)."""
+    return _SPECIAL.sub(lambda m: "\\" + m.group(), _CONTROL.sub(" ", text))
+
+
+def string(text: str) -> str:
+    """A Typst string literal of `text`."""
+    body = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return '"' + _CONTROL.sub(lambda m: f"\\u{{{ord(m.group()):x}}}", body) + '"'
+
+
+def render(markup: Markup, math: Mapping[Math, str]) -> str:
+    """The markup with its math slots filled from `math` (TeX → Typst)."""
+    return "".join(piece if isinstance(piece, str) else math[piece] for piece in markup)
+
+
+class MarkupConverter:
+    """Markdown → Markup for one export: one parser, each distinct text converted once."""
+
+    def __init__(self) -> None:
+        self._md: MarkdownIt | None = None
+        self._done: dict[tuple[str, bool], Markup] = {}
+
+    def convert(self, text: str, *, inline: bool = False) -> Markup:
+        """The text as Typst markup; `inline`: paragraphs joined by spaces (an option, a title)."""
+        known = self._done.get((text, inline))
+        if known is None:
+            known = self._done[text, inline] = tuple(_merge(self._pieces(text, inline)))
+        return known
+
+    def _pieces(self, text: str, inline: bool) -> list[Piece]:
+        from markdown_it.tree import SyntaxTreeNode
+
+        if self._md is None:
+            self._md = parser()
+        root = SyntaxTreeNode(self._md.parse(text))
+        return _blocks(root.children, " " if inline else "\n\n")
+
+    def slots(self) -> list[Math]:
+        """Every math snippet of the texts converted so far, in first-seen order, once each."""
+        return list(dict.fromkeys(p for markup in self._done.values() for p in markup if isinstance(p, Math)))
+
+
+def _merge(pieces: Iterable[Piece]) -> Iterable[Piece]:
+    text = ""
+    for piece in pieces:
+        if isinstance(piece, str):
+            text += piece
+            continue
+        if text:
+            yield text
+            text = ""
+        yield piece
+    if text:
+        yield text
+
+
+def _blocks(nodes: Iterable[SyntaxTreeNode], separator: str) -> list[Piece]:
+    out: list[Piece] = []
+    for index, node in enumerate(nodes):
+        if index:
+            out.append(separator)
+        out += _block(node)
+    return out
+
+
+def _call(head: str, items: Iterable[list[Piece]]) -> list[Piece]:
+    """`#head([item], [item]);`."""
+    out: list[Piece] = [f"#{head}("]
+    for index, item in enumerate(items):
+        out += [", [" if index else "[", *item, "]"]
+    return [*out, ");"]
+
+
+def _block(node: SyntaxTreeNode) -> list[Piece]:
+    kind = node.type
+    if kind == "paragraph":
+        return _inline(node.children[0]) if node.children else []
+    if kind == "heading":
+        return ["#strong[", *_inline(node.children[0]), "];"]
+    if kind in ("bullet_list", "ordered_list"):
+        start = node.attrs.get("start", 1) if kind == "ordered_list" else None
+        head = "list" if start is None else f"enum.with(start: {int(start)})"
+        return _call(head, (_blocks(item.children, "\n\n") for item in node.children))
+    if kind == "blockquote":
+        return ["#quote(block: true)[", *_blocks(node.children, "\n\n"), "];"]
+    if kind in ("fence", "code_block"):
+        return [f"#raw(block: true, {string(node.content.removesuffix(chr(10)))});"]
+    if kind == "math_block":
+        return [Math(node.content, True)]
+    if kind == "hr":
+        return ["#line(length: 100%);"]
+    if kind == "table":
+        return _table(node)
+    return _blocks(node.children, "\n\n") if node.children else [escape(node.content)]
+
+
+def _table(node: SyntaxTreeNode) -> list[Piece]:
+    rows = [row for part in node.children for row in part.children]
+    cells = [_inline(cell.children[0]) if cell.children else [] for row in rows for cell in row.children]
+    columns = len(rows[0].children) if rows else 1
+    return _call(f"table.with(columns: {columns})", cells)
+
+
+def _wrap(head: str) -> Callable[[SyntaxTreeNode], list[Piece]]:
+    return lambda node: [f"#{head}[", *_inline(node), "];"]
+
+
+_INLINE: dict[str, Callable[[SyntaxTreeNode], list[Piece]]] = {
+    "text": lambda node: [escape(node.content)],
+    "softbreak": lambda node: [" "],
+    "hardbreak": lambda node: ["#linebreak();"],
+    "em": _wrap("emph"),
+    "strong": _wrap("strong"),
+    "code_inline": lambda node: [f"#raw({string(node.content)});"],
+    "math_inline": lambda node: [Math(node.content, False)],
+    "math_inline_double": lambda node: [Math(node.content, True)],
+    "link": lambda node: [f"#link({string(str(node.attrs.get('href', '')))})[", *_inline(node), "];"],
+}
+
+
+def _inline(node: SyntaxTreeNode) -> list[Piece]:
+    out: list[Piece] = []
+    for child in node.children:
+        convert = _INLINE.get(child.type)
+        if convert is not None:
+            out += convert(child)
+        elif child.children:  # an image: its description
+            out += _inline(child)
+        else:
+            out.append(escape(child.content))
+    return out

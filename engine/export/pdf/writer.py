@@ -1,0 +1,119 @@
+"""The PDF writer: the quiz as Typst source (templates/pdf/), compiled in-process by Typst.
+
+The copies are read whole: the math of every sheet goes to pandoc in one run, and one Typst
+document holds every sheet. Each sheet (and each sheet's key) is a part that starts on a new
+page, numbered from 1 in its footer with the part's name ("page k of n").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from engine.errors import QuizwrightError
+from engine.export.markdown import detail, hint
+from engine.export.pdf import texmath
+from engine.export.pdf.markup import MarkupConverter, Math, escape, render, string
+from engine.files import Sink, output_environment
+from engine.generation.quiz import Copy, QuizHeader, Variant
+
+if TYPE_CHECKING:
+    import jinja2
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The Typst source of a quiz, in parts: put `preamble` before any run of sheets and keys."""
+
+    preamble: str
+    sheets: list[str]
+    keys: list[str]
+
+    def document(self, sheets: bool = True, keys: bool = True) -> str:
+        return self.preamble + "".join(self.sheets if sheets else []) + "".join(self.keys if keys else [])
+
+
+def _points(variant: Variant) -> str:
+    return f"{variant.points} point{'s' if variant.points != 1 else ''}"
+
+
+def _points_line(copy: Copy) -> str:
+    total = sum(v.points for v in copy.variants)
+    return f"{len(copy.variants)} question{'s' if len(copy.variants) != 1 else ''}, {total} point{'s' if total != 1 else ''}"
+
+
+class _Builder:
+    """Renders the templates twice: once to collect the math of every text, once to write them."""
+
+    def __init__(self, header: QuizHeader) -> None:
+        self.header = header
+        self.env: jinja2.Environment = output_environment()
+        self.markup = MarkupConverter()
+        self.math: dict[Math, str] | None = None
+
+    def md(self, text: str, inline: bool = False) -> str:
+        markup = self.markup.convert(text, inline=inline)
+        return "" if self.math is None else render(markup, self.math)
+
+    def render(self, name: str, **context: object) -> str:
+        context.update(bank=self.header.bank, header=self.header, md=self.md, text=escape, string=string,
+                       hint=hint, detail=detail, points=_points, points_line=_points_line)
+        return self.env.get_template(f"pdf/{name}.typ.j2").render(context)
+
+    def sources(self, copies: list[Copy], key: bool) -> Sources:
+        title = string(f"{self.header.bank.title}: worksheets")
+        return Sources(self.render("preamble", title=title),
+                       [self.render("sheet", copy=copy) for copy in copies],
+                       [self.render("key", copy=copy) for copy in copies] if key else [])
+
+
+def typst_sources(header: QuizHeader, copies: Iterable[Copy], *, key: bool = True) -> Sources:
+    """The Typst source of the worksheets and (with `key`) of each sheet's answer key."""
+    builder = _Builder(header)
+    listed = list(copies)
+    builder.sources(listed, key)
+    builder.math = texmath.convert(builder.markup.slots())
+    return builder.sources(listed, key)
+
+
+def compile_pdf(source: str) -> bytes:
+    """The PDF of a Typst document, typeset with Typst's own fonts only (the same bytes everywhere).
+
+    Raises:
+        TypesetterMissing: the `typst` wheel is not installed.
+        QuizwrightError: Typst refused the document.
+    """
+    try:
+        import typst
+    except ImportError:
+        raise texmath.TypesetterMissing("the PDF export needs Typst: pip install typst") from None
+    try:
+        pdf: bytes = typst.compile(source.encode("utf-8"), ignore_system_fonts=True)
+    except typst.TypstError as error:
+        raise QuizwrightError(f"Typst could not typeset the quiz: {error}") from None
+    return pdf
+
+
+class PdfWriter:
+    """Worksheets, one per copy, and the answer key: one PDF, or (`split`) one per sheet and the key."""
+
+    def __init__(self, *, key: bool = True, split: bool = False) -> None:
+        self.key = key
+        self.split = split
+
+    def write(self, header: QuizHeader, copies: Iterable[Copy], sink: Sink) -> None:
+        listed = list(copies)
+        sources = typst_sources(header, listed, key=self.key)
+        if self.split:
+            for copy, sheet in zip(listed, sources.sheets, strict=True):
+                out = sink.open_file(sink.copy_path(copy.sheet)).buffer  # type: ignore[attr-defined]
+                out.write(compile_pdf(sources.preamble + sheet))
+        elif not (self.key and sink.separate_parts):
+            # One file: the sheets, then (on standard output, a device) the key after them.
+            sink.open_binary().write(compile_pdf(sources.document()))
+            return
+        else:
+            sink.open_binary().write(compile_pdf(sources.document(keys=False)))
+        if self.key:
+            sink.open_binary("key").write(compile_pdf(sources.document(sheets=False)))
