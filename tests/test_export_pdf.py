@@ -279,3 +279,14 @@ def test_a_missing_typesetter_is_an_error_naming_the_package(monkeypatch: pytest
     monkeypatch.setitem(sys.modules, module, None)  # import fails as if it were not installed
     result = CliRunner().invoke(cli, ["generate", str(FIXTURES), "-f", "pdf"])
     assert result.exit_code == 1 and package in result.output and result.output.startswith("Error: ")
+
+
+def test_a_question_taller_than_a_page_breaks_instead_of_running_off_it(tmp_path: Path) -> None:
+    words = " ".join(f"word{i}" for i in range(1500))
+    (tmp_path / "long.yaml").write_text(
+        f"id: long\ntitle: Long\nkind: concept\ntopic: t\nquestion: {words}\noptions:\n"
+        "  - text: 'yes'\n    correct: true\n  - text: 'no'\n    feedback: f\nexplanation: e\n", encoding="utf-8")
+    pdf, _ = quiz([tmp_path / "long.yaml"], count=1)
+    sheet = parts(pdf)[0][2]
+    counts = [len(re.findall(r"word\d+", text)) for text in sheet]
+    assert sum(counts) == 1500 and len(sheet) >= 3 and max(counts) < 700
