@@ -123,6 +123,8 @@ def test_a_sheet_holds_its_questions_with_answer_space_per_kind() -> None:
     assert {"option", "boolean", "integer", "numeric", "formula"} <= kinds
     assert "#answer-box(4cm)" in source and "#answer-box(7cm)" in source and "#answer-lines(2)" in source
     assert "#option(1, [" in source and "#mark(1) True" in source
+    # an option that is a formula alone is displayed, big enough to read on paper
+    assert re.search(r"#option\(\d, \[\$#math\.display\[\$", source)
 
 
 def test_each_key_page_holds_that_sheets_answers() -> None:
@@ -290,3 +292,17 @@ def test_a_question_taller_than_a_page_breaks_instead_of_running_off_it(tmp_path
     sheet = parts(pdf)[0][2]
     counts = [len(re.findall(r"word\d+", text)) for text in sheet]
     assert sum(counts) == 1500 and len(sheet) >= 3 and max(counts) < 700
+
+
+def test_the_math_of_a_whole_class_goes_through_one_pandoc_run(monkeypatch: pytest.MonkeyPatch,
+                                                               bundled_bank: Path) -> None:
+    runs: list[list[str]] = []
+    real = texmath.subprocess.run
+
+    def counted(args: list[str], **kwargs: object) -> object:
+        runs.append(args)
+        return real(args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(texmath.subprocess, "run", counted)
+    api.export("pdf", [bundled_bank], count=5)
+    assert len(runs) == 1

@@ -7,6 +7,7 @@ page, numbered from 1 in its footer with the part's name ("page k of n").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -43,6 +44,16 @@ def _points_line(copy: Copy) -> str:
     return f"{len(copy.variants)} question{'s' if len(copy.variants) != 1 else ''}, {total} point{'s' if total != 1 else ''}"
 
 
+_LONE_MATH = re.compile(r"\$([^$]+)\$")
+
+
+def _option(text: str) -> str:
+    """An option that is one formula alone is set in display style: inline fractions are too
+    small to read on paper."""
+    lone = _LONE_MATH.fullmatch(text.strip())
+    return f"$\\displaystyle {lone[1]}$" if lone else text
+
+
 class _Builder:
     """Renders the templates twice: once to collect the math of every text, once to write them."""
 
@@ -58,7 +69,7 @@ class _Builder:
 
     def render(self, name: str, **context: object) -> str:
         context.update(bank=self.header.bank, header=self.header, md=self.md, text=escape, string=string,
-                       hint=hint, detail=detail, points=_points, points_line=_points_line)
+                       hint=hint, detail=detail, option=_option, points=_points, points_line=_points_line)
         return self.env.get_template(f"pdf/{name}.typ.j2").render(context)
 
     def sources(self, copies: list[Copy], key: bool) -> Sources:
