@@ -118,7 +118,7 @@ def test_a_sheet_holds_its_questions_with_answer_space_per_kind() -> None:
         assert flat(f"{number}. {variant.title}") in sheet or flat(f"{number}.") in sheet
     assert "1True2False" in sheet  # true/false: two numbers in circles to mark
     assert "Answer(aninteger):" in sheet and "Answer(aformulain" in sheet
-    source = typst_sources(api.generate([FIXTURES]).header, copies).document()
+    source = typst_sources(api.generate([FIXTURES]).header, copies).whole()
     kinds = {v.answer.type for v in copies[0].variants}
     assert {"option", "boolean", "integer", "numeric", "formula"} <= kinds
     assert "#answer-box(4cm)" in source and "#answer-box(7cm)" in source and "#answer-lines(2)" in source
@@ -193,6 +193,9 @@ def test_split_writes_one_pdf_per_sheet_and_one_key(tmp_path: Path) -> None:
         assert [(p, s) for p, s, _ in parts((tmp_path / f"quiz-{copy.sheet}.pdf").read_bytes())] == [("Sheet", copy.sheet)]
     key = parts((tmp_path / "quiz.key.pdf").read_bytes())
     assert [(p, s) for p, s, _ in key] == [("Key", copy.sheet) for copy in copies]
+    title = "Fixtures / Moodle & XML"
+    assert PdfReader(tmp_path / f"quiz-{copies[0].sheet}.pdf").metadata.title == f"{title}: worksheet {copies[0].sheet}"
+    assert PdfReader(tmp_path / "quiz.key.pdf").metadata.title == f"{title}: answer keys"
 
 
 def test_no_key_drops_the_key(tmp_path: Path) -> None:
@@ -265,7 +268,7 @@ def test_markdown_emphasis_code_lists_and_tables_become_typst() -> None:
 
 def test_golden_typst_source() -> None:
     generated = api.generate([FIXTURES], seed=0, count=2)
-    source = typst_sources(generated.header, generated.copies).document()
+    source = typst_sources(generated.header, generated.copies).whole()
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.parent.mkdir(parents=True, exist_ok=True)
         GOLDEN.write_text(source, encoding="utf-8")

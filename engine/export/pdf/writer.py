@@ -25,14 +25,21 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Sources:
-    """The Typst source of a quiz, in parts: put `preamble` before any run of sheets and keys."""
+    """The Typst source of a quiz, in parts: a document is the preamble and any run of sheets and keys."""
 
+    title: str
     preamble: str
     sheets: list[str]
     keys: list[str]
 
-    def document(self, sheets: bool = True, keys: bool = True) -> str:
-        return self.preamble + "".join(self.sheets if sheets else []) + "".join(self.keys if keys else [])
+    def document(self, title: str, parts: Iterable[str]) -> str:
+        """A document of `parts` (sheets, keys), titled `title` in its PDF metadata."""
+        head = f'#set document(title: {string(f"{self.title}: {title}")}, author: "quizwright", date: none)\n'
+        return head + self.preamble + "".join(parts)
+
+    def whole(self) -> str:
+        """Every sheet, then every sheet's key."""
+        return self.document("worksheets and answer keys" if self.keys else "worksheets", self.sheets + self.keys)
 
 
 def _points(variant: Variant) -> str:
@@ -73,8 +80,7 @@ class _Builder:
         return self.env.get_template(f"pdf/{name}.typ.j2").render(context)
 
     def sources(self, copies: list[Copy], key: bool) -> Sources:
-        title = string(f"{self.header.bank.title}: worksheets")
-        return Sources(self.render("preamble", title=title),
+        return Sources(self.header.bank.title, self.render("preamble"),
                        [self.render("sheet", copy=copy) for copy in copies],
                        [self.render("key", copy=copy) for copy in copies] if key else [])
 
@@ -119,12 +125,12 @@ class PdfWriter:
         if self.split:
             for copy, sheet in zip(listed, sources.sheets, strict=True):
                 out = sink.open_file(sink.copy_path(copy.sheet)).buffer  # type: ignore[attr-defined]
-                out.write(compile_pdf(sources.preamble + sheet))
+                out.write(compile_pdf(sources.document(f"worksheet {copy.sheet}", [sheet])))
         elif not (self.key and sink.separate_parts):
             # One file: the sheets, then (on standard output, a device) the key after them.
-            sink.open_binary().write(compile_pdf(sources.document()))
+            sink.open_binary().write(compile_pdf(sources.whole()))
             return
         else:
-            sink.open_binary().write(compile_pdf(sources.document(keys=False)))
+            sink.open_binary().write(compile_pdf(sources.document("worksheets", sources.sheets)))
         if self.key:
-            sink.open_binary("key").write(compile_pdf(sources.document(sheets=False)))
+            sink.open_binary("key").write(compile_pdf(sources.document("answer keys", sources.keys)))
