@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -35,6 +34,7 @@ from engine.export.moodle.questions import QuestionBuilder
 from engine.export.moodle.xml import category_path, category_titles, plain_decimal
 from engine.generation.quiz import FormulaAnswer, NumericAnswer, Quiz, Variant
 from engine.language.printing import circled
+from tests.golden import assert_golden
 
 HERE = Path(__file__).parent
 HARNESS = HERE / "gift"
@@ -415,11 +415,7 @@ def test_golden(name: str) -> None:
     paths = [HOSTILE] if name == "hostile" else [FIXTURES / f"{name}.yaml"]
     data = str(api.export("gift", paths, seed=7, count=2)).encode("utf-8")
     path = GOLDEN / f"{name}.gift"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    assert path.is_file(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
-    assert data == path.read_bytes(), f"{path} differs; if intended, rerun with UPDATE_GOLDEN=1"
+    assert_golden(path, data)
 
 
 def test_the_same_bank_and_seed_give_the_same_bytes() -> None:

@@ -10,7 +10,6 @@ Golden file: tests/golden/html/fixtures.html (the Moodle fixture bank, every kin
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from fractions import Fraction
@@ -27,6 +26,7 @@ from engine.export.selfcheck.mathml import mathml
 from engine.export.selfcheck.samples import TABLES, samples
 from engine.export.selfcheck.writer import SelfCheckWriter
 from engine.generation.quiz import FormulaAnswer, Misconception, Variant
+from tests.golden import assert_golden
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures" / "moodle"
@@ -85,11 +85,7 @@ def test_the_table_names_html_and_splits_it() -> None:
 
 def test_golden_page() -> None:
     data = page_html([FIXTURES], seed=0, count=2).encode("utf-8")
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN.write_bytes(data)
-    assert GOLDEN.is_file(), f"missing golden file {GOLDEN}; run with UPDATE_GOLDEN=1"
-    assert data == GOLDEN.read_bytes(), f"{GOLDEN} differs; if intended, rerun with UPDATE_GOLDEN=1"
+    assert_golden(GOLDEN, data)
 
 
 def test_the_same_seed_gives_the_same_bytes() -> None:

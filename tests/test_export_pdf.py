@@ -9,7 +9,6 @@ rewrites it.
 from __future__ import annotations
 
 import io
-import os
 import re
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from engine.export.pdf import texmath
 from engine.export.pdf.markup import MarkupConverter, Math, escape
 from engine.export.pdf.writer import compile_pdf, typst_sources
 from engine.generation.quiz import Copy, Variant
+from tests.golden import assert_golden
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures" / "moodle"  # one exercise per kind, and one of hostile XML text
@@ -269,11 +269,7 @@ def test_markdown_emphasis_code_lists_and_tables_become_typst() -> None:
 def test_golden_typst_source() -> None:
     generated = api.generate([FIXTURES], seed=0, count=2)
     source = typst_sources(generated.header, generated.copies).whole()
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN.write_text(source, encoding="utf-8")
-    assert GOLDEN.is_file(), f"missing golden file {GOLDEN}; run with UPDATE_GOLDEN=1"
-    assert source == GOLDEN.read_text(encoding="utf-8"), f"{GOLDEN} differs; if intended, rerun with UPDATE_GOLDEN=1"
+    assert_golden(GOLDEN, source.encode("utf-8"))
     compile_pdf(source)
 
 

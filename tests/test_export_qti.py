@@ -38,6 +38,7 @@ from engine.export.qti.items import QtiExportError
 from engine.export.qti.writer import ZIP_DATE, QtiWriter, well_formed
 from engine.files import output_environment
 from engine.generation.quiz import Quiz, Variant
+from tests.golden import assert_golden
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures" / "moodle"
@@ -351,11 +352,7 @@ def test_golden(name: str) -> None:
         files["assessment_meta"] = next(c for n, c in found.items() if n.endswith("assessment_meta.xml"))
     for part, content in files.items():
         path = GOLDEN / (f"{name}.xml" if part == "assessment" else f"{name}.{part}.xml")
-        if os.environ.get("UPDATE_GOLDEN") == "1":
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-        assert path.is_file(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
-        assert content == path.read_bytes(), f"{path} differs; if intended, rerun with UPDATE_GOLDEN=1"
+        assert_golden(path, content)
 
 
 def test_golden_files_cover_every_kind() -> None:

@@ -3,7 +3,6 @@ extension finds every formula and leaves no stray dollar sign."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from engine import api
+from tests.golden import assert_golden
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "markdown"
 
@@ -26,9 +26,7 @@ def test_golden(basic_bank: Path, tmp_path: Path, name: str) -> None:
     sheets, key = _export(basic_bank, tmp_path, seed=7, count=2)
     text = {"worksheets": sheets, "key": key}[name]
     golden = GOLDEN / f"{name}.md"
-    if os.environ.get("UPDATE_GOLDEN"):
-        golden.write_text(text, encoding="utf-8")
-    assert text == golden.read_text(encoding="utf-8")
+    assert_golden(golden, text.encode("utf-8"))
 
 
 def _inline_texts(tokens: list) -> list[str]:

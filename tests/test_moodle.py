@@ -15,7 +15,6 @@ Golden files: tests/golden/moodle/<fixture>.xml, one per kind, compared byte for
 
 from __future__ import annotations
 
-import os
 import pyexpat
 import re
 import xml.dom.minidom
@@ -40,6 +39,7 @@ from engine.files import atomic_outputs
 from engine.generation.quiz import Variant
 from engine.language.exact import compile_expr
 from engine.language.printing import significant
+from tests.golden import assert_golden
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures" / "moodle"
@@ -678,11 +678,7 @@ def test_plain_decimal_refuses_non_numbers(raw: str) -> None:
 def test_golden(name: str) -> None:
     data = fixture_export(name)
     path = GOLDEN / f"{name}.xml"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    assert path.is_file(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
-    assert data == path.read_bytes(), f"{path} differs; if intended, rerun with UPDATE_GOLDEN=1"
+    assert_golden(path, data)
     etree.fromstring(data)
     assert moodle_read(data)[1] == []
 
