@@ -396,7 +396,12 @@
       choose(select.value);
       history.replaceState(null, "", "#" + encodeURIComponent(select.value));
     });
-    var wanted = decodeURIComponent(location.hash.slice(1));
+    var wanted = "";
+    try {
+      wanted = decodeURIComponent(location.hash.slice(1));
+    } catch (err) { // an address mangled on its way (`#%E0%A4`) shows the first sheet
+      if (!(err instanceof URIError)) throw err;
+    }
     choose(sheets.some(function (s) { return s.dataset.sheet === wanted; }) ? wanted : sheets[0].dataset.sheet);
   }
 })();

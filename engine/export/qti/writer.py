@@ -18,6 +18,7 @@ from typing import IO
 
 import jinja2
 
+from engine.errors import UsageError
 from engine.export.html import escape_html
 from engine.export.moodle.xml import single_line, xml_chars, xml_comment
 from engine.export.qti.items import ItemBuilder, QtiExportError, ident
@@ -69,11 +70,17 @@ class QtiWriter:
     """A zip for Canvas (Course → Import existing content → QTI .zip file), Blackboard and Brightspace."""
 
     def write(self, header: QuizHeader, copies: Iterable[Copy], sink: Sink) -> None:
+        out = sink.open_binary()
+        if out.isatty():
+            # A zip on a terminal is noise that can upset the terminal, and never a package.
+            raise UsageError("qti writes a zip file, which a terminal cannot show: give a file (-o quiz.zip) "
+                             "or redirect the output (> quiz.zip)")
         env = output_environment()
         builder = ItemBuilder()
         item_template = env.get_template("qti/item.xml.j2")
         points: list[int] = [0] * len(header.exercises)
         sheets = ["", ""]  # the first and the last copy's: --copies A-B makes another quiz
+        numbers = [0, 0]  # the same, 1-based: a part of a run is named as such
         with ExitStack() as stack:
             # Copies come copy by copy, groups go exercise by exercise: each exercise's items
             # wait in a temporary file, so memory does not grow with N.
@@ -84,6 +91,8 @@ class QtiWriter:
             for copy in copies:
                 sheets[0] = sheets[0] or copy.sheet
                 sheets[1] = copy.sheet
+                numbers[0] = numbers[0] or copy.index + 1
+                numbers[1] = copy.index + 1
                 for k, variant in enumerate(copy.variants):
                     points[k] = variant.points
                     spools[k].write(item_template.render(item=builder.build(variant)))
@@ -91,22 +100,23 @@ class QtiWriter:
                         *(f"{name}={value}" for name, value in sorted(header.pinned.items())),
                         *(s.id for s in header.exercises), *sheets)
             assessment = stack.enter_context(tempfile.TemporaryFile("w+b"))
-            _write_assessment(env, header, key, points, spools, assessment)
-            entries = _package(env, header, key, sum(points), assessment)
+            title = _title(header, *numbers)
+            _write_assessment(env, header, key, title, points, spools, assessment)
+            entries = _package(env, header, key, title, sum(points), assessment)
             archive = stack.enter_context(tempfile.TemporaryFile("w+b"))
             write_zip(entries, archive)
             archive.seek(0)
-            shutil.copyfileobj(archive, sink.open_binary(), CHUNK)
+            shutil.copyfileobj(archive, out, CHUNK)
 
 
-def _write_assessment(env: jinja2.Environment, header: QuizHeader, key: str, points: list[int],
+def _write_assessment(env: jinja2.Environment, header: QuizHeader, key: str, title: str, points: list[int],
                       spools: list[IO[str]], out: IO[bytes]) -> None:
     """The QTI file: a root section holding one "pick 1" group per exercise."""
     def put(text: str) -> None:
         out.write(text.encode("utf-8"))
 
     put(env.get_template("qti/assessment_start.xml.j2").render(
-        ident=key, title=_title(header), comment=xml_comment(
+        ident=key, title=title, comment=xml_comment(
             f"quizwright QTI export, format 1: bank {header.bank.code} sha256 {header.bank.hash}, "
             f"seed {header.seed}, {header.count} variant(s) per exercise, one question group per exercise")))
     section = env.get_template("qti/section_start.xml.j2")
@@ -122,7 +132,7 @@ def _write_assessment(env: jinja2.Environment, header: QuizHeader, key: str, poi
     well_formed(out, "the assessment")
 
 
-def _package(env: jinja2.Environment, header: QuizHeader, key: str, points: int,
+def _package(env: jinja2.Environment, header: QuizHeader, key: str, title: str, points: int,
              assessment: IO[bytes]) -> dict[str, IO[bytes] | bytes]:
     """The zip's entries, named as Canvas names them in its own QTI exports."""
     manifest = env.get_template("qti/imsmanifest.xml.j2").render(ident=key).encode("utf-8")
@@ -132,11 +142,13 @@ def _package(env: jinja2.Environment, header: QuizHeader, key: str, points: int,
         "student one of its exercise's variants.</p>"
     )
     meta = env.get_template("qti/assessment_meta.xml.j2").render(
-        ident=key, title=_title(header), description=description, points=f"{points}.0").encode("utf-8")
+        ident=key, title=title, description=description, points=f"{points}.0").encode("utf-8")
     well_formed(manifest, "imsmanifest.xml")
     well_formed(meta, "assessment_meta.xml")
     return {"imsmanifest.xml": manifest, f"{key}/{key}.xml": assessment, f"{key}/assessment_meta.xml": meta}
 
 
-def _title(header: QuizHeader) -> str:
-    return xml_chars(single_line(f"{header.bank.title} (seed {header.seed})"))
+def _title(header: QuizHeader, first: int, last: int) -> str:
+    """`<bank> (seed S)`; a part of a run (--copies A-B), a quiz of its own, says which copies it holds."""
+    part = "" if (first, last) in ((1, header.count), (0, 0)) else f", copies {first}-{last} of {header.count}"
+    return xml_chars(single_line(f"{header.bank.title} (seed {header.seed}{part})"))
