@@ -21,7 +21,8 @@ from lxml import etree
 
 from engine import api
 from engine.cli import cli
-from engine.generation.quiz import Variant
+from engine.export.selfcheck.samples import samples
+from engine.generation.quiz import FormulaAnswer, Misconception, Variant
 from engine.grading.questions import Checker, question_of
 from tests.test_export_gift import check, gift_pegjs, moodle_read, pegjs_read
 from tests.test_export_html import browser, open_page  # noqa: F401 - browser is a fixture
@@ -228,6 +229,45 @@ def test_html_agrees_with_the_grader_on_typed_answers(browser: Any, tmp_path: Pa
         assert verdicts == [(c["id"], c["text"], c["want"]) for c in cases]
         assert page.errors == []
         page.close()
+
+
+ZERO_AT_A_POINT = {
+    "bank.yaml": "title: Zeros\ncode: ZE\ndescription: keys that vanish at a sample point\n",
+    "count.yaml": """id: count
+title: Count
+kind: formula
+topic: z
+symbols: {n: positive_integer}
+question: |
+  Write a tenth of $n - 3$.
+answer: (n - 3)/10
+explanation: |
+  $\\frac{n - 3}{10}$
+""",
+}
+
+
+def test_html_samples_skip_the_zeros_of_the_key_and_of_misconceptions() -> None:
+    key = FormulaAnswer(expr="(n - 3)/10", latex="x", symbols={"n": "positive_integer"})
+    found = samples(key, [Misconception(value="n - 7", latex="", feedback="f")])
+    assert ["3"] not in found.points and "0" not in found.key and len(found.points) == 4
+    assert found.wrong[0][found.points.index(["7"])] is None
+
+
+def test_html_a_right_formula_is_right_where_the_key_is_zero(browser: Any, tmp_path: Path) -> None:  # noqa: F811
+    """`0.1n - 0.3` is 5.6e-17 at n = 3 in floating point, where the key is 0: the page must accept it."""
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    for name, text in ZERO_AT_A_POINT.items():
+        (bank / name).write_text(text, encoding="utf-8")
+    page = open_page(browser, tmp_path, str(api.export("html", [bank], seed=0)))
+    replies = page.evaluate("""texts => texts.map(text => {
+        const form = document.getElementById("s1q1");
+        form.querySelector("input").value = text;
+        form.requestSubmit();
+        return form.querySelector(".verdict .says").textContent;
+    })""", ["0.1n - 0.3", "0.1*(n - 3)", "n/10 - 3/10", "0.1n + 0.3"])
+    assert replies == ["✓ Correct."] * 3 + ["✗ Not correct."]
 
 
 # -- Canvas QTI: terminals, parts of a run, a nasty bank -----------------------------------------------------------

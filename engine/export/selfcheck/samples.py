@@ -4,7 +4,9 @@ and each misconception's exact values there, computed when the page is written.
 Each symbol takes values its assumption allows (a positive integer, a real number, ...); the
 symbols of one point take different values, so that formulas which agree only where two symbols
 are equal (``2/(a + b)`` and ``1/a``) are told apart. A point where the key is not a finite real
-number is skipped.
+number, or is zero, is skipped: the browser compares relative to the value, and at a zero an
+equivalent formula comes out as rounding noise (``0.1n - 0.3`` at n = 3 is 5.6e-17, not 0). A
+misconception's zero is left out the same way (None).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ TABLES: dict[Assumption, tuple[str, ...]] = {
     "real": _REALS,
 }
 _MAGNITUDE = 300  # beyond about 1e±300 a double is infinite or zero
+ZERO = "0"  # how _value writes zero
 
 
 @dataclass(frozen=True)
@@ -59,12 +62,13 @@ def samples(answer: FormulaAnswer, misconceptions: list[Misconception]) -> Sampl
         point = [TABLES[answer.symbols[name]][(k + _STRIDE * j) % _CANDIDATES] for j, name in enumerate(names)]
         env: dict[str, Value] = {name: _exact(text) for name, text in zip(names, point, strict=True)}
         value = _value(key, env)
-        if value is None:
+        if value is None or value == ZERO:
             continue
         points.append(point)
         key_values.append(value)
         for values, expr in zip(wrong_values, wrong, strict=True):
-            values.append(None if expr is None else _value(expr, env))
+            wrong_value = None if expr is None else _value(expr, env)
+            values.append(None if wrong_value == ZERO else wrong_value)
         if len(points) == POINTS:
             break
     return Samples(points, key_values, wrong_values)
@@ -91,4 +95,4 @@ def _value(expr: CompiledExpr, env: dict[str, Value]) -> str | None:
         return None
     if not decimal.is_finite() or (not decimal.is_zero() and abs(decimal.adjusted()) > _MAGNITUDE):
         return None
-    return str(decimal.normalize())
+    return ZERO if decimal.is_zero() else str(decimal.normalize())
