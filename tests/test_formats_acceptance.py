@@ -330,6 +330,26 @@ def test_qti_parts_of_a_run_are_quizzes_of_their_own() -> None:
         "Fixtures / Moodle & XML (seed 3, copies 3-4 of 4)"]
 
 
+def _item_idents(data: str | bytes) -> set[str]:
+    assert isinstance(data, bytes)
+    return {str(item.get("ident")) for item in _assessment(data).iter(f"{QTI_NS}item")}
+
+
+def test_qti_items_of_other_banks_or_pins_never_share_an_ident(tmp_path: Path) -> None:
+    """Canvas overwrites a course's question that has an imported item's ident, from whichever quiz: two
+    banks with an exercise id in common, or other pinned parameters, must not replace each other's."""
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "bank.yaml").write_text("title: Another chapter\ncode: FX\n", encoding="utf-8")
+    (other / "integer.yaml").write_bytes((FIXTURES / "integer.yaml").read_bytes().replace(b"weights", b"links"))
+    ours = _item_idents(api.export("qti", [FIXTURES], seed=0, count=2, exercises=["integer"]))
+    assert not ours & _item_idents(api.export("qti", [other], seed=0, count=2))
+    assert not ours & _item_idents(api.export("qti", [FIXTURES], seed=0, count=2, exercises=["integer"],
+                                              params={"n_in": "7"}))
+    # The same bank, seed and pins: the same items, so a re-import updates them (more copies: more items).
+    assert ours < _item_idents(api.export("qti", [FIXTURES], seed=0, count=3, exercises=["integer"]))
+
+
 def test_qti_of_a_hand_written_nasty_bank_is_valid(nasty: Path) -> None:
     files = validate_package(api.export("qti", [nasty], seed=5, count=3))  # type: ignore[arg-type]
     assert len(files) == 3

@@ -83,12 +83,15 @@ class QtiItem:
 class ItemBuilder:
     """Turns finished variants into QTI items (mapping only: no sampling, no solving)."""
 
-    def __init__(self) -> None:
+    def __init__(self, scope: tuple[str, ...] = ()) -> None:
         self.html = CanvasHtml()
+        # What an item's content depends on besides its variant id (the bank, the pinned parameters):
+        # Canvas overwrites any question of the course with the same ident, whichever quiz it came in.
+        self.scope = scope
 
     def build(self, variant: Variant) -> QtiItem:
         item = QtiItem(
-            ident=ident(variant.id), title=name_and_idnumber(single_line(variant.title), variant.index, variant.id)[0],
+            ident=ident(*self.scope, variant.id), title=name_and_idnumber(single_line(variant.title), variant.index, variant.id)[0],
             type="", points=str(variant.points), question=self.html.block(variant.question),
             general_feedback=self.html.block(variant.explanation),
         )  # fmt: skip

@@ -76,7 +76,8 @@ class QtiWriter:
             raise UsageError("qti writes a zip file, which a terminal cannot show: give a file (-o quiz.zip) "
                              "or redirect the output (> quiz.zip)")
         env = output_environment()
-        builder = ItemBuilder()
+        pins = [f"{name}={value}" for name, value in sorted(header.pinned.items())]
+        builder = ItemBuilder(scope=("item", header.bank.hash, *pins))
         item_template = env.get_template("qti/item.xml.j2")
         points: list[int] = [0] * len(header.exercises)
         sheets = ["", ""]  # the first and the last copy's: --copies A-B makes another quiz
@@ -96,8 +97,7 @@ class QtiWriter:
                 for k, variant in enumerate(copy.variants):
                     points[k] = variant.points
                     spools[k].write(item_template.render(item=builder.build(variant)))
-            key = ident("assessment", header.bank.hash, str(header.seed), str(header.count),
-                        *(f"{name}={value}" for name, value in sorted(header.pinned.items())),
+            key = ident("assessment", header.bank.hash, str(header.seed), str(header.count), *pins,
                         *(s.id for s in header.exercises), *sheets)
             assessment = stack.enter_context(tempfile.TemporaryFile("w+b"))
             title = _title(header, *numbers)
