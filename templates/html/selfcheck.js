@@ -371,17 +371,31 @@
   }
 
   // -- the page: one form per question, and the sheet selector ---------------------------------
-  document.querySelectorAll("form.question").forEach(function (form) {
-    var key = JSON.parse(form.dataset.check);
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      show(form, verdict(form, key));
+  function setUp(root) {
+    root.querySelectorAll("form.question").forEach(function (form) {
+      var key = JSON.parse(form.dataset.check);
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        show(form, verdict(form, key));
+      });
     });
-  });
+  }
+  setUp(document);
 
-  var sheets = Array.prototype.slice.call(document.querySelectorAll("section.sheet"));
+  // The sheets after the first wait in <template>s, and become forms when first shown: the
+  // browser scans every form of the document for autofill, in a time that grows with the square
+  // of their number (60 sheets: 7 s frozen at load).
+  var sheets = Array.prototype.slice.call(document.querySelectorAll("section.sheet, template.sheet"));
   var select = document.getElementById("sheet-select");
   function choose(id) {
+    sheets = sheets.map(function (sheet) {
+      if (sheet.tagName !== "TEMPLATE" || sheet.dataset.sheet !== id) return sheet;
+      var content = document.importNode(sheet.content, true);
+      var section = content.querySelector("section.sheet");
+      sheet.replaceWith(content);
+      setUp(section);
+      return section;
+    });
     sheets.forEach(function (sheet) { sheet.hidden = sheet.dataset.sheet !== id; });
     select.value = id;
   }
