@@ -126,15 +126,17 @@ def cli() -> None:
 @click.option("--count", "-n", type=click.IntRange(min=1), default=1, show_default=True,
               help="Copies of the quiz = variants per exercise.")
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True,
-              help="Output format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Output file (written atomically); standard output if omitted.")
+              help="markdown or pdf: worksheets and their key; html: a self-check page; moodle, qti "
+                   "(Canvas), gift: to import into an LMS; json: the whole quiz as data.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Output file (written atomically); standard output if omitted or -.")
 @click.option("--exercise", "-e", "exercises", multiple=True, metavar="ID",
               help="Only this exercise (repeatable; keeps the given order).")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="Pin a drawn parameter, e.g. --param n_in=4 (repeatable).")
 @click.option("--key/--no-key", default=True, show_default=True,
-              help="Markdown: also write the answer key (to OUTPUT.key.md, or after the worksheets).")
+              help="Markdown and PDF: also write the answer key (to OUTPUT.key.md or OUTPUT.key.pdf, or "
+                   "after the worksheets on standard output).")
 @click.option("--unique", is_flag=True, help="Fail instead of repeating variants when too few exist.")
 @click.option("--copies", "copy_range", metavar="A-B",
               help="Only copies A to B (1-based, as on the sheet ids), the same as in the full run: "
@@ -158,6 +160,8 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     from engine.export.formats import within_size, writer
     from engine.files import Progress, atomic_outputs
 
+    if output == Path("-"):
+        output = None  # `-o -` is standard output, as for most Unix tools
     pins = _pairs(params, "--param")
     copies = _copy_range(copy_range)
     the_writer = writer(fmt, key=key, split=split)

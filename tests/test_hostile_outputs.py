@@ -354,3 +354,11 @@ def test_a_split_copy_is_named_after_the_output(tmp_path: Path) -> None:
     assert sink.copy_path("WI-7-1", "key") == tmp_path / "quiz-WI-7-1.key.pdf"
     with pytest.raises(UsageError, match="needs an output file"):
         Sink(None).copy_path("WI-7-1")
+
+
+def test_a_dash_output_is_standard_output(runner: CliRunner, basic_bank: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["generate", str(basic_bank), "-f", "json", "-o", "-"])
+    assert result.exit_code == 0, result.output
+    assert '"copies"' in result.stdout and list(tmp_path.iterdir()) == []
