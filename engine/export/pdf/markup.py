@@ -9,6 +9,7 @@ follows it can extend it. Math is left as a `Math` slot, converted later in one 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -33,11 +34,26 @@ Markup = tuple[Piece, ...]
 # a quote after a digit (which Typst would print as a prime: 5' → 5′).
 _SPECIAL = re.compile(r"[\\#$*_@<>\[\]`~=\-+/]|(?<=\d)[.'\"]|\.(?=\.)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A word this long (a URL, an identifier) may not fit on a line, and Typst breaks words only where
+# Unicode allows: it would run off the paper. It gets a zero-width space between its characters.
+_LONG_WORD = re.compile(r"\S{30,}")
+_ZWSP = "\u200b"
+
+
+def _breakable(word: str) -> str:
+    """The word with a break opportunity before every character that starts a new glyph."""
+    out = [word[0]]
+    for before, char in zip(word, word[1:], strict=False):
+        joined = unicodedata.category(char)[0] == "M" or char in "\u200d\ufe0e\ufe0f" or before == "\u200d"
+        out.append(char if joined else _ZWSP + char)
+    return "".join(out)
 
 
 def escape(text: str) -> str:
-    """Plain text as Typst markup that prints it literally (line breaks become spaces)."""
-    return _SPECIAL.sub(lambda m: "\\" + m.group(), _CONTROL.sub(" ", text))
+    """Plain text as Typst markup that prints it literally (line breaks become spaces); a very long
+    word may break anywhere."""
+    text = _LONG_WORD.sub(lambda m: _breakable(m.group()), _CONTROL.sub(" ", text))
+    return _SPECIAL.sub(lambda m: "\\" + m.group(), text)
 
 
 def string(text: str) -> str:

@@ -7,14 +7,13 @@ page, numbered from 1 in its footer with the part's name ("page k of n").
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.errors import QuizwrightError
 from engine.export.markdown import detail, hint
-from engine.export.pdf import texmath
+from engine.export.pdf import fonts, texmath
 from engine.export.pdf.markup import MarkupConverter, Math, escape, render, string
 from engine.files import Sink, output_environment
 from engine.generation.quiz import Copy, QuizHeader, Variant
@@ -51,16 +50,6 @@ def _points_line(copy: Copy) -> str:
     return f"{len(copy.variants)} question{'s' if len(copy.variants) != 1 else ''}, {total} point{'s' if total != 1 else ''}"
 
 
-_LONE_MATH = re.compile(r"\$([^$]+)\$")
-
-
-def _option(text: str) -> str:
-    """An option that is one formula alone is set in display style: inline fractions are too
-    small to read on paper."""
-    lone = _LONE_MATH.fullmatch(text.strip())
-    return f"$\\displaystyle {lone[1]}$" if lone else text
-
-
 class _Builder:
     """Renders the templates twice: once to collect the math of every text, once to write them."""
 
@@ -74,9 +63,19 @@ class _Builder:
         markup = self.markup.convert(text, inline=inline)
         return "" if self.math is None else render(markup, self.math)
 
+    def option(self, text: str) -> str:
+        """An option that is one formula alone is set in display style: inline fractions are too
+        small to read on paper. (Its TeX is left as written: pandoc may not read it.)"""
+        markup = self.markup.convert(text, inline=True)
+        lone = markup[0] if len(markup) == 1 else None
+        if self.math is None or not isinstance(lone, Math) or lone.display:
+            return self.md(text, inline=True)
+        typst = self.math[lone]
+        return f"$#math.display[{typst}]$" if typst.startswith("$") and "#math.display" not in typst else typst
+
     def render(self, name: str, **context: object) -> str:
         context.update(bank=self.header.bank, header=self.header, md=self.md, text=escape, string=string,
-                       hint=hint, detail=detail, option=_option, points=_points, points_line=_points_line)
+                       hint=hint, detail=detail, option=self.option, points=_points, points_line=_points_line)
         return self.env.get_template(f"pdf/{name}.typ.j2").render(context)
 
     def sources(self, copies: list[Copy], key: bool) -> Sources:
@@ -120,17 +119,20 @@ class PdfWriter:
         self.split = split
 
     def write(self, header: QuizHeader, copies: Iterable[Copy], sink: Sink) -> None:
+        # The main output is opened first: one that refuses the PDF (a terminal) does so at once.
+        main = None if self.split else sink.open_binary()
         listed = list(copies)
         sources = typst_sources(header, listed, key=self.key)
-        if self.split:
+        fonts.check([sources.preamble, *sources.sheets, *sources.keys], listed, compile_pdf)
+        if main is None:
             for copy, sheet in zip(listed, sources.sheets, strict=True):
                 out = sink.open_file(sink.copy_path(copy.sheet)).buffer  # type: ignore[attr-defined]
                 out.write(compile_pdf(sources.document(f"worksheet {copy.sheet}", [sheet])))
         elif not (self.key and sink.separate_parts):
             # One file: the sheets, then (on standard output, a device) the key after them.
-            sink.open_binary().write(compile_pdf(sources.whole()))
+            main.write(compile_pdf(sources.whole()))
             return
         else:
-            sink.open_binary().write(compile_pdf(sources.document("worksheets", sources.sheets)))
+            main.write(compile_pdf(sources.document("worksheets", sources.sheets)))
         if self.key:
             sink.open_binary("key").write(compile_pdf(sources.document("answer keys", sources.keys)))

@@ -1,0 +1,161 @@
+"""PDF export, acceptance: what a teacher runs into, replayed end to end and read back with pypdf.
+
+A terminal is refused the binary PDF, characters the fonts lack fail the run (not empty boxes),
+very long words break instead of running off the paper, TeX pandoc cannot read prints as
+written, --copies prints the sheets of the full run, and the bytes depend on nothing but the
+bank and the seed.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from engine import api
+from engine.cli import cli
+from tests.test_export_pdf import FIXTURES, flat, pages, parts, quiz
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _exercise(folder: Path, name: str, question: str, options: tuple[str, str] = ("yes", "no"),
+              title: str = "T") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    right, wrong = (option.replace('"', '\\"') for option in options)
+    (folder / f"{name}.yaml").write_text(
+        f'id: {name}\ntitle: "{title}"\nkind: concept\ntopic: t\nquestion: |\n  {question}\noptions:\n'
+        f'  - text: "{right}"\n    correct: true\n  - text: "{wrong}"\n    feedback: f\nexplanation: e\n',
+        encoding="utf-8")
+    return folder
+
+
+def _generate(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["generate", *args])
+    return result.exit_code, result.output
+
+
+# -- a terminal --------------------------------------------------------------------------------------
+
+
+def _drain(primary: int, seen: list[bytes]) -> None:
+    """Read what reaches a terminal until its last writer is gone."""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        seen.append(chunk)
+
+
+def test_standard_output_on_a_terminal_gets_an_error_not_pdf_bytes() -> None:
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "engine", "generate", str(FIXTURES), "-f", "pdf"], cwd=ROOT,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=secondary, stderr=subprocess.PIPE)
+    os.close(secondary)
+    seen: list[bytes] = []
+    _drain(primary, seen)
+    os.close(primary)
+    _, error = process.communicate(timeout=120)
+    assert process.returncode == 1 and seen == []
+    assert error.decode().startswith("Error: standard output is a terminal, and this format is binary")
+
+
+def test_an_output_file_that_is_a_terminal_is_refused_too() -> None:
+    primary, secondary = pty.openpty()
+    name = os.ttyname(secondary)
+    seen: list[bytes] = []
+    reader = threading.Thread(target=_drain, args=(primary, seen))  # a terminal that shows what it gets
+    reader.start()
+    try:
+        code, output = _generate(str(FIXTURES), "-f", "pdf", "-o", name)
+    finally:
+        os.close(secondary)
+        reader.join(timeout=60)
+        os.close(primary)
+    assert code == 1 and output.startswith(f"Error: {name} is a terminal") and seen == []
+    assert "is a terminal, and this format is binary: give an output file (-o FILE)" in output
+
+
+def test_a_pipe_still_gets_the_pdf() -> None:
+    done = subprocess.run([sys.executable, "-m", "engine", "generate", str(FIXTURES), "-f", "pdf"], cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0 and done.stdout.startswith(b"%PDF")
+    assert [p for p, _, _ in parts(done.stdout)] == ["Sheet", "Key"]
+
+
+# -- fonts -------------------------------------------------------------------------------------------
+
+
+def test_cjk_and_emoji_fail_the_run_naming_the_characters_and_the_exercise(tmp_path: Path) -> None:
+    bank = _exercise(tmp_path / "bank", "chinese", "Greek αβγ and 权重初始化 😀?", ("是", "no"))
+    out = tmp_path / "out" / "quiz.pdf"
+    code, output = _generate(str(bank), "-f", "pdf", "-o", str(out))
+    assert code == 1 and "\nError: the PDF fonts have no glyph for " in output
+    assert "初 (U+521D)" in output and "(exercise chinese)" in output and "--format html" in output
+    assert "α" not in output.split("(exercise")[0]  # Greek prints
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def test_greek_cyrillic_hebrew_and_arabic_print(tmp_path: Path) -> None:
+    text = "Greek αβγ ΔΣΩ, Cyrillic Привет мир, Hebrew שלום, Arabic مرحبا, ❤ é ß ∑ ℝ"
+    pdf, _ = quiz([_exercise(tmp_path, "scripts", text)], count=1)
+    sheet = pages(pdf)[0]
+    assert "\x00" not in sheet  # Typst's empty box (glyph 0) reads back as NUL
+    for word in ("αβγ", "ΔΣΩ", "Привет", "שלום", "❤", "ß"):
+        assert word in sheet
+
+
+# -- layout ------------------------------------------------------------------------------------------
+
+
+def test_a_very_long_word_breaks_instead_of_running_off_the_page(tmp_path: Path) -> None:
+    word = "ж" * 400
+    url = "https://example.com/" + "ы" * 300
+    pdf, _ = quiz([_exercise(tmp_path, "long", f"See {word} and {url}.", (word, "no"), title="щ" * 200)], count=1)
+    text = " ".join(parts(pdf)[0][2]).replace("\u200b", "")
+    # Broken over lines of at most a page's width (about 95 characters), none of it lost.
+    runs = {char: [len(run) for run in re.findall(f"{char}+", text)] for char in "жыщ"}
+    assert sum(runs["ж"]) == 800 and max(runs["ж"]) < 110 and len(runs["ж"]) >= 8
+    assert sum(runs["ы"]) == 300 and max(runs["ы"]) < 110
+    assert sum(runs["щ"]) == 200 and max(runs["щ"]) < 110
+
+
+def test_an_option_pandoc_cannot_read_prints_its_tex_as_written(tmp_path: Path) -> None:
+    bank = _exercise(tmp_path, "tex", r"Pick: $\frac{1}{2}$.", (r"$\\notamacro{x}$", r"$\\frac{1}{2}$"))
+    pdf, _ = quiz([bank], count=1)
+    sheet = flat(parts(pdf)[0][2][0])
+    assert r"\notamacro{x}" in sheet and "displaystyle" not in sheet
+
+
+# -- runs --------------------------------------------------------------------------------------------
+
+
+def test_copies_a_to_b_print_the_sheets_and_keys_of_the_full_run(tmp_path: Path, bundled_bank: Path) -> None:
+    full, part = tmp_path / "full.pdf", tmp_path / "part.pdf"
+    assert _generate(str(bundled_bank), "-s", "7", "-n", "5", "-f", "pdf", "-o", str(full))[0] == 0
+    assert _generate(str(bundled_bank), "-s", "7", "-n", "5", "--copies", "2-3", "-f", "pdf", "-o", str(part))[0] == 0
+    for suffix in (".pdf", ".key.pdf"):
+        whole = {(p, s): flat(" ".join(t)) for p, s, t in parts(full.with_suffix(suffix).read_bytes())}
+        some = parts(part.with_suffix(suffix).read_bytes())
+        assert [s for _, s, _ in some] == ["WI-7-0002", "WI-7-0003"]
+        assert all(flat(" ".join(t)) == whole[p, s] for p, s, t in some)
+
+
+def test_the_bytes_do_not_depend_on_the_hash_seed_or_the_working_folder(tmp_path: Path) -> None:
+    outputs = []
+    for hash_seed, cwd in (("1", ROOT), ("2", tmp_path)):
+        done = subprocess.run([sys.executable, "-m", "engine", "generate", str(FIXTURES), "-n", "2", "-f", "pdf"],
+                              cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": hash_seed},
+                              capture_output=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] == api.export("pdf", [FIXTURES], count=2)
