@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from engine import api
 from engine.cli import cli
+from engine.export.pdf.writer import compile_pdf, typst_sources
 from tests.test_export_pdf import FIXTURES, flat, pages, parts, quiz
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,3 +160,11 @@ def test_the_bytes_do_not_depend_on_the_hash_seed_or_the_working_folder(tmp_path
         assert done.returncode == 0, done.stderr
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1] == api.export("pdf", [FIXTURES], count=2)
+
+
+def test_a_question_known_to_be_short_is_set_as_if_measured(bundled_bank: Path) -> None:
+    """The fast path (no measuring) lays the bundled bank out exactly as measuring does."""
+    generated = api.generate([bundled_bank], seed=7, count=2)
+    source = typst_sources(generated.header, generated.copies, key=False).whole()
+    assert source.count("short: true") > 40 and "short: false" in source  # formulas in lists, $$ ... are measured
+    assert compile_pdf(source) == compile_pdf(source.replace("short: true", "short: false"))

@@ -50,6 +50,18 @@ def _points_line(copy: Copy) -> str:
     return f"{len(copy.variants)} question{'s' if len(copy.variants) != 1 else ''}, {total} point{'s' if total != 1 else ''}"
 
 
+# Whatever might make a question tall: display math, environments, tables, code blocks, lists.
+_TALL = ("$$", "\\begin", "\\dfrac", "\\displaystyle", "|", "```", "\n    ", "\n- ", "\n* ", "\n1")
+
+
+def _short(variant: Variant) -> str:
+    """`true` (Typst) when the question surely fits on a page: at most about 15 lines of text, and
+    ten options of a line or a short formula each. A question not known to be short is measured."""
+    text = variant.question + "".join(o.text for o in variant.options)
+    sure = len(text) < 800 and text.count("\n") < 12 and not any(mark in text for mark in _TALL)
+    return "true" if sure else "false"
+
+
 class _Builder:
     """Renders the templates twice: once to collect the math of every text, once to write them."""
 
@@ -75,7 +87,7 @@ class _Builder:
 
     def render(self, name: str, **context: object) -> str:
         context.update(bank=self.header.bank, header=self.header, md=self.md, text=escape, string=string,
-                       hint=hint, detail=detail, option=self.option, points=_points, points_line=_points_line)
+                       hint=hint, detail=detail, option=self.option, short=_short, points=_points, points_line=_points_line)
         return self.env.get_template(f"pdf/{name}.typ.j2").render(context)
 
     def sources(self, copies: list[Copy], key: bool) -> Sources:
