@@ -200,17 +200,8 @@ class Sink:
         return self.path.with_name(f"{self.path.stem}-{label}{'.' + part if part else ''}{self.path.suffix}")
 
     def open_binary(self, part: str = "") -> IO[bytes]:
-        """Part `part` for bytes (a PDF, a zip): the same file, atomic or written through, as `open`.
-
-        Raises:
-            UsageError: the part would go to a terminal, where bytes are garbage (as gzip refuses).
-        """
-        out: IO[bytes] = self.open(part).buffer  # type: ignore[attr-defined]
-        if out.isatty():
-            where = "standard output" if self.part_path(part) is None else str(self.part_path(part))
-            raise UsageError(f"{where} is a terminal, and this format is binary: give an output file "
-                             "(-o FILE) or redirect it (> FILE, | lpr)")
-        return out
+        """Part `part` for bytes (a PDF, a zip): the same file, atomic or written through, as `open`."""
+        return self.open(part).buffer  # type: ignore[attr-defined,no-any-return]
 
     def open_file(self, target: Path) -> IO[str]:
         """One more output of this export, anywhere: it is written all or none with the others."""
