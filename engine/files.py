@@ -199,9 +199,17 @@ class Sink:
             raise UsageError("one file per copy needs an output file (-o) to name them after")
         return self.path.with_name(f"{self.path.stem}-{label}{'.' + part if part else ''}{self.path.suffix}")
 
-    def open_binary(self, part: str = "") -> IO[bytes]:
-        """Part `part` for bytes (a PDF, a zip): the same file, atomic or written through, as `open`."""
-        return self.open(part).buffer  # type: ignore[attr-defined,no-any-return]
+    def open_binary(self, part: str = "", *, what: str = "binary", example: str = "FILE") -> IO[bytes]:
+        """Part `part` for bytes (a PDF, a zip): the same file, atomic or written through, as `open`.
+
+        Raises:
+            UsageError: it is a terminal, where bytes are noise that can upset it (gzip refuses too).
+        """
+        handle: IO[bytes] = self.open(part).buffer  # type: ignore[attr-defined]
+        if handle.isatty():
+            raise UsageError(f"{what}, which a terminal cannot show: give a file (-o {example}) or redirect "
+                             f"the output (> {example})")
+        return handle
 
     def open_file(self, target: Path) -> IO[str]:
         """One more output of this export, anywhere: it is written all or none with the others."""

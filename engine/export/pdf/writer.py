@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.errors import QuizwrightError, UsageError
+from engine.errors import QuizwrightError
 from engine.export.markdown import detail, hint
 from engine.export.pdf import fonts, texmath
 from engine.export.pdf.markup import MarkupConverter, Math, escape, render, string
@@ -131,11 +131,8 @@ class PdfWriter:
         self.split = split
 
     def write(self, header: QuizHeader, copies: Iterable[Copy], sink: Sink) -> None:
-        main = None if self.split else sink.open_binary()
-        if main is not None and main.isatty():
-            # Checked before the typesetting: bytes on a terminal are noise that can upset it (as gzip refuses).
-            raise UsageError("pdf writes a PDF file, which a terminal cannot show: give a file (-o quiz.pdf) "
-                             "or redirect the output (> quiz.pdf, | lpr)")
+        # Opened before the typesetting, so that a terminal is refused before the work.
+        main = None if self.split else sink.open_binary(what="pdf writes a PDF file", example="quiz.pdf")
         listed = list(copies)
         sources = typst_sources(header, listed, key=self.key)
         fonts.check([sources.preamble, *sources.sheets, *sources.keys], listed, compile_pdf)

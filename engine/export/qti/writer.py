@@ -18,7 +18,6 @@ from typing import IO
 
 import jinja2
 
-from engine.errors import UsageError
 from engine.export.html import escape_html
 from engine.export.moodle.xml import single_line, xml_chars, xml_comment
 from engine.export.qti.items import ItemBuilder, QtiExportError, ident
@@ -70,11 +69,7 @@ class QtiWriter:
     """A zip for Canvas (Course → Import existing content → QTI .zip file), Blackboard and Brightspace."""
 
     def write(self, header: QuizHeader, copies: Iterable[Copy], sink: Sink) -> None:
-        out = sink.open_binary()
-        if out.isatty():
-            # A zip on a terminal is noise that can upset the terminal, and never a package.
-            raise UsageError("qti writes a zip file, which a terminal cannot show: give a file (-o quiz.zip) "
-                             "or redirect the output (> quiz.zip)")
+        out = sink.open_binary(what="qti writes a zip file", example="quiz.zip")
         env = output_environment()
         pins = [f"{name}={value}" for name, value in sorted(header.pinned.items())]
         builder = ItemBuilder(scope=("item", header.bank.hash, *pins))
