@@ -297,7 +297,7 @@ def test_html_a_right_formula_is_right_where_the_key_is_zero(browser: Any, tmp_p
 # -- Canvas QTI: terminals, parts of a run, a nasty bank -----------------------------------------------------------
 
 
-def _on_a_terminal(*args: str) -> tuple[int, bytes, bytes]:
+def stdout_on_a_terminal(*args: str) -> tuple[int, bytes, bytes]:
     """`python -m engine ARGS` with standard output on a real terminal: status, what the terminal got, stderr."""
     primary, secondary = pty.openpty()
     process = subprocess.Popen([sys.executable, "-m", "engine", *args], cwd=ROOT, stdout=secondary,
@@ -320,7 +320,7 @@ def _on_a_terminal(*args: str) -> tuple[int, bytes, bytes]:
 
 @pytest.mark.parametrize("output", [[], ["-o", "/dev/stdout"]])
 def test_qti_refuses_to_dump_a_zip_on_a_terminal(output: list[str]) -> None:
-    status, seen, error = _on_a_terminal("generate", "-f", "qti", "-e", "layer-size", *output)
+    status, seen, error = stdout_on_a_terminal("generate", "-f", "qti", "-e", "layer-size", *output)
     assert status == 1 and seen == b""
     assert b"Error: qti writes a zip file, which a terminal cannot show" in error
 

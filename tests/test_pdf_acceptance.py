@@ -22,6 +22,7 @@ from engine import api
 from engine.cli import cli
 from engine.export.pdf.writer import compile_pdf, typst_sources
 from tests.test_export_pdf import FIXTURES, flat, pages, parts, quiz
+from tests.test_formats_acceptance import stdout_on_a_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,15 +59,8 @@ def _drain(primary: int, seen: list[bytes]) -> None:
 
 
 def test_standard_output_on_a_terminal_gets_an_error_not_pdf_bytes() -> None:
-    primary, secondary = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "engine", "generate", str(FIXTURES), "-f", "pdf"], cwd=ROOT,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=secondary, stderr=subprocess.PIPE)
-    os.close(secondary)
-    seen: list[bytes] = []
-    _drain(primary, seen)
-    os.close(primary)
-    _, error = process.communicate(timeout=120)
-    assert process.returncode == 1 and seen == []
+    status, seen, error = stdout_on_a_terminal("generate", str(FIXTURES), "-f", "pdf")
+    assert status == 1 and seen == b""
     assert error.decode().startswith("Error: pdf writes a PDF file, which a terminal cannot show: give a file")
 
 
