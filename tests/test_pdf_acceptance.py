@@ -25,6 +25,9 @@ from tests.test_export_pdf import FIXTURES, flat, pages, parts, quiz
 from tests.test_formats_acceptance import stdout_on_a_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
+BLANK = "this page is left blank"
+# Sheets and keys of one page (two short questions).
+SHORT = (str(FIXTURES.parent / "basic"), "-e", "purpose", "-e", "he")
 
 
 def _exercise(folder: Path, name: str, question: str, options: tuple[str, str] = ("yes", "no"),
@@ -131,6 +134,71 @@ def test_an_option_pandoc_cannot_read_prints_its_tex_as_written(tmp_path: Path) 
     assert r"\notamacro{x}" in sheet and "displaystyle" not in sheet
 
 
+# -- double-sided printing -----------------------------------------------------------------------------
+
+
+def _starts(pdf: bytes) -> list[tuple[str, str, int]]:
+    """(Sheet|Key, sheet id, physical page number) of the first page of every part."""
+    out, number = [], 1
+    for part, sheet, texts in parts(pdf):
+        out.append((part, sheet, number))
+        number += len(texts)
+    return out
+
+
+def _blank_pages(pdf: bytes) -> list[tuple[str, str, int, int]]:
+    """(Sheet|Key, sheet id, k, n) of every padding page, checking that it prints nothing else."""
+    found = []
+    for part, sheet, texts in parts(pdf):
+        for k, text in enumerate(texts, start=1):
+            if BLANK in text:
+                assert re.fullmatch(rf"{part} {sheet}: {BLANK}\.\s*{part} {sheet}\s*page {k} of {len(texts)}\s*",
+                                    text), text
+                found.append((part, sheet, k, len(texts)))
+    return found
+
+
+def test_every_sheet_and_key_starts_on_an_odd_page_printed_double_sided(tmp_path: Path) -> None:
+    code, _ = _generate(*SHORT, "-n", "3", "-f", "pdf", "-o", str(tmp_path / "q.pdf"))
+    assert code == 0
+    sheets, keys = ((tmp_path / name).read_bytes() for name in ("q.pdf", "q.key.pdf"))
+    ids = ["FX-0-0001", "FX-0-0002", "FX-0-0003"]
+    # A one-page sheet gets a blank back, named and counted as its page 2 of 2; the last one does not.
+    assert _starts(sheets) == [("Sheet", ids[0], 1), ("Sheet", ids[1], 3), ("Sheet", ids[2], 5)]
+    assert _blank_pages(sheets) == [("Sheet", ids[0], 2, 2), ("Sheet", ids[1], 2, 2)]
+    assert len(pages(sheets)) == 5
+    assert [n for _, _, n in _starts(keys)] == [1, 3, 5]  # and so do the keys, one page each
+    assert _blank_pages(keys) == [("Key", ids[0], 2, 2), ("Key", ids[1], 2, 2)]
+
+
+def test_on_standard_output_the_key_starts_on_an_odd_page_after_the_last_sheet() -> None:
+    result = CliRunner().invoke(cli, ["generate", *SHORT, "-n", "3", "-f", "pdf"])
+    assert result.exit_code == 0 and result.stdout_bytes.startswith(b"%PDF")
+    pdf = result.stdout_bytes
+    assert [(p, n) for p, _, n in _starts(pdf)] == [("Sheet", 1), ("Sheet", 3), ("Sheet", 5), ("Key", 7),
+                                                    ("Key", 9), ("Key", 11)]
+    # The last sheet's back is blank: the key is never printed on the back of a student's page.
+    assert ("Sheet", "FX-0-0003", 2, 2) in _blank_pages(pdf)
+
+
+def test_a_split_sheet_is_not_padded_and_its_key_file_is(tmp_path: Path) -> None:
+    code, _ = _generate(*SHORT, "-n", "2", "-f", "pdf", "--split", "--no-key", "-o", str(tmp_path / "q.pdf"))
+    assert code == 0
+    for sheet in ("FX-0-0001", "FX-0-0002"):  # a file per student, printed alone: no blank page
+        assert [(p, s, len(t)) for p, s, t in parts((tmp_path / f"q-{sheet}.pdf").read_bytes())] == [("Sheet", sheet, 1)]
+    code, _ = _generate(str(FIXTURES.parent / "basic"), "-n", "2", "-f", "pdf", "--split", "-o", str(tmp_path / "k.pdf"))
+    key = (tmp_path / "k.key.pdf").read_bytes()  # keys of one page (the basic bank): the first one padded
+    assert code == 0 and [n for _, _, n in _starts(key)] == [1, 3] and _blank_pages(key) == [("Key", "FX-0-0001", 2, 2)]
+
+
+def test_the_bundled_banks_six_page_sheets_keep_their_six_pages(bundled_bank: Path) -> None:
+    pdf, _ = quiz([bundled_bank], count=2)
+    found = parts(pdf)
+    assert [(p, len(t)) for p, _, t in found] == [("Sheet", 6), ("Sheet", 6), ("Key", 6), ("Key", 5)]
+    assert _blank_pages(pdf) == [("Key", "WI-0-0001", 6, 6)]  # a 5-page key gets a blank back
+    assert [n for _, _, n in _starts(pdf)] == [1, 7, 13, 19]
+
+
 # -- runs --------------------------------------------------------------------------------------------
 
 
@@ -139,10 +207,15 @@ def test_copies_a_to_b_print_the_sheets_and_keys_of_the_full_run(tmp_path: Path,
     assert _generate(str(bundled_bank), "-s", "7", "-n", "5", "-f", "pdf", "-o", str(full))[0] == 0
     assert _generate(str(bundled_bank), "-s", "7", "-n", "5", "--copies", "2-3", "-f", "pdf", "-o", str(part))[0] == 0
     for suffix in (".pdf", ".key.pdf"):
-        whole = {(p, s): flat(" ".join(t)) for p, s, t in parts(full.with_suffix(suffix).read_bytes())}
+        whole = {(p, s): _printed(t) for p, s, t in parts(full.with_suffix(suffix).read_bytes())}
         some = parts(part.with_suffix(suffix).read_bytes())
         assert [s for _, s, _ in some] == ["WI-7-0002", "WI-7-0003"]
-        assert all(flat(" ".join(t)) == whole[p, s] for p, s, t in some)
+        assert all(_printed(t) == whole[p, s] for p, s, t in some)
+
+
+def _printed(texts: list[str]) -> str:
+    """A part's text, without the page counts and the blank page that pads it (not the last part's)."""
+    return flat(re.sub(r"page \d+ of \d+", "", " ".join(t for t in texts if BLANK not in t)))
 
 
 def test_the_bytes_do_not_depend_on_the_hash_seed_or_the_working_folder(tmp_path: Path) -> None:
