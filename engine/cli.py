@@ -142,7 +142,8 @@ def cli() -> None:
               help="Only copies A to B (1-based, as on the sheet ids), the same as in the full run: "
                    "to split a big generation over machines.")
 @click.option("--no-size-limit", "unlimited", is_flag=True,
-              help=f"Write the output even when it is estimated at over {SIZE_LIMIT // 10**9} GB.")
+              help=f"Write the output even when it is estimated at over {SIZE_LIMIT // 10**9} GB (PDF: "
+                   "typeset it even when it would need over 4 GB of memory).")
 @click.option("--split", is_flag=True,
               help="One file per copy, named after OUTPUT and the sheet id (quiz.pdf: quiz-WI-7-1.pdf, ...).")
 def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: Path | None,
@@ -172,7 +173,7 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     generated = api.generate(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
                          unique=unique, copies=copies)
     total = count if copies is None else copies[1] - copies[0] + 1
-    stream = within_size(fmt, generated.header, generated.copies, total, key=key,
+    stream = within_size(fmt, generated.header, generated.copies, total, key=key, split=split,
                          limit=None if unlimited else SIZE_LIMIT)
     for notice in generated.notices:
         click.echo(f"Note: {notice}", err=True)

@@ -16,11 +16,13 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from engine import api
 from engine.cli import cli
-from engine.export.pdf.writer import compile_pdf, typst_sources
+from engine.export.pdf import writer
+from engine.export.pdf.writer import compile_pdf, memory_needed, typst_sources
 from tests.test_export_pdf import FIXTURES, flat, pages, parts, quiz
 from tests.test_formats_acceptance import stdout_on_a_terminal
 
@@ -197,6 +199,52 @@ def test_the_bundled_banks_six_page_sheets_keep_their_six_pages(bundled_bank: Pa
     assert [(p, len(t)) for p, _, t in found] == [("Sheet", 6), ("Sheet", 6), ("Key", 6), ("Key", 5)]
     assert _blank_pages(pdf) == [("Key", "WI-0-0001", 6, 6)]  # a 5-page key gets a blank back
     assert [n for _, _, n in _starts(pdf)] == [1, 7, 13, 19]
+
+
+# -- memory ------------------------------------------------------------------------------------------
+
+
+def test_a_run_over_the_memory_limit_is_refused_before_typesetting(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    generated = api.generate([FIXTURES], count=1)
+    first = next(iter(generated.copies))
+    need = memory_needed(generated.header, first, 3)
+    monkeypatch.setattr(writer, "MEMORY_LIMIT", need - 1)
+    typeset: list[str] = []
+    real = writer.compile_pdf
+    monkeypatch.setattr(writer, "compile_pdf", lambda source: typeset.append(source) or real(source))
+    code, output = _generate(str(FIXTURES), "-n", "3", "-f", "pdf", "-o", str(tmp_path / "q.pdf"))
+    assert code == 1 and output.count("\n") == 1 and typeset == [] and list(tmp_path.iterdir()) == []
+    assert output.startswith(f"Error: this PDF run would need about {need / 10**9:.3g} GB of memory (3 sheets; ")
+    assert "--copies A-B" in output and "--split" in output and "--no-size-limit" in output
+    # Told --no-size-limit, or asked for fewer sheets, it typesets.
+    assert _generate(str(FIXTURES), "-n", "3", "-f", "pdf", "--no-size-limit", "-o", str(tmp_path / "q.pdf"))[0] == 0
+    assert _generate(str(FIXTURES), "-n", "3", "--copies", "1-2", "-f", "pdf", "-o", str(tmp_path / "r.pdf"))[0] == 0
+    assert typeset
+
+
+def test_split_sheets_are_typeset_one_by_one_so_only_the_key_counts(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    generated = api.generate([FIXTURES], count=1)
+    first = next(iter(generated.copies))
+    whole, split = memory_needed(generated.header, first, 50), memory_needed(generated.header, first, 50, split=True)
+    alone = memory_needed(generated.header, first, 50, key=False, split=True)
+    assert whole > split > alone == memory_needed(generated.header, first, 1, key=False, split=True)
+    monkeypatch.setattr(writer, "MEMORY_LIMIT", alone)
+    code, output = _generate(str(FIXTURES), "-n", "3", "-f", "pdf", "--split", "-o", str(tmp_path / "q.pdf"))
+    assert code == 1 and "print it in --no-key" in output and "--copies A-B" in output
+    code, output = _generate(str(FIXTURES), "-n", "3", "-f", "pdf", "--split", "--no-key", "-o", str(tmp_path / "q.pdf"))
+    assert code == 0, output
+
+
+def test_the_memory_estimate_matches_the_measured_figures(bundled_bank: Path, basic_bank: Path) -> None:
+    """Peaks measured with /usr/bin/time -v (docs/pdf.md): the estimate is within 15% of them."""
+    measured = {(bundled_bank, True, False): 4.16e9, (bundled_bank, False, False): 1.99e9,
+                (bundled_bank, True, True): 2.85e9, (basic_bank, True, False): 1.11e9}  # 300 sheets
+    for (bank, key, split), peak in measured.items():
+        generated = api.generate([bank], count=1)
+        estimate = memory_needed(generated.header, next(iter(generated.copies)), 300, key=key, split=split)
+        assert 0.85 < estimate / peak < 1.15, (bank.name, key, split, estimate / peak)
 
 
 # -- runs --------------------------------------------------------------------------------------------

@@ -110,8 +110,9 @@ def estimated_size(fmt: str, header: QuizHeader, first: Copy, copies: int, *, ke
 
 
 def within_size(fmt: str, header: QuizHeader, copies: Iterator[Copy], total: int, *, key: bool = True,
-                limit: int | None = None) -> Iterator[Copy]:
-    """The copies, once the run's size, estimated from the first one, is within `limit` bytes.
+                split: bool = False, limit: int | None = None) -> Iterator[Copy]:
+    """The copies, once the run's size, estimated from the first one, is within `limit` bytes (and,
+    for PDF, its memory within the PDF writer's limit).
 
     Raises:
         UsageError: the estimate is over the limit (nothing has been written).
@@ -119,6 +120,11 @@ def within_size(fmt: str, header: QuizHeader, copies: Iterator[Copy], total: int
     first = next(copies, None)
     if first is None:
         return iter(())
+    if limit is not None and total > 1 and fmt == "pdf":
+        # Typst holds the whole document: memory runs out long before the disk fills.
+        from engine.export.pdf.writer import within_memory
+
+        within_memory(header, first, total, key=key, split=split)
     if limit is not None and total > 1:
         size = estimated_size(fmt, header, first, total, key=key)
         if size > limit:

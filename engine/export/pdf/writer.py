@@ -1,8 +1,9 @@
 """The PDF writer: the quiz as Typst source (templates/pdf/), compiled in-process by Typst.
 
 The copies are read whole: the math of every sheet goes to pandoc in one run, and one Typst
-document holds every sheet. Each sheet (and each sheet's key) is a part that starts on a new
-page, numbered from 1 in its footer with the part's name ("page k of n").
+document holds every sheet. Each sheet (and each sheet's key) is a part that starts on an odd
+page, numbered from 1 in its footer with the part's name ("page k of n"). Typst holds the layout
+of a whole document in memory: a run too big for it is refused before it starts (`within_memory`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.errors import QuizwrightError
+from engine.errors import QuizwrightError, UsageError
 from engine.export.markdown import detail, hint
 from engine.export.pdf import fonts, texmath
 from engine.export.pdf.markup import MarkupConverter, Math, escape, render, string
@@ -34,7 +35,7 @@ class Sources:
     def document(self, title: str, parts: Iterable[str]) -> str:
         """A document of `parts` (sheets, keys), titled `title` in its PDF metadata."""
         head = f'#set document(title: {string(f"{self.title}: {title}")}, author: "quizwright", date: none)\n'
-        return head + self.preamble + "".join(parts)
+        return head + self.preamble + "".join(parts) + "#metadata(none) <qw-end>\n"
 
     def whole(self) -> str:
         """Every sheet, then every sheet's key."""
@@ -121,6 +122,46 @@ def compile_pdf(source: str) -> bytes:
     except typst.TypstError as error:
         raise QuizwrightError(f"Typst could not typeset the quiz: {error}") from None
     return pdf
+
+
+# Above this estimate of its peak memory, a PDF run is refused unless told --no-size-limit.
+MEMORY_LIMIT = 4 * 10**9
+# The peak memory of a run, measured with /usr/bin/time -v from 10 to 100-300 sheets: Typst keeps
+# every page of a document (and, cached, of the documents before) until the run ends. Per sheet: the
+# bundled bank (13 kB of Typst source a sheet, 17 kB a key) 13.5 MB with its key in one file, 6.3 MB
+# without, 9.0 MB for the key of --split (whose sheets, typeset one by one, stay flat: 0.2 MB);
+# tests/fixtures/basic (2.7 kB, 2.9 kB) 3.4 MB, and 2.2 MB for the key of --split. Fitted, per part:
+# (fixed bytes, bytes per byte of its source); the estimate errs by about 10%, on the large side.
+_MEMORY_BASE = 100 * 10**6
+_MEMORY_SHEET = (600_000, 400)
+_MEMORY_KEY = (800_000, 470)
+
+
+def memory_needed(header: QuizHeader, first: Copy, copies: int, *, key: bool = True, split: bool = False) -> int:
+    """Bytes of memory a run of `copies` copies like `first` is estimated to need at its peak."""
+    sources = typst_sources(header, [first], key=key)
+    # --split: each sheet is a document of its own, freed (or reused) before the next.
+    held = [(part, _MEMORY_SHEET) for part in ([] if split else sources.sheets)]
+    held += [(part, _MEMORY_KEY) for part in sources.keys]
+    per_copy = sum(fixed + per_byte * len(part.encode("utf-8")) for part, (fixed, per_byte) in held)
+    return _MEMORY_BASE + per_copy * copies
+
+
+def within_memory(header: QuizHeader, first: Copy, copies: int, *, key: bool = True, split: bool = False) -> None:
+    """Refuse, before any typesetting, a run estimated to need more than MEMORY_LIMIT of memory.
+
+    Raises:
+        UsageError: naming the memory it would need and how to print the class in smaller runs.
+    """
+    need = memory_needed(header, first, copies, key=key, split=split)
+    if need <= MEMORY_LIMIT:
+        return
+    smaller = "--no-key (each --split sheet is typeset alone), then the key in runs of --copies A-B" if split else \
+        "runs of --copies A-B (--copies 1-100, --copies 101-200, ...) or --split"
+    raise UsageError(
+        f"this PDF run would need about {need / 10**9:.3g} GB of memory ({copies} sheets; Typst holds every page "
+        f"until the end), over the {MEMORY_LIMIT / 10**9:.3g} GB limit: print it in {smaller}, or add "
+        "--no-size-limit to typeset it anyway")
 
 
 class PdfWriter:
