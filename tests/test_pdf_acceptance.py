@@ -3,7 +3,8 @@
 A terminal is refused the binary PDF (as gzip and the qti writer do), characters the fonts lack fail the run (not empty boxes),
 very long words break instead of running off the paper, TeX pandoc cannot read prints as
 written, --copies prints the sheets of the full run, and the bytes depend on nothing but the
-bank and the seed.
+bank and the seed. Printed double-sided, every sheet and key starts on an odd page (a blank back
+is named and counted); a run that would need too much memory is refused before typesetting.
 """
 
 from __future__ import annotations
