@@ -156,8 +156,10 @@ def within_memory(header: QuizHeader, first: Copy, copies: int, *, key: bool = T
     need = memory_needed(header, first, copies, key=key, split=split)
     if need <= MEMORY_LIMIT:
         return
-    smaller = "--no-key (each --split sheet is typeset alone), then the key in runs of --copies A-B" if split else \
-        "runs of --copies A-B (--copies 1-100, --copies 101-200, ...) or --split"
+    if split:
+        smaller = "--no-key (each --split sheet is typeset alone), then the key in runs of --copies A-B"
+    else:
+        smaller = "runs of --copies A-B (--copies 1-100, --copies 101-200, ...) or --split"
     raise UsageError(
         f"this PDF run would need about {need / 10**9:.3g} GB of memory ({copies} sheets; Typst holds every page "
         f"until the end), over the {MEMORY_LIMIT / 10**9:.3g} GB limit: print it in {smaller}, or add "
