@@ -27,6 +27,7 @@ from engine.grading.questions import Checker, question_of
 from tests.test_export_gift import check, gift_pegjs, moodle_read, pegjs_read
 from tests.test_export_html import browser, open_page  # noqa: F401 - browser is a fixture
 from tests.test_export_qti import validate_package
+from tests.test_hostile_outputs import read_terminal
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "moodle"
@@ -303,16 +304,7 @@ def stdout_on_a_terminal(*args: str) -> tuple[int, bytes, bytes]:
     process = subprocess.Popen([sys.executable, "-m", "engine", *args], cwd=ROOT, stdout=secondary,
                                stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
     os.close(secondary)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:  # EIO: the terminal's last writer is gone
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(primary)
+    seen = read_terminal(primary)
     assert process.stderr is not None
     error = process.stderr.read()
     return process.wait(timeout=120), seen, error

@@ -51,6 +51,12 @@ def on_a_terminal(script: str) -> tuple[int, bytes]:
     primary, secondary = pty.openpty()
     process = subprocess.Popen([sys.executable, "-c", script], env=ENV, cwd=ROOT, stderr=secondary)
     os.close(secondary)
+    seen = read_terminal(primary)
+    return process.wait(timeout=120), seen
+
+
+def read_terminal(primary: int) -> bytes:
+    """All that reaches a terminal (its primary side) until its last writer is gone; closes it."""
     seen = b""
     while True:
         try:
@@ -61,7 +67,7 @@ def on_a_terminal(script: str) -> tuple[int, bytes]:
             break
         seen += chunk
     os.close(primary)
-    return process.wait(timeout=120), seen
+    return seen
 
 
 def _quizwright(*args: str, **options: object) -> subprocess.Popen[bytes]:
