@@ -10,7 +10,10 @@ Golden file: tests/golden/html/fixtures.html (the Moodle fixture bank, every kin
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -349,3 +352,33 @@ def test_the_page_reads_formulas_as_the_grader_does(browser: Any, tmp_path: Path
         if reply not in wanted:
             differ.append((text, reply, wanted))
     assert differ == [], "\n".join(map(str, differ))
+
+
+# -- a conformance checker ------------------------------------------------------------------------------------
+
+VNU = HERE / "html" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+
+def nu_checker_errors(pages: list[Path]) -> list[dict[str, Any]]:
+    """What the Nu Html Checker (W3C's validator, `vnu.jar`) calls an error in `pages`."""
+    if not VNU.is_file() or shutil.which("java") is None:
+        pytest.fail("the Nu Html Checker is missing: npm ci --prefix tests/html --ignore-scripts, and a Java "
+                    "runtime (apt-get install default-jre-headless), as .ci/run does")
+    done = subprocess.run(["java", "-jar", str(VNU), "--errors-only", "--format", "json", *map(str, pages)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    return [m for m in json.loads(done.stderr)["messages"] if m.get("type") == "error"]
+
+
+def test_the_pages_are_valid_html_for_the_nu_checker(tmp_path: Path) -> None:
+    (tmp_path / "bank").mkdir()
+    (tmp_path / "bank" / "hostile.yaml").write_text(HOSTILE, encoding="utf-8")
+    pages = []
+    for name, paths, seed in (("bundled-7", [BUNDLED], 7), ("bundled-11", [BUNDLED], 11),
+                              ("fixtures", [FIXTURES], 0), ("hostile", [tmp_path / "bank"], 0)):
+        page = tmp_path / f"{name}.html"
+        page.write_text(page_html(paths, seed=seed, count=3), encoding="utf-8")
+        pages.append(page)
+    assert nu_checker_errors(pages) == []
+    broken = tmp_path / "broken.html"
+    broken.write_text(pages[0].read_text(encoding="utf-8").replace("<body>", "<body><li>stray</li>", 1), encoding="utf-8")
+    assert nu_checker_errors([broken]), "the checker must see an error in a broken page"

@@ -17,19 +17,22 @@ _MATH = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.DOTALL)
 _CHARACTER_REFERENCE = re.compile(r"&#x([0-9A-Fa-f]+);")
 
 
-def math_to_mathml(text_html: str) -> str:
-    """The HTML with each ``\\(..\\)`` and ``\\[..\\]`` replaced by MathML (``display="block"`` for the latter)."""
-    return _MATH.sub(_replace, text_html)
+def math_to_mathml(text_html: str, *, full_size: bool = False) -> str:
+    """The HTML with each ``\\(..\\)`` and ``\\[..\\]`` replaced by MathML (``display="block"`` for the latter).
 
+    `full_size`: inline math in display style (``displaystyle="true"``), for options and answers,
+    where small fractions are hard to read and to tell apart.
+    """
+    def replace(match: re.Match[str]) -> str:
+        inline, display = match.group(1), match.group(2)
+        escaped = inline if inline is not None else display
+        return mathml(html.unescape(escaped), display=inline is None, full_size=full_size)
 
-def _replace(match: re.Match[str]) -> str:
-    inline, display = match.group(1), match.group(2)
-    escaped = inline if inline is not None else display
-    return mathml(html.unescape(escaped), display=inline is None)
+    return _MATH.sub(replace, text_html)
 
 
 @lru_cache(maxsize=4096)
-def mathml(tex: str, *, display: bool) -> str:
+def mathml(tex: str, *, display: bool, full_size: bool = False) -> str:
     """The MathML of one TeX formula, or its escaped source in ``<code class="tex">``."""
     from latex2mathml.converter import Converter
 
@@ -38,6 +41,8 @@ def mathml(tex: str, *, display: bool) -> str:
     except Exception:  # noqa: BLE001 - latex2mathml raises bare errors of many kinds on TeX it cannot read
         return f'<code class="tex">{html.escape(tex, quote=False)}</code>'
     del tree.attrib["xmlns"]  # HTML puts <math> in the MathML namespace by itself
+    if full_size and not display:
+        tree.set("displaystyle", "true")
     for element in tree.iter():
         element.text = _characters(element.text)
         element.tail = _characters(element.tail)

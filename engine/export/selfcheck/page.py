@@ -21,11 +21,11 @@ class Text:
     def __init__(self) -> None:
         self._html = HtmlConverter()
 
-    def block(self, text: str) -> str:
-        return math_to_mathml(self._html.block(text))
+    def block(self, text: str, *, full_size: bool = False) -> str:
+        return math_to_mathml(self._html.block(text), full_size=full_size)
 
-    def inline(self, text: str) -> str:
-        return math_to_mathml(self._html.inline(text))
+    def inline(self, text: str, *, full_size: bool = False) -> str:
+        return math_to_mathml(self._html.inline(text), full_size=full_size)
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ def question(variant: Variant, sheet: int, number: int, text: Text) -> Question:
     """The question that `variant` is as number `number` of sheet `sheet` (1-based)."""
     answer = variant.answer
     kind = "choice" if answer.type in ("option", "boolean") else answer.type
-    feedback = [(f"o{o.number}", text.block(o.feedback)) for o in variant.options if o.feedback]
-    feedback += [(f"m{k}", text.block(m.feedback)) for k, m in enumerate(variant.misconceptions)]
+    feedback = [(f"o{o.number}", text.block(o.feedback, full_size=True)) for o in variant.options if o.feedback]
+    feedback += [(f"m{k}", text.block(m.feedback, full_size=True)) for k, m in enumerate(variant.misconceptions)]
     return Question(
         anchor=f"s{sheet}q{number}",
         number=number,
@@ -60,10 +60,10 @@ def question(variant: Variant, sheet: int, number: int, text: Text) -> Question:
         kind=kind,
         title=text.inline(variant.title),
         stem=text.block(variant.question),
-        options=[(circled(o.number), text.inline(o.text)) for o in variant.options],
+        options=[(circled(o.number), text.inline(o.text, full_size=True)) for o in variant.options],
         form="" if kind == "choice" else text.inline(hint(variant)),
         syntax=text.inline(answer.syntax_hint) if answer.type == "formula" else "",
-        answer=text.inline(variant.answer_text + detail(variant)),
+        answer=text.inline(variant.answer_text + detail(variant), full_size=True),
         solution=text.block(variant.explanation),
         feedback=feedback,
         check=json.dumps(key(variant), sort_keys=True, separators=(",", ":"), ensure_ascii=False),
