@@ -4,6 +4,7 @@ expression and text template once per template, with errors that name file, line
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any, cast
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from engine.authoring.figures import CompiledFigure, CompiledTable, compile_figure
 from engine.authoring.params import Constraint, Derived, Drawn, ParamSpace, parse_value
 from engine.authoring.sources import FAST_LOADER, decode, parse_yaml, read_file
 from engine.authoring.spec import (
@@ -108,6 +110,7 @@ class CompiledExercise:
     answer: CompiledExpr | None = None
     distractors: list[tuple[CompiledExpr, Text]] = field(default_factory=list)
     wrong_feedback: Text | None = None
+    figures: list[CompiledFigure] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -180,6 +183,7 @@ class _Compiling:
         self.symbols = {name: make_symbol(name, assumption) for name, assumption in spec.symbols.items()}
         self.known: set[str] = set(self.symbols)
         self.params = set(spec.params)
+        self.read: set[str] = set()  # the names the texts print
 
     def fail(self, loc: Sequence[Any], message: str) -> TemplateError:
         return TemplateError(message, path=self.source, line=self.lines.line(loc), field=dotted(loc))
@@ -210,22 +214,54 @@ class _Compiling:
             template, names = compile_text(body)
         except TextError as exc:
             raise self.fail(loc, str(exc)) from None
+        self.read |= names
         unknown = names - self.params - extra
         if unknown:
             allowed = ", ".join(sorted(self.params | extra)) or "none"
             raise self.fail(loc, f"undefined template variable {sorted(unknown)[0]!r} (defined: {allowed})")
         return template
 
-    def expr(self, loc: Sequence[Any], body: str | int) -> CompiledExpr:
+    def expr(self, loc: Sequence[Any], body: str | int, extra: frozenset[str] = frozenset()) -> CompiledExpr:
         try:
-            return compile_expr(body, frozenset(self.known))
+            return compile_expr(body, frozenset(self.known | extra))
         except ExprError as exc:
             raise self.fail(loc, str(exc)) from None
+
+    def figures(self) -> list[CompiledFigure]:
+        """The figures, each named apart from the parameters and symbols; its variable too."""
+        taken = self.known | EXPLANATION_NAMES
+        compiled = []
+        for name, figure in self.spec.figures.items():
+            if name in taken:
+                raise self.fail(["figures", name], f"{name!r} is already a parameter, symbol or answer name")
+            if figure.x.name in self.known:
+                raise self.fail(["figures", name, "x", "name"],
+                                f"the variable {figure.x.name!r} is also a parameter or symbol: name it apart "
+                                "(x: {name: t, ...})")
+            compiled.append(compile_figure(name, figure, self.text, self.expr))
+        return compiled
+
+    def shown(self, figures: list[CompiledFigure]) -> None:
+        """Every figure is printed by the question or the explanation; a table on a line of its own,
+        where Markdown reads it as a table."""
+        for figure in figures:
+            if figure.name not in self.read:
+                raise self.fail(["figures", figure.name],
+                                f"the figure is never shown: print it where it belongs, as [[ {figure.name} ]] "
+                                "in the question or the explanation")
+            alone = re.compile(rf"^[ \t]*\[\[\s*{figure.name}\s*\]\][ \t]*$", re.MULTILINE)
+            if isinstance(figure, CompiledTable) and not any(
+                    alone.search(text) for text in (self.spec.question, self.spec.explanation)):
+                raise self.fail(["figures", figure.name],
+                                f"a table is shown on a line of its own: put [[ {figure.name} ]] alone on its line")
 
 
 def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledExercise:
     c = _Compiling(spec, source, lines)
     space, derived = c.space()
+    figures = c.figures()
+    c.read.clear()
+    shown = frozenset(spec.figures)
     compiled = CompiledExercise(
         spec=spec,
         path=path,
@@ -233,9 +269,11 @@ def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledEx
         lines=lines,
         space=space,
         symbols=c.symbols,
-        question=c.text(["question"], spec.question),
-        explanation=c.text(["explanation"], spec.explanation, EXPLANATION_NAMES),
+        question=c.text(["question"], spec.question, shown),
+        explanation=c.text(["explanation"], spec.explanation, EXPLANATION_NAMES | shown),
+        figures=figures,
     )
+    c.shown(figures)
     _compile_answer(c, compiled)
     if not isinstance(spec, FormulaExercise | ChoiceExercise) and c.symbols:
         raise c.fail(["symbols"], "only formula and choice exercises use free symbols")

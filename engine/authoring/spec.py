@@ -156,6 +156,78 @@ class Distractor(Strict):
     feedback: str = Field(min_length=1)
 
 
+Expr = Annotated[int | str, Field(description="An expression over the parameters (the figure's variable too, where it applies).")]
+Scale = Literal["linear", "log"]
+
+
+class Domain(Strict):
+    """The values of a figure's variable: `{min, max}` (integers, `step` apart, or `points` evenly
+    spaced), or `{values: [...]}`; each bound and value is an expression over the parameters."""
+
+    name: str = Field("x", pattern=NAME_PATTERN, description="The variable's name in the series' expressions.")
+    min: Expr | None = None
+    max: Expr | None = None
+    step: Expr | None = Field(None, description="Distance between values from min to max (default 1).")
+    points: int | None = Field(None, ge=2, le=400, description="Evenly spaced values from min to max, ends included.")
+    values: list[Expr] | None = Field(None, min_length=1, max_length=400)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Domain:
+        if (self.values is None) == (self.min is None and self.max is None):
+            raise ValueError("give either min and max, or values")
+        if self.values is None and (self.min is None or self.max is None):
+            raise ValueError("give both min and max")
+        if self.values is not None and (self.step is not None or self.points is not None):
+            raise ValueError("step and points go with min and max, not with values")
+        if self.step is not None and self.points is not None:
+            raise ValueError("give step or points, not both")
+        return self
+
+
+class Series(Strict):
+    """One curve, set of points or set of bars of a plot."""
+
+    label: str = Field(min_length=1, description="Legend text (TeX in $...$ allowed; Jinja with [[ ]]).")
+    y: Expr
+    style: Literal["line", "points", "bars"] | None = Field(None, description="Default: the plot's style.")
+
+
+class PlotFigure(Strict):
+    """A plot drawn per variant: series over the variable's values."""
+
+    type: Literal["plot"]
+    alt: str = Field(min_length=1, description="What the figure shows, in words, for readers who cannot see it.")
+    x: Domain
+    series: list[Series] = Field(min_length=1, max_length=8)
+    style: Literal["line", "points", "bars"] = "line"
+    xlabel: str = ""
+    ylabel: str = ""
+    xscale: Scale = "linear"
+    yscale: Scale = "linear"
+    legend: bool | None = Field(None, description="Show the legend (default: when there are several series).")
+    title: str = ""
+
+
+class Column(Strict):
+    """One column of a table: a header and a value per row."""
+
+    header: str = Field(min_length=1, description="Markdown with TeX; Jinja with [[ ]].")
+    value: Expr
+    places: int | None = Field(None, ge=0, le=15, description="Decimal places shown; default: the exact value.")
+
+
+class TableFigure(Strict):
+    """A table of values drawn per variant: one row per value of the variable."""
+
+    type: Literal["table"]
+    caption: str = Field(min_length=1, description="What the table holds, shown above it.")
+    x: Domain
+    columns: list[Column] = Field(min_length=1, max_length=12)
+
+
+Figure = Annotated[PlotFigure | TableFigure, Field(discriminator="type")]
+
+
 class ExerciseBase(Strict):
     id: str = Field(pattern=ID_PATTERN, description="Unique in the bank; lower-case letters, digits, '-'.")
     title: str = Field(min_length=1)
@@ -172,6 +244,10 @@ class ExerciseBase(Strict):
         description="Free symbols of formulas (not drawn), e.g. {n_in: positive_integer}.",
     )
     points: int = Field(1, ge=1, le=100)
+    figures: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Figure] = Field(
+        default_factory=dict,
+        description="Plots and tables drawn per variant, shown where the question or explanation prints their name.",
+    )
 
 
 class ChoiceExercise(ExerciseBase):

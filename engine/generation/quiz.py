@@ -86,6 +86,42 @@ Answer = Annotated[
 ]
 
 
+class PlotSeries(Frozen):
+    label: str = Field(description="Legend text; TeX in $...$.")
+    style: Literal["line", "points", "bars"]
+    y: list[float] = Field(description="One value per x, from the exact value.")
+
+
+class Plot(Frozen):
+    """A plot of one variant, drawn by the exports; its files are named after its content."""
+
+    type: Literal["plot"] = "plot"
+    name: str = Field(description="The name the exercise text shows it by.")
+    file: str = Field(description="File name without extension: figures/<file>.png and .svg beside a Markdown or JSON export.")
+    alt: str = Field(description="What the figure shows, in words.")
+    title: str = ""
+    x: list[float]
+    xlabel: str = ""
+    ylabel: str = ""
+    xscale: Literal["linear", "log"] = "linear"
+    yscale: Literal["linear", "log"] = "linear"
+    legend: bool
+    series: list[PlotSeries]
+
+
+class Table(Frozen):
+    """A table of one variant; the question's text holds it as a Markdown table too."""
+
+    type: Literal["table"] = "table"
+    name: str
+    caption: str
+    header: list[str] = Field(description="Markdown with TeX.")
+    rows: list[list[str]] = Field(description="Cells as Markdown with TeX.")
+
+
+Figure = Annotated[Plot | Table, Field(discriminator="type")]
+
+
 class Variant(Frozen):
     """One instance of an exercise template: drawn parameters, rendered text and its key."""
 
@@ -105,6 +141,9 @@ class Variant(Frozen):
     answer_text: str = Field(description="The answer as a key prints it, e.g. '②' or '10'.")
     explanation: str = Field(description="Rendered worked solution.")
     misconceptions: list[Misconception] = Field(default_factory=list)
+    # Left out when empty: a quiz without figures is exported as it was before figures existed.
+    figures: list[Figure] = Field(default_factory=list, exclude_if=lambda figures: not figures,
+                                  description="The plots and tables its text shows.")
 
 
 class ExerciseSummary(Frozen):

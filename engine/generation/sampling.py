@@ -13,7 +13,8 @@ from functools import cached_property
 from engine.authoring.loader import CompiledExercise
 from engine.authoring.params import ENUMERATION_LIMIT, variant_seed
 from engine.errors import QuizwrightError, TemplateError, UsageError
-from engine.generation.solving import Clash, describe_env
+from engine.generation.fields import describe_env
+from engine.generation.solving import Clash
 from engine.language.values import Value
 
 MAX_DRAWS = 100  # draws per variant before falling back to exact enumeration

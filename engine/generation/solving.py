@@ -12,25 +12,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 
 from engine.authoring.loader import CompiledExercise
-from engine.authoring.text import Text, UndefinedName
+from engine.generation.fields import Env, describe_env, evaluate, render
+from engine.generation.figures import figure_of
 from engine.generation.quiz import (
     BooleanAnswer,
+    Figure,
     FormulaAnswer,
     IntegerAnswer,
     Misconception,
     NumericAnswer,
 )
-from engine.language.exact import CompiledExpr
 from engine.language.printing import Printer
 from engine.language.symbolic import is_sympy, sympy
 from engine.language.symforms import SymForm
 from engine.language.values import ExprError, Surd, Value, free_names, from_sympy, to_sympy
 
-Env = Mapping[str, Value]
 ValueAnswer = IntegerAnswer | NumericAnswer | FormulaAnswer
+
+
+# A draw's figures and the Markdown that shows each, by name.
+Figures = tuple[tuple[Figure, str], ...]
 
 
 class Clash(Exception):
@@ -72,6 +75,7 @@ class ChoiceSolution:
     context: Mapping[str, Value]
     question: str
     options: tuple[ShownOption, ...]
+    figures: Figures = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,7 @@ class TruthSolution:
     question: str
     answer: BooleanAnswer
     wrong_feedback: str
+    figures: Figures = ()
 
     @property
     def answer_text(self) -> str:
@@ -98,34 +103,10 @@ class ValueSolution:
     answer: ValueAnswer
     answer_text: str
     misconceptions: tuple[Misconception, ...]
+    figures: Figures = ()
 
 
 Solution = ChoiceSolution | TruthSolution | ValueSolution
-
-
-def describe_env(ex: CompiledExercise, env: Env) -> str:
-    """The parameter values of a draw, for error messages."""
-    return ", ".join(f"{name}={env[name]}" for name in ex.space.names) or "no parameters"
-
-
-def render(ex: CompiledExercise, template: Text | None, loc: list[str | int], context: Mapping[str, Any],
-           printer: Printer) -> str:
-    """A text of the exercise rendered for one draw, printing values with `printer`; an author error names the field."""
-    assert template is not None, loc
-    try:
-        return template.render(context, printer.filters).strip()
-    except UndefinedName as exc:
-        raise ex.error(loc, f"undefined template variable: {exc}") from None
-    except (ValueError, TypeError, ArithmeticError) as exc:  # a TextError is a ValueError
-        raise ex.error(loc, f"cannot render: {exc}") from None
-
-
-def _evaluate(ex: CompiledExercise, expr: CompiledExpr | None, loc: list[str | int], env: Env) -> Value:
-    assert expr is not None, loc
-    try:
-        return expr.evaluate(env)
-    except ExprError as exc:
-        raise ex.error(loc, f"{exc} (at {describe_env(ex, env)})") from None
 
 
 def same(a: Value, b: Value) -> bool:
@@ -180,7 +161,7 @@ def screen(ex: CompiledExercise, env: Env, printer: Printer | None = None) -> Sc
         shown = []
         for i, option in enumerate(ex.options):
             if option.expr is not None:
-                value = _evaluate(ex, option.expr, ["options", i, "expr"], env)
+                value = evaluate(ex, option.expr, ["options", i, "expr"], env)
                 shown.append(Shown(f"${printer.latex(value)}$", value))
             else:
                 shown.append(Shown(render(ex, option.text, ["options", i, "text"], context, printer), None))
@@ -190,11 +171,11 @@ def screen(ex: CompiledExercise, env: Env, printer: Printer | None = None) -> Sc
         return Screen(context, shown=tuple(shown))
     if ex.spec.kind == "true_false":
         return Screen(context)
-    value = _evaluate(ex, ex.answer, ["answer"], env)
+    value = evaluate(ex, ex.answer, ["answer"], env)
     tolerance = _tolerance_bound(ex, value, printer) if ex.spec.kind == "numeric" and ex.distractors else None
     wrongs: list[Value] = []
     for i, (expr, _) in enumerate(ex.distractors):
-        wrong = _evaluate(ex, expr, ["distractors", i, "expr"], env)
+        wrong = evaluate(ex, expr, ["distractors", i, "expr"], env)
         # A misconception that equals the answer, another misconception, or lies within
         # the tolerance could not be told apart when grading: draw again.
         if any(same(wrong, other) for other in (value, *wrongs)) or (
@@ -232,18 +213,21 @@ def solve(ex: CompiledExercise, env: Env, screened: Screen | None = None, keys: 
     printer = printer or Printer()
     screened = screened or screen(ex, env, printer)
     context = screened.context
+    figures = tuple(figure_of(ex, figure, context, printer) for figure in ex.figures)
+    shown = {**context, **{figure.name: markdown for figure, markdown in figures}} if figures else context
+    question = render(ex, ex.question, ["question"], shown, printer)
     if ex.options:
         options = tuple(
             ShownOption(shown.text, shown.value, option.correct,
                         render(ex, option.feedback, ["options", i, "feedback"], context, printer) if option.feedback else None)
             for i, (shown, option) in enumerate(zip(screened.shown, ex.options, strict=True))
         )
-        return ChoiceSolution(context, render(ex, ex.question, ["question"], context, printer), options)
+        return ChoiceSolution(context, question, options, figures)
     if ex.spec.kind == "true_false":
         truth = _truth(ex, env)
         answer = BooleanAnswer(value=truth, option=1 if truth else 2)
         wrong = render(ex, ex.wrong_feedback, ["wrong_feedback"], context, printer)
-        return TruthSolution(context, render(ex, ex.question, ["question"], context, printer), answer, wrong)
+        return TruthSolution(context, question, answer, wrong, figures)
     value = screened.answer
     answer_key, answer_text = (keys or AnswerKeys()).get(ex, value, env, printer)
     misconceptions = tuple([
@@ -251,8 +235,7 @@ def solve(ex: CompiledExercise, env: Env, screened: Screen | None = None, keys: 
                       feedback=render(ex, feedback, ["distractors", i, "feedback"], context, printer))
         for i, (wrong, (_, feedback)) in enumerate(zip(screened.wrongs, ex.distractors, strict=True))
     ]) if ex.distractors else ()
-    question = render(ex, ex.question, ["question"], context, printer)
-    return ValueSolution(context, question, value, answer_key, answer_text, misconceptions)
+    return ValueSolution(context, question, value, answer_key, answer_text, misconceptions, figures)
 
 
 def _truth(ex: CompiledExercise, env: Env) -> bool:

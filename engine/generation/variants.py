@@ -6,6 +6,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Generic, TypeVar
 
 from engine.authoring.loader import CompiledExercise
+from engine.generation.fields import render
 from engine.generation.quiz import Answer, Option, OptionAnswer, Variant
 from engine.generation.sampling import Env, Plan, Sampler, Stats
 from engine.generation.solving import (
@@ -16,7 +17,6 @@ from engine.generation.solving import (
     Solution,
     TruthSolution,
     ValueSolution,
-    render,
     screen,
     solve,
 )
@@ -131,8 +131,9 @@ def build_variant(ex: CompiledExercise, solution: Solution, variant_id: str, pla
                        Option(number=2, text="False", correct=not truth, feedback=wrong if truth else None)]
         else:
             answer_value = solution.value
+    figures = {figure.name: markdown for figure, markdown in solution.figures}
     explanation = render(ex, ex.explanation, ["explanation"],
-                         {**context, "answer": answer_value, "answer_text": answer_text}, printer)
+                         {**context, **figures, "answer": answer_value, "answer_text": answer_text}, printer)
     spec = ex.spec
     misconceptions = list(solution.misconceptions) if isinstance(solution, ValueSolution) else []
     return Variant.model_validate({
@@ -141,4 +142,5 @@ def build_variant(ex: CompiledExercise, solution: Solution, variant_id: str, pla
         "params": {name: printer.exact(value) for name, value in context.items()},
         "question": solution.question, "options": options, "answer": answer, "answer_text": answer_text,
         "explanation": explanation, "misconceptions": misconceptions,
+        "figures": [figure for figure, _ in solution.figures],
     })

@@ -1,0 +1,119 @@
+"""Plots drawn with matplotlib, as SVG and PNG, with the same bytes on every run and machine; each
+distinct plot is drawn once per run, however many copies show it.
+
+matplotlib is used through its object API with the Agg and SVG canvases (no pyplot, no display),
+under its own default settings whatever a user's matplotlibrc says, with the dates and the
+software version left out of the files and the SVG ids salted with a constant.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Literal
+
+from engine.errors import QuizwrightError
+from engine.generation.quiz import Copy, Plot
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+Kind = Literal["svg", "png"]
+SIZE = (6.0, 3.6)  # inches: a plot half a printed page wide reads well beside the question
+DPI = 150  # the PNG's pixels per inch: 900 × 540, sharp on a screen and on paper
+# Colour is never the only thing that tells series apart: each also has its line style and marker.
+_STYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_FIGURE_LINK = re.compile(r"figures/(fig-[0-9a-f]{16})\.png")
+
+
+class FigureError(QuizwrightError):
+    """A plot matplotlib cannot draw (a label whose TeX its mathtext cannot read)."""
+
+
+def plots(copies: Iterable[Copy]) -> Iterator[Plot]:
+    """The distinct plots of the copies, in order of first appearance."""
+    seen: set[str] = set()
+    for copy in copies:
+        for variant in copy.variants:
+            for figure in variant.figures:
+                if isinstance(figure, Plot) and figure.file not in seen:
+                    seen.add(figure.file)
+                    yield figure
+
+
+def linked(text: str) -> list[str]:
+    """The plot files (`fig-…`, no extension) a text or HTML links as `figures/<file>.png`, in order."""
+    return _FIGURE_LINK.findall(text)
+
+
+def relink(text: str, url: str) -> str:
+    """A text or HTML whose plot links point to `url`, formatted with `file` (e.g. "@@PLUGINFILE@@/{file}.png")."""
+    return _FIGURE_LINK.sub(lambda match: url.format(file=match[1]), text)
+
+
+class Drawings:
+    """The plots of one run, each drawn once per file type."""
+
+    def __init__(self) -> None:
+        self._drawn: dict[tuple[str, Kind], bytes] = {}
+
+    def draw(self, plot: Plot, kind: Kind) -> bytes:
+        """The plot as an SVG or a PNG file's bytes.
+
+        Raises:
+            FigureError: a label matplotlib cannot draw.
+        """
+        key = (plot.file, kind)
+        if key not in self._drawn:
+            self._drawn[key] = draw(plot, kind)
+        return self._drawn[key]
+
+
+def draw(plot: Plot, kind: Kind) -> bytes:
+    """One plot drawn (see `Drawings`, which draws each once)."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()  # matplotlib's own settings, not the user's matplotlibrc
+        matplotlib.rcParams.update({"svg.hashsalt": "quizwright", "svg.fonttype": "path", "axes.grid": True,
+                                    "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False})
+        figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+        (FigureCanvasSVG if kind == "svg" else FigureCanvasAgg)(figure)
+        _axes(figure.add_subplot(), plot)
+        out = io.BytesIO()
+        metadata = {"Date": None, "Creator": None} if kind == "svg" else {"Software": None}
+        try:
+            figure.savefig(out, format=kind, metadata=metadata)
+        except ValueError as exc:  # mathtext's message names the TeX it could not parse
+            raise FigureError(f"figure {plot.name!r} cannot be drawn: {exc}") from None
+    return out.getvalue()
+
+
+def _axes(ax: Axes, plot: Plot) -> None:
+    bars = [s for s in plot.series if s.style == "bars"]
+    gaps = [b - a for a, b in zip(plot.x, plot.x[1:], strict=False) if b > a]
+    width = 0.8 * (min(gaps) if gaps else 1.0) / max(len(bars), 1)
+    for i, series in enumerate(plot.series):
+        colour = f"C{i % 10}"
+        if series.style == "bars":
+            k = bars.index(series)
+            shift = (k - (len(bars) - 1) / 2) * width
+            ax.bar([x + shift for x in plot.x], series.y, width=width, hatch=("", "//", "..", "xx")[k % 4],
+                   edgecolor="black", linewidth=0.5, label=series.label, color=colour)
+        else:
+            line = _STYLES[i % len(_STYLES)] if series.style == "line" else "none"
+            ax.plot(plot.x, series.y, linestyle=line, marker=_MARKERS[i % len(_MARKERS)],
+                    markersize=4 if series.style == "line" else 6, label=series.label, color=colour)
+    ax.set_xscale(plot.xscale)
+    ax.set_yscale(plot.yscale)
+    ax.set_xlabel(plot.xlabel)
+    ax.set_ylabel(plot.ylabel)
+    if plot.title:
+        ax.set_title(plot.title)
+    if plot.legend:
+        ax.legend(frameon=False)
