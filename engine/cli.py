@@ -184,6 +184,8 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
             the_writer.write(generated.header, progress.wrap(stream), sink)
     finally:
         progress.close()
+    for notice in sink.notices:
+        click.echo(f"Note: {notice}", err=True)
     for path in sink.written:
         click.echo(f"Wrote {path}", err=True)
 

@@ -169,6 +169,7 @@ class Sink:
         self.stdout = stdout or sys.stdout
         self._pending: list[_Pending] = []
         self.written: list[Path] = []
+        self.notices: list[str] = []  # what a writer tells the user about its output (the CLI prints them)
 
     @functools.cached_property
     def separate_parts(self) -> bool:
@@ -210,6 +211,12 @@ class Sink:
             raise UsageError(f"{what}, which a terminal cannot show: give a file (-o {example}) or redirect "
                              f"the output (> {example})")
         return handle
+
+    def beside(self, relative: str) -> Path | None:
+        """Where a file that the output links by the relative path `relative` goes (`figures/x.png`
+        beside `out/quiz.md` is `out/figures/x.png`); None where no file sits beside (standard output,
+        a device)."""
+        return self.path.parent / relative if self.path is not None and self.separate_parts else None
 
     def open_file(self, target: Path) -> IO[str]:
         """One more output of this export, anywhere: it is written all or none with the others."""
