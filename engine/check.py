@@ -10,7 +10,7 @@ from pathlib import Path
 from engine.authoring.bank import read_bank
 from engine.authoring.loader import CompiledExercise
 from engine.errors import TemplateError
-from engine.generation.quiz import Variant
+from engine.generation.quiz import Plot, Variant
 from engine.generation.variants import Stats, VariantMaker
 
 
@@ -78,13 +78,39 @@ def _ungradable(ex: CompiledExercise, keys: _FormulaKeys) -> TemplateError | Non
     return None
 
 
+class _Labels:
+    """Each plot's texts as matplotlib will draw them: one plot drawn per distinct set of texts
+    (they rarely vary), so that TeX its mathtext cannot read is found now, not in an export."""
+
+    LIMIT = 20  # sets drawn per exercise: texts that vary more than this vary in their numbers only
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, ...]] = set()
+
+    def check(self, ex: CompiledExercise, variant: Variant) -> None:
+        from engine.export.figures import FigureError, draw  # matplotlib: only for banks with plots
+
+        for plot in variant.figures:
+            if not isinstance(plot, Plot):
+                continue
+            texts = (plot.name, plot.title, plot.xlabel, plot.ylabel, *(s.label for s in plot.series))
+            if texts in self.seen or len(self.seen) >= self.LIMIT:
+                continue
+            self.seen.add(texts)
+            try:
+                draw(plot, "svg")
+            except FigureError as exc:
+                raise ex.error(["figures", plot.name], f"{exc} (in {variant.id})") from None
+
+
 def _check_one(ex: CompiledExercise, seeds: int, report: CheckReport) -> tuple[Stats, int | None]:
-    stats, keys = Stats(), _FormulaKeys()
+    stats, keys, labels = Stats(), _FormulaKeys(), _Labels()
     for seed in range(seeds):
         maker = VariantMaker(ex, seed)
         variant = next(maker.stream(1))
         report.problems.extend(_variant_problems(variant))
         keys.add(variant)
+        labels.check(ex, variant)
         stats.add(maker.stats)
     distinct = VariantMaker(ex, 0).distinct_count(force=True)
     if distinct == 0:

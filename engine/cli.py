@@ -186,8 +186,12 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
         progress.close()
     for notice in sink.notices:
         click.echo(f"Note: {notice}", err=True)
+    figures = [path for path in sink.written if path.parent.name == "figures" and path.name.startswith("fig-")]
     for path in sink.written:
-        click.echo(f"Wrote {path}", err=True)
+        if path not in figures:
+            click.echo(f"Wrote {path}", err=True)
+    if figures:  # one line for them: a class's plots are many files
+        click.echo(f"Wrote {len(figures)} figure files in {figures[0].parent}", err=True)
 
 
 def _copy_range(text: str | None) -> tuple[int, int] | None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Literal
 
 from engine.errors import QuizwrightError
+from engine.files import Sink
 from engine.generation.quiz import Copy, Plot
 
 if TYPE_CHECKING:
@@ -71,6 +72,42 @@ class Drawings:
         return self._drawn[key]
 
 
+class FilesBeside:
+    """Writes the plots of the copies passing through it beside the output, as the texts link
+    them (`figures/<file>.png`, and the SVG too), each once; where nothing can sit beside the
+    output (standard output), says so in the sink's notices."""
+
+    KINDS: tuple[Kind, ...] = ("png", "svg")
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.drawings = Drawings()
+        self.done: set[str] = set()
+        self.missing = 0
+
+    def through(self, copies: Iterable[Copy]) -> Iterator[Copy]:
+        """The copies, unchanged, their plots written as they pass."""
+        for copy in copies:
+            for plot in plots([copy]):
+                self._write(plot)
+            yield copy
+        if self.missing:
+            self.sink.notices.append(
+                f"the {self.missing} plot{'s' if self.missing > 1 else ''} this quiz links as figures/*.png "
+                "are written beside an output file only: give one with -o (quiz.md: figures/ beside it)")
+
+    def _write(self, plot: Plot) -> None:
+        if plot.file in self.done:
+            return
+        self.done.add(plot.file)
+        for kind in self.KINDS:
+            target = self.sink.beside(f"figures/{plot.file}.{kind}")
+            if target is None:
+                self.missing += 1
+                return
+            self.sink.open_file(target).buffer.write(self.drawings.draw(plot, kind))  # type: ignore[attr-defined]
+
+
 def draw(plot: Plot, kind: Kind) -> bytes:
     """One plot drawn (see `Drawings`, which draws each once)."""
     import matplotlib
@@ -89,8 +126,11 @@ def draw(plot: Plot, kind: Kind) -> bytes:
         metadata = {"Date": None, "Creator": None} if kind == "svg" else {"Software": None}
         try:
             figure.savefig(out, format=kind, metadata=metadata)
-        except ValueError as exc:  # mathtext's message names the TeX it could not parse
-            raise FigureError(f"figure {plot.name!r} cannot be drawn: {exc}") from None
+        except ValueError as exc:
+            # mathtext's message: the TeX, a caret under the fault, then the parser's reason.
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            problem = f"matplotlib cannot read the TeX {lines[0]!r}: {lines[-1]}" if len(lines) > 2 else " ".join(lines)
+            raise FigureError(f"figure {plot.name!r} cannot be drawn: {problem}") from None
     return out.getvalue()
 
 

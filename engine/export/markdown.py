@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Iterable
 from contextlib import ExitStack
 
+from engine.export.figures import FilesBeside
 from engine.files import Sink, output_environment
 from engine.generation.quiz import Copy, QuizHeader, Variant
 from engine.language.printing import circled, latex
@@ -65,7 +66,7 @@ class MarkdownWriter:
                 # On standard output (or a device, a FIFO) the key follows the worksheets, on a page
                 # of its own.
                 key_out = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
-            for copy in copies:
+            for copy in FilesBeside(sink).through(copies):
                 first = copy.index == 0
                 worksheets.write(sheet.render(context, copy=copy, first=first))
                 if key_out is not None:

@@ -15,8 +15,9 @@ from engine.authoring.figures import CompiledDomain, CompiledFigure, CompiledPlo
 from engine.authoring.loader import CompiledExercise
 from engine.generation.fields import describe_env, evaluate, render
 from engine.generation.quiz import Plot, PlotSeries, Table
+from engine.language.exact import CompiledExpr
 from engine.language.printing import Printer
-from engine.language.values import BINOPS, Value
+from engine.language.values import BINOPS, ExprError, Value
 
 MAX_VALUES = 400  # values of a figure's variable: more is no longer a figure a student reads
 # Part of every plot's file name: a change to how plots are drawn changes the names too, so that
@@ -59,6 +60,15 @@ def _domain(ex: CompiledExercise, domain: CompiledDomain, loc: list[str | int],
     return [BINOPS["+"](low, BINOPS["*"](step, i)) for i in range(count)]
 
 
+def _at(ex: CompiledExercise, expr: CompiledExpr, loc: list[str | int], context: Mapping[str, Value], name: str,
+        x: Value) -> Value:
+    """An expression over the figure's variable, at one of its values."""
+    try:
+        return expr.evaluate({**context, name: x})
+    except ExprError as exc:
+        raise ex.error(loc, f"{exc} (at {describe_env(ex, context)}, {name}={x})") from None
+
+
 def _rational(value: Value) -> bool:
     return isinstance(value, int | Fraction) and not isinstance(value, bool)
 
@@ -83,7 +93,7 @@ def _plot(ex: CompiledExercise, figure: CompiledPlot, loc: list[str | int], xs: 
     series = []
     for i, s in enumerate(figure.series):
         where: list[str | int] = [*loc, "series", i, "y"]
-        y = [_float(ex, evaluate(ex, s.y, where, {**context, spec.x.name: v}), where, context, printer) for v in xs]
+        y = [_float(ex, _at(ex, s.y, where, context, spec.x.name, v), where, context, printer) for v in xs]
         series.append(PlotSeries(label=render(ex, s.label, [*loc, "series", i, "label"], context, printer),
                                  style=s.style, y=y))
     for axis, values in (("xscale", x), ("yscale", [v for s in series for v in s.y])):
@@ -115,9 +125,8 @@ def _table(ex: CompiledExercise, figure: CompiledTable, loc: list[str | int], xs
               for i, c in enumerate(figure.columns)]
     rows = []
     for v in xs:
-        env = {**context, figure.x.name: v}
-        rows.append([_cell(printer, evaluate(ex, c.value, [*loc, "columns", i, "value"], env), c.places)
-                     for i, c in enumerate(figure.columns)])
+        rows.append([_cell(printer, _at(ex, c.value, [*loc, "columns", i, "value"], context, figure.x.name, v),
+                           c.places) for i, c in enumerate(figure.columns)])
     caption = render(ex, figure.caption, [*loc, "caption"], context, printer)
     table = Table(name=figure.name, caption=caption, header=header, rows=rows)
     lines = [_row(header), "|" + "---:|" * len(header), *(_row(row) for row in rows)]
