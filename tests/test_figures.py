@@ -273,3 +273,14 @@ def test_check_reports_tex_matplotlib_cannot_draw(tmp_path: Path) -> None:
     assert len(report.problems) == 1
     assert "ex.yaml" in report.problems[0] and "figures.curve: figure 'curve' cannot be drawn" in report.problems[0]
     assert "matplotlib cannot read the TeX" in report.problems[0]
+
+
+def test_the_figure_benchmark_runs_and_counts_the_plots_it_draws(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "figures.py"), "--bank", str(BANK),
+                             "--exercise", "loss-read", "--count", "12", "--formats", "json", "--json", str(out)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["shown"] == 12 and data["distinct"] == 6  # 3 starts × 2 rates
+    assert [row["format"] for row in data["rows"]] == ["json"] and data["rows"][0]["wall_s"] > 0
