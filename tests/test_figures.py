@@ -14,6 +14,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from markdown_it import MarkdownIt
 from PIL import Image
@@ -284,3 +286,22 @@ def test_the_figure_benchmark_runs_and_counts_the_plots_it_draws(tmp_path: Path)
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["shown"] == 12 and data["distinct"] == 6  # 3 starts × 2 rates
     assert [row["format"] for row in data["rows"]] == ["json"] and data["rows"][0]["wall_s"] > 0
+
+
+@given(low=st.integers(-50, 50), span=st.integers(1, 60), step=st.integers(1, 7), points=st.integers(2, 40),
+       form=st.sampled_from(["step", "points"]))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_variable_runs_from_min_to_max(tmp_path: Path, low: int, span: int, step: int, points: int,
+                                           form: str) -> None:
+    spread = f"step: {step}" if form == "step" else f"points: {points}"
+    bank = _write(tmp_path, PLOT.replace("YSCALE", "linear").replace("OFFSET", "0").replace(
+        "x: {min: 1, max: 4}", f"x: {{min: {low}, max: {low} + {span}, {spread}}}"))
+    plot = _quiz(bank, count=1).copies[0].variants[0].figures[0]
+    assert isinstance(plot, Plot)
+    xs = plot.x
+    assert xs[0] == low and xs == sorted(xs) and len(set(xs)) == len(xs)
+    if form == "step":
+        assert len(xs) == span // step + 1 and all(b - a == step for a, b in zip(xs, xs[1:], strict=False))
+        assert xs[-1] <= low + span < xs[-1] + step
+    else:
+        assert len(xs) == points and xs[-1] == low + span
