@@ -11,7 +11,10 @@ gift-pegjs read it (docs/gift.md):
 - GIFT cannot set an answer numbering or stop shuffling, so a choice option starts with its
   circled number, the one the worked solution names ("Answer: ③");
 - GIFT has no grader information: an essay's (the correct formula) becomes its general feedback;
-- points and penalties are not in GIFT: Moodle gives every question its defaults.
+- points and penalties are not in GIFT: Moodle gives every question its defaults;
+- GIFT cannot carry images: an exercise whose question or worked solution shows a plot is left
+  out, and named in a notice pointing to the Moodle XML export (an error when every exercise
+  is); tables stay, as the HTML tables of the Moodle XML export.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from collections.abc import Iterable
 from contextlib import ExitStack
 from typing import IO
 
+from engine.errors import UsageError
+from engine.export.moodle.figures import shows_plots
 from engine.export.moodle.questions import (
     MoodleAnswer,
     MoodleQuestion,
@@ -134,6 +139,7 @@ class GiftWriter:
     def write(self, header: QuizHeader, copies: Iterable[Copy], sink: Sink) -> None:
         builder = QuestionBuilder(header.bank.code)
         firsts: list[Variant | None] = [None] * len(header.exercises)
+        plotted = [False] * len(header.exercises)
         with ExitStack() as stack:
             # Copies come copy by copy, categories go exercise by exercise: each exercise's
             # questions wait in a temporary file, so memory does not grow with the copies.
@@ -144,15 +150,40 @@ class GiftWriter:
             for copy in copies:
                 for k, variant in enumerate(copy.variants):
                     firsts[k] = firsts[k] or variant
+                    if plotted[k] or shows_plots(variant):
+                        plotted[k] = True
+                        continue
                     labelled = variant.kind in CHOICE_KINDS
                     spools[k].write("\n" + question_text(builder.build(variant), labelled=labelled))
+            kept = _without_plots(header, plotted, sink)
             out = sink.open()
             out.write(single_line(
                 f"// quizwright GIFT export, format 1: bank {header.bank.code} sha256 {header.bank.hash}, "
                 f"seed {header.seed}, {header.count} variant(s) per exercise, one category per exercise"
             ) + "\n// Moodle: Question bank → Import → GIFT format. Texts are HTML, math \\(..\\) for MathJax.\n")
             titles = category_titles(header.exercises)
-            for summary, first, spool in zip(header.exercises, firsts, spools, strict=True):
+            for summary, first, spool, keep in zip(header.exercises, firsts, spools, kept, strict=True):
+                if not keep:
+                    out.write("\n" + single_line(f"// exercise {summary.id} left out: its text shows a plot, which GIFT "
+                                          "cannot carry (export it with --format moodle)") + "\n")
+                    continue
                 out.write(f"\n{_exercise_comment(summary, first)}\n{category_line(header.bank.title, titles[summary.id])}\n")
                 spool.seek(0)
                 shutil.copyfileobj(spool, out)
+
+
+def _without_plots(header: QuizHeader, plotted: list[bool], sink: Sink) -> list[bool]:
+    """Which exercises the file holds: those that show no plot; the others named in a notice.
+
+    Raises:
+        UsageError: every exercise shows a plot, so the file would hold no question.
+    """
+    shown = [f"{s.id} ({single_line(s.title)})" for s, plot in zip(header.exercises, plotted, strict=True) if plot]
+    if not shown:
+        return [True] * len(plotted)
+    if len(shown) == len(plotted):
+        raise UsageError(f"GIFT cannot carry images, and every selected exercise shows a plot: {', '.join(shown)}; "
+                         "export them with --format moodle, which embeds the plots")
+    sink.notices.append(f"GIFT cannot carry images: left out {len(shown)} exercise(s) whose text shows a plot: "
+                        f"{', '.join(shown)}; export them with --format moodle, which embeds the plots")
+    return [not plot for plot in plotted]

@@ -43,6 +43,14 @@ FORMULA_ESSAY_NOTE = "Your teacher grades this answer."
 _TAG_REMOVED = re.compile(r"[<>`,\x00-\x1f\x7f]")
 
 
+@dataclass(frozen=True, slots=True)
+class MoodleFile:
+    """A file stored with one text: its name (what `@@PLUGINFILE@@/<name>` links) and its bytes in base64."""
+
+    name: str
+    data: str
+
+
 # Not frozen: one of each is made per question, and a frozen dataclass costs four times as
 # much to make.
 @dataclass(slots=True)
@@ -67,6 +75,10 @@ class MoodleQuestion:
     answers: list[MoodleAnswer] = field(default_factory=list)
     shuffleanswers: bool = False
     graderinfo: str = ""  # essay only
+    # The files of the texts that show plots (only the question and the worked solution can).
+    questiontext_files: tuple[MoodleFile, ...] = ()
+    generalfeedback_files: tuple[MoodleFile, ...] = ()
+    graderinfo_files: tuple[MoodleFile, ...] = ()
 
 
 def penalty_for(options: int) -> str:

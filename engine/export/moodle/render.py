@@ -22,8 +22,14 @@ QUESTION_FIELDS = (
 )  # fmt: skip
 ANSWER_FIELDS = ("fraction", "text", "feedback", "tolerance")
 
-# type, shuffleanswers, per answer (html, tolerance is None), number of tags
-QuestionShape = tuple[str, bool, tuple[tuple[bool, bool], ...], int]
+# The texts that can hold files, in the order of their files among the values.
+FILE_TEXTS = ("questiontext", "generalfeedback", "graderinfo")
+
+# type, shuffleanswers, per answer (html, tolerance is None), number of tags; then, only for a
+# question whose texts hold files, the number of files of each of FILE_TEXTS (so a question
+# without files has the shape, and the skeleton, it had before files existed).
+AnswerShapes = tuple[tuple[bool, bool], ...]
+QuestionShape = tuple[str, bool, AnswerShapes, int] | tuple[str, bool, AnswerShapes, int, tuple[int, int, int]]
 
 
 # The helpers question.xml.j2 calls, each with its plain-str transform for filling.
@@ -32,29 +38,33 @@ QUESTION_HELPERS: Helpers = {"text": (text, text_str), "cdata": (cdata, cdata_st
 
 def question_shape(q: MoodleQuestion) -> QuestionShape:
     """Every value question.xml.j2's control flow reads."""
-    return (
-        q.type,
-        q.shuffleanswers,
-        tuple([(a.html, a.tolerance is None) for a in q.answers]),
-        len(q.tags),
-    )
+    answers = tuple([(a.html, a.tolerance is None) for a in q.answers])
+    if q.questiontext_files or q.generalfeedback_files or q.graderinfo_files:
+        files = (len(q.questiontext_files), len(q.generalfeedback_files), len(q.graderinfo_files))
+        return q.type, q.shuffleanswers, answers, len(q.tags), files
+    return q.type, q.shuffleanswers, answers, len(q.tags)
 
 
 def question_values(q: MoodleQuestion) -> list[Any]:
-    """The data fields of a question, in the order of QUESTION_FIELDS, the answers, the tags."""
+    """The data fields of a question, in the order of QUESTION_FIELDS, the answers, the files
+    (name and data of each, FILE_TEXTS order), the tags."""
     values: list[Any] = [
         q.name, q.idnumber, q.questiontext, q.generalfeedback, q.defaultgrade, q.penalty,
         q.graderinfo,
     ]  # fmt: skip
     for a in q.answers:
         values += (a.fraction, a.text, a.feedback, a.tolerance)
+    if q.questiontext_files or q.generalfeedback_files or q.graderinfo_files:
+        for f in (*q.questiontext_files, *q.generalfeedback_files, *q.graderinfo_files):
+            values += (f.name, f.data)
     values += q.tags
     return values
 
 
 def question_context(shape: QuestionShape, slot: Callable[[int, str], Slot]) -> dict[str, Any]:
     """The skeleton render context of question.xml.j2 for one shape."""
-    qtype, shuffle, answer_shapes, tags = shape
+    qtype, shuffle, answer_shapes, tags = shape[0], shape[1], shape[2], shape[3]
+    files = shape[4] if len(shape) == 5 else (0, 0, 0)
     q = SimpleNamespace(
         type=qtype,
         shuffleanswers=shuffle,
@@ -70,8 +80,15 @@ def question_context(shape: QuestionShape, slot: Callable[[int, str], Slot]) -> 
         if no_tolerance:
             fields["tolerance"] = None
         q.answers.append(SimpleNamespace(html=is_html, **fields))
-    first_tag = base + len(ANSWER_FIELDS) * len(answer_shapes)
-    q.tags = [slot(first_tag + j, f"q.tags[{j}]") for j in range(tags)]
+    first = base + len(ANSWER_FIELDS) * len(answer_shapes)
+    for owner, count in zip(FILE_TEXTS, files, strict=True):
+        setattr(q, f"{owner}_files", [
+            SimpleNamespace(name=slot(first + 2 * j, f"q.{owner}_files[{j}].name"),
+                            data=slot(first + 2 * j + 1, f"q.{owner}_files[{j}].data"))
+            for j in range(count)
+        ])
+        first += 2 * count
+    q.tags = [slot(first + j, f"q.tags[{j}]") for j in range(tags)]
     return {"q": q}
 
 

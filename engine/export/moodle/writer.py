@@ -11,7 +11,9 @@ from typing import IO
 import jinja2
 from markupsafe import Markup
 
+from engine.export.figures import Drawings
 from engine.export.html import one_line
+from engine.export.moodle.figures import Embedder
 from engine.export.moodle.questions import QuestionBuilder, formula_mode
 from engine.export.moodle.render import QUESTION_TEMPLATE, QuestionRenderer, question_values
 from engine.export.moodle.xml import (
@@ -101,16 +103,23 @@ class ExerciseQuestions:
     """The ``<question>`` elements of one exercise's variants, each written once per content.
 
     A formula's multiple choice order depends on the variant id, so formula variants are
-    always written whole.
+    always written whole; so are variants with figures, whose questions hold their images and
+    would make the kept XML large.
     """
 
-    def __init__(self, builder: QuestionBuilder, renderer: QuestionRenderer, summary: ExerciseSummary) -> None:
+    def __init__(self, builder: QuestionBuilder, renderer: QuestionRenderer, summary: ExerciseSummary,
+                 embedder: Embedder | None = None) -> None:
         self.builder = builder
         self.renderer = renderer
+        self.embedder = embedder or Embedder(Drawings())  # the writer shares one among its exercises
         self.reuse = reuses_questions(summary)
         self._made: dict[Hashable, tuple[str, str, str] | None] = {}
 
     def xml(self, variant: Variant) -> str:
+        if variant.figures:
+            q = self.builder.build(variant)
+            self.embedder.embed(q, variant)
+            return self.renderer.render(q)
         if not self.reuse:
             return self.renderer.render(self.builder.build(variant))
         key = content_key(variant)
@@ -142,7 +151,8 @@ class MoodleWriter:
         env = output_environment()
         builder = QuestionBuilder(header.bank.code)
         renderer = QuestionRenderer(env.get_template(QUESTION_TEMPLATE))
-        exercises = [ExerciseQuestions(builder, renderer, summary) for summary in header.exercises]
+        embedder = Embedder(Drawings())
+        exercises = [ExerciseQuestions(builder, renderer, summary, embedder) for summary in header.exercises]
         firsts: list[Variant | None] = [None] * len(exercises)
         with ExitStack() as stack:
             # Copies come copy by copy, categories go exercise by exercise: each exercise's
