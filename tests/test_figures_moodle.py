@@ -249,6 +249,17 @@ def test_figure_questions_render_as_the_template_does(exported: tuple[bytes, Qui
             assert exercises[k].xml(variant) == direct(q), variant.id
 
 
+def test_repeated_table_questions_are_reused_and_equal_the_template() -> None:
+    # Variants that show only tables hold no files: their XML is written once per content and reused.
+    quiz = api.quiz([BANK], seed=SEED, count=5, exercises=["table-only"])
+    builder = QuestionBuilder(quiz.bank.code)
+    exercise = moodle_writer.ExerciseQuestions(builder, render.QuestionRenderer(template()), quiz.exercises[0])
+    assert exercise.reuse
+    for copy in quiz.copies:
+        (variant,) = copy.variants
+        assert exercise.xml(variant) == direct(builder.build(variant)), variant.id
+
+
 def test_plot_names_that_differ_only_in_digits_keep_their_own_files(exported: tuple[bytes, Quiz]) -> None:
     # The HTML converter and the question renderer cache by shape (digit runs set aside): two
     # variants whose plot names have the same shape must still link and embed their own plot.

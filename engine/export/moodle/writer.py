@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from engine.export.figures import Drawings
 from engine.export.html import one_line
-from engine.export.moodle.figures import Embedder
+from engine.export.moodle.figures import Embedder, shows_plots
 from engine.export.moodle.questions import QuestionBuilder, formula_mode
 from engine.export.moodle.render import QUESTION_TEMPLATE, QuestionRenderer, question_values
 from engine.export.moodle.xml import (
@@ -103,8 +103,8 @@ class ExerciseQuestions:
     """The ``<question>`` elements of one exercise's variants, each written once per content.
 
     A formula's multiple choice order depends on the variant id, so formula variants are
-    always written whole; so are variants with figures, whose questions hold their images and
-    would make the kept XML large.
+    always written whole; so are variants that show plots, whose questions hold their images
+    and would make the kept XML large.
     """
 
     def __init__(self, builder: QuestionBuilder, renderer: QuestionRenderer, summary: ExerciseSummary,
@@ -116,7 +116,7 @@ class ExerciseQuestions:
         self._made: dict[Hashable, tuple[str, str, str] | None] = {}
 
     def xml(self, variant: Variant) -> str:
-        if variant.figures:
+        if shows_plots(variant):
             q = self.builder.build(variant)
             self.embedder.embed(q, variant)
             return self.renderer.render(q)
