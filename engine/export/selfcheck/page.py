@@ -9,20 +9,28 @@ from typing import Any
 
 from engine.export.html import HtmlConverter
 from engine.export.markdown import detail, hint
+from engine.export.selfcheck.figures import Figures, boxed_tables
 from engine.export.selfcheck.mathml import math_to_mathml
 from engine.export.selfcheck.samples import samples
-from engine.generation.quiz import Variant
+from engine.generation.quiz import Table, Variant
 from engine.language.printing import circled
 
 
 class Text:
-    """Exercise Markdown with TeX → HTML with MathML, for one page: one Markdown converter."""
+    """Exercise Markdown with TeX → HTML with MathML, for one run: one Markdown converter, the plots."""
 
     def __init__(self) -> None:
         self._html = HtmlConverter()
+        self.figures = Figures()
 
     def block(self, text: str, *, full_size: bool = False) -> str:
-        return math_to_mathml(self._html.block(text), full_size=full_size)
+        return math_to_mathml(boxed_tables(self._html.block(text), ()), full_size=full_size)
+
+    def shown(self, text: str, variant: Variant) -> str:
+        """A block that may show the variant's figures (its question, its explanation)."""
+        captions = [self._html.inline(f.caption) for f in variant.figures if isinstance(f, Table)]
+        html = self.figures.show(self._html.block(text), variant.figures) if variant.figures else self._html.block(text)
+        return math_to_mathml(boxed_tables(html, captions))
 
     def inline(self, text: str, *, full_size: bool = False) -> str:
         return math_to_mathml(self._html.inline(text), full_size=full_size)
@@ -59,12 +67,12 @@ def question(variant: Variant, sheet: int, number: int, text: Text) -> Question:
         points=variant.points,
         kind=kind,
         title=text.inline(variant.title),
-        stem=text.block(variant.question),
+        stem=text.shown(variant.question, variant),
         options=[(circled(o.number), text.inline(o.text, full_size=True)) for o in variant.options],
         form="" if kind == "choice" else text.inline(hint(variant)),
         syntax=text.inline(answer.syntax_hint) if answer.type == "formula" else "",
         answer=text.inline(variant.answer_text + detail(variant), full_size=True),
-        solution=text.block(variant.explanation),
+        solution=text.shown(variant.explanation, variant),
         feedback=feedback,
         check=json.dumps(key(variant), sort_keys=True, separators=(",", ":"), ensure_ascii=False),
     )

@@ -39,16 +39,16 @@ class _Page:
         self.head = env.get_template("html/head.html.j2")
         self.sheet = env.get_template("html/sheet.html.j2")
         self.foot = env.get_template("html/foot.html.j2")
+        self.text = Text()
         script = _source(env, "html/selfcheck.js")
         digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
         self.context = {
             "header": header,
-            "title": Text().inline(header.bank.title),
+            "title": self.text.inline(header.bank.title),
             "css": _source(env, "html/selfcheck.css"),
             "script": script,
             "script_hash": f"sha256-{digest}",  # the one script the page's security policy lets run
         }
-        self.text = Text()
 
     def write(self, out: IO[str], copies: Iterable[Copy]) -> None:
         out.write(self.head.render(self.context))
@@ -57,7 +57,8 @@ class _Page:
             questions = [question(v, sheet, n, self.text) for n, v in enumerate(copy.variants, start=1)]
             # The first sheet shows without the script; the script's selector shows the others.
             out.write(self.sheet.render(self.context, copy=copy, sheet=sheet, questions=questions, hidden=shown > 0))
-        out.write(self.foot.render(self.context))
+        # The plots these sheets show, each once, after them: a <use> finds its symbol anywhere in the page.
+        out.write(self.foot.render(self.context, figures=self.text.figures.store()))
 
 
 def _source(env: jinja2.Environment, name: str) -> str:

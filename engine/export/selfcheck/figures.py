@@ -1,0 +1,94 @@
+"""The figures of a self-check page: plots as inline SVG, each stored once per page, and tables that
+scroll sideways inside their own box.
+
+A plot is drawn once per run (`Drawings`) and its SVG becomes a `<symbol>` in one hidden `<svg>` at
+the end of each page that shows it; wherever the text links the plot (`figures/<file>.png`), an
+`<svg role="img">` named by the alt text `<use>`s that symbol. So a plot shown on 30 sheets, in the
+question and the solution, is stored once; the sheets waiting in `<template>`s need no script to find
+it; and no image is requested (the page's policy allows none). matplotlib's ids are prefixed with the
+plot's file name, so that plots side by side in one document never share one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from engine.export.figures import Drawings
+from engine.export.html import escape_html
+from engine.generation.quiz import Plot, Table
+
+# markdown-it's element for `![alt](figures/<file>.png)`; its alt is replaced by the plot's own.
+_IMAGE = re.compile(r'<img src="figures/(fig-[0-9a-f]{16})\.png" alt="[^"]*"(?: title="[^"]*")? />')
+_ROOT = re.compile(r'<svg [^>]*viewBox="([^"]*)"[^>]*>(.*)</svg>', re.DOTALL)
+# The metadata says nothing a reader needs; the style sheet would apply to the whole page (its rule
+# becomes inherited attributes on the symbol's group).
+_DROPPED = re.compile(r"<metadata>.*?</metadata>|<defs>\s*<style[^>]*>.*?</style>\s*</defs>", re.DOTALL)
+_ID = re.compile(r' id="([^"]*)"')
+_REFERENCE = re.compile(r'(xlink:href="#|url\(#)([^")]*)')
+_INDENT = re.compile(r"\n\s*")  # matplotlib breaks lines only after a space or between elements
+_TABLE = re.compile(r"(?:<p>((?:(?!</p>).)*)</p>\n)?(<table>.*?</table>)", re.DOTALL)
+
+
+class Figures:
+    """The plots of one run, each drawn once, and the ones each page shows (stored at its end)."""
+
+    def __init__(self) -> None:
+        self._drawings = Drawings()
+        self._symbols: dict[str, tuple[str, str]] = {}  # file -> (viewBox, <symbol>)
+        self._shown: dict[str, None] = {}  # the files shown since the last store(), in order
+
+    def show(self, html: str, figures: Sequence[Plot | Table]) -> str:
+        """The HTML with its links to `figures`' plots as inline SVG, and its tables in scroll boxes."""
+        plots = {f.file: f for f in figures if isinstance(f, Plot)}
+
+        def picture(match: re.Match[str]) -> str:
+            plot = plots.get(match[1])
+            if plot is None:  # not a plot of this variant: left as it is, and the page's policy loads nothing
+                return match[0]
+            view_box = self._symbol(plot)[0]
+            self._shown[plot.file] = None
+            return (f'<svg class="figure" viewBox="{view_box}" role="img" aria-label="{escape_html(plot.alt)}">'
+                    f'<use href="#{plot.file}"></use></svg>')
+
+        return _IMAGE.sub(picture, html)
+
+    def store(self) -> str:
+        """The hidden `<svg>` holding the plots shown since the last call ("" when none was)."""
+        if not self._shown:
+            return ""
+        symbols = "\n".join(self._symbols[file][1] for file in self._shown)
+        self._shown.clear()
+        return f'<svg class="figure-store" aria-hidden="true">\n{symbols}\n</svg>\n'
+
+    def _symbol(self, plot: Plot) -> tuple[str, str]:
+        if plot.file not in self._symbols:
+            self._symbols[plot.file] = symbol(plot.file, self._drawings.draw(plot, "svg"))
+        return self._symbols[plot.file]
+
+
+def symbol(file: str, svg: bytes) -> tuple[str, str]:
+    """matplotlib's SVG as a `<symbol id=file>` whose ids are prefixed by `file`: (its viewBox, the symbol)."""
+    root = _ROOT.search(svg.decode("utf-8"))
+    assert root is not None, "matplotlib writes one <svg> root with a viewBox"
+    view_box, body = root[1], _DROPPED.sub("", root[2])
+    referenced = {name for _, name in _REFERENCE.findall(body)}
+    body = _ID.sub(lambda m: f' id="{file}-{m[1]}"' if m[1] in referenced else "", body)
+    body = _INDENT.sub("", _REFERENCE.sub(lambda m: f"{m[1]}{file}-{m[2]}", body))
+    return view_box, (f'<symbol id="{file}" viewBox="{view_box}">'
+                      f'<g stroke-linejoin="round" stroke-linecap="butt">{body}</g></symbol>')
+
+
+def boxed_tables(html: str, captions: Sequence[str]) -> str:
+    """The HTML with each table in a box that scrolls sideways; a paragraph just before a table that is
+    one of `captions` (HTML) becomes the caption of a `<figure>` holding both (a `<caption>` would be
+    squeezed to the table's width)."""
+    def box(match: re.Match[str]) -> str:
+        table = f'<div class="table-box">{match[2]}</div>'
+        if match[1] is None:
+            return table
+        if match[1] in captions:
+            return f'<figure class="table">\n<figcaption>{match[1]}</figcaption>\n{table}\n</figure>'
+        return f"<p>{match[1]}</p>\n{table}"
+
+    return _TABLE.sub(box, html)
