@@ -153,15 +153,17 @@ def test_split_pages_hold_the_plots_they_show(monkeypatch: pytest.MonkeyPatch, t
         assert_ids_resolve(html)
 
 
-def test_a_plot_becomes_a_symbol_with_its_own_ids() -> None:
-    plot = next(plots(api.quiz([BANK], seed=0).copies))
-    view_box, markup = symbol(plot.file, Drawings().draw(plot, "svg"))
-    assert view_box == "0 0 432 259.2"
-    assert markup.startswith(f'<symbol id="{plot.file}" viewBox="{view_box}">')
-    assert all(name.startswith(f"{plot.file}-") for name in _ID.findall(markup)[1:])
-    assert set(_REFERENCE.findall(markup)) <= set(_ID.findall(markup))
+def test_a_plot_becomes_a_symbol_with_its_own_ids_and_shares_its_shapes() -> None:
+    first, second = list(plots(api.quiz([BANK], seed=0).copies))[:2]
+    drawings = Drawings()
+    one, two = (symbol(p.file, drawings.draw(p, "svg")) for p in (first, second))
+    assert one.view_box == "0 0 432 259.2"
+    assert one.markup.startswith(f'<symbol id="{first.file}" viewBox="{one.view_box}">')
+    assert all(name.startswith(f"{first.file}-") for name in _ID.findall(one.markup)[1:])
+    assert set(_REFERENCE.findall(one.markup)) <= set(_ID.findall(one.markup)) | set(one.shared)
+    assert set(one.shared) & set(two.shared)  # the glyphs of the digits on both plots' axes, stored once
     for dropped in ("<metadata", "<style", "<?xml", "<!DOCTYPE", "<text", "\n"):
-        assert dropped not in markup  # text is drawn as paths: no label can become markup
+        assert dropped not in one.markup  # text is drawn as paths: no label can become markup
 
 
 def test_links_to_other_plots_stay_and_tables_without_a_caption_are_boxed() -> None:

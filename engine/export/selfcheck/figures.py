@@ -5,14 +5,17 @@ A plot is drawn once per run (`Drawings`) and its SVG becomes a `<symbol>` in on
 the end of each page that shows it; wherever the text links the plot (`figures/<file>.png`), an
 `<svg role="img">` named by the alt text `<use>`s that symbol. So a plot shown on 30 sheets, in the
 question and the solution, is stored once; the sheets waiting in `<template>`s need no script to find
-it; and no image is requested (the page's policy allows none). matplotlib's ids are prefixed with the
-plot's file name, so that plots side by side in one document never share one.
+it; and no image is requested (the page's policy allows none). The shapes that plots draw by `<use>`
+(each glyph of their labels, their markers) are stored once per page, named by their content; the
+plot's other ids are prefixed with its file name, so that plots in one document never share one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from engine.export.figures import Drawings
 from engine.export.html import escape_html
@@ -27,7 +30,19 @@ _DROPPED = re.compile(r"<metadata>.*?</metadata>|<defs>\s*<style[^>]*>.*?</style
 _ID = re.compile(r' id="([^"]*)"')
 _REFERENCE = re.compile(r'(xlink:href="#|url\(#)([^")]*)')
 _INDENT = re.compile(r"\n\s*")  # matplotlib breaks lines only after a space or between elements
+# Shapes defined for <use> to draw (a label's glyph, a marker): the same in every plot that shows them.
+_SHAPES = re.compile(r'<defs>((?:<path id="[^"]*" [^<>]*/>)+)</defs>')
+_SHAPE = re.compile(r'<path id="([^"]*)" ([^<>]*)/>')
 _TABLE = re.compile(r"(?:<p>((?:(?!</p>).)*)</p>\n)?(<table>.*?</table>)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A plot as the page stores it: its `<symbol>`, and the shapes it shares with other plots."""
+
+    view_box: str
+    markup: str
+    shared: dict[str, str]  # id -> <path>: the glyphs and markers it <use>s, named by their content
 
 
 class Figures:
@@ -35,18 +50,18 @@ class Figures:
 
     def __init__(self) -> None:
         self._drawings = Drawings()
-        self._symbols: dict[str, tuple[str, str]] = {}  # file -> (viewBox, <symbol>)
+        self._symbols: dict[str, Symbol] = {}
         self._shown: dict[str, None] = {}  # the files shown since the last store(), in order
 
     def show(self, html: str, figures: Sequence[Plot | Table]) -> str:
-        """The HTML with its links to `figures`' plots as inline SVG, and its tables in scroll boxes."""
+        """The HTML with its links to `figures`' plots as inline SVG."""
         plots = {f.file: f for f in figures if isinstance(f, Plot)}
 
         def picture(match: re.Match[str]) -> str:
             plot = plots.get(match[1])
             if plot is None:  # not a plot of this variant: left as it is, and the page's policy loads nothing
                 return match[0]
-            view_box = self._symbol(plot)[0]
+            view_box = self._symbol(plot).view_box
             self._shown[plot.file] = None
             return (f'<svg class="figure" viewBox="{view_box}" role="img" aria-label="{escape_html(plot.alt)}">'
                     f'<use href="#{plot.file}"></use></svg>')
@@ -57,27 +72,41 @@ class Figures:
         """The hidden `<svg>` holding the plots shown since the last call ("" when none was)."""
         if not self._shown:
             return ""
-        symbols = "\n".join(self._symbols[file][1] for file in self._shown)
+        symbols = [self._symbols[file] for file in self._shown]
         self._shown.clear()
-        return f'<svg class="figure-store" aria-hidden="true">\n{symbols}\n</svg>\n'
+        shared = {name: path for s in symbols for name, path in s.shared.items()}
+        return (f'<svg class="figure-store" aria-hidden="true">\n<defs>{"".join(shared.values())}</defs>\n'
+                + "".join(f"{s.markup}\n" for s in symbols) + "</svg>\n")
 
-    def _symbol(self, plot: Plot) -> tuple[str, str]:
+    def _symbol(self, plot: Plot) -> Symbol:
         if plot.file not in self._symbols:
             self._symbols[plot.file] = symbol(plot.file, self._drawings.draw(plot, "svg"))
         return self._symbols[plot.file]
 
 
-def symbol(file: str, svg: bytes) -> tuple[str, str]:
-    """matplotlib's SVG as a `<symbol id=file>` whose ids are prefixed by `file`: (its viewBox, the symbol)."""
+def symbol(file: str, svg: bytes) -> Symbol:
+    """matplotlib's SVG as a `<symbol id=file>`: its ids prefixed by `file`, but for the shapes drawn
+    by `<use>` (a label's glyphs, a marker), which go to `shared`, named by their content."""
     root = _ROOT.search(svg.decode("utf-8"))
     assert root is not None, "matplotlib writes one <svg> root with a viewBox"
-    view_box, body = root[1], _DROPPED.sub("", root[2])
+    body = _INDENT.sub("", _DROPPED.sub("", root[2]))
+    names: dict[str, str] = {}
+    shared: dict[str, str] = {}
+
+    def share(defs: re.Match[str]) -> str:
+        for shape in _SHAPE.finditer(defs[1]):
+            name = "shape-" + hashlib.sha256(shape[2].encode("utf-8")).hexdigest()[:16]
+            names[shape[1]] = name
+            shared[name] = f'<path id="{name}" {shape[2]}/>'
+        return ""
+
+    body = _SHAPES.sub(share, body)
     referenced = {name for _, name in _REFERENCE.findall(body)}
     body = _ID.sub(lambda m: f' id="{file}-{m[1]}"' if m[1] in referenced else "", body)
-    body = _INDENT.sub("", _REFERENCE.sub(lambda m: f"{m[1]}{file}-{m[2]}", body))
-    return view_box, (f'<symbol id="{file}" viewBox="{view_box}">'
-                      f'<g stroke-linejoin="round" stroke-linecap="butt">{body}</g></symbol>')
-
+    body = _REFERENCE.sub(lambda m: m[1] + names.get(m[2], f"{file}-{m[2]}"), body)
+    markup = (f'<symbol id="{file}" viewBox="{root[1]}">'
+              f'<g stroke-linejoin="round" stroke-linecap="butt">{body}</g></symbol>')
+    return Symbol(root[1], markup, shared)
 
 def boxed_tables(html: str, captions: Sequence[str]) -> str:
     """The HTML with each table in a box that scrolls sideways; a paragraph just before a table that is
