@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from engine import api
+from engine.cli import cli
 from engine.export import figures as drawing
 from engine.export.figures import Drawings, plots
 from engine.export.selfcheck.figures import Figures, boxed_tables, symbol
@@ -175,6 +177,14 @@ def test_links_to_other_plots_stay_and_tables_without_a_caption_are_boxed() -> N
         f'<p>Not a caption</p>\n<div class="table-box">{table}</div>')
     assert boxed_tables(f"<p>Caption</p>\n{table}", ["Caption"]) == (
         f'<figure class="table">\n<figcaption>Caption</figcaption>\n<div class="table-box">{table}</div>\n</figure>')
+
+
+def test_a_plot_matplotlib_cannot_draw_is_one_error_and_no_page(tmp_path: Path) -> None:
+    broken = HOSTILE.replace('ylabel: "</script>"', 'ylabel: "$\\frac{1}{$"')
+    result = CliRunner().invoke(cli, ["generate", str(bank_of(tmp_path, broken)), "-f", "html",
+                                      "-o", str(tmp_path / "quiz.html")])
+    assert result.exit_code == 1 and result.output.splitlines()[-1].startswith("Error: figure 'plot' cannot be drawn: ")
+    assert not (tmp_path / "quiz.html").exists()
 
 
 # -- in the browser ------------------------------------------------------------------------------
