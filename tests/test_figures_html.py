@@ -275,7 +275,8 @@ def test_hostile_alt_text_labels_and_cells_stay_text(browser: Any, tmp_path: Pat
 
 def test_the_figure_pages_are_valid_html_for_the_nu_checker(tmp_path: Path) -> None:
     pages = []
-    for name, paths, count in (("figures", [BANK], 3), ("hostile", [bank_of(tmp_path, HOSTILE, WIDE)], 2)):
+    for name, paths, count in (("figures", [BANK], 3), ("log-axes", [HERE / "fixtures" / "figures"], 3),
+                               ("hostile", [bank_of(tmp_path, HOSTILE, WIDE)], 2)):
         page = tmp_path / f"{name}.html"
         page.write_text(page_html(paths, seed=0, count=count), encoding="utf-8")
         pages.append(page)
