@@ -127,11 +127,26 @@ def draw(plot: Plot, kind: Kind) -> bytes:
         try:
             figure.savefig(out, format=kind, metadata=metadata)
         except ValueError as exc:
-            # mathtext's message: the TeX, a caret under the fault, then the parser's reason.
-            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            problem = f"matplotlib cannot read the TeX {lines[0]!r}: {lines[-1]}" if len(lines) > 2 else " ".join(lines)
-            raise FigureError(f"figure {plot.name!r} cannot be drawn: {problem}") from None
+            raise FigureError(f"figure {plot.name!r} cannot be drawn: {_unreadable(plot) or exc}") from None
     return out.getvalue()
+
+
+def _unreadable(plot: Plot) -> str | None:
+    """Which of the plot's texts matplotlib's mathtext cannot read, and why; None if it reads them all."""
+    from matplotlib.cbook import is_math_text
+    from matplotlib.mathtext import MathTextParser
+
+    parser = MathTextParser("path")
+    for text in (plot.title, plot.xlabel, plot.ylabel, *(s.label for s in plot.series)):
+        if not is_math_text(text):
+            continue  # plain text: no TeX to read
+        try:
+            parser.parse(text)
+        except ValueError as exc:
+            # mathtext's message: the TeX, a caret under the fault, then the parser's reason.
+            reason = [line.strip() for line in str(exc).splitlines() if line.strip()][-1]
+            return f"matplotlib cannot read the TeX of {text!r}: {reason}"
+    return None
 
 
 def _axes(ax: Axes, plot: Plot) -> None:
@@ -151,6 +166,10 @@ def _axes(ax: Axes, plot: Plot) -> None:
                     markersize=4 if series.style == "line" else 6, label=series.label, color=colour)
     ax.set_xscale(plot.xscale)
     ax.set_yscale(plot.yscale)
+    if plot.xscale == "linear" and all(x.is_integer() for x in plot.x):
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers, epochs: no tick at 2.5
     ax.set_xlabel(plot.xlabel)
     ax.set_ylabel(plot.ylabel)
     if plot.title:

@@ -22,7 +22,7 @@ from engine.language.values import BINOPS, ExprError, Value
 MAX_VALUES = 400  # values of a figure's variable: more is no longer a figure a student reads
 # Part of every plot's file name: a change to how plots are drawn changes the names too, so that
 # a file never holds another drawing than its name promises.
-DRAWING = "1"
+DRAWING = "2"
 # What CommonMark reads in an image's description: each is escaped so that the alt text stays words.
 _MARKUP = re.compile(r"([\\`*_\[\]<>!$&])")
 
