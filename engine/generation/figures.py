@@ -24,6 +24,7 @@ MAX_VALUES = 400  # values of a figure's variable: more is no longer a figure a 
 # a file never holds another drawing than its name promises.
 DRAWING = "2"
 # What CommonMark reads in an image's description: each is escaped so that the alt text stays words.
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _MARKUP = re.compile(r"([\\`*_\[\]<>!$&])")
 
 
@@ -136,9 +137,9 @@ def _table(ex: CompiledExercise, figure: CompiledTable, loc: list[str | int], xs
 def _cell(printer: Printer, value: Value, places: int | None) -> str:
     if places is not None:
         return printer.num(value, places)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return f"${printer.latex(value)}$"
+    tex = printer.latex(value)
+    # A plain number is printed as text, in the same font as the decimals beside it; TeX only for the rest.
+    return tex if _PLAIN_NUMBER.fullmatch(tex) else f"${tex}$"
 
 
 def _row(cells: list[str]) -> str:
