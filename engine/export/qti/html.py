@@ -5,7 +5,9 @@ Canvas's rich content editor stores an equation as ``<img class="equation_image"
 (``/equation_images/<TeX>``, relative, so it works on every Canvas instance); the editor opens
 it again as an equation. text2qti 0.8.0 writes inline math so. Display math, which text2qti
 passes through as raw ``$$...$$``, becomes a centred ``\\displaystyle`` equation on its own line.
-The rest is engine.export.html's Markdown (CommonMark, raw HTML escaped).
+The rest is engine.export.html's Markdown (CommonMark, raw HTML escaped). A plot's image
+(`figures/<file>.png`) links the copy in the zip as text2qti and Canvas's own exporter link a
+package file, `%24IMS-CC-FILEBASE%24/<path>`, which Canvas resolves to the file it imports.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from engine.export.figures import relink
 from engine.export.html import escape_html, one_line, parser
 from engine.export.moodle.xml import xml_chars
 
@@ -25,6 +28,16 @@ if TYPE_CHECKING:
     from markdown_it.utils import EnvType, OptionsDict
 
 TEXT_CACHE = 8192  # texts whose HTML one converter keeps
+IMAGES = "images"  # the zip's folder of plots, as text2qti names it
+# `$` URL-escaped as text2qti writes it; Canvas's importer unescapes the src before resolving it.
+FILE_LINK = "%24IMS-CC-FILEBASE%24/" + IMAGES + "/{file}.png"
+# Scaled down to the question's width, never up: the PNG is 900 pixels wide.
+IMAGE_STYLE = "max-width: 100%; height: auto;"
+
+
+def image_path(file: str) -> str:
+    """A plot's path in the zip."""
+    return f"{IMAGES}/{file}.png"
 
 
 def equation_image(tex: str, *, display: bool) -> str:
@@ -52,6 +65,11 @@ def _block(self: RendererHTML, tokens: Sequence[Token], idx: int, options: Optio
     return f"<p>{equation_image(tokens[idx].content, display=True)}</p>\n"
 
 
+def _image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    tokens[idx].attrSet("style", IMAGE_STYLE)
+    return self.image(tokens, idx, options, env)
+
+
 class CanvasHtml:
     """Markdown+TeX to one-line HTML with Canvas equations, each text converted once per export."""
 
@@ -66,13 +84,14 @@ class CanvasHtml:
             md.add_render_rule("math_inline", _inline)
             md.add_render_rule("math_inline_double", _display)
             md.add_render_rule("math_block", _block)
+            md.add_render_rule("image", _image)
             self._md = md
         return self._md
 
     def _block(self, text: str) -> str:
         """Block HTML of `text` (paragraphs, lists, tables), on one line."""
-        return xml_chars(one_line(self._parser().render(text)))
+        return relink(xml_chars(one_line(self._parser().render(text))), FILE_LINK)
 
     def _inline(self, text: str) -> str:
         """Inline HTML of a short text (an option), on one line."""
-        return xml_chars(one_line(self._parser().renderInline(text.strip())))
+        return relink(xml_chars(one_line(self._parser().renderInline(text.strip()))), FILE_LINK)
