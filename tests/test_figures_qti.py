@@ -31,6 +31,7 @@ from engine.cli import cli
 from engine.export import figures as figures_module
 from engine.export.figures import plots
 from engine.export.qti.html import FILE_LINK, image_path
+from engine.export.qti.items import ItemBuilder, QtiExportError
 from engine.generation.quiz import Plot, Quiz, Table, Variant
 from tests.golden import assert_golden
 from tests.test_export_qti import QTI_NS, manifest_schema, metadata, qti_dtd, without_namespaces
@@ -234,6 +235,15 @@ def test_hostile_alt_text_captions_and_cells_stay_text() -> None:
         assert headers[0] == "i | <b>&</b>"
         assert headers[1].startswith('"q" ') and headers[1].endswith(" <img src=x>")
         assert [img.get("data-equation-content") for img in question.iter("img") if img.get("class")] == ["k^i"]
+
+
+def test_a_link_to_a_file_that_is_not_a_plot_is_refused() -> None:
+    # The zip holds the variant's plots only: any other figures/ link would be a broken image.
+    variant = next(v for c in quiz().copies for v in c.variants if v.exercise == "curves")
+    ItemBuilder().build(variant)
+    stray = variant.model_copy(update={"explanation": variant.explanation + "\n\n![old](figures/fig-0123456789abcdef.png)"})
+    with pytest.raises(QtiExportError, match=r"curves\.7\.\d+: the text links figures/fig-0123456789abcdef\.png"):
+        ItemBuilder().build(stray)
 
 
 # -- text2qti 0.8.0 -------------------------------------------------------------------------------

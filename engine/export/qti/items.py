@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
 from engine.errors import QuizwrightError
+from engine.export.figures import linked
 from engine.export.moodle.questions import (
     FORMULA_CHOICE_NOTE,
     FORMULA_ESSAY_NOTE,
@@ -26,6 +27,7 @@ from engine.generation.quiz import (
     IntegerAnswer,
     NumericAnswer,
     OptionAnswer,
+    Plot,
     Variant,
 )
 
@@ -80,6 +82,19 @@ class QtiItem:
         return f"{self.ident}_answer" if self.type == NUMERICAL else ""
 
 
+def _check_figure_links(variant: Variant) -> None:
+    """Raises QtiExportError if a text links a `figures/` file that is none of the variant's plots.
+
+    The zip holds the variant's plots only, and Canvas would show any other such link as a broken image.
+    """
+    texts = [variant.question, variant.explanation, *(o.text for o in variant.options),
+             *(o.feedback or "" for o in variant.options), *(m.feedback for m in variant.misconceptions)]
+    plots = {f.file for f in variant.figures if isinstance(f, Plot)}
+    stray = sorted({file for text in texts for file in linked(text)} - plots)
+    if stray:
+        raise QtiExportError(f"{variant.id}: the text links figures/{stray[0]}.png, which is not one of its plots")
+
+
 class ItemBuilder:
     """Turns finished variants into QTI items (mapping only: no sampling, no solving)."""
 
@@ -90,6 +105,7 @@ class ItemBuilder:
         self.scope = scope
 
     def build(self, variant: Variant) -> QtiItem:
+        _check_figure_links(variant)
         item = QtiItem(
             ident=ident(*self.scope, variant.id), title=name_and_idnumber(single_line(variant.title), variant.index, variant.id)[0],
             type="", points=str(variant.points), question=self.html.block(variant.question),
