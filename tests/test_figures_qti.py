@@ -132,6 +132,15 @@ def test_the_zip_is_byte_identical_twice() -> None:
     assert first == api.export("qti", [BANK], seed=SEED, count=COUNT) == export()
 
 
+def test_another_process_writes_the_same_bytes(tmp_path: Path) -> None:
+    # A fresh interpreter: matplotlib's caches and state start anew, the PNGs must not change.
+    out = tmp_path / "quiz.zip"
+    done = subprocess.run([sys.executable, "-m", "engine", "generate", str(BANK), "-f", "qti", "-n", str(COUNT),
+                           "-s", str(SEED), "-o", str(out)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == export()
+
+
 def test_each_distinct_plot_is_drawn_once(monkeypatch: pytest.MonkeyPatch) -> None:
     drawn: list[tuple[str, str]] = []
     real = figures_module.draw
