@@ -259,7 +259,7 @@ def test_markdown_emphasis_code_lists_and_tables_become_typst() -> None:
     source = "".join(p if isinstance(p, str) else math[p] for p in markup)
     assert "#emph[emph];" in source and "#strong[strong];" in source and '#raw("co*de");' in source
     assert "#list([one], [two $x^2$]);" in source and "#enum.with(start: 3)([three], [four]);" in source
-    assert "#table.with(columns: 2)([a], [b], [1], [2]);" in source
+    assert "table.header([#strong[a];], [#strong[b];]), table.hline(stroke: 0.4pt), [1], [2]," in source
     assert flat("Some emph, strong, co*de. • one • two") in flat(pages(compile_pdf(source))[0])
 
 

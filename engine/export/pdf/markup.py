@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
+from engine.export.figures import linked
 from engine.export.html import parser
 
 if TYPE_CHECKING:
@@ -110,10 +111,13 @@ def _merge(pieces: Iterable[Piece]) -> Iterable[Piece]:
 
 def _blocks(nodes: Iterable[SyntaxTreeNode], separator: str) -> list[Piece]:
     out: list[Piece] = []
-    for index, node in enumerate(nodes):
+    listed = list(nodes)
+    for index, node in enumerate(listed):
         if index:
             out.append(separator)
-        out += _block(node)
+        # A paragraph that introduces a table (a figure's caption) stays on the table's page.
+        caption = node.type == "paragraph" and index + 1 < len(listed) and listed[index + 1].type == "table"
+        out += ["#block(sticky: true)[", *_block(node), "];"] if caption else _block(node)
     return out
 
 
@@ -148,11 +152,27 @@ def _block(node: SyntaxTreeNode) -> list[Piece]:
     return _blocks(node.children, "\n\n") if node.children else [escape(node.content)]
 
 
+_ALIGN = {"text-align:left": "left", "text-align:center": "center", "text-align:right": "right"}
+
+
 def _table(node: SyntaxTreeNode) -> list[Piece]:
-    rows = [row for part in node.children for row in part.children]
-    cells = [_inline(cell.children[0]) if cell.children else [] for row in rows for cell in row.children]
-    columns = len(rows[0].children) if rows else 1
-    return _call(f"table.with(columns: {columns})", cells)
+    """A GFM table, ruled above, below and under its bold header row (repeated on a new page), its
+    columns aligned as the Markdown asks (a figure's numbers to the right)."""
+    head, *bodies = node.children
+    header = head.children[0].children
+    align = "".join(f"{_ALIGN.get(str(cell.attrs.get('style', '')), 'auto')}, " for cell in header)
+    out: list[Piece] = [f"#table(columns: {len(header)}, align: ({align}), stroke: none, inset: (x: 0.6em, y: 0.35em), "
+                        "table.hline(stroke: 0.6pt), table.header("]
+    for index, cell in enumerate(header):
+        out += [", [#strong[" if index else "[#strong[", *_cell(cell), "];]"]
+    out.append("), table.hline(stroke: 0.4pt)")
+    for cell in (cell for body in bodies for row in body.children for cell in row.children):
+        out += [", [", *_cell(cell), "]"]
+    return [*out, ", table.hline(stroke: 0.6pt));"]
+
+
+def _cell(cell: SyntaxTreeNode) -> list[Piece]:
+    return _inline(cell.children[0]) if cell.children else []
 
 
 def _wrap(head: str) -> Callable[[SyntaxTreeNode], list[Piece]]:
@@ -178,8 +198,30 @@ def _inline(node: SyntaxTreeNode) -> list[Piece]:
         convert = _INLINE.get(child.type)
         if convert is not None:
             out += convert(child)
-        elif child.children:  # an image: its description
-            out += _inline(child)
+        elif child.type == "image":
+            out += _image(child)
         else:
             out.append(escape(child.content))
     return out
+
+
+def _image(node: SyntaxTreeNode) -> list[Piece]:
+    """A plot of the run (`figures/<file>.png`): set by the preamble's `plot` from its SVG; any other
+    image (a file Typst cannot be given): its description, as text."""
+    files = linked(str(node.attrs.get("src", "")))
+    if len(files) == 1 and node.attrs["src"] == f"figures/{files[0]}.png":
+        return [f"#plot({string(files[0])}, {string(_plain(node))});"]
+    return _inline(node)
+
+
+def _plain(node: SyntaxTreeNode) -> str:
+    """An image's description as plain text (its alt text), TeX left as written."""
+    parts = []
+    for child in node.children:
+        if child.type in ("math_inline", "math_inline_double"):
+            parts.append(f"${child.content}$" if child.type == "math_inline" else f"$${child.content}$$")
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        else:
+            parts.append(_plain(child) if child.children else child.content)
+    return "".join(parts)

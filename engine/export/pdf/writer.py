@@ -8,11 +8,13 @@ of a whole document in memory: a run too big for it is refused before it starts 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.errors import QuizwrightError, UsageError
+from engine.export.figures import Drawings, plots
 from engine.export.markdown import detail, hint
 from engine.export.pdf import fonts, texmath
 from engine.export.pdf.markup import MarkupConverter, Math, escape, render, string
@@ -52,7 +54,7 @@ def _points_line(copy: Copy) -> str:
 
 
 # Whatever might make a question tall: display math, environments, tables, code blocks, lists.
-_TALL = ("$$", "\\begin", "\\dfrac", "\\displaystyle", "|", "```", "\n    ", "\n- ", "\n* ", "\n1")
+_TALL = ("$$", "\\begin", "\\dfrac", "\\displaystyle", "|", "```", "\n    ", "\n- ", "\n* ", "\n1", "](figures/")
 
 
 def _short(variant: Variant) -> str:
@@ -106,8 +108,9 @@ def typst_sources(header: QuizHeader, copies: Iterable[Copy], *, key: bool = Tru
     return builder.sources(listed, key)
 
 
-def compile_pdf(source: str) -> bytes:
-    """The PDF of a Typst document, typeset with Typst's own fonts only (the same bytes everywhere).
+def compile_pdf(source: str, plots: Mapping[str, str] | None = None) -> bytes:
+    """The PDF of a Typst document, typeset with Typst's own fonts only (the same bytes everywhere);
+    `plots`: the SVG of each plot file of the run, of which the document is given those it sets.
 
     Raises:
         TypesetterMissing: the `typst` wheel is not installed.
@@ -118,10 +121,25 @@ def compile_pdf(source: str) -> bytes:
     except ImportError:
         raise texmath.TypesetterMissing("the PDF export needs Typst: pip install typst") from None
     try:
-        pdf: bytes = typst.compile(source.encode("utf-8"), ignore_system_fonts=True)
+        inputs = {file: plots[file] for file in _PLOT_CALL.findall(source) if file in plots} if plots else {}
+        pdf: bytes = typst.compile(source.encode("utf-8"), ignore_system_fonts=True, sys_inputs=inputs)
     except typst.TypstError as error:
         raise QuizwrightError(f"Typst could not typeset the quiz: {error}") from None
     return pdf
+
+
+# The plots a document sets: `#plot("fig-…", …)`, as markup.py writes them (text is escaped: never this).
+_PLOT_CALL = re.compile(r'#plot\("(fig-[0-9a-f]{16})"')
+
+
+def drawn_plots(copies: Iterable[Copy]) -> dict[str, str]:
+    """The SVG of every distinct plot of the copies, by file name, each drawn once.
+
+    Raises:
+        FigureError: a plot matplotlib cannot draw.
+    """
+    drawings = Drawings()
+    return {plot.file: drawings.draw(plot, "svg").decode("utf-8") for plot in plots(copies)}
 
 
 # Above this estimate of its peak memory, a PDF run is refused unless told --no-size-limit.
@@ -179,15 +197,16 @@ class PdfWriter:
         listed = list(copies)
         sources = typst_sources(header, listed, key=self.key)
         fonts.check([sources.preamble, *sources.sheets, *sources.keys], listed, compile_pdf)
+        svg = drawn_plots(listed)
         if main is None:
             for copy, sheet in zip(listed, sources.sheets, strict=True):
                 out = sink.open_file(sink.copy_path(copy.sheet)).buffer  # type: ignore[attr-defined]
-                out.write(compile_pdf(sources.document(f"worksheet {copy.sheet}", [sheet])))
+                out.write(compile_pdf(sources.document(f"worksheet {copy.sheet}", [sheet]), svg))
         elif not (self.key and sink.separate_parts):
             # One file: the sheets, then (on standard output, a device) the key after them.
-            main.write(compile_pdf(sources.whole()))
+            main.write(compile_pdf(sources.whole(), svg))
             return
         else:
-            main.write(compile_pdf(sources.document("worksheets", sources.sheets)))
+            main.write(compile_pdf(sources.document("worksheets", sources.sheets), svg))
         if self.key:
-            sink.open_binary("key").write(compile_pdf(sources.document("answer keys", sources.keys)))
+            sink.open_binary("key").write(compile_pdf(sources.document("answer keys", sources.keys), svg))
