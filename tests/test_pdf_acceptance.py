@@ -213,7 +213,7 @@ def test_a_run_over_the_memory_limit_is_refused_before_typesetting(tmp_path: Pat
     monkeypatch.setattr(writer, "MEMORY_LIMIT", need - 1)
     typeset: list[str] = []
     real = writer.compile_pdf
-    monkeypatch.setattr(writer, "compile_pdf", lambda source: typeset.append(source) or real(source))
+    monkeypatch.setattr(writer, "compile_pdf", lambda source, *plots: typeset.append(source) or real(source, *plots))
     code, output = _generate(str(FIXTURES), "-n", "3", "-f", "pdf", "-o", str(tmp_path / "q.pdf"))
     assert code == 1 and output.count("\n") == 1 and typeset == [] and list(tmp_path.iterdir()) == []
     assert output.startswith(f"Error: this PDF run would need about {need / 10**9:.3g} GB of memory (3 sheets; ")

@@ -160,7 +160,8 @@ def _table(node: SyntaxTreeNode) -> list[Piece]:
     columns aligned as the Markdown asks (a figure's numbers to the right)."""
     head, *bodies = node.children
     header = head.children[0].children
-    align = "".join(f"{_ALIGN.get(str(cell.attrs.get('style', '')), 'auto')}, " for cell in header)
+    align = ", ".join(_ALIGN.get(str(cell.attrs.get("style", "")), "auto") for cell in header)
+    align += "," if len(header) == 1 else ""  # `(right,)`: an array of one
     out: list[Piece] = [f"#table(columns: {len(header)}, align: ({align}), stroke: none, inset: (x: 0.6em, y: 0.35em), "
                         "table.hline(stroke: 0.6pt), table.header("]
     for index, cell in enumerate(header):

@@ -153,6 +153,12 @@ MEMORY_LIMIT = 4 * 10**9
 _MEMORY_BASE = 100 * 10**6
 _MEMORY_SHEET = (600_000, 400)
 _MEMORY_KEY = (800_000, 470)
+# Figures cost more than their few bytes of source. Measured (300 sheets, the Typst layout with and
+# without them): a plot 0.08-0.25 MB where it shows (its SVG is parsed once), a table of the text
+# (`#table(columns: N, ...)`, not the key's own) 0.6-1.4 MB, laid out twice in a measured question.
+_MEMORY_PLOT = 150_000
+_MEMORY_TABLE = 800_000
+_TABLE_CALL = re.compile(r"#table\(columns: \d")
 
 
 def memory_needed(header: QuizHeader, first: Copy, copies: int, *, key: bool = True, split: bool = False) -> int:
@@ -161,7 +167,8 @@ def memory_needed(header: QuizHeader, first: Copy, copies: int, *, key: bool = T
     # --split: each sheet is a document of its own, freed (or reused) before the next.
     held = [(part, _MEMORY_SHEET) for part in ([] if split else sources.sheets)]
     held += [(part, _MEMORY_KEY) for part in sources.keys]
-    per_copy = sum(fixed + per_byte * len(part.encode("utf-8")) for part, (fixed, per_byte) in held)
+    per_copy = sum(fixed + per_byte * len(part.encode("utf-8")) + _MEMORY_PLOT * len(_PLOT_CALL.findall(part))
+                   + _MEMORY_TABLE * len(_TABLE_CALL.findall(part)) for part, (fixed, per_byte) in held)
     return _MEMORY_BASE + per_copy * copies
 
 
