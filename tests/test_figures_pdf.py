@@ -241,3 +241,22 @@ def test_the_cli_writes_the_sheets_and_the_key_of_a_figure_bank(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert len(_figures((tmp_path / "q.pdf").read_bytes())) == 2
     assert len(_figures((tmp_path / "q.key.pdf").read_bytes())) == 2
+
+
+def test_a_worked_solution_with_a_plot_starts_a_page_rather_than_leave_its_plot_behind(tmp_path: Path) -> None:
+    filler = "\n\n".join(f"Step {i} of a long solution." for i in range(24))
+    (tmp_path / "a.yaml").write_text(
+        "id: a\ntitle: A\nkind: integer\ntopic: t\nanswer: 1\nquestion: q\nexplanation: |\n"
+        + "".join(f"  {line}\n" for line in filler.splitlines()), encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(
+        "id: b\ntitle: B\nkind: integer\ntopic: t\nanswer: 1\nquestion: q\nexplanation: |\n  The plot:\n\n  [[ p ]]\n"
+        "figures:\n  p:\n    type: plot\n    alt: a line\n    x: {min: 0, max: 3}\n    series:\n      - {label: y, y: x}\n",
+        encoding="utf-8")
+    pdf = api.export("pdf", [tmp_path], count=1)
+    assert isinstance(pdf, bytes)
+    texts = pages(pdf)
+    heading = next(i for i, text in enumerate(texts) if "2. B: 1" in text)
+    # Set in the flow, the heading and "The plot:" would end the page of the long solution, the plot
+    # on the next; kept together, they start that next page.
+    assert "Step 23 of" in texts[heading - 1] and "The plot:" in texts[heading]
+    assert [page for page, _, _ in _figures(pdf)] == [heading]
