@@ -148,13 +148,21 @@ def _bytes(reader: PdfReader) -> bytes:
     return data
 
 
-def test_an_image_that_is_not_a_plot_of_the_run_prints_its_description(tmp_path: Path) -> None:
-    (tmp_path / "own.yaml").write_text(
-        "id: own\ntitle: Own\nkind: integer\ntopic: t\nanswer: 1\nexplanation: e\nquestion: |\n"
-        "  ![Hand #made <x> $5](figures/fig-0123456789abcdef.png) and ![A *photo* @y](photo.png)\n",
-        encoding="utf-8")
-    pdf = api.export("pdf", [tmp_path], count=1)
+def _exercise_pdf(folder: Path, exercises: dict[str, tuple[str, str]], figures: str = "") -> bytes:
+    """The PDF of a bank of integer exercises: id -> (question, explanation), Markdown; YAML `figures` for each."""
+    for name, (question, explanation) in exercises.items():
+        texts = "".join(f"{field}: |\n" + "".join(f"  {line}\n" for line in text.splitlines())
+                        for field, text in (("question", question), ("explanation", explanation)))
+        (folder / f"{name}.yaml").write_text(f"id: {name}\ntitle: {name.upper()}\nkind: integer\ntopic: t\nanswer: 1\n"
+                                             + texts + (figures if "[[" in texts else ""), encoding="utf-8")
+    pdf = api.export("pdf", [folder], count=1)
     assert isinstance(pdf, bytes)
+    return pdf
+
+
+def test_an_image_that_is_not_a_plot_of_the_run_prints_its_description(tmp_path: Path) -> None:
+    pdf = _exercise_pdf(tmp_path, {"own": (
+        "![Hand #made <x> $5](figures/fig-0123456789abcdef.png) and ![A *photo* @y](photo.png)", "e")})
     assert flat("Hand #made <x> $5 and A photo @y") in flat(pages(pdf)[0])
     assert _figures(pdf) == []
 
@@ -245,15 +253,9 @@ def test_the_cli_writes_the_sheets_and_the_key_of_a_figure_bank(tmp_path: Path) 
 
 def test_a_worked_solution_with_a_plot_starts_a_page_rather_than_leave_its_plot_behind(tmp_path: Path) -> None:
     filler = "\n\n".join(f"Step {i} of a long solution." for i in range(24))
-    (tmp_path / "a.yaml").write_text(
-        "id: a\ntitle: A\nkind: integer\ntopic: t\nanswer: 1\nquestion: q\nexplanation: |\n"
-        + "".join(f"  {line}\n" for line in filler.splitlines()), encoding="utf-8")
-    (tmp_path / "b.yaml").write_text(
-        "id: b\ntitle: B\nkind: integer\ntopic: t\nanswer: 1\nquestion: q\nexplanation: |\n  The plot:\n\n  [[ p ]]\n"
-        "figures:\n  p:\n    type: plot\n    alt: a line\n    x: {min: 0, max: 3}\n    series:\n      - {label: y, y: x}\n",
-        encoding="utf-8")
-    pdf = api.export("pdf", [tmp_path], count=1)
-    assert isinstance(pdf, bytes)
+    pdf = _exercise_pdf(tmp_path, {"a": ("q", filler), "b": ("q", "The plot:\n\n[[ p ]]")},
+                        "figures:\n  p:\n    type: plot\n    alt: a line\n    x: {min: 0, max: 3}\n"
+                        "    series:\n      - {label: y, y: x}\n")
     texts = pages(pdf)
     heading = next(i for i, text in enumerate(texts) if "2. B: 1" in text)
     # Set in the flow, the heading and "The plot:" would end the page of the long solution, the plot
