@@ -165,6 +165,9 @@ def test_an_image_that_is_not_a_plot_of_the_run_prints_its_description(tmp_path:
         "![Hand #made <x> $5](figures/fig-0123456789abcdef.png) and ![A *photo* @y](photo.png)", "e")})
     assert flat("Hand #made <x> $5 and A photo @y") in flat(pages(pdf)[0])
     assert _figures(pdf) == []
+    result = CliRunner().invoke(cli, ["generate", str(tmp_path), "-f", "pdf", "-o", str(tmp_path / "q.pdf")])
+    assert result.exit_code == 0 and ("Note: 2 images that the quiz links ('figures/fig-0123456789abcdef.png', "
+                                      "'photo.png') print as their description in the PDF") in result.output
 
 
 def test_a_key_page_shows_the_plot_of_a_worked_solution_and_an_authors_image_as_text() -> None:

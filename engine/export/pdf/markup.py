@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from engine.export.figures import linked
@@ -71,9 +71,12 @@ def render(markup: Markup, math: Mapping[Math, str]) -> str:
 class MarkupConverter:
     """Markdown → Markup for one export: one parser, each distinct text converted once."""
 
-    def __init__(self) -> None:
+    def __init__(self, plots: Collection[str] = ()) -> None:
         self._md: MarkdownIt | None = None
         self._done: dict[tuple[str, bool], Markup] = {}
+        self._plots = plots  # the plot files of the run
+        # The images of the texts that are not plots of the run (printed as their description), once each.
+        self.images: dict[str, None] = {}
 
     def convert(self, text: str, *, inline: bool = False) -> Markup:
         """The text as Typst markup; `inline`: paragraphs joined by spaces (an option, a title)."""
@@ -88,6 +91,8 @@ class MarkupConverter:
         if self._md is None:
             self._md = parser()
         root = SyntaxTreeNode(self._md.parse(text))
+        self.images.update(dict.fromkeys(str(node.attrs.get("src", "")) for node in root.walk()
+                                         if node.type == "image" and _plot_file(node) not in self._plots))
         return _blocks(root.children, " " if inline else "\n\n")
 
     def slots(self) -> list[Math]:
@@ -209,10 +214,15 @@ def _inline(node: SyntaxTreeNode) -> list[Piece]:
 def _image(node: SyntaxTreeNode) -> list[Piece]:
     """A plot of the run (`figures/<file>.png`): set by the preamble's `plot` from its SVG; any other
     image (a file Typst cannot be given): its description, as text."""
-    files = linked(str(node.attrs.get("src", "")))
-    if len(files) == 1 and node.attrs["src"] == f"figures/{files[0]}.png":
-        return [f"#plot({string(files[0])}, {string(_plain(node))});"]
-    return _inline(node)
+    file = _plot_file(node)
+    return _inline(node) if file is None else [f"#plot({string(file)}, {string(_plain(node))});"]
+
+
+def _plot_file(image: SyntaxTreeNode) -> str | None:
+    """The plot file (`fig-…`) an image links as `figures/<file>.png`, or None."""
+    src = str(image.attrs.get("src", ""))
+    files = linked(src)
+    return files[0] if len(files) == 1 and src == f"figures/{files[0]}.png" else None
 
 
 def _plain(node: SyntaxTreeNode) -> str:

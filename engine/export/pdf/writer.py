@@ -9,7 +9,7 @@ of a whole document in memory: a run too big for it is refused before it starts 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ class Sources:
     preamble: str
     sheets: list[str]
     keys: list[str]
+    images: list[str]  # images of the texts that are not plots: printed as their description
 
     def document(self, title: str, parts: Iterable[str]) -> str:
         """A document of `parts` (sheets, keys), titled `title` in its PDF metadata."""
@@ -68,10 +69,10 @@ def _short(variant: Variant) -> str:
 class _Builder:
     """Renders the templates twice: once to collect the math of every text, once to write them."""
 
-    def __init__(self, header: QuizHeader) -> None:
+    def __init__(self, header: QuizHeader, plots: Collection[str]) -> None:
         self.header = header
         self.env: jinja2.Environment = output_environment()
-        self.markup = MarkupConverter()
+        self.markup = MarkupConverter(plots)
         self.math: dict[Math, str] | None = None
 
     def md(self, text: str, inline: bool = False) -> str:
@@ -96,13 +97,13 @@ class _Builder:
     def sources(self, copies: list[Copy], key: bool) -> Sources:
         return Sources(self.header.bank.title, self.render("preamble"),
                        [self.render("sheet", copy=copy) for copy in copies],
-                       [self.render("key", copy=copy) for copy in copies] if key else [])
+                       [self.render("key", copy=copy) for copy in copies] if key else [], list(self.markup.images))
 
 
 def typst_sources(header: QuizHeader, copies: Iterable[Copy], *, key: bool = True) -> Sources:
     """The Typst source of the worksheets and (with `key`) of each sheet's answer key."""
-    builder = _Builder(header)
     listed = list(copies)
+    builder = _Builder(header, {plot.file for plot in plots(listed)})
     builder.sources(listed, key)
     builder.math = texmath.convert(builder.markup.slots())
     return builder.sources(listed, key)
@@ -191,6 +192,14 @@ def within_memory(header: QuizHeader, first: Copy, copies: int, *, key: bool = T
         "--no-size-limit to typeset it anyway")
 
 
+def _images_notice(images: list[str]) -> str:
+    """What the user is told of the images that print as their description."""
+    many = len(images) > 1
+    shown = ", ".join(repr(src[:60]) for src in images[:3]) + (", ..." if len(images) > 3 else "")
+    return (f"{len(images)} image{'s' if many else ''} that the quiz links ({shown}) print{'' if many else 's'} "
+            f"as {'their' if many else 'its'} description in the PDF, which draws the bank's plots only")
+
+
 class PdfWriter:
     """Worksheets, one per copy, and the answer key: one PDF, or (`split`) one per sheet and the key."""
 
@@ -205,6 +214,8 @@ class PdfWriter:
         sources = typst_sources(header, listed, key=self.key)
         fonts.check([sources.preamble, *sources.sheets, *sources.keys], listed, compile_pdf)
         svg = drawn_plots(listed)
+        if sources.images:
+            sink.notices.append(_images_notice(sources.images))
         if main is None:
             for copy, sheet in zip(listed, sources.sheets, strict=True):
                 out = sink.open_file(sink.copy_path(copy.sheet)).buffer  # type: ignore[attr-defined]
