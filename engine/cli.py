@@ -158,6 +158,7 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     Example: quizwright generate -e layer-size --param n_in=4 --param n_out=6 --format json
     """
     from engine import api
+    from engine.export.figures import one_run
     from engine.export.formats import within_size, writer
     from engine.files import Progress, atomic_outputs
 
@@ -173,17 +174,19 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     generated = api.generate(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
                          unique=unique, copies=copies)
     total = count if copies is None else copies[1] - copies[0] + 1
-    stream = within_size(fmt, generated.header, generated.copies, total, key=key, split=split,
-                         limit=None if unlimited else SIZE_LIMIT)
-    for notice in generated.notices:
-        click.echo(f"Note: {notice}", err=True)
-    # No bar on a terminal that also shows the quiz itself: the two would mix.
-    progress = Progress(total, sys.stderr, show=sys.stderr.isatty() and not (output is None and sys.stdout.isatty()))
-    try:
-        with atomic_outputs(output, sys.stdout) as sink:
-            the_writer.write(generated.header, progress.wrap(stream), sink)
-    finally:
-        progress.close()
+    with one_run():
+        stream = within_size(fmt, generated.header, generated.copies, total, key=key, split=split,
+                             limit=None if unlimited else SIZE_LIMIT)
+        for notice in generated.notices:
+            click.echo(f"Note: {notice}", err=True)
+        # No bar on a terminal that also shows the quiz itself: the two would mix.
+        progress = Progress(total, sys.stderr,
+                            show=sys.stderr.isatty() and not (output is None and sys.stdout.isatty()))
+        try:
+            with atomic_outputs(output, sys.stdout) as sink:
+                the_writer.write(generated.header, progress.wrap(stream), sink)
+        finally:
+            progress.close()
     for notice in sink.notices:
         click.echo(f"Note: {notice}", err=True)
     figures = [path for path in sink.written if path.parent.name == "figures" and path.name.startswith("fig-")]

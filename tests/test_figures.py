@@ -305,3 +305,18 @@ def test_the_variable_runs_from_min_to_max(tmp_path: Path, low: int, span: int, 
         assert xs[-1] <= low + span < xs[-1] + step
     else:
         assert len(xs) == points and xs[-1] == low + span
+
+
+@pytest.mark.parametrize("fmt", ["moodle", "html", "qti", "pdf"])
+def test_a_cli_run_draws_each_plot_once_size_estimate_included(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              fmt: str) -> None:
+    import engine.export.figures as figures
+
+    calls: list[tuple[str, str]] = []
+    real = figures.draw
+    monkeypatch.setattr(figures, "draw", lambda plot, kind: calls.append((plot.file, kind)) or real(plot, kind))
+    out = tmp_path / f"quiz.{fmt}"
+    result = CliRunner().invoke(cli, ["generate", str(BANK), "-e", "loss-read", "--seed", "3", "--count", "4",
+                                      "-f", fmt, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert calls and len(calls) == len(set(calls))  # the estimate of the first copy drew it for the run

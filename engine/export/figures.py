@@ -8,9 +8,11 @@ software version left out of the files and the SVG ids salted with a constant.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Literal
 
 from engine.errors import QuizwrightError
@@ -54,11 +56,27 @@ def relink(text: str, url: str) -> str:
     return _FIGURE_LINK.sub(lambda match: url.format(file=match[1]), text)
 
 
+# The drawings of the run in progress, shared by every `Drawings` made during it (see `one_run`).
+_RUN: ContextVar[dict[tuple[str, Kind], bytes] | None] = ContextVar("quizwright_drawings", default=None)
+
+
+@contextlib.contextmanager
+def one_run() -> Iterator[None]:
+    """Within it, every `Drawings` shares one store: a run whose size is estimated by writing its
+    first copy apart draws that copy's plots once, not twice."""
+    token = _RUN.set({})
+    try:
+        yield
+    finally:
+        _RUN.reset(token)
+
+
 class Drawings:
     """The plots of one run, each drawn once per file type."""
 
     def __init__(self) -> None:
-        self._drawn: dict[tuple[str, Kind], bytes] = {}
+        shared = _RUN.get()
+        self._drawn: dict[tuple[str, Kind], bytes] = shared if shared is not None else {}
 
     def draw(self, plot: Plot, kind: Kind) -> bytes:
         """The plot as an SVG or a PNG file's bytes.
