@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -25,3 +26,19 @@ def basic_bank() -> Path:
 @pytest.fixture
 def bundled_bank() -> Path:
     return ROOT / "exercises" / "weight-initialization"
+
+
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every plot drawn from now on in this test, as (file, kind), one entry per drawing."""
+    import engine.export.figures as figures
+
+    calls: list[tuple[str, str]] = []
+    real = figures.draw
+
+    def counting(plot: Any, kind: Any) -> bytes:
+        calls.append((plot.file, kind))
+        return real(plot, kind)
+
+    monkeypatch.setattr(figures, "draw", counting)
+    return calls

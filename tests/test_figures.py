@@ -207,20 +207,15 @@ def test_drawing_is_deterministic_and_ignores_the_users_matplotlibrc(tmp_path: P
     assert etree.fromstring(svg).tag == "{http://www.w3.org/2000/svg}svg"
 
 
-def test_each_distinct_plot_is_drawn_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.export.figures as figures
-
-    calls: list[str] = []
-    real = figures.draw
-    monkeypatch.setattr(figures, "draw", lambda plot, kind: calls.append(plot.file) or real(plot, kind))
+def test_each_distinct_plot_is_drawn_once_per_run(drawn: list[tuple[str, str]]) -> None:
     quiz = _quiz(exercises=["loss-read"], count=20)
     drawings = Drawings()
     for copy in quiz.copies:
         for plot in copy.variants[0].figures:
             assert isinstance(plot, Plot)
             drawings.draw(plot, "svg")
-    assert sorted(calls) == sorted({c.variants[0].figures[0].file for c in quiz.copies})  # type: ignore[union-attr]
-    assert len(calls) < 20
+    assert sorted(file for file, _ in drawn) == sorted({c.variants[0].figures[0].file for c in quiz.copies})  # type: ignore[union-attr]
+    assert len(drawn) < 20
 
 
 def test_relink_points_the_links_elsewhere() -> None:
@@ -308,15 +303,10 @@ def test_the_variable_runs_from_min_to_max(tmp_path: Path, low: int, span: int, 
 
 
 @pytest.mark.parametrize("fmt", ["moodle", "html", "qti", "pdf"])
-def test_a_cli_run_draws_each_plot_once_size_estimate_included(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_a_cli_run_draws_each_plot_once_size_estimate_included(tmp_path: Path, drawn: list[tuple[str, str]],
                                                               fmt: str) -> None:
-    import engine.export.figures as figures
-
-    calls: list[tuple[str, str]] = []
-    real = figures.draw
-    monkeypatch.setattr(figures, "draw", lambda plot, kind: calls.append((plot.file, kind)) or real(plot, kind))
     out = tmp_path / f"quiz.{fmt}"
     result = CliRunner().invoke(cli, ["generate", str(BANK), "-e", "loss-read", "--seed", "3", "--count", "4",
                                       "-f", fmt, "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert calls and len(calls) == len(set(calls))  # the estimate of the first copy drew it for the run
+    assert drawn and len(drawn) == len(set(drawn))  # the estimate of the first copy drew it for the run

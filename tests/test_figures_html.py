@@ -19,7 +19,6 @@ from click.testing import CliRunner
 
 from engine import api
 from engine.cli import cli
-from engine.export import figures as drawing
 from engine.export.figures import Drawings, plots
 from engine.export.selfcheck.figures import Figures, boxed_tables, symbol
 from engine.generation.quiz import Plot, Table
@@ -95,19 +94,6 @@ def bank_of(tmp_path: Path, *texts: str) -> Path:
     return bank
 
 
-def count_drawings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The files drawn from now on, one entry per drawing."""
-    drawn: list[str] = []
-    real = drawing.draw
-
-    def counted(plot: Plot, kind: drawing.Kind) -> bytes:
-        drawn.append(plot.file)
-        return real(plot, kind)
-
-    monkeypatch.setattr(drawing, "draw", counted)
-    return drawn
-
-
 def assert_ids_resolve(html: str) -> None:
     """Every id of the page is unique, and every SVG reference names one of them."""
     ids = _ID.findall(html)
@@ -130,12 +116,11 @@ def test_the_same_bank_and_seed_give_the_same_bytes_in_another_process() -> None
     assert done.stdout.decode("utf-8") == here
 
 
-def test_each_plot_is_drawn_and_stored_once_however_many_sheets_show_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    drawn = count_drawings(monkeypatch)
+def test_each_plot_is_drawn_and_stored_once_however_many_sheets_show_it(drawn: list[tuple[str, str]]) -> None:
     html = page_html([BANK], seed=1, count=30)
     distinct = [p.file for p in plots(api.quiz([BANK], seed=1, count=30).copies)]
     assert len(distinct) == 4  # two values of a parameter for each of two plots: 30 sheets repeat them
-    assert sorted(drawn) == sorted(distinct)
+    assert sorted(file for file, _ in drawn) == sorted(distinct)
     assert re.findall(r'<symbol id="(fig-[0-9a-f]{16})"', html) == distinct
     used = re.findall(r'<use href="#(fig-[0-9a-f]{16})">', html)
     assert set(used) == set(distinct) and len(used) == 30 * 3  # growth: question and solution; reading: question
@@ -143,8 +128,7 @@ def test_each_plot_is_drawn_and_stored_once_however_many_sheets_show_it(monkeypa
     assert_ids_resolve(html)
 
 
-def test_split_pages_hold_the_plots_they_show(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    drawn = count_drawings(monkeypatch)  # by the writer (the command line's size estimate has a writer of its own)
+def test_split_pages_hold_the_plots_they_show(drawn: list[tuple[str, str]], tmp_path: Path) -> None:
     api.export("html", [BANK], output=tmp_path / "quiz.html", split=True, seed=1, count=6)
     assert len(drawn) == len(set(drawn)) == 4  # drawn once per run, whatever the number of files
     assert len(list(tmp_path.iterdir())) == 6

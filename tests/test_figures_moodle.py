@@ -220,15 +220,7 @@ def test_the_embedded_bytes_are_the_plots_drawn(exported: tuple[bytes, Quiz]) ->
             assert REAL_DRAW(plot, "png") == drawings.draw(plot, "png"), variant.id
 
 
-def test_every_distinct_plot_is_drawn_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    drawn: list[tuple[str, str]] = []
-    real = figures_mod.draw
-
-    def counting(plot: Plot, kind: figures_mod.Kind) -> bytes:
-        drawn.append((plot.file, kind))
-        return real(plot, kind)
-
-    monkeypatch.setattr(figures_mod, "draw", counting)
+def test_every_distinct_plot_is_drawn_once(drawn: list[tuple[str, str]]) -> None:
     xml = api.export("moodle", [BANK], seed=SEED, count=8, exercises=["loss", "essay"])
     quiz = api.quiz([BANK], seed=SEED, count=8, exercises=["loss", "essay"])
     distinct = {f.file for copy in quiz.copies for v in copy.variants for f in v.figures}

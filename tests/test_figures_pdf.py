@@ -20,7 +20,6 @@ from pypdf import PdfReader
 
 from engine import api
 from engine.cli import cli
-from engine.export import figures as drawing
 from engine.export.figures import plots
 from engine.export.pdf import writer
 from engine.export.pdf.markup import MarkupConverter
@@ -108,10 +107,7 @@ def test_the_alt_text_reaches_the_pdf_as_written() -> None:
 
 
 def test_each_distinct_plot_is_drawn_once_and_given_only_to_the_documents_that_set_it(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    drawn: list[str] = []
-    real = drawing.draw
-    monkeypatch.setattr(drawing, "draw", lambda plot, kind: drawn.append(plot.file) or real(plot, kind))
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, drawn: list[tuple[str, str]]) -> None:
     given: list[set[str]] = []
     typeset = typst.compile
 
@@ -128,7 +124,7 @@ def test_each_distinct_plot_is_drawn_once_and_given_only_to_the_documents_that_s
     result = CliRunner().invoke(cli, ["generate", str(FIXTURES), "-s", "1", "-n", "6", "-f", "pdf", "--split",
                                       "--no-size-limit", "-o", str(tmp_path / "q.pdf")])
     assert result.exit_code == 0, result.output
-    assert sorted(drawn) == sorted(distinct)
+    assert sorted(file for file, _ in drawn) == sorted(distinct)
     # --split: each sheet's file is given the one plot it sets, the key every plot of the explanations.
     assert given == [{_plot(c, PLOT_QUESTION).file} for c in copies] + [{_plot(c, PLOT_EXPLANATION).file for c in copies}]
     for copy in copies:

@@ -28,7 +28,6 @@ from PIL import Image
 
 from engine import api
 from engine.cli import cli
-from engine.export import figures as figures_module
 from engine.export.figures import plots
 from engine.export.qti.html import FILE_LINK, image_path
 from engine.export.qti.items import ItemBuilder, QtiExportError
@@ -141,15 +140,7 @@ def test_another_process_writes_the_same_bytes(tmp_path: Path) -> None:
     assert out.read_bytes() == export()
 
 
-def test_each_distinct_plot_is_drawn_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    drawn: list[tuple[str, str]] = []
-    real = figures_module.draw
-
-    def counting(plot: Plot, kind: figures_module.Kind) -> bytes:
-        drawn.append((plot.file, kind))
-        return real(plot, kind)
-
-    monkeypatch.setattr(figures_module, "draw", counting)
+def test_each_distinct_plot_is_drawn_once(drawn: list[tuple[str, str]]) -> None:
     api.export("qti", [BANK], seed=SEED, count=8)
     distinct = {p.file for p in plots(api.quiz([BANK], seed=SEED, count=8).copies)}
     assert sorted(drawn) == sorted((f, "png") for f in distinct)
