@@ -28,7 +28,9 @@ DPI = 150  # the PNG's pixels per inch: 900 × 540, sharp on a screen and on pap
 # Colour is never the only thing that tells series apart: each also has its line style and marker.
 _STYLES = ("-", "--", "-.", ":")
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-_FIGURE_LINK = re.compile(r"figures/(fig-[0-9a-f]{16})\.png")
+# A link the generated text makes: a Markdown image's target, an HTML src, or a bare URL; an author's
+# prose that names such a path is text, not a link.
+_FIGURE_LINK = re.compile(r'(?:(?<=\]\()|(?<=src=")|\A)figures/(fig-[0-9a-f]{16})\.png')
 
 
 class FigureError(QuizwrightError):

@@ -1,0 +1,81 @@
+"""Issue 14 replayed as its users would: a teacher's mistakes in figure exercises, and what an LMS
+administrator gets; each test pins a problem found that way."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from engine.cli import cli
+
+PLOT = """\
+    id: {id}
+    title: A plot
+    kind: integer
+    topic: t
+    params:
+      a: [2, 3]
+    figures:
+      curve:
+        type: plot
+        alt: "The line y = [[ a ]] x"
+        x: {{min: 1, max: 3}}
+        series:
+          - {{label: "y", y: "a*x"}}
+    question: |
+      [[ curve ]]
+
+      What is the slope? {prose}
+    answer: a
+    explanation: e
+"""
+
+TABLE = """\
+    id: table
+    title: A table
+    kind: integer
+    topic: t
+    params:
+      a: [2, 3]
+    figures:
+      rows:
+        type: table
+        caption: "Values"
+        x: {min: 1, max: 2}
+        columns:
+          - {header: "y", value: "a*x"}
+    question: |
+      [[ rows ]]
+
+      What is the slope? The plots of this course are named like figures/fig-0000000000000000.png.
+    answer: a
+    explanation: e
+"""
+
+
+def _bank(tmp_path: Path, **files: str) -> Path:
+    folder = tmp_path / "bank"
+    folder.mkdir(exist_ok=True)
+    for name, body in files.items():
+        (folder / f"{name}.yaml").write_text(textwrap.dedent(body), encoding="utf-8")
+    return folder
+
+
+def _generate(bank: Path, *options: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["generate", str(bank), "--seed", "1", *options])
+    return result.exit_code, result.output
+
+
+def test_prose_that_names_a_figure_path_is_text_not_a_link(tmp_path: Path) -> None:
+    prose = "(Files: figures/fig-0000000000000000.png.)"
+    bank = _bank(tmp_path, plot=PLOT.format(id="plot", prose=prose), table=TABLE)
+    for fmt in ("moodle", "qti"):
+        code, output = _generate(bank, "-f", fmt, "-o", str(tmp_path / f"quiz.{fmt}"))
+        assert code == 0, output
+    xml = (tmp_path / "quiz.moodle").read_text(encoding="utf-8")
+    assert "figures/fig-0000000000000000.png" in xml and "@@PLUGINFILE@@/fig-0000000000000000" not in xml
+    code, output = _generate(bank, "-f", "gift")
+    assert code == 0, output
+    assert "::A table" in output and "left out 1 exercise(s)" in output  # only the plot is left out
