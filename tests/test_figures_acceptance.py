@@ -79,3 +79,12 @@ def test_prose_that_names_a_figure_path_is_text_not_a_link(tmp_path: Path) -> No
     code, output = _generate(bank, "-f", "gift")
     assert code == 0, output
     assert "::A table" in output and "left out 1 exercise(s)" in output  # only the plot is left out
+
+
+def test_a_figure_named_as_a_template_word_is_refused_with_why(tmp_path: Path) -> None:
+    for word in ("range", "none", "not", "self"):
+        body = PLOT.format(id="plot", prose="").replace("curve", word)
+        code, output = _generate(_bank(tmp_path, plot=body), "-f", "json")
+        assert code == 1, output
+        assert f"plot.yaml:8: figures.{word}: {word!r} is a word of the text templates" in output, output
+        assert "never shown" not in output

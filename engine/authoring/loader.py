@@ -234,6 +234,9 @@ class _Compiling:
         for name, figure in self.spec.figures.items():
             if name in taken:
                 raise self.fail(["figures", name], f"{name!r} is already a parameter, symbol or answer name")
+            if not _printable(name):
+                raise self.fail(["figures", name], f"{name!r} is a word of the text templates, which read "
+                                f"[[ {name} ]] as their own: name the figure apart")
             if figure.x.name in self.known:
                 raise self.fail(["figures", name, "x", "name"],
                                 f"the variable {figure.x.name!r} is also a parameter or symbol: name it apart "
@@ -254,6 +257,14 @@ class _Compiling:
                     alone.search(text) for text in (self.spec.question, self.spec.explanation)):
                 raise self.fail(["figures", figure.name],
                                 f"a table is shown on a line of its own: put [[ {figure.name} ]] alone on its line")
+
+
+def _printable(name: str) -> bool:
+    """Whether `[[ name ]]` prints what the context calls `name` (not a Jinja constant, global or operator)."""
+    try:
+        return name in compile_text(f"[[ {name} ]]")[1]
+    except TextError:
+        return False
 
 
 def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledExercise:
