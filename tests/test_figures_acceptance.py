@@ -88,3 +88,20 @@ def test_a_figure_named_as_a_template_word_is_refused_with_why(tmp_path: Path) -
         assert code == 1, output
         assert f"plot.yaml:8: figures.{word}: {word!r} is a word of the text templates" in output, output
         assert "never shown" not in output
+
+
+def _series(tmp_path: Path, y: str, extra: str = "") -> str:
+    body = PLOT.format(id="plot", prose="").replace('"a*x"', f'"{y}"').replace("type: plot", "type: plot" + extra)
+    return _generate(_bank(tmp_path, plot=body), "-f", "json")[1]
+
+
+def test_a_value_a_plot_cannot_show_is_named_with_its_x(tmp_path: Path) -> None:
+    assert "series[0].y: zoo is not a finite real number that a plot can show (at a=2, x=1)" in _series(
+        tmp_path, "log(x - 1)")
+    huge = _series(tmp_path, "10**400")
+    assert f"1{'0' * 39}… (401 characters) is not a finite real number" in huge and "0" * 60 not in huge
+
+
+def test_a_log_axis_error_names_the_value_and_its_x(tmp_path: Path) -> None:
+    output = _series(tmp_path, "a*x - 4", "\n        yscale: log").replace("\n", " ")
+    assert "figures.curve.yscale: a log axis shows only positive values, and series 0 ('y') is -2 at x=1" in output

@@ -26,6 +26,7 @@ DRAWING = "2"
 # What CommonMark reads in an image's description: each is escaped so that the alt text stays words.
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _MARKUP = re.compile(r"([\\`*_\[\]<>!$&])")
+_SHOWN = 40  # characters of a value an error message quotes
 
 
 def figure_of(ex: CompiledExercise, figure: CompiledFigure, context: Mapping[str, Value],
@@ -75,15 +76,18 @@ def _rational(value: Value) -> bool:
 
 
 def _float(ex: CompiledExercise, value: Value, loc: list[str | int], context: Mapping[str, Value],
-           printer: Printer) -> float:
-    """A value to plot: a finite real number, as the float nearest to it."""
+           printer: Printer, where: str = "") -> float:
+    """A value to plot: a finite real number, as the float nearest to it; `where` says at which x."""
     try:
         number = float(printer.approximate(value, 17))
     except (ValueError, TypeError, OverflowError):
         number = math.nan
     if not math.isfinite(number):
-        raise ex.error(loc, f"{printer.exact(value)} is not a finite real number that a plot can show "
-                            f"(at {describe_env(ex, context)})")
+        shown = printer.exact(value)
+        if len(shown) > _SHOWN:  # 10**400: its 401 digits would bury the message
+            shown = f"{shown[:_SHOWN]}… ({len(shown)} characters)"
+        raise ex.error(loc, f"{shown} is not a finite real number that a plot can show "
+                            f"(at {describe_env(ex, context)}{where})")
     return number
 
 
@@ -94,12 +98,11 @@ def _plot(ex: CompiledExercise, figure: CompiledPlot, loc: list[str | int], xs: 
     series = []
     for i, s in enumerate(figure.series):
         where: list[str | int] = [*loc, "series", i, "y"]
-        y = [_float(ex, _at(ex, s.y, where, context, spec.x.name, v), where, context, printer) for v in xs]
+        y = [_float(ex, _at(ex, s.y, where, context, spec.x.name, v), where, context, printer, f", {spec.x.name}={v}")
+             for v in xs]
         series.append(PlotSeries(label=render(ex, s.label, [*loc, "series", i, "label"], context, printer),
                                  style=s.style, y=y))
-    for axis, values in (("xscale", x), ("yscale", [v for s in series for v in s.y])):
-        if getattr(spec, axis) == "log" and any(v <= 0 for v in values):
-            raise ex.error([*loc, axis], f"a log axis shows only positive values (at {describe_env(ex, context)})")
+    _log_axes(ex, figure, loc, xs, [x, *(s.y for s in series)], context)
     data: dict[str, Any] = {
         "alt": render(ex, figure.alt, [*loc, "alt"], context, printer),
         "title": render(ex, figure.title, [*loc, "title"], context, printer),
@@ -112,6 +115,19 @@ def _plot(ex: CompiledExercise, figure: CompiledPlot, loc: list[str | int], xs: 
     plot = Plot.model_validate({**data, "name": figure.name, "file": file_name(data)})
     alt = _MARKUP.sub(r"\\\1", plot.alt)
     return plot, f"![{alt}](figures/{plot.file}.png)"
+
+
+def _log_axes(ex: CompiledExercise, figure: CompiledPlot, loc: list[str | int], xs: list[Value],
+              values: list[list[float]], context: Mapping[str, Value]) -> None:
+    """Raises where a log axis would get a value that is not positive, naming it and its x."""
+    spec = figure.spec
+    for i, row in enumerate(values):
+        axis = "xscale" if i == 0 else "yscale"
+        bad = next((k for k, v in enumerate(row) if v <= 0), None)
+        if getattr(spec, axis) == "log" and bad is not None:
+            what = "x" if i == 0 else f"series {i - 1} ({spec.series[i - 1].label!r})"
+            raise ex.error([*loc, axis], f"a log axis shows only positive values, and {what} is {row[bad]:g} "
+                                         f"at {spec.x.name}={xs[bad]} (at {describe_env(ex, context)})")
 
 
 def file_name(data: Mapping[str, Any]) -> str:
