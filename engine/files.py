@@ -7,6 +7,7 @@ import contextlib
 import errno
 import functools
 import io
+import itertools
 import os
 import re
 import secrets
@@ -170,6 +171,7 @@ class Sink:
         self._pending: list[_Pending] = []
         self.written: list[Path] = []
         self.notices: list[str] = []  # what a writer tells the user about its output (the CLI prints them)
+        self._folders: list[Path] = []  # made for the outputs: a failed export removes them again
 
     @functools.cached_property
     def separate_parts(self) -> bool:
@@ -226,7 +228,7 @@ class Sink:
                 handle = _text(_Raw(target, "w", target))
                 self._pending.append(_Pending(handle, None, target, mode))
                 return handle
-            target.parent.mkdir(parents=True, exist_ok=True)
+            self._make_folder(target.parent)
             remove_stale(target)
             fd, temp = _temporary(target)
         try:
@@ -237,6 +239,11 @@ class Sink:
             raise
         self._pending.append(_Pending(handle, temp, target, mode))
         return handle
+
+    def _make_folder(self, folder: Path) -> None:
+        missing = list(itertools.takewhile(lambda p: not p.exists(), (folder, *folder.parents)))
+        folder.mkdir(parents=True, exist_ok=True)
+        self._folders.extend(missing)
 
     def commit(self) -> None:
         """Move every part into place; a part that cannot go there stops all of them first."""
@@ -301,6 +308,10 @@ class Sink:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(pending.temp)
         self._pending.clear()
+        for folder in sorted(self._folders, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):  # not empty: someone else's files are there now
+                folder.rmdir()
+        self._folders.clear()
 
 
 @contextlib.contextmanager

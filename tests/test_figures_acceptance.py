@@ -105,3 +105,14 @@ def test_a_value_a_plot_cannot_show_is_named_with_its_x(tmp_path: Path) -> None:
 def test_a_log_axis_error_names_the_value_and_its_x(tmp_path: Path) -> None:
     output = _series(tmp_path, "a*x - 4", "\n        yscale: log").replace("\n", " ")
     assert "figures.curve.yscale: a log axis shows only positive values, and series 0 ('y') is -2 at x=1" in output
+
+
+def test_a_plot_that_cannot_be_drawn_leaves_no_folder_behind(tmp_path: Path) -> None:
+    body = PLOT.format(id="plot", prose="").replace("type: plot", 'type: plot\n        xlabel: "$\\\\frac{x$"')
+    bank = _bank(tmp_path, good=PLOT.format(id="good", prose=""), plot=body)
+    for fmt, name in (("markdown", "quiz.md"), ("json", "quiz.json"), ("pdf", "quiz.pdf")):
+        out = tmp_path / "out" / fmt
+        out.mkdir(parents=True)
+        code, output = _generate(bank, "-f", fmt, "-o", str(out / "new" / name))
+        assert code == 1 and "cannot read the TeX" in output, output
+        assert list(out.iterdir()) == [], fmt  # neither figures/ nor the folder made for the output
