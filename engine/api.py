@@ -23,15 +23,16 @@ from pydantic import TypeAdapter
 
 from engine.authoring.bank import Bank, load_bank
 from engine.authoring.spec import Exercise
-from engine.errors import OutputError, UsageError
+from engine.errors import OutputError, QuizwrightError, UsageError
 from engine.export.formats import BINARY, writer
 from engine.generation import pipeline
 from engine.generation.pipeline import Generated
-from engine.generation.quiz import Quiz
+from engine.generation.quiz import Plot, Quiz
 from engine.generation.variants import VariantMaker
 
 if TYPE_CHECKING:
     from engine.check import CheckReport
+    from engine.export.figures import FigureError
     from engine.grading.models import GradeReport
 
 
@@ -49,6 +50,20 @@ def generate(paths: list[Path] | None = None, *, seed: int = 0, count: int = 1, 
                                   unique=unique, copies=copies)
     generated.notices[:0] = the_bank.notices  # the bank's defaults, such as the sheet-id code, first
     return generated
+
+
+def figure_error(error: FigureError, paths: list[Path] | None = None, *, exercises: list[str] | None = None,
+                 **options: Any) -> QuizwrightError:
+    """`error` pointing at the file, line and field of the exercise whose plot it names, found by
+    generating the quiz again (an error's cost, not every run's); `options` as for `generate`."""
+    the_bank = bank(paths)
+    for copy in pipeline.generate(the_bank, exercise_ids=exercises, **options).copies:
+        for variant in copy.variants:
+            plot = next((f for f in variant.figures if isinstance(f, Plot) and f.file == error.file), None)
+            if plot is not None:
+                ex = next(e for e in the_bank.exercises if e.id == variant.exercise)
+                return ex.error(["figures", plot.name, *error.field], f"{error} (in {variant.id})")
+    return error
 
 
 def quiz(paths: list[Path] | None = None, **options: Any) -> Quiz:

@@ -100,7 +100,7 @@ class _Labels:
             try:
                 draw(plot, "svg")
             except FigureError as exc:
-                raise ex.error(["figures", plot.name], f"{exc} (in {variant.id})") from None
+                raise ex.error(["figures", plot.name, *exc.field], f"{exc} (in {variant.id})") from None
 
 
 def _check_one(ex: CompiledExercise, seeds: int, report: CheckReport) -> tuple[Stats, int | None]:

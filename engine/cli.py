@@ -12,13 +12,18 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from engine.errors import QuizwrightError
 from engine.export.formats import FORMATS
 from engine.vocabulary import ASSUMPTIONS, CHECK_KINDS
+
+if TYPE_CHECKING:
+    from engine.export.formats import Writer
+    from engine.files import Sink
+    from engine.generation.pipeline import Generated
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
@@ -158,9 +163,8 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     Example: quizwright generate -e layer-size --param n_in=4 --param n_out=6 --format json
     """
     from engine import api
-    from engine.export.figures import one_run
-    from engine.export.formats import within_size, writer
-    from engine.files import Progress, atomic_outputs
+    from engine.export.figures import FigureError
+    from engine.export.formats import writer
 
     if output == Path("-"):
         output = None  # `-o -` is standard output, as for most Unix tools
@@ -174,6 +178,28 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     generated = api.generate(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
                          unique=unique, copies=copies)
     total = count if copies is None else copies[1] - copies[0] + 1
+    try:
+        sink = _write(the_writer, generated, fmt, output, total, key=key, split=split, unlimited=unlimited)
+    except FigureError as exc:  # name the exercise's file and field, as `check` does
+        raise api.figure_error(exc, list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
+                               copies=copies) from None
+    for notice in sink.notices:
+        click.echo(f"Note: {notice}", err=True)
+    figures = [path for path in sink.written if path.parent.name == "figures" and path.name.startswith("fig-")]
+    for path in sink.written:
+        if path not in figures:
+            click.echo(f"Wrote {path}", err=True)
+    if figures:  # one line for them: a class's plots are many files
+        click.echo(f"Wrote {len(figures)} figure files in {figures[0].parent}", err=True)
+
+
+def _write(the_writer: Writer, generated: Generated, fmt: str, output: Path | None, total: int, *, key: bool,
+           split: bool, unlimited: bool) -> Sink:
+    """Write the generated quiz through `the_writer`, all or nothing; the sink that holds what was written."""
+    from engine.export.figures import one_run
+    from engine.export.formats import within_size
+    from engine.files import Progress, atomic_outputs
+
     with one_run():
         stream = within_size(fmt, generated.header, generated.copies, total, key=key, split=split,
                              limit=None if unlimited else SIZE_LIMIT)
@@ -187,14 +213,7 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
                 the_writer.write(generated.header, progress.wrap(stream), sink)
         finally:
             progress.close()
-    for notice in sink.notices:
-        click.echo(f"Note: {notice}", err=True)
-    figures = [path for path in sink.written if path.parent.name == "figures" and path.name.startswith("fig-")]
-    for path in sink.written:
-        if path not in figures:
-            click.echo(f"Wrote {path}", err=True)
-    if figures:  # one line for them: a class's plots are many files
-        click.echo(f"Wrote {len(figures)} figure files in {figures[0].parent}", err=True)
+    return sink
 
 
 def _copy_range(text: str | None) -> tuple[int, int] | None:

@@ -268,7 +268,7 @@ def test_check_reports_tex_matplotlib_cannot_draw(tmp_path: Path) -> None:
                   .replace("alt:", "xlabel: \"$\\\\frac{1}{$\"\n        alt:"))
     report = api.check([bank], seeds=3)
     assert len(report.problems) == 1
-    assert "ex.yaml" in report.problems[0] and "figures.curve: figure 'curve' cannot be drawn" in report.problems[0]
+    assert "ex.yaml" in report.problems[0] and "figures.curve.xlabel: figure 'curve' cannot be drawn" in report.problems[0]
     assert "matplotlib cannot read the TeX" in report.problems[0]
 
 

@@ -116,3 +116,15 @@ def test_a_plot_that_cannot_be_drawn_leaves_no_folder_behind(tmp_path: Path) -> 
         code, output = _generate(bank, "-f", fmt, "-o", str(out / "new" / name))
         assert code == 1 and "cannot read the TeX" in output, output
         assert list(out.iterdir()) == [], fmt  # neither figures/ nor the folder made for the output
+
+
+def test_tex_matplotlib_cannot_read_is_named_by_file_line_and_field(tmp_path: Path) -> None:
+    body = PLOT.format(id="plot", prose="").replace('{label: "y"', '{label: "$\\\\frac{y$"')
+    body = body.replace("type: plot", "type: plot\n        legend: true")  # a label is drawn in a legend
+    bank = _bank(tmp_path, plot=body)
+    where = f"{bank / 'plot.yaml'}:14: figures.curve.series[0].label: figure 'curve' cannot be drawn"
+    for fmt in ("moodle", "html"):
+        code, output = _generate(bank, "-f", fmt, "--count", "2", "-o", str(tmp_path / "quiz.out"))
+        assert code == 1 and where in output and "(in plot.1.1)" in output, output
+    result = CliRunner().invoke(cli, ["check", str(bank)])
+    assert where in result.output, result.output

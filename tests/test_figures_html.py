@@ -167,7 +167,8 @@ def test_a_plot_matplotlib_cannot_draw_is_one_error_and_no_page(tmp_path: Path) 
     broken = HOSTILE.replace('ylabel: "</script>"', 'ylabel: "$\\frac{1}{$"')
     result = CliRunner().invoke(cli, ["generate", str(bank_of(tmp_path, broken)), "-f", "html",
                                       "-o", str(tmp_path / "quiz.html")])
-    assert result.exit_code == 1 and result.output.splitlines()[-1].startswith("Error: figure 'plot' cannot be drawn: ")
+    error = result.output.splitlines()[-1]
+    assert result.exit_code == 1 and error.startswith("Error: ") and "figures.plot.ylabel: figure 'plot' cannot be drawn: " in error
     assert not (tmp_path / "quiz.html").exists()
 
 

@@ -34,7 +34,13 @@ _FIGURE_LINK = re.compile(r'(?:(?<=\]\()|(?<=src=")|\A)figures/(fig-[0-9a-f]{16}
 
 
 class FigureError(QuizwrightError):
-    """A plot matplotlib cannot draw (a label whose TeX its mathtext cannot read)."""
+    """A plot matplotlib cannot draw (a label whose TeX its mathtext cannot read): the plot's file
+    and, when known, the field of the figure at fault (("xlabel",), ("series", 0, "label"))."""
+
+    def __init__(self, message: str, file: str = "", field: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.file = file
+        self.field = field
 
 
 def plots(copies: Iterable[Copy]) -> Iterator[Plot]:
@@ -147,17 +153,21 @@ def draw(plot: Plot, kind: Kind) -> bytes:
         try:
             figure.savefig(out, format=kind, metadata=metadata)
         except ValueError as exc:
-            raise FigureError(f"figure {plot.name!r} cannot be drawn: {_unreadable(plot) or exc}") from None
+            field, reason = _unreadable(plot) or ((), str(exc))
+            raise FigureError(f"figure {plot.name!r} cannot be drawn: {reason}", plot.file, field) from None
     return out.getvalue()
 
 
-def _unreadable(plot: Plot) -> str | None:
-    """Which of the plot's texts matplotlib's mathtext cannot read, and why; None if it reads them all."""
+def _unreadable(plot: Plot) -> tuple[tuple[str | int, ...], str] | None:
+    """Which of the plot's texts (its field) matplotlib's mathtext cannot read, and why; None if it reads them all."""
     from matplotlib.cbook import is_math_text
     from matplotlib.mathtext import MathTextParser
 
     parser = MathTextParser("path")
-    for text in (plot.title, plot.xlabel, plot.ylabel, *(s.label for s in plot.series)):
+    texts: list[tuple[tuple[str | int, ...], str]] = [
+        (("title",), plot.title), (("xlabel",), plot.xlabel), (("ylabel",), plot.ylabel),
+        *((("series", i, "label"), s.label) for i, s in enumerate(plot.series))]
+    for field, text in texts:
         if not is_math_text(text):
             continue  # plain text: no TeX to read
         try:
@@ -165,7 +175,7 @@ def _unreadable(plot: Plot) -> str | None:
         except ValueError as exc:
             # mathtext's message: the TeX, a caret under the fault, then the parser's reason.
             reason = [line.strip() for line in str(exc).splitlines() if line.strip()][-1]
-            return f"matplotlib cannot read the TeX of {text!r}: {reason}"
+            return field, f"matplotlib cannot read the TeX of {text!r}: {reason}"
     return None
 
 
