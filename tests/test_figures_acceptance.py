@@ -128,3 +128,14 @@ def test_tex_matplotlib_cannot_read_is_named_by_file_line_and_field(tmp_path: Pa
         assert code == 1 and where in output and "(in plot.1.1)" in output, output
     result = CliRunner().invoke(cli, ["check", str(bank)])
     assert where in result.output, result.output
+
+
+def test_a_table_cell_that_is_no_real_number_is_an_error_not_a_silent_cell(tmp_path: Path) -> None:
+    for value, shown in (("log(x - 1)", "zoo"), ("sqrt(x - 3)", "sqrt(2)*I"), ("x > 1", "False")):
+        body = TABLE.replace('"a*x"', f'"{value}"').replace("figures/fig-0000000000000000.png", "")
+        code, output = _generate(_bank(tmp_path, table=body), "-f", "json")
+        assert code == 1, output
+        assert f"figures.rows.columns[0].value: {shown} is not a finite real number that a table can show " \
+               "(at a=" in output and ", x=1)" in output, output
+    body = TABLE.replace('"a*x"', '"10**(100*x)"')
+    assert _generate(_bank(tmp_path, table=body), "-f", "json")[0] == 0  # exact and finite, if wide

@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.authoring.figures import CompiledDomain, CompiledFigure, CompiledPlot, CompiledTable
 from engine.authoring.loader import CompiledExercise
+from engine.errors import TemplateError
 from engine.generation.fields import describe_env, evaluate, render
 from engine.generation.quiz import Plot, PlotSeries, Table
 from engine.language.exact import CompiledExpr
@@ -83,12 +84,16 @@ def _float(ex: CompiledExercise, value: Value, loc: list[str | int], context: Ma
     except (ValueError, TypeError, OverflowError):
         number = math.nan
     if not math.isfinite(number):
-        shown = printer.exact(value)
-        if len(shown) > _SHOWN:  # 10**400: its 401 digits would bury the message
-            shown = f"{shown[:_SHOWN]}… ({len(shown)} characters)"
-        raise ex.error(loc, f"{shown} is not a finite real number that a plot can show "
-                            f"(at {describe_env(ex, context)}{where})")
+        raise _not_finite(ex, value, loc, context, printer, f"a plot can show (at {describe_env(ex, context)}{where})")
     return number
+
+
+def _not_finite(ex: CompiledExercise, value: Value, loc: list[str | int], context: Mapping[str, Value],
+                printer: Printer, what: str) -> TemplateError:
+    shown = printer.exact(value)
+    if len(shown) > _SHOWN:  # 10**400: its 401 digits would bury the message
+        shown = f"{shown[:_SHOWN]}… ({len(shown)} characters)"
+    return ex.error(loc, f"{shown} is not a finite real number that {what}")
 
 
 def _plot(ex: CompiledExercise, figure: CompiledPlot, loc: list[str | int], xs: list[Value],
@@ -142,8 +147,17 @@ def _table(ex: CompiledExercise, figure: CompiledTable, loc: list[str | int], xs
               for i, c in enumerate(figure.columns)]
     rows = []
     for v in xs:
-        rows.append([_cell(printer, _at(ex, c.value, [*loc, "columns", i, "value"], context, figure.x.name, v),
-                           c.places) for i, c in enumerate(figure.columns)])
+        row = []
+        for i, column in enumerate(figure.columns):
+            where: list[str | int] = [*loc, "columns", i, "value"]
+            value = _at(ex, column.value, where, context, figure.x.name, v)
+            try:
+                printer.approximate(value, 17)  # Decimal: 10**400 is a number a table can show
+            except (ValueError, TypeError):  # zoo, sqrt(-1), a relation's True: not a reading
+                raise _not_finite(ex, value, where, context, printer, "a table can show (at "
+                                  f"{describe_env(ex, context)}, {figure.x.name}={v})") from None
+            row.append(_cell(printer, value, column.places))
+        rows.append(row)
     caption = render(ex, figure.caption, [*loc, "caption"], context, printer)
     table = Table(name=figure.name, caption=caption, header=header, rows=rows)
     lines = [_row(header), "|" + "---:|" * len(header), *(_row(row) for row in rows)]
