@@ -139,3 +139,14 @@ def test_a_table_cell_that_is_no_real_number_is_an_error_not_a_silent_cell(tmp_p
                "(at a=" in output and ", x=1)" in output, output
     body = TABLE.replace('"a*x"', '"10**(100*x)"')
     assert _generate(_bank(tmp_path, table=body), "-f", "json")[0] == 0  # exact and finite, if wide
+
+
+def test_an_alt_text_written_as_a_block_of_paragraphs_keeps_its_plot(tmp_path: Path) -> None:
+    body = PLOT.format(id="plot", prose="").replace(
+        'alt: "The line y = [[ a ]] x"', "alt: |\n          The line y = [[ a ]] x.\n\n          It rises.")
+    bank = _bank(tmp_path, plot=body)
+    code, output = _generate(bank, "-f", "moodle", "--count", "1")
+    assert code == 0, output
+    assert 'alt="The line y = 2 x. It rises."' in output.replace("3 x", "2 x") and "@@PLUGINFILE@@/fig-" in output
+    code, output = _generate(bank, "-f", "markdown", "--count", "1")
+    assert "![The line y = 2 x. It rises.](figures/fig-" in output.replace("3 x", "2 x"), output

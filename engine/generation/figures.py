@@ -109,7 +109,8 @@ def _plot(ex: CompiledExercise, figure: CompiledPlot, loc: list[str | int], xs: 
                                  style=s.style, y=y))
     _log_axes(ex, figure, loc, xs, [x, *(s.y for s in series)], context)
     data: dict[str, Any] = {
-        "alt": render(ex, figure.alt, [*loc, "alt"], context, printer),
+        # One line: a blank line (a YAML `|` block) would end the Markdown image and lose the plot.
+        "alt": " ".join(render(ex, figure.alt, [*loc, "alt"], context, printer).split()),
         "title": render(ex, figure.title, [*loc, "title"], context, printer),
         "x": x, "xlabel": render(ex, figure.xlabel, [*loc, "xlabel"], context, printer),
         "ylabel": render(ex, figure.ylabel, [*loc, "ylabel"], context, printer),
