@@ -150,3 +150,12 @@ def test_an_alt_text_written_as_a_block_of_paragraphs_keeps_its_plot(tmp_path: P
     assert 'alt="The line y = 2 x. It rises."' in output.replace("3 x", "2 x") and "@@PLUGINFILE@@/fig-" in output
     code, output = _generate(bank, "-f", "markdown", "--count", "1")
     assert "![The line y = 2 x. It rises.](figures/fig-" in output.replace("3 x", "2 x"), output
+
+
+def test_an_authors_pluginfile_text_stays_text_in_moodle(tmp_path: Path) -> None:
+    body = PLOT.format(id="plot", prose="Files: @@PLUGINFILE@@/z.png.").replace(
+        'alt: "The line', 'alt: "@@PLUGINFILE@@/x.png The line')
+    code, output = _generate(_bank(tmp_path, plot=body), "-f", "moodle", "--count", "1")
+    assert code == 0, output
+    assert "Files: &#64;@PLUGINFILE@@/z.png." in output and 'alt="&#64;@PLUGINFILE@@/x.png The line' in output
+    assert output.count("@@PLUGINFILE@@/") == 1 and '<img src="@@PLUGINFILE@@/fig-' in output  # the plot's own

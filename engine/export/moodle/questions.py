@@ -149,6 +149,12 @@ class _ExerciseConstants:
     defaultgrade: str
 
 
+def _inert(html: str) -> str:
+    """An author's `@@PLUGINFILE@@` as text: Moodle would turn it into its file area's address. The
+    `@` as an entity reads the same and is not matched; the plots' own links are made after this."""
+    return html.replace("@@PLUGINFILE@@", "&#64;@PLUGINFILE@@")
+
+
 class QuestionBuilder:
     """Turns finished variants into Moodle questions (mapping only: no sampling, no solving).
 
@@ -162,11 +168,11 @@ class QuestionBuilder:
 
     def html(self, markdown: str) -> str:
         """Block HTML of a text, on one line."""
-        return one_line(self.converter.block(markdown))
+        return _inert(one_line(self.converter.block(markdown)))
 
     def html_inline(self, markdown: str) -> str:
         """Inline HTML of a text, on one line."""
-        return one_line(self.converter.inline(markdown))
+        return _inert(one_line(self.converter.inline(markdown)))
 
     def _constants(self, variant: Variant) -> _ExerciseConstants:
         const = self._exercises.get(variant.exercise)
