@@ -159,3 +159,8 @@ def test_an_authors_pluginfile_text_stays_text_in_moodle(tmp_path: Path) -> None
     assert code == 0, output
     assert "Files: &#64;@PLUGINFILE@@/z.png." in output and 'alt="&#64;@PLUGINFILE@@/x.png The line' in output
     assert output.count("@@PLUGINFILE@@/") == 1 and '<img src="@@PLUGINFILE@@/fig-' in output  # the plot's own
+
+
+def test_the_note_on_standard_output_fits_json_too(tmp_path: Path) -> None:
+    code, output = _generate(_bank(tmp_path, plot=PLOT.format(id="plot", prose="")), "-f", "json")
+    assert code == 0 and "give one with -o (-o out/quiz.md or out/quiz.json: out/figures/)" in output, output

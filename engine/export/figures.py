@@ -120,7 +120,8 @@ class FilesBeside:
         if self.missing:
             self.sink.notices.append(
                 f"the {self.missing} plot{'s' if self.missing > 1 else ''} this quiz links as figures/*.png "
-                "are written beside an output file only: give one with -o (quiz.md: figures/ beside it)")
+                "are written beside an output file only: give one with -o (-o out/quiz.md or out/quiz.json: "
+                "out/figures/)")
 
     def _write(self, plot: Plot) -> None:
         if plot.file in self.done:
