@@ -164,3 +164,11 @@ def test_an_authors_pluginfile_text_stays_text_in_moodle(tmp_path: Path) -> None
 def test_the_note_on_standard_output_fits_json_too(tmp_path: Path) -> None:
     code, output = _generate(_bank(tmp_path, plot=PLOT.format(id="plot", prose="")), "-f", "json")
     assert code == 0 and "give one with -o (-o out/quiz.md or out/quiz.json: out/figures/)" in output, output
+
+
+def test_a_figure_shown_in_an_option_says_where_figures_go(tmp_path: Path) -> None:
+    body = PLOT.format(id="plot", prose="").replace("kind: integer", "kind: choice").replace(
+        "answer: a\n", 'options:\n      - {text: "[[ curve ]]", correct: true}\n      - {text: "no", feedback: f}\n')
+    code, output = _generate(_bank(tmp_path, plot=body), "-f", "json")
+    assert code == 1 and "options[0].text: undefined template variable 'curve': a figure is shown only by the " \
+                         "question or the explanation" in output, output

@@ -216,6 +216,10 @@ class _Compiling:
             raise self.fail(loc, str(exc)) from None
         self.read |= names
         unknown = names - self.params - extra
+        misplaced = sorted(unknown & self.spec.figures.keys())
+        if misplaced:
+            raise self.fail(loc, f"undefined template variable {misplaced[0]!r}: a figure is shown only by the "
+                                 "question or the explanation")
         if unknown:
             allowed = ", ".join(sorted(self.params | extra)) or "none"
             raise self.fail(loc, f"undefined template variable {sorted(unknown)[0]!r} (defined: {allowed})")
