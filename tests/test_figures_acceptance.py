@@ -3,6 +3,7 @@ administrator gets; each test pins a problem found that way."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -172,3 +173,14 @@ def test_a_figure_shown_in_an_option_says_where_figures_go(tmp_path: Path) -> No
     code, output = _generate(_bank(tmp_path, plot=body), "-f", "json")
     assert code == 1 and "options[0].text: undefined template variable 'curve': a figure is shown only by the " \
                          "question or the explanation" in output, output
+
+
+def test_a_plot_the_text_leaves_out_in_a_draw_is_not_written(tmp_path: Path) -> None:
+    body = PLOT.format(id="plot", prose="").replace("      [[ curve ]]\n", "      [% if a == 2 %][[ curve ]][% endif %]\n")
+    out = tmp_path / "out" / "quiz.md"
+    code, output = _generate(_bank(tmp_path, plot=body), "--count", "4", "-o", str(out))
+    assert code == 0, output
+    linked = set(re.findall(r"figures/(fig-[0-9a-f]{16})\.png", out.read_text(encoding="utf-8")))
+    assert len(linked) == 1  # a = 2 only
+    assert sorted(p.name for p in (out.parent / "figures").iterdir()) == sorted(
+        f"{file}.{kind}" for file in linked for kind in ("png", "svg"))

@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 from engine.authoring.loader import CompiledExercise
 from engine.generation.fields import render
-from engine.generation.quiz import Answer, Option, OptionAnswer, Variant
+from engine.generation.quiz import Answer, Option, OptionAnswer, Plot, Variant
 from engine.generation.sampling import Env, Plan, Sampler, Stats
 from engine.generation.solving import (
     AnswerKeys,
@@ -142,5 +142,7 @@ def build_variant(ex: CompiledExercise, solution: Solution, variant_id: str, pla
         "params": {name: printer.exact(value) for name, value in context.items()},
         "question": solution.question, "options": options, "answer": answer, "answer_text": answer_text,
         "explanation": explanation, "misconceptions": misconceptions,
-        "figures": [figure for figure, _ in solution.figures],
+        # A plot the text leaves out in this draw (`[% if %]`) is not one of its figures: no file to write.
+        "figures": [figure for figure, markdown in solution.figures
+                    if not isinstance(figure, Plot) or markdown in solution.question or markdown in explanation],
     })
