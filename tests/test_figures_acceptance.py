@@ -100,7 +100,8 @@ def test_a_value_a_plot_cannot_show_is_named_with_its_x(tmp_path: Path) -> None:
     assert "series[0].y: zoo is not a finite real number that a plot can show (at a=2, x=1)" in _series(
         tmp_path, "log(x - 1)")
     huge = _series(tmp_path, "10**400")
-    assert f"1{'0' * 39}… (401 characters) is not a finite real number" in huge and "0" * 60 not in huge
+    assert f"1{'0' * 39}… (401 characters) is too large for a plot (at most about 1.8e308)" in huge
+    assert "0" * 60 not in huge
 
 
 def test_a_log_axis_error_names_the_value_and_its_x(tmp_path: Path) -> None:

@@ -81,19 +81,20 @@ def _float(ex: CompiledExercise, value: Value, loc: list[str | int], context: Ma
     """A value to plot: a finite real number, as the float nearest to it; `where` says at which x."""
     try:
         number = float(printer.approximate(value, 17))
-    except (ValueError, TypeError, OverflowError):
+    except (ValueError, TypeError):
         number = math.nan
     if not math.isfinite(number):
-        raise _not_finite(ex, value, loc, context, printer, f"a plot can show (at {describe_env(ex, context)}{where})")
+        why = "is too large for a plot (at most about 1.8e308)" if math.isinf(number) else \
+            "is not a finite real number that a plot can show"
+        raise _unshowable(ex, value, loc, printer, f"{why} (at {describe_env(ex, context)}{where})")
     return number
 
 
-def _not_finite(ex: CompiledExercise, value: Value, loc: list[str | int], context: Mapping[str, Value],
-                printer: Printer, what: str) -> TemplateError:
+def _unshowable(ex: CompiledExercise, value: Value, loc: list[str | int], printer: Printer, why: str) -> TemplateError:
     shown = printer.exact(value)
     if len(shown) > _SHOWN:  # 10**400: its 401 digits would bury the message
         shown = f"{shown[:_SHOWN]}… ({len(shown)} characters)"
-    return ex.error(loc, f"{shown} is not a finite real number that {what}")
+    return ex.error(loc, f"{shown} {why}")
 
 
 def _plot(ex: CompiledExercise, figure: CompiledPlot, loc: list[str | int], xs: list[Value],
@@ -155,8 +156,8 @@ def _table(ex: CompiledExercise, figure: CompiledTable, loc: list[str | int], xs
             try:
                 printer.approximate(value, 17)  # Decimal: 10**400 is a number a table can show
             except (ValueError, TypeError):  # zoo, sqrt(-1), a relation's True: not a reading
-                raise _not_finite(ex, value, where, context, printer, "a table can show (at "
-                                  f"{describe_env(ex, context)}, {figure.x.name}={v})") from None
+                raise _unshowable(ex, value, where, printer, "is not a finite real number that a table can show "
+                                  f"(at {describe_env(ex, context)}, {figure.x.name}={v})") from None
             row.append(_cell(printer, value, column.places))
         rows.append(row)
     caption = render(ex, figure.caption, [*loc, "caption"], context, printer)
