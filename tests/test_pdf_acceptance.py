@@ -194,12 +194,11 @@ def test_a_split_sheet_is_not_padded_and_its_key_file_is(tmp_path: Path) -> None
     assert code == 0 and [n for _, _, n in _starts(key)] == [1, 3] and _blank_pages(key) == [("Key", "FX-0-0001", 2, 2)]
 
 
-def test_the_bundled_banks_odd_page_sheets_get_a_blank_back_and_even_page_keys_do_not(bundled_bank: Path) -> None:
+def test_the_bundled_banks_even_page_sheets_and_keys_get_no_blank_page(bundled_bank: Path) -> None:
     pdf, _ = quiz([bundled_bank], count=2)
     found = parts(pdf)
     assert [(p, len(t)) for p, _, t in found] == [("Sheet", 8), ("Sheet", 8), ("Key", 6), ("Key", 6)]
-    # 7-page sheets get a blank 8th page; 6-page keys keep their six pages.
-    assert _blank_pages(pdf) == [("Sheet", "WI-0-0001", 8, 8), ("Sheet", "WI-0-0002", 8, 8)]
+    assert _blank_pages(pdf) == []  # 8-page sheets and 6-page keys each start on an odd page already
     assert [n for _, _, n in _starts(pdf)] == [1, 9, 17, 23]
 
 
