@@ -79,28 +79,30 @@ def _ungradable(ex: CompiledExercise, keys: _FormulaKeys) -> TemplateError | Non
 
 
 class _Labels:
-    """Each plot's texts as matplotlib will draw them: one plot drawn per distinct set of texts
-    (they rarely vary), so that TeX its mathtext cannot read is found now, not in an export."""
-
-    LIMIT = 20  # sets drawn per exercise: texts that vary more than this vary in their numbers only
+    """Each plot's texts as matplotlib will draw them, so that TeX its mathtext cannot read is found
+    now, not in an export: every distinct set of texts is read, and one plot per exercise drawn."""
 
     def __init__(self) -> None:
         self.seen: set[tuple[str, ...]] = set()
 
     def check(self, ex: CompiledExercise, variant: Variant) -> None:
-        from engine.export.figures import FigureError, draw  # matplotlib: only for banks with plots
+        # matplotlib: only for banks with plots.
+        from engine.export.figures import FigureError, draw, unreadable
 
         for plot in variant.figures:
             if not isinstance(plot, Plot):
                 continue
             texts = (plot.name, plot.title, plot.xlabel, plot.ylabel, *(s.label for s in plot.series))
-            if texts in self.seen or len(self.seen) >= self.LIMIT:
+            if texts in self.seen:
                 continue
-            self.seen.add(texts)
             try:
-                draw(plot, "svg")
+                if (problem := unreadable(plot)) is not None:
+                    raise FigureError(f"figure {plot.name!r} cannot be drawn: {problem[1]}", plot.file, problem[0])
+                if not self.seen:
+                    draw(plot, "svg")
             except FigureError as exc:
                 raise ex.error(["figures", plot.name, *exc.field], f"{exc} (in {variant.id})") from None
+            self.seen.add(texts)
 
 
 def _check_one(ex: CompiledExercise, seeds: int, report: CheckReport) -> tuple[Stats, int | None]:

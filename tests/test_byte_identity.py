@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from engine.cli import cli
 from engine.export import figures
-from engine.export.figures import linked
+from engine.export.figures import FilesBeside, linked
 from tests.test_figures_moodle import without_png
 
 GOLDEN = Path(__file__).parent / "golden" / "bundled-bank.sha256"
@@ -44,7 +44,7 @@ def test_same_bytes_as_before(seed: int, count: int, fmt: str, tmp_path: Path, m
     shown = {file for p in outputs for file in linked(p.read_text(encoding="utf-8"))}
     beside = tmp_path / "figures"
     if fmt != "moodle" and shown:
-        assert {p.name for p in beside.iterdir()} == {f"{file}.{kind}" for file in shown for kind in ("png", "svg")}
+        assert {p.name for p in beside.iterdir()} == {f"{file}.{kind}" for file in shown for kind in FilesBeside.KINDS}
     else:
         assert not beside.exists()
     expected = {name: digest for name, digest in _expected().items() if name in written or

@@ -23,7 +23,7 @@ from PIL import Image
 from engine import api
 from engine.cli import cli
 from engine.errors import TemplateError
-from engine.export.figures import Drawings, draw, linked, plots, relink
+from engine.export.figures import Drawings, FilesBeside, draw, linked, plots, relink
 from engine.generation.quiz import Plot, Table
 
 BANK = Path(__file__).resolve().parent / "fixtures" / "figures"
@@ -230,7 +230,7 @@ def test_markdown_writes_each_plot_beside_the_worksheet_once(tmp_path: Path) -> 
     sheets = out.read_text(encoding="utf-8") + (tmp_path / "out" / "quiz.key.md").read_text(encoding="utf-8")
     files = sorted(set(linked(sheets)))
     written = sorted(p.name for p in (tmp_path / "out" / "figures").iterdir())
-    assert written == sorted(f"{f}.{kind}" for f in files for kind in ("png", "svg"))
+    assert written == sorted(f"{f}.{kind}" for f in files for kind in FilesBeside.KINDS)
     html = MarkdownIt("commonmark").enable("table").render(sheets)
     for src in {part.split('"')[0] for part in html.split('<img src="')[1:]}:
         assert (out.parent / src).is_file(), src  # every link resolves, relative to the worksheet
@@ -253,7 +253,6 @@ def test_json_holds_each_figure_and_its_files_exist(tmp_path: Path) -> None:
     for figure in figures:
         if figure["type"] == "plot":
             assert (tmp_path / "figures" / f"{figure['file']}.png").is_file()
-            assert (tmp_path / "figures" / f"{figure['file']}.svg").is_file()
     reread = api.Quiz.model_validate(quiz)  # the key file reads back, figures and all
     assert reread.copies[0].variants[0].figures
 

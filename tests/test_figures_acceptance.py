@@ -10,6 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from engine.cli import cli
+from engine.export.figures import FilesBeside
 
 PLOT = """\
     id: {id}
@@ -184,4 +185,4 @@ def test_a_plot_the_text_leaves_out_in_a_draw_is_not_written(tmp_path: Path) -> 
     linked = set(re.findall(r"figures/(fig-[0-9a-f]{16})\.png", out.read_text(encoding="utf-8")))
     assert len(linked) == 1  # a = 2 only
     assert sorted(p.name for p in (out.parent / "figures").iterdir()) == sorted(
-        f"{file}.{kind}" for file in linked for kind in ("png", "svg"))
+        f"{file}.{kind}" for file in linked for kind in FilesBeside.KINDS)

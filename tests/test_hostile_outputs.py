@@ -264,9 +264,9 @@ def test_a_killed_runs_leftover_is_recognisable_and_the_next_run_removes_it(tmp_
     again = _quizwright("generate", "-o", str(tmp_path / "quiz.md"))
     again.communicate(timeout=120)
     assert again.returncode == 0
-    # The bundled bank shows plots: figures/ beside the worksheet holds their PNG and SVG files.
+    # The bundled bank shows plots: figures/ beside the worksheet holds their PNG files.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "quiz.key.md", "quiz.md"]
-    assert {p.suffix for p in (tmp_path / "figures").iterdir()} == {".png", ".svg"}
+    assert {p.suffix for p in (tmp_path / "figures").iterdir()} == {".png"}
 
 
 def test_an_absurd_output_is_refused_before_anything_is_written(runner: CliRunner, tmp_path: Path) -> None:

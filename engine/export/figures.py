@@ -100,10 +100,12 @@ class Drawings:
 
 class FilesBeside:
     """Writes the plots of the copies passing through it beside the output, as the texts link
-    them (`figures/<file>.png`, and the SVG too), each once; where nothing can sit beside the
-    output (standard output), says so in the sink's notices."""
+    them (`figures/<file>.png`), each once; where nothing can sit beside the output (standard
+    output), says so in the sink's notices."""
 
-    KINDS: tuple[Kind, ...] = ("png", "svg")
+    # PNG only: every Markdown reader and converter shows it, and an SVG beside it would double
+    # the drawing, which is most of a figure bank's run (the PDF and the web page use the SVG).
+    KINDS: tuple[Kind, ...] = ("png",)
 
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
@@ -154,12 +156,12 @@ def draw(plot: Plot, kind: Kind) -> bytes:
         try:
             figure.savefig(out, format=kind, metadata=metadata)
         except ValueError as exc:
-            field, reason = _unreadable(plot) or ((), str(exc))
+            field, reason = unreadable(plot) or ((), str(exc))
             raise FigureError(f"figure {plot.name!r} cannot be drawn: {reason}", plot.file, field) from None
     return out.getvalue()
 
 
-def _unreadable(plot: Plot) -> tuple[tuple[str | int, ...], str] | None:
+def unreadable(plot: Plot) -> tuple[tuple[str | int, ...], str] | None:
     """Which of the plot's texts (its field) matplotlib's mathtext cannot read, and why; None if it reads them all."""
     from matplotlib.cbook import is_math_text
     from matplotlib.mathtext import MathTextParser

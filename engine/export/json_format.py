@@ -12,7 +12,7 @@ from engine.generation.quiz import Copy, QuizHeader
 
 class JsonWriter:
     """The full quiz (seed, bank hash, every variant with its key), valid against `quizwright schema --quiz`;
-    its plots beside it, as figures/<file>.png and .svg."""
+    its plots beside it, as figures/<file>.png."""
 
     def write(self, header: QuizHeader, copies: Iterable[Copy], sink: Sink) -> None:
         out = sink.open()

@@ -97,7 +97,7 @@ class Plot(Frozen):
 
     type: Literal["plot"] = "plot"
     name: str = Field(description="The name the exercise text shows it by.")
-    file: str = Field(description="File name without extension: figures/<file>.png and .svg beside a Markdown or JSON export.")
+    file: str = Field(description="File name without extension: figures/<file>.png beside a Markdown or JSON export.")
     alt: str = Field(description="What the figure shows, in words.")
     title: str = ""
     x: list[float]
