@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,29 @@ def basic_bank() -> Path:
 @pytest.fixture
 def bundled_bank() -> Path:
     return ROOT / "exercises" / "weight-initialization"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _drawings_shared_by_the_session() -> Iterator[None]:
+    """Each plot drawn once per test session, not once per test: many tests export the same
+    bundled-bank plots, and a drawing depends on nothing but the plot (the determinism tests
+    compare in-process drawings with a fresh process's)."""
+    import engine.export.figures as figures
+
+    real = figures.draw
+    done: dict[tuple[str, str], bytes] = {}
+
+    def shared(plot: Any, kind: Any) -> bytes:
+        key = (plot.file, kind)
+        if key not in done:
+            done[key] = real(plot, kind)
+        return done[key]
+
+    figures.draw = shared  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        figures.draw = real  # type: ignore[assignment]
 
 
 @pytest.fixture
