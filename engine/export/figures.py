@@ -156,12 +156,23 @@ def draw(plot: Plot, kind: Kind) -> bytes:
         try:
             figure.savefig(out, format=kind, metadata=metadata)
         except ValueError as exc:
-            field, reason = unreadable(plot) or ((), str(exc))
+            field, reason = _unreadable(plot) or ((), str(exc))
             raise FigureError(f"figure {plot.name!r} cannot be drawn: {reason}", plot.file, field) from None
     return out.getvalue()
 
 
-def unreadable(plot: Plot) -> tuple[tuple[str | int, ...], str] | None:
+def read_texts(plot: Plot) -> None:
+    """Read the plot's texts as `draw` will, without drawing.
+
+    Raises:
+        FigureError: a text whose TeX matplotlib's mathtext cannot read, as `draw` raises it.
+    """
+    if (problem := _unreadable(plot)) is not None:
+        field, reason = problem
+        raise FigureError(f"figure {plot.name!r} cannot be drawn: {reason}", plot.file, field)
+
+
+def _unreadable(plot: Plot) -> tuple[tuple[str | int, ...], str] | None:
     """Which of the plot's texts (its field) matplotlib's mathtext cannot read, and why; None if it reads them all."""
     from matplotlib.cbook import is_math_text
     from matplotlib.mathtext import MathTextParser

@@ -24,8 +24,8 @@ MAX_VALUES = 400  # values of a figure's variable: more is no longer a figure a 
 # Part of every plot's file name: a change to how plots are drawn changes the names too, so that
 # a file never holds another drawing than its name promises.
 DRAWING = "2"
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # a table cell printed as text, not TeX
 # What CommonMark reads in an image's description: each is escaped so that the alt text stays words.
-_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _MARKUP = re.compile(r"([\\`*_\[\]<>!$&])")
 _SHOWN = 40  # characters of a value an error message quotes
 
