@@ -80,7 +80,7 @@ def test_a_bare_list_is_a_list_of_values(tmp_path: Path) -> None:
     ("true", "params.n: expected a number"),
     ("[1, 1]", "params.n: values must be distinct"),
     ("[]", "params.n: List should have at least 1 item"),
-    ("'abc'", "params.n: n: not an exact number"),
+    ("[1, abc]", "params.n[1]: n: value 2 ('abc') is a text, value 1 (1) a number"),
     ("{min: 0.1, max: 1}", "params.n.min: a range holds integers; list other numbers instead: {values: [0.1, 0.2]}"),
     ("{min: 1, max: '2.5'}", "params.n.max: a range holds integers"),
     (".inf", "params.n: n: inf is not a finite number"),

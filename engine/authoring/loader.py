@@ -14,7 +14,16 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from engine.authoring.figures import CompiledFigure, CompiledTable, compile_figure
-from engine.authoring.params import Constraint, Derived, Drawn, ParamSpace, parse_value
+from engine.authoring.params import (
+    BadValue,
+    Constraint,
+    Derived,
+    Drawn,
+    ParamSpace,
+    read_values,
+    record_fields,
+    text_reason,
+)
 from engine.authoring.sources import FAST_LOADER, decode, parse_yaml, read_file
 from engine.authoring.spec import (
     ChoiceExercise,
@@ -38,6 +47,7 @@ from engine.vocabulary import KINDS
 _EXERCISE = TypeAdapter(Exercise)
 # Names the explanation may use besides the parameters.
 EXPLANATION_NAMES = frozenset({"answer", "answer_text"})
+_DOTTED = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def make_symbol(name: str, assumption: str) -> Any:
@@ -67,6 +77,14 @@ class SourceMap:
         return self._root
 
     def line(self, loc: Sequence[Any]) -> int | None:
+        return self._walk(loc)[1]
+
+    def is_list(self, loc: Sequence[Any]) -> bool:
+        """Whether the node at `loc` is a list (a parameter given as a bare list of values)."""
+        node, _ = self._walk(loc)
+        return isinstance(node, yaml.SequenceNode)
+
+    def _walk(self, loc: Sequence[Any]) -> tuple[yaml.Node | None, int | None]:
         node = self.root
         best = node.start_mark.line + 1 if node is not None else None
         for part in loc:
@@ -82,7 +100,7 @@ class SourceMap:
                     best = node.start_mark.line + 1
             else:
                 break
-        return best
+        return node, best
 
 
 @dataclass
@@ -184,6 +202,8 @@ class _Compiling:
         self.known: set[str] = set(self.symbols)
         self.params = set(spec.params)
         self.read: set[str] = set()  # the names the texts print
+        self.records: dict[str, tuple[str, ...]] = {}  # record parameter -> its fields
+        self.texts: dict[str, str] = {}  # a name expressions may not use -> why
 
     def fail(self, loc: Sequence[Any], message: str) -> TemplateError:
         return TemplateError(message, path=self.source, line=self.lines.line(loc), field=dotted(loc))
@@ -197,11 +217,15 @@ class _Compiling:
                 raise self.fail(["params", name], f"{name!r} is both a parameter and a symbol")
             try:
                 if isinstance(param, DerivedParam):
-                    derived.append(Derived(name, compile_expr(param.expr, frozenset(self.known))))
+                    derived.append(Derived(name, self.expr(["params", name], param.expr)))
                 elif isinstance(param, ListParam):
-                    drawn.append(Drawn(name, tuple(parse_value(v, name) for v in param.values)))
+                    drawn.append(Drawn(name, read_values(param.values, name)))
+                    self._kinds(drawn[-1])
                 else:
                     drawn.append(Drawn(name, tuple(param.values())))
+            except BadValue as exc:
+                at = exc.at[1:] if self.lines.is_list(["params", name]) else exc.at  # [a, b]: no `values:`
+                raise self.fail(["params", name, *at], str(exc)) from None
             except ExprError as exc:
                 raise self.fail(["params", name], str(exc)) from None
             self.known.add(name)
@@ -209,11 +233,38 @@ class _Compiling:
                        for i, relation in enumerate(self.spec.constraints)]
         return ParamSpace(drawn, derived, constraints), derived
 
+    def _kinds(self, param: Drawn) -> None:
+        """Note a text or record parameter: expressions read only a record's numeric fields."""
+        if param.kind == "text":
+            self.texts[param.name] = (f"{param.name} is a text parameter ({text_reason(param.values[0])}); "
+                                      "expressions use numbers")
+        elif param.kind == "record":
+            self.records[param.name] = param.fields
+            self.texts[param.name] = (f"{param.name} is a record parameter; expressions use its numeric "
+                                      f"fields ({param.name}.{param.fields[0]}, ...)")
+            first = record_fields(param.values[0])
+            for field_name in param.fields:
+                flat = f"{param.name}.{field_name}"
+                self.known.add(flat)
+                if isinstance(first[field_name], str):
+                    self.texts[flat] = f"{flat} is a text field; expressions use numbers"
+
+    def _fields(self, loc: Sequence[Any], names: set[str]) -> set[str]:
+        """The names a text reads, a record's fields checked and other dotted names (p.numerator) as their parameter."""
+        plain = set()
+        for name in names:
+            base, dot, field_name = name.partition(".")
+            if dot and base in self.records and field_name not in self.records[base]:
+                raise self.fail(loc, f"{base} has no field {field_name!r} (fields: {', '.join(self.records[base])})")
+            plain.add(base)
+        return plain
+
     def text(self, loc: Sequence[Any], body: str, extra: frozenset[str] = frozenset()) -> Text:
         try:
             template, names = compile_text(body)
         except TextError as exc:
             raise self.fail(loc, str(exc)) from None
+        names = self._fields(loc, names)
         self.read |= names
         unknown = names - self.params - extra
         misplaced = sorted(unknown & self.spec.figures.keys())
@@ -227,9 +278,17 @@ class _Compiling:
 
     def expr(self, loc: Sequence[Any], body: str | int, extra: frozenset[str] = frozenset()) -> CompiledExpr:
         try:
-            return compile_expr(body, frozenset(self.known | extra))
+            compiled = compile_expr(body, frozenset(self.known | extra))
         except ExprError as exc:
+            for base, field_name in _DOTTED.findall(str(body)):
+                if base in self.records and field_name not in self.records[base]:
+                    raise self.fail(loc, f"{base} has no field {field_name!r} (fields: "
+                                         f"{', '.join(self.records[base])})") from None
             raise self.fail(loc, str(exc)) from None
+        texts = sorted(compiled.names & self.texts.keys() - extra)
+        if texts:
+            raise self.fail(loc, self.texts[texts[0]])
+        return compiled
 
     def figures(self) -> list[CompiledFigure]:
         """The figures, each named apart from the parameters and symbols; its variable too."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import math
 import random
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -67,6 +68,111 @@ def _float_value(raw: float, where: str) -> Value:
     return value.numerator if value.denominator == 1 else keep_decimal(value)
 
 
+class Record:
+    """One value of a record parameter: its fields by name, numbers exact and texts as written.
+
+    Text reads a field as `[[ act.name ]]` (Jinja looks the name up by subscription, a record
+    having no attribute of its own); `[[ act ]]` prints its first field.
+    """
+
+    __slots__ = ("_fields", "_hash")
+
+    def __init__(self, fields: tuple[tuple[str, Value], ...]) -> None:
+        self._fields = dict(fields)
+        self._hash = hash(tuple(fields))
+
+    def __getitem__(self, name: str) -> Value:
+        return self._fields[name]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Record) and self._fields == other._fields
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __str__(self) -> str:
+        return str(next(iter(self._fields.values())))  # [[ act ]]: the first field
+
+    def __repr__(self) -> str:
+        return f"Record({self._fields!r})"
+
+
+def record_fields(record: Record) -> dict[str, Value]:
+    """A record's fields (not a method: text reads every name of a record as a field)."""
+    return record._fields
+
+
+class BadValue(ExprError):
+    """A parameter value that cannot be read; `at` is its place under the parameter (["values", 2, "gain"])."""
+
+    def __init__(self, message: str, at: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.at = at
+
+
+Raw = int | float | str
+
+
+def read_values(raw: list[Raw | dict[str, Raw]], where: str) -> tuple[Value, ...]:
+    """A list parameter's values: all numbers, all texts (strings that do not read as an exact
+    number, kept as written) or all records with the same fields."""
+    records = [v for v in raw if isinstance(v, dict)]
+    if not records:
+        return _uniform([v for v in raw if not isinstance(v, dict)], where, lambda i: ("values", i))
+    if len(records) != len(raw):
+        i = next(i for i, v in enumerate(raw) if not isinstance(v, dict))
+        raise BadValue(f"{where}: value {i + 1} is not a record, and others are: give every value "
+                       "as a record with the same fields", ("values", i))
+    keys = list(records[0])
+    for i, record in enumerate(records):
+        if set(record) != set(keys):
+            raise BadValue(f"{where}: record {i + 1} has the fields {', '.join(record)}, record 1 has "
+                           f"{', '.join(keys)} (every record has the same fields)", ("values", i))
+    columns = [_uniform([r[key] for r in records], f"{where}.{key}", functools.partial(_field_at, key))
+               for key in keys]
+    return tuple(Record(tuple(zip(keys, row, strict=True))) for row in zip(*columns, strict=True))
+
+
+def _field_at(key: str, i: int) -> tuple[str | int, ...]:
+    return ("values", i, key)
+
+
+def _uniform(raw: list[Raw], where: str, at: Callable[[int], tuple[str | int, ...]]) -> tuple[Value, ...]:
+    """Values that are all numbers or all texts; a mix names the first value of the other kind."""
+    values: list[Value] = []
+    for item in raw:
+        try:
+            values.append(parse_value(item, where))
+        except ExprError:
+            if not isinstance(item, str):
+                raise
+            values.append(item)
+    texts = [isinstance(v, str) for v in values]
+    if any(texts) and not all(texts):
+        i = texts.index(not texts[0])
+        first, other = ("a text", "a number") if texts[0] else ("a number", "a text")
+        raise BadValue(f"{where}: value {i + 1} ({raw[i]!r}) is {other}, value 1 ({raw[0]!r}) {first}: give "
+                       "all numbers or all texts (a string that reads as an exact number, such as '1/2', "
+                       "is a number)", at(i))
+    return tuple(values)
+
+
+def text_reason(value: str) -> str:
+    """Why a text value is not a number, for the message of an expression that uses it."""
+    try:
+        parse_value(value, repr(value))
+    except ExprError as exc:
+        return str(exc)
+    return f"{value!r} is a number"
+
+
+def printed_params(context: Mapping[str, Value], exact: Callable[[Value], str]) -> dict[str, str]:
+    """A draw's parameters as the JSON export records them: numbers exact, texts as written, a
+    record as its fields (act.name, act.gain), which follow it in the context."""
+    return {name: value if isinstance(value, str) else exact(value)
+            for name, value in context.items() if not isinstance(value, Record)}
+
+
 @dataclass(frozen=True)
 class Drawn:
     name: str
@@ -84,6 +190,24 @@ class Drawn:
     def firsts(self) -> tuple[int, ...]:
         """For each index, the index of its value's first occurrence."""
         return tuple(self.positions[value] for value in self.values)
+
+    @cached_property
+    def kind(self) -> str:
+        """'number', 'text' or 'record': what every value of the parameter is."""
+        first = self.values[0]
+        return "record" if isinstance(first, Record) else "text" if isinstance(first, str) else "number"
+
+    @cached_property
+    def fields(self) -> tuple[str, ...]:
+        """A record parameter's field names, in the order of its first record."""
+        first = self.values[0]
+        return tuple(record_fields(first)) if isinstance(first, Record) else ()
+
+    def index(self, pin: Value) -> int | None:
+        """Position of a pinned value: the value itself, or for a record the first whose first field equals it."""
+        if self.kind == "record":
+            return next((i for i, v in enumerate(self.values) if next(iter(record_fields(v).values())) == pin), None)
+        return self.positions.get(pin)
 
     def domain(self) -> str:
         """The values, as a message shows them: '2..16', '2..16 step 2', '16, 32, 64', '1, 2, ..., 9'."""
@@ -119,7 +243,14 @@ class ParamSpace:
 
     @cached_property
     def names(self) -> tuple[str, ...]:
-        return tuple(d.name for d in self.drawn) + tuple(d.name for d in self.derived)
+        """Every parameter's name, a record's fields (act.name) right after it."""
+        drawn = [name for d in self.drawn for name in (d.name, *(f"{d.name}.{f}" for f in d.fields))]
+        return tuple(drawn) + tuple(d.name for d in self.derived)
+
+    @cached_property
+    def _records(self) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+        """Each record parameter and, per field, its name and the flat name expressions read (act.gain)."""
+        return tuple((d.name, tuple((f, f"{d.name}.{f}") for f in d.fields)) for d in self.drawn if d.fields)
 
     def combination(self, values: tuple[Value, ...]) -> int:
         """Position of drawn values (in the drawn parameters' order) among all combinations: one
@@ -143,13 +274,18 @@ class ParamSpace:
         Raises:
             KeyError: a pin that is not one of its parameter's values.
         """
-        drawn = [Drawn(d.name, (d.values[d.positions[pins[d.name]]],)) if d.name in pins else d for d in self.drawn]
+        drawn = [Drawn(d.name, (d.values[_found(d.index(pins[d.name]), pins[d.name])],)) if d.name in pins else d
+                 for d in self.drawn]
         fixed = {d.name: d.values[0] for d in drawn if d.name in pins}
         return ParamSpace(drawn, self.derived, self.constraints, {**self.fixed, **fixed})
 
     def complete(self, values: Mapping[str, Value], extra: Mapping[str, Value]) -> dict[str, Value]:
         """Add the derived parameters to drawn values; `extra` holds free symbols."""
         env: dict[str, Value] = {**extra, **values}
+        for name, fields in self._records:
+            record = env[name]
+            for field_name, flat in fields:
+                env[flat] = record[field_name]
         for param in self.derived:
             env[param.name] = param.expr.evaluate(env)
         return env
@@ -178,3 +314,9 @@ class ParamSpace:
     def combinations(self) -> Iterator[tuple[Value, ...]]:
         """Every combination of drawn values (each in the drawn parameters' order), in a fixed order."""
         return itertools.product(*(d.values for d in self.drawn))
+
+
+def _found(index: int | None, pin: Value) -> int:
+    if index is None:
+        raise KeyError(pin)
+    return index

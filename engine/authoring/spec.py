@@ -62,19 +62,24 @@ class RangeParam(Strict):
 
 
 # A parameter value as written: an integer, a decimal (0.05 or "0.05": both exactly 1/20, printed
-# 0.05), or an exact number as a string ("1/2").
+# 0.05), an exact number as a string ("1/2"), or a text (a string that does not read as an exact
+# number: "tanh").
 Number = int | float | str
+# One value of a record parameter: fields by name, each a number or a text.
+Record = dict[Annotated[str, Field(pattern=NAME_PATTERN)], Number]
 
 
-def _distinct(values: list[Number]) -> list[Number]:
+def _distinct(values: list[Number | Record]) -> list[Number | Record]:
     if len({str(v) for v in values}) != len(values):
         raise ValueError("values must be distinct")
     return values
 
 
 Values = Annotated[
-    list[Number],
-    Field(min_length=1, description="Integers, decimals (0.05 or '0.05', exact), or exact numbers as strings such as '1/2'."),
+    list[Number | Record],
+    Field(min_length=1, description="Integers, decimals (0.05 or '0.05', exact), exact numbers as strings "
+                                    "such as '1/2', texts ('tanh'), or records with the same fields "
+                                    "({name: ReLU, gain: 2})."),
     AfterValidator(_distinct),
 ]
 
@@ -146,6 +151,34 @@ class ChoiceOption(Strict):
             raise ValueError("give exactly one of text or expr")
         if not self.correct and not self.feedback:
             raise ValueError("a distractor needs feedback naming the misconception")
+        return self
+
+
+class PoolOption(Strict):
+    """A distractor a pool may draw: its text or expression and the misconception it reveals."""
+
+    text: str | None = Field(None, description="Markdown text (a Jinja template with [[ ]] delimiters).")
+    expr: str | None = Field(None, description="SymPy expression over the parameters, shown as LaTeX.")
+    feedback: str = Field(min_length=1, description="Which misconception choosing it reveals.")
+    name: str | None = Field(None, pattern=NAME_PATTERN, description="A name for the misconception (optional).")
+
+    @model_validator(mode="after")
+    def _one_body(self) -> PoolOption:
+        if (self.text is None) == (self.expr is None):
+            raise ValueError("give exactly one of text or expr")
+        return self
+
+
+class DistractorPool(Strict):
+    """Distractors drawn per variant: `draw` of `options`, never one equal to a shown option."""
+
+    draw: int = Field(ge=1, description="How many of the pool's distractors each variant shows.")
+    options: list[PoolOption] = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _enough(self) -> DistractorPool:
+        if self.draw > len(self.options):
+            raise ValueError(f"draw ({self.draw}) is more than the pool's {len(self.options)} options")
         return self
 
 
@@ -254,12 +287,20 @@ class ChoiceExercise(ExerciseBase):
     kind: ChoiceKind
     options: list[ChoiceOption] = Field(min_length=2, max_length=10)
     shuffle: bool = Field(True, description="Shuffle the option order per variant.")
+    pool: DistractorPool | None = Field(None, description="Distractors drawn per variant, besides the options.")
 
     @model_validator(mode="after")
     def _one_correct(self) -> ChoiceExercise:
         correct = sum(option.correct for option in self.options)
         if correct != 1:
             raise ValueError(f"options: exactly one option must be correct (got {correct})")
+        return self
+
+    @model_validator(mode="after")
+    def _pool_fits(self) -> ChoiceExercise:
+        if self.pool is not None and len(self.options) + self.pool.draw > 10:
+            raise ValueError(f"pool: {len(self.options)} options and {self.pool.draw} drawn from the pool "
+                             "make more than 10 options shown")
         return self
 
 

@@ -207,9 +207,11 @@ def _bracket_bases(tree: nodes.Template) -> nodes.Template:
 
 
 # `[[ name ]]` or `[[ name | filter ]]` or `[[ name | filter(digits) ]]`, in Jinja's own lexing:
-# any whitespace inside the brackets, no whitespace control, a name that Jinja reads as a name.
+# any whitespace inside the brackets, no whitespace control, a name that Jinja reads as a name. The
+# name may be a record's field, `act.name`: the context holds it under that flat name (else the
+# lookup fails and Jinja reads the attribute itself).
 _PRINTED = re.compile(
-    r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*(" + "|".join(PRINTING_FILTERS) + r")\s*"
+    r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\s*(?:\|\s*(" + "|".join(PRINTING_FILTERS) + r")\s*"
     r"(?:\(\s*(0|[1-9][0-9]*)\s*\)\s*)?)?\]\]"
 )
 # `[[ a + b ]]`, `[[ a - 1 ]]`, `[[ a * b ]]`, `[[ k**2 ]]`: one operator, two names or integers.
@@ -248,7 +250,7 @@ def _printed_piece(source: str, opening: int) -> tuple[Piece | None, int]:
     """The `[[ ]]` at `opening` as a piece, and where it ends; None if it needs Jinja."""
     if (printed := _PRINTED.match(source, opening)) is not None:
         name, fn, digits = printed.groups()
-        if name in _JINJA_WORDS:
+        if name.partition(".")[0] in _JINJA_WORDS:
             return None, 0
         return (name, fn, () if digits is None else (int(digits),), False), printed.end()
     if (operation := _ARITHMETIC.match(source, opening)) is not None:
@@ -297,4 +299,7 @@ def _compile_jinja(source: str) -> tuple[Text, set[str]]:
         names = set(meta.find_undeclared_variables(tree))
     except jinja2.TemplateSyntaxError as exc:
         raise TextError(f"template does not parse: {exc.message} (template line {exc.lineno})") from None
+    # The fields read of the context's names (act.name), so that the loader can check a record's fields.
+    names |= {f"{node.node.name}.{node.attr}" for node in tree.find_all(nodes.Getattr)
+              if isinstance(node.node, nodes.Name) and node.node.name in names}
     return Text(tree, _pieces(tree)), names

@@ -47,13 +47,16 @@ def parse_pins(raw: Mapping[str, str], exercises: list[CompiledExercise]) -> dic
                 f"drawn parameters: {', '.join(sorted(drawn)) or 'none'}")
             raise UsageError(f"--param {name}: no selected exercise draws {name!r} ({hint})")
         where = f"--param {name}={text}"
-        try:
-            value = parse_value(text, where)
-        except ExprError as exc:
-            raise UsageError(str(exc)) from None
         drawing = [(ex, d) for ex in exercises for d in ex.space.drawn if d.name == name]
+        try:
+            value: Value = parse_value(text, where)
+        except ExprError as exc:
+            # A text parameter is pinned by its text, a record parameter by its first field's.
+            if all(d.kind == "number" for _, d in drawing):
+                raise UsageError(str(exc)) from None
+            value = text
         for ex, param in drawing:
-            if value not in param.positions:
+            if param.index(value) is None:
                 hint = "; --exercise selects the exercises to pin" if len(drawing) > 1 else ""
                 raise UsageError(f"{where}: not a value {name} can take in {ex.id} ({param.domain()}){hint}")
         pins[name] = value

@@ -6,6 +6,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Generic, TypeVar
 
 from engine.authoring.loader import CompiledExercise
+from engine.authoring.params import printed_params
 from engine.generation.fields import render
 from engine.generation.quiz import Answer, Option, OptionAnswer, Plot, Variant
 from engine.generation.sampling import Env, Plan, Sampler, Stats
@@ -139,7 +140,7 @@ def build_variant(ex: CompiledExercise, solution: Solution, variant_id: str, pla
     return Variant.model_validate({
         "id": variant_id, "exercise": ex.id, "index": plan.index, "seed": plan.seed, "kind": spec.kind,
         "title": spec.title, "topic": spec.topic, "tags": list(spec.tags), "points": spec.points,
-        "params": {name: printer.exact(value) for name, value in context.items()},
+        "params": printed_params(context, printer.exact),
         "question": solution.question, "options": options, "answer": answer, "answer_text": answer_text,
         "explanation": explanation, "misconceptions": misconceptions,
         # A plot the text leaves out in this draw (`[% if %]`) is not one of its figures: no file to write.

@@ -260,6 +260,10 @@ class Parser:
 
     def _author_name(self, tok: Token) -> Node:
         name = tok.text
+        if "." in name:  # a record parameter's field (act.gain) is a name; anything else is an attribute
+            if name in self.names:
+                return Sym(name, tok.pos)
+            raise GrammarError("Attribute is not allowed", tok.pos + name.index("."), syntax=False)
         if name == "not":
             return Logic("not", (self._expr(_NOT_BP),), tok.pos)
         if name in _KEYWORDS:

@@ -15,6 +15,7 @@ from engine.language.allow import Dialect
 DECIMAL = r"(\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?"
 DECIMAL_RE = re.compile(DECIMAL)
 IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FIELD_RE = re.compile(r"\.[A-Za-z_][A-Za-z0-9_]*")
 # Python literals authors could write before this grammar: 1_000, 0x1F, 0o17, 0b101.
 _PYTHON_INT_RE = re.compile(r"0[xXoObB][0-9a-fA-F_]+|\d[\d_]*(?:\.[\d_]*)?(?:[eE][+-]?[\d_]+)?")
 
@@ -228,7 +229,9 @@ class _Tokenizer:
             hint = f"; write {ascii_form!r}" if ascii_form.isascii() and ascii_form.isalnum() else ""
             raise GrammarError(f"unexpected character {show_char(self.s[i])}{hint}", self.at(i), syntax=not hint)
         end = m.end()
-        self.push("name", m.group(0), i)
+        if self.author and (field := _FIELD_RE.match(self.s, end)) is not None:
+            end = field.end()  # a record parameter's field, act.gain: the parser tells it from an attribute
+        self.push("name", self.s[i:end], i)
         self.no_attribute(end)
         return end
 
