@@ -276,7 +276,8 @@ def _bank_expressions() -> list[tuple[str, str]]:
             texts += [d["expr"] for d in data.get("distractors") or [] if isinstance(d, dict)]
             if isinstance(data.get("answer"), str | int) and not isinstance(data.get("answer"), bool):
                 texts.append(data["answer"])
-            found += [(path.name, str(t)) for t in texts]
+            # A record's field (act.gain) is new: the old front end never read one.
+            found += [(path.name, str(t)) for t in texts if not re.search(r"[A-Za-z_]\w*\.[A-Za-z_]", str(t))]
     return found
 
 

@@ -15,11 +15,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from engine.authoring.figures import CompiledFigure, CompiledTable, compile_figure
 from engine.authoring.params import (
+    POOL_PICK,
     BadValue,
     Constraint,
     Derived,
     Drawn,
     ParamSpace,
+    PoolPick,
+    Subsets,
     read_values,
     record_fields,
     text_reason,
@@ -28,6 +31,7 @@ from engine.authoring.sources import FAST_LOADER, decode, parse_yaml, read_file
 from engine.authoring.spec import (
     ChoiceExercise,
     DerivedParam,
+    DistractorPool,
     Exercise,
     FormulaExercise,
     IntegerExercise,
@@ -125,6 +129,7 @@ class CompiledExercise:
     question: Text
     explanation: Text
     options: list[CompiledOption] = field(default_factory=list)
+    pool: list[CompiledOption] = field(default_factory=list)  # distractors drawn per variant
     answer: CompiledExpr | None = None
     distractors: list[tuple[CompiledExpr, Text]] = field(default_factory=list)
     wrong_feedback: Text | None = None
@@ -137,6 +142,24 @@ class CompiledExercise:
     @property
     def kind(self) -> str:
         return cast(str, self.spec.kind)
+
+    @property
+    def pool_at(self) -> int:
+        """Where a pool's drawn distractors go among the listed options: before the pinned ones
+        that end the list ("none of the above" stays last)."""
+        at = len(self.options)
+        while at and self.options[at - 1].pinned:
+            at -= 1
+        return at
+
+    @property
+    def shown_pinned(self) -> tuple[bool, ...]:
+        """Whether each option shown is pinned, the pool's drawn distractors (never pinned) included."""
+        pinned = tuple(option.pinned for option in self.options)
+        if not self.pool:
+            return pinned
+        drawn: int = self.spec.pool.draw
+        return pinned[:self.pool_at] + (False,) * drawn + pinned[self.pool_at:]
 
     def error(self, loc: Sequence[Any], message: str) -> TemplateError:
         """A TemplateError pointing at the field `loc` of this file."""
@@ -231,6 +254,9 @@ class _Compiling:
             self.known.add(name)
         constraints = [Constraint(i, self.expr(["constraints", i], relation))
                        for i, relation in enumerate(self.spec.constraints)]
+        pool = getattr(self.spec, "pool", None)
+        if pool is not None:
+            drawn.append(PoolPick(POOL_PICK, Subsets(len(pool.options), pool.draw)))
         return ParamSpace(drawn, derived, constraints), derived
 
     def _kinds(self, param: Drawn) -> None:
@@ -249,22 +275,19 @@ class _Compiling:
                 if isinstance(first[field_name], str):
                     self.texts[flat] = f"{flat} is a text field; expressions use numbers"
 
-    def _fields(self, loc: Sequence[Any], names: set[str]) -> set[str]:
-        """The names a text reads, a record's fields checked and other dotted names (p.numerator) as their parameter."""
-        plain = set()
-        for name in names:
-            base, dot, field_name = name.partition(".")
-            if dot and base in self.records and field_name not in self.records[base]:
+    def _fields(self, loc: Sequence[Any], fields: frozenset[str]) -> None:
+        """A text's record fields exist (other attributes, such as p.numerator, are Jinja's)."""
+        for name in sorted(fields):
+            base, _, field_name = name.partition(".")
+            if base in self.records and field_name not in self.records[base]:
                 raise self.fail(loc, f"{base} has no field {field_name!r} (fields: {', '.join(self.records[base])})")
-            plain.add(base)
-        return plain
 
     def text(self, loc: Sequence[Any], body: str, extra: frozenset[str] = frozenset()) -> Text:
         try:
             template, names = compile_text(body)
         except TextError as exc:
             raise self.fail(loc, str(exc)) from None
-        names = self._fields(loc, names)
+        self._fields(loc, template.fields)
         self.read |= names
         unknown = names - self.params - extra
         misplaced = sorted(unknown & self.spec.figures.keys())
@@ -370,6 +393,8 @@ def _compile_answer(c: _Compiling, compiled: CompiledExercise) -> None:
                     pinned=option.pinned,
                 )
             )
+        if spec.pool is not None:
+            _compile_pool(c, compiled, spec.pool)
     elif isinstance(spec, TrueFalseExercise):
         if isinstance(spec.answer, str):
             compiled.answer = c.expr(["answer"], spec.answer)
@@ -380,6 +405,19 @@ def _compile_answer(c: _Compiling, compiled: CompiledExercise) -> None:
             (c.expr(["distractors", i, "expr"], d.expr), c.text(["distractors", i, "feedback"], d.feedback))
             for i, d in enumerate(spec.distractors)
         ]
+
+
+def _compile_pool(c: _Compiling, compiled: CompiledExercise, pool: DistractorPool) -> None:
+    """A pool's options, distractors each named apart."""
+    names: dict[str, int] = {}
+    for i, option in enumerate(pool.options):
+        loc = ["pool", "options", i]
+        if option.name is not None and names.setdefault(option.name, i) != i:
+            raise c.fail([*loc, "name"], f"{option.name!r} names pool option {names[option.name] + 1} already")
+        compiled.pool.append(CompiledOption(
+            text=c.text([*loc, "text"], option.text) if option.text is not None else None,
+            expr=c.expr([*loc, "expr"], option.expr) if option.expr is not None else None,
+            correct=False, feedback=c.text([*loc, "feedback"], option.feedback), pinned=False))
 
 
 def _refuse_ungradable(compiled: CompiledExercise, derived: list[Derived],

@@ -285,7 +285,8 @@ class ExerciseBase(Strict):
 
 class ChoiceExercise(ExerciseBase):
     kind: ChoiceKind
-    options: list[ChoiceOption] = Field(min_length=2, max_length=10)
+    options: list[ChoiceOption] = Field(min_length=1, max_length=10,
+                                        description="At least 2 shown, those drawn from the pool included.")
     shuffle: bool = Field(True, description="Shuffle the option order per variant.")
     pool: DistractorPool | None = Field(None, description="Distractors drawn per variant, besides the options.")
 
@@ -298,8 +299,11 @@ class ChoiceExercise(ExerciseBase):
 
     @model_validator(mode="after")
     def _pool_fits(self) -> ChoiceExercise:
-        if self.pool is not None and len(self.options) + self.pool.draw > 10:
-            raise ValueError(f"pool: {len(self.options)} options and {self.pool.draw} drawn from the pool "
+        drawn = self.pool.draw if self.pool is not None else 0
+        if len(self.options) + drawn < 2:
+            raise ValueError("options: at least 2 options are shown (list another one, or draw from a pool)")
+        if len(self.options) + drawn > 10:
+            raise ValueError(f"pool: {len(self.options)} options and {drawn} drawn from the pool "
                              "make more than 10 options shown")
         return self
 

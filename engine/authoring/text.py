@@ -93,9 +93,11 @@ class Text:
     join it, at a tenth of the cost of a Jinja render; other text is
     rendered by Jinja (compiled on first use: compiling costs milliseconds per text)."""
 
-    def __init__(self, source: str | nodes.Template, pieces: tuple[Piece, ...] | None) -> None:
+    def __init__(self, source: str | nodes.Template, pieces: tuple[Piece, ...] | None,
+                 fields: frozenset[str] = frozenset()) -> None:
         self.source = source  # the text, or Jinja's tree of it once parsed
         self.pieces = pieces
+        self.fields = fields  # the attributes it reads of the context's names: act.name
         # The pieces as one format string, a {} per printed name: one C call joins them.
         self._format = "".join(
             piece.replace("{", "{{").replace("}", "}}") if isinstance(piece, str) else "{}"
@@ -207,11 +209,10 @@ def _bracket_bases(tree: nodes.Template) -> nodes.Template:
 
 
 # `[[ name ]]` or `[[ name | filter ]]` or `[[ name | filter(digits) ]]`, in Jinja's own lexing:
-# any whitespace inside the brackets, no whitespace control, a name that Jinja reads as a name. The
-# name may be a record's field, `act.name`: the context holds it under that flat name (else the
-# lookup fails and Jinja reads the attribute itself).
+# any whitespace inside the brackets, no whitespace control, a name that Jinja reads as a name. A
+# record's field (`act.name`) is left to Jinja, which reads it by subscription.
 _PRINTED = re.compile(
-    r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\s*(?:\|\s*(" + "|".join(PRINTING_FILTERS) + r")\s*"
+    r"\[\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*(" + "|".join(PRINTING_FILTERS) + r")\s*"
     r"(?:\(\s*(0|[1-9][0-9]*)\s*\)\s*)?)?\]\]"
 )
 # `[[ a + b ]]`, `[[ a - 1 ]]`, `[[ a * b ]]`, `[[ k**2 ]]`: one operator, two names or integers.
@@ -250,7 +251,7 @@ def _printed_piece(source: str, opening: int) -> tuple[Piece | None, int]:
     """The `[[ ]]` at `opening` as a piece, and where it ends; None if it needs Jinja."""
     if (printed := _PRINTED.match(source, opening)) is not None:
         name, fn, digits = printed.groups()
-        if name.partition(".")[0] in _JINJA_WORDS:
+        if name in _JINJA_WORDS:
             return None, 0
         return (name, fn, () if digits is None else (int(digits),), False), printed.end()
     if (operation := _ARITHMETIC.match(source, opening)) is not None:
@@ -299,7 +300,7 @@ def _compile_jinja(source: str) -> tuple[Text, set[str]]:
         names = set(meta.find_undeclared_variables(tree))
     except jinja2.TemplateSyntaxError as exc:
         raise TextError(f"template does not parse: {exc.message} (template line {exc.lineno})") from None
-    # The fields read of the context's names (act.name), so that the loader can check a record's fields.
-    names |= {f"{node.node.name}.{node.attr}" for node in tree.find_all(nodes.Getattr)
-              if isinstance(node.node, nodes.Name) and node.node.name in names}
-    return Text(tree, _pieces(tree)), names
+    # The attributes read of the context's names (act.name): the loader checks a record's fields.
+    fields = frozenset(f"{node.node.name}.{node.attr}" for node in tree.find_all(nodes.Getattr)
+                       if isinstance(node.node, nodes.Name) and node.node.name in names)
+    return Text(tree, _pieces(tree), fields), names

@@ -59,15 +59,16 @@ def pin_text(pins: Mapping[str, Value]) -> str:
 
 def option_order(ex: CompiledExercise, rng: random.Random, shuffles: bool) -> tuple[int, ...]:
     """Displayed order of the options: pinned ones stay put, the others are shuffled."""
-    count = len(ex.options)
+    pinned = ex.shown_pinned  # a pool's drawn distractors, after the listed options, are never pinned
+    count = len(pinned)
     if not shuffles:
         return tuple(range(count))
-    free = [i for i, option in enumerate(ex.options) if not option.pinned]
+    free = [i for i in range(count) if not pinned[i]]
     rng.shuffle(free)
     if len(free) == count:
         return tuple(free)
     moves = iter(free)
-    return tuple(i if ex.options[i].pinned else next(moves) for i in range(count))
+    return tuple(i if pinned[i] else next(moves) for i in range(count))
 
 
 class Pool:
@@ -142,7 +143,7 @@ class Sampler:
         self.clashable = bool(ex.options or ex.distractors)
         self.stats = Stats()
         self.shuffles = bool(ex.options) and bool(getattr(ex.spec, "shuffle", False))
-        self._unshuffled = tuple(range(len(ex.options)))
+        self._unshuffled = tuple(range(len(ex.shown_pinned)))
         self._count: int | None = None
         self._counted = False
         self._pool: Pool | None = None  # built when the fallback is first needed
@@ -164,7 +165,7 @@ class Sampler:
     def permutations(self) -> int:
         if not self.shuffles:
             return 1
-        return math.factorial(sum(not o.pinned for o in self.ex.options))
+        return math.factorial(sum(not pinned for pinned in self.ex.shown_pinned))
 
     def distinct_count(self, force: bool = False, wanted: int = 0) -> int | None:
         """How many distinct variants exist, or None when the space is too large to count.

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from engine.authoring.loader import CompiledExercise
+from engine.authoring.loader import CompiledExercise, CompiledOption
+from engine.authoring.params import POOL_PICK
 from engine.generation.fields import Env, describe_env, evaluate, render
 from engine.generation.figures import figure_of
 from engine.generation.quiz import (
@@ -153,18 +154,28 @@ def _tolerance_bound(ex: CompiledExercise, value: Value, printer: Printer) -> De
         return None  # not a real number: `_numeric` reports it
 
 
+def shown_options(ex: CompiledExercise, env: Env) -> list[tuple[list[str | int], CompiledOption]]:
+    """The options a draw shows, before shuffling, each with its place in the file: the listed
+    ones, the pool's distractors the draw picked placed before the pinned options that end the list."""
+    listed: list[tuple[list[str | int], CompiledOption]] = [(["options", i], o) for i, o in enumerate(ex.options)]
+    if not ex.pool:
+        return listed
+    at = ex.pool_at
+    return listed[:at] + [(["pool", "options", j], ex.pool[j]) for j in env[POOL_PICK]] + listed[at:]
+
+
 def screen(ex: CompiledExercise, env: Env, printer: Printer | None = None) -> Screen:
     """The values that decide whether the draw `env` is usable; raises Clash when it is not."""
     printer = printer or Printer()
     context = {name: env[name] for name in ex.space.names}
     if ex.options:
         shown = []
-        for i, option in enumerate(ex.options):
+        for loc, option in shown_options(ex, env):
             if option.expr is not None:
-                value = evaluate(ex, option.expr, ["options", i, "expr"], env)
+                value = evaluate(ex, option.expr, [*loc, "expr"], env)
                 shown.append(Shown(f"${printer.latex(value)}$", value))
             else:
-                shown.append(Shown(render(ex, option.text, ["options", i, "text"], context, printer), None))
+                shown.append(Shown(render(ex, option.text, [*loc, "text"], context, printer), None))
         for a, b in itertools.combinations(shown, 2):
             if a.text == b.text or (a.value is not None and b.value is not None and same(a.value, b.value)):
                 raise Clash
@@ -219,8 +230,8 @@ def solve(ex: CompiledExercise, env: Env, screened: Screen | None = None, keys: 
     if ex.options:
         options = tuple(
             ShownOption(shown.text, shown.value, option.correct,
-                        render(ex, option.feedback, ["options", i, "feedback"], context, printer) if option.feedback else None)
-            for i, (shown, option) in enumerate(zip(screened.shown, ex.options, strict=True))
+                        render(ex, option.feedback, [*loc, "feedback"], context, printer) if option.feedback else None)
+            for shown, (loc, option) in zip(screened.shown, shown_options(ex, env), strict=True)
         )
         return ChoiceSolution(context, question, options, figures)
     if ex.spec.kind == "true_false":
