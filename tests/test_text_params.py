@@ -229,3 +229,27 @@ def test_a_record_whose_first_field_is_a_number_is_pinned_by_it(tmp_path: Path) 
     bank = _bank(tmp_path, "params:\n  c: {values: [{k: 1, w: one}, {k: '1/2', w: half}]}\n"
                  "question: '[[ c.w ]]'\nanswer: c.k\nexplanation: x\n")
     assert _variants(bank, params={"c": "0.5"})[0]["question"] == "half"
+
+
+@pytest.mark.parametrize("question", ["'[[ act | latex ]]'", "'[[ act.name | num(2) ]]'",
+                                      "'[% if n %][[ act.rule | circled ]][% endif %]'"])
+def test_a_printing_filter_on_a_text_is_refused_at_load(question: str, tmp_path: Path) -> None:
+    message = _error(_bank(tmp_path, RECORDS + f"question: {question}\nanswer: 1\nexplanation: x\n"))
+    assert "question: act" in message and "is a text: print it as [[ act" in message
+
+
+def test_conditional_option_text_and_feedback(tmp_path: Path) -> None:
+    body = ("params:\n  act: [tanh, ReLU]\nquestion: '[[ act ]]?'\noptions:\n"
+            "  - text: '[% if act == \"ReLU\" %]He[% else %]Xavier[% endif %]'\n    correct: true\n"
+            "  - text: '[% if act == \"ReLU\" %]Xavier[% else %]He[% endif %]'\n"
+            "    feedback: '[% if act == \"ReLU\" %]Xavier is for tanh.[% else %]He is for ReLU.[% endif %]'\n"
+            "explanation: '[% if act == \"tanh\" %]tanh: Xavier.[% else %]ReLU: He.[% endif %]'\n")
+    variants = _variants(_bank(tmp_path, body, kind="choice"), count=2)
+    assert {v["params"]["act"] for v in variants} == {"tanh", "ReLU"}
+    for v in variants:
+        relu = v["params"]["act"] == "ReLU"
+        right = next(o for o in v["options"] if o["correct"])
+        wrong = next(o for o in v["options"] if not o["correct"])
+        assert right["text"] == ("He" if relu else "Xavier")
+        assert wrong["feedback"] == ("Xavier is for tanh." if relu else "He is for ReLU.")
+        assert v["explanation"] == ("ReLU: He." if relu else "tanh: Xavier.")

@@ -288,6 +288,10 @@ class _Compiling:
         except TextError as exc:
             raise self.fail(loc, str(exc)) from None
         self._fields(loc, template.fields)
+        printed = sorted(template.filtered & self.texts.keys())
+        if printed:
+            raise self.fail(loc, f"{printed[0]} is a text: print it as [[ {printed[0]} ]] (the filters latex, num "
+                                 "and circled print numbers)")
         self.read |= names
         unknown = names - self.params - extra
         misplaced = sorted(unknown & self.spec.figures.keys())

@@ -94,10 +94,13 @@ class Text:
     rendered by Jinja (compiled on first use: compiling costs milliseconds per text)."""
 
     def __init__(self, source: str | nodes.Template, pieces: tuple[Piece, ...] | None,
-                 fields: frozenset[str] = frozenset()) -> None:
+                 fields: frozenset[str] = frozenset(), filtered: frozenset[str] | None = None) -> None:
         self.source = source  # the text, or Jinja's tree of it once parsed
         self.pieces = pieces
         self.fields = fields  # the attributes it reads of the context's names: act.name
+        # The names (and fields) it prints through latex, num or circled, which print numbers.
+        self.filtered = filtered if filtered is not None else frozenset(
+            piece[0] for piece in pieces or () if not isinstance(piece, str) and piece[1] and isinstance(piece[0], str))
         # The pieces as one format string, a {} per printed name: one C call joins them.
         self._format = "".join(
             piece.replace("{", "{{").replace("}", "}}") if isinstance(piece, str) else "{}"
@@ -303,4 +306,17 @@ def _compile_jinja(source: str) -> tuple[Text, set[str]]:
     # The attributes read of the context's names (act.name): the loader checks a record's fields.
     fields = frozenset(f"{node.node.name}.{node.attr}" for node in tree.find_all(nodes.Getattr)
                        if isinstance(node.node, nodes.Name) and node.node.name in names)
-    return Text(tree, _pieces(tree), fields), names
+    filtered = frozenset(name for node in tree.find_all(nodes.Filter) if node.name in PRINTING_FILTERS
+                         and (name := _read_name(node.node)) is not None)
+    return Text(tree, _pieces(tree), fields, filtered), names
+
+
+def _read_name(node: nodes.Node | None) -> str | None:
+    """The name (act) or field (act.name) a node reads, else None."""
+    from jinja2 import nodes
+
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name):
+        return f"{node.node.name}.{node.attr}"
+    return None
