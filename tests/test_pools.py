@@ -180,3 +180,10 @@ def test_the_schema_describes_pools() -> None:
     definitions = api.schema("exercise")["$defs"]
     assert {"draw", "options"} <= set(definitions["DistractorPool"]["properties"])
     assert "name" in definitions["PoolOption"]["properties"]
+
+
+def test_a_pools_pick_is_not_a_parameter_to_pin() -> None:
+    from engine.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"no selected exercise draws 'pool:pick' \(drawn parameters: n_in, n_out\)"):
+        api.generate([FIXTURE], exercises=["he-variance"], params={"pool:pick": "1"})

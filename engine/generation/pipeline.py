@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from engine.authoring.bank import Bank
 from engine.authoring.loader import CompiledExercise
-from engine.authoring.params import parse_value
+from engine.authoring.params import POOL_PICK, parse_value
 from engine.errors import TemplateError, UsageError
 from engine.generation.quiz import BankRef, Copy, ExerciseSummary, QuizHeader, Variant
 from engine.generation.sampling import Plan, pin_text
@@ -38,7 +38,7 @@ def sheet_id(header: QuizHeader, index: int) -> str:
 def parse_pins(raw: Mapping[str, str], exercises: list[CompiledExercise]) -> dict[str, Value]:
     """Check `--param NAME=VALUE` pins against the selected exercises' drawn parameters: each value
     must be one that every selected exercise drawing NAME can take."""
-    drawn = {d.name for ex in exercises for d in ex.space.drawn}
+    drawn = {d.name for ex in exercises for d in ex.space.drawn if d.name != POOL_PICK}  # a pool's pick is not pinned
     derived = {d.name for ex in exercises for d in ex.space.derived}
     pins: dict[str, Value] = {}
     for name, text in raw.items():
