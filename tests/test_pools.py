@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import api
-from engine.authoring.params import Subsets
+from engine.authoring.pools import Subsets
 from engine.errors import TemplateError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "textparams" / "bank"

@@ -21,12 +21,10 @@ from engine.authoring.params import (
     Derived,
     Drawn,
     ParamSpace,
-    PoolPick,
-    Subsets,
     read_values,
-    record_fields,
-    text_reason,
+    refusals,
 )
+from engine.authoring.pools import PoolPick, Subsets
 from engine.authoring.sources import FAST_LOADER, decode, parse_yaml, read_file
 from engine.authoring.spec import (
     ChoiceExercise,
@@ -261,19 +259,10 @@ class _Compiling:
 
     def _kinds(self, param: Drawn) -> None:
         """Note a text or record parameter: expressions read only a record's numeric fields."""
-        if param.kind == "text":
-            self.texts[param.name] = (f"{param.name} is a text parameter ({text_reason(param.values[0])}); "
-                                      "expressions use numbers")
-        elif param.kind == "record":
+        self.texts |= refusals(param.name, param.values)
+        if param.kind == "record":
             self.records[param.name] = param.fields
-            self.texts[param.name] = (f"{param.name} is a record parameter; expressions use its numeric "
-                                      f"fields ({param.name}.{param.fields[0]}, ...)")
-            first = record_fields(param.values[0])
-            for field_name in param.fields:
-                flat = f"{param.name}.{field_name}"
-                self.known.add(flat)
-                if isinstance(first[field_name], str):
-                    self.texts[flat] = f"{flat} is a text field; expressions use numbers"
+            self.known |= {f"{param.name}.{f}" for f in param.fields}
 
     def _fields(self, loc: Sequence[Any], fields: frozenset[str]) -> None:
         """A text's record fields exist (other attributes, such as p.numerator, are Jinja's)."""

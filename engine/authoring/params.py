@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
-from typing import cast, overload
 
 from engine.language.decimals import keep_decimal
 from engine.language.exact import CompiledExpr, compile_expr
@@ -167,6 +166,21 @@ def text_reason(value: str) -> str:
     return f"{value!r} is a number"
 
 
+def refusals(name: str, values: Sequence[Value]) -> dict[str, str]:
+    """What an expression that reads a text parameter, a record or a record's text field is told,
+    by the name it reads."""
+    first = values[0]
+    if isinstance(first, str):
+        return {name: f"{name} is a text parameter ({text_reason(first)}); expressions use numbers"}
+    if not isinstance(first, Record):
+        return {}
+    fields = record_fields(first)
+    told = {name: f"{name} is a record parameter; expressions use its numeric fields ({name}.{next(iter(fields))}, ...)"}
+    told |= {f"{name}.{f}": f"{name}.{f} is a text field; expressions use numbers"
+             for f, value in fields.items() if isinstance(value, str)}
+    return told
+
+
 def printed_params(context: Mapping[str, Value], exact: Callable[[Value], str]) -> dict[str, str]:
     """A draw's parameters as the JSON export records them: numbers exact, texts as written, a
     record as its fields (act.name, act.gain), which follow it in the context."""
@@ -225,73 +239,6 @@ class Drawn:
 # printed (ParamSpace.names leaves it out), so that the pick is drawn, counted and kept distinct
 # as every other drawn value is.
 POOL_PICK = "pool:pick"
-
-
-class Subsets(Sequence[tuple[int, ...]]):
-    """The k-subsets of range(n) in lexicographic order, each found by its rank without listing them."""
-
-    def __init__(self, n: int, k: int) -> None:
-        self.n, self.k = n, k
-        self._len = math.comb(n, k)
-
-    def __len__(self) -> int:
-        return self._len
-
-    @overload
-    def __getitem__(self, rank: int) -> tuple[int, ...]: ...
-    @overload
-    def __getitem__(self, rank: slice) -> Sequence[tuple[int, ...]]: ...
-    def __getitem__(self, rank: int | slice) -> tuple[int, ...] | Sequence[tuple[int, ...]]:
-        if isinstance(rank, slice):
-            return [self[i] for i in range(*rank.indices(self._len))]
-        if not 0 <= rank < self._len:
-            raise IndexError(rank)
-        subset: list[int] = []
-        low = 0
-        for left in range(self.k, 0, -1):
-            while (count := math.comb(self.n - low - 1, left - 1)) <= rank:  # subsets starting at `low`
-                rank -= count
-                low += 1
-            subset.append(low)
-            low += 1
-        return tuple(subset)
-
-    def __iter__(self) -> Iterator[tuple[int, ...]]:
-        return itertools.combinations(range(self.n), self.k)
-
-    def rank(self, subset: tuple[int, ...]) -> int:
-        """Position of a subset (sorted) in the order above."""
-        rank, low = 0, 0
-        for i, item in enumerate(subset):
-            left = self.k - i
-            rank += sum(math.comb(self.n - j - 1, left - 1) for j in range(low, item))
-            low = item + 1
-        return rank
-
-
-class _Ranks(dict[tuple[int, ...], int]):
-    """Positions of subsets, computed on lookup (a pool's subsets are too many to list)."""
-
-    def __init__(self, subsets: Subsets) -> None:
-        super().__init__()
-        self.subsets = subsets
-
-    def __missing__(self, subset: tuple[int, ...]) -> int:
-        return self.subsets.rank(subset)
-
-
-@dataclass(frozen=True)
-class PoolPick(Drawn):
-    """The k distractors a variant shows of a pool of n: a drawn value that is a sorted tuple of indices."""
-
-    @cached_property
-    def positions(self) -> dict[Value, int]:
-        assert isinstance(self.values, Subsets)
-        return _Ranks(self.values)
-
-    @cached_property
-    def firsts(self) -> tuple[int, ...]:
-        return cast(tuple[int, ...], range(len(self.values)))  # every subset is its own first
 
 
 @dataclass(frozen=True)
