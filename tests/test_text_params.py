@@ -163,7 +163,7 @@ def test_the_fixture_bank_renders_in_every_format_and_checks() -> None:
 
 
 @pytest.mark.parametrize(("field", "expected"), [
-    ("answer: act", "answer: act is a text parameter ('tanh'"),
+    ("answer: act", "answer: act is a text parameter ('tanh' does not read as a number)"),
     ("answer: 1\nconstraints: ['act != 1']", "constraints[0]: act is a text parameter"),
     ("answer: 1\nparams2", "params.d: act is a text parameter"),
 ])

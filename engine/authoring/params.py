@@ -157,13 +157,14 @@ def _uniform(raw: list[Raw], where: str, at: Callable[[int], tuple[str | int, ..
     return tuple(values)
 
 
-def text_reason(value: str) -> str:
+def _text_reason(value: str) -> str:
     """Why a text value is not a number, for the message of an expression that uses it."""
     try:
         parse_value(value, repr(value))
     except ExprError as exc:
-        return str(exc)
-    return f"{value!r} is a number"
+        if "not an exact rational number" in str(exc):
+            return f"{value!r} is not an exact rational number"
+    return f"{value!r} does not read as a number"
 
 
 def refusals(name: str, values: Sequence[Value]) -> dict[str, str]:
@@ -171,7 +172,7 @@ def refusals(name: str, values: Sequence[Value]) -> dict[str, str]:
     by the name it reads."""
     first = values[0]
     if isinstance(first, str):
-        return {name: f"{name} is a text parameter ({text_reason(first)}); expressions use numbers"}
+        return {name: f"{name} is a text parameter ({_text_reason(first)}); expressions use numbers"}
     if not isinstance(first, Record):
         return {}
     fields = record_fields(first)
