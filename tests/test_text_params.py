@@ -253,3 +253,14 @@ def test_conditional_option_text_and_feedback(tmp_path: Path) -> None:
         assert right["text"] == ("He" if relu else "Xavier")
         assert wrong["feedback"] == ("Xavier is for tanh." if relu else "He is for ReLU.")
         assert v["explanation"] == ("ReLU: He." if relu else "tanh: Xavier.")
+
+
+def test_an_irrational_string_is_a_text_and_says_why(tmp_path: Path) -> None:
+    assert read_values(["sqrt(2)", "pi"], "c") == ("sqrt(2)", "pi")
+    message = _error(_bank(tmp_path, "params:\n  c: ['sqrt(2)', 'pi']\nquestion: '[[ c ]]'\nanswer: c\nexplanation: x\n"))
+    assert "answer: c is a text parameter ('sqrt(2)' is not an exact rational number); expressions use numbers" in message
+
+
+def test_a_record_field_is_named_as_a_parameter(tmp_path: Path) -> None:
+    message = _error(_bank(tmp_path, "params:\n  c: [{name: a, 2x: 1}]\nquestion: q\nanswer: 1\nexplanation: x\n"))
+    assert "params.c[0]" in message and "String should match pattern" in message
