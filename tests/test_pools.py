@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from engine import api
 from engine.authoring.pools import Subsets
-from engine.errors import TemplateError
+from engine.errors import TemplateError, UsageError
+from engine.language.exact import compile_expr
 
 FIXTURE = Path(__file__).parent / "fixtures" / "textparams" / "bank"
 
@@ -72,8 +73,7 @@ POOL_EXPRS = ["1/n", "2/(2*n)", "2/n", "4/(2*n)", "3/n", "n", "n**2/n", "1/(n+1)
 
 
 def _value(expr: str, n: int) -> Fraction:
-    return Fraction(api.__name__ and __import__("engine.language.exact", fromlist=["compile_expr"])
-                    .compile_expr(expr, {"n"}).evaluate({"n": n}))
+    return Fraction(compile_expr(expr, {"n"}).evaluate({"n": n}))
 
 
 @settings(max_examples=25, deadline=None)
@@ -183,7 +183,5 @@ def test_the_schema_describes_pools() -> None:
 
 
 def test_a_pools_pick_is_not_a_parameter_to_pin() -> None:
-    from engine.errors import UsageError
-
     with pytest.raises(UsageError, match=r"no selected exercise draws 'pool:pick' \(drawn parameters: n_in, n_out\)"):
         api.generate([FIXTURE], exercises=["he-variance"], params={"pool:pick": "1"})
