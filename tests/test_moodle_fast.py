@@ -251,7 +251,7 @@ def env(autoescape: bool = True) -> jinja2.Environment:
     )
 
 
-SHAPE: render.QuestionShape = ("essay", False, ((False, True), (True, False)), 2)
+SHAPE: render.QuestionShape = ("essay", (False, True), ((False, True), (True, False)), 2)
 
 
 def skeleton(source: str, autoescape: bool = True) -> skeleton_mod.Skeleton:

@@ -289,11 +289,14 @@ class ChoiceExercise(ExerciseBase):
                                         description="At least 2 shown, those drawn from the pool included.")
     shuffle: bool = Field(True, description="Shuffle the option order per variant.")
     pool: DistractorPool | None = Field(None, description="Distractors drawn per variant, besides the options.")
+    multiple: bool = Field(False, description="Select all that apply: one or more options are correct.")
 
     @model_validator(mode="after")
     def _one_correct(self) -> ChoiceExercise:
         correct = sum(option.correct for option in self.options)
-        if correct != 1:
+        if self.multiple and correct < 1:
+            raise ValueError("options: with multiple: true, at least one option must be correct (got 0)")
+        if not self.multiple and correct != 1:
             raise ValueError(f"options: exactly one option must be correct (got {correct})")
         return self
 

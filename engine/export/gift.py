@@ -49,6 +49,8 @@ _ANY_BACKSLASH = re.compile(r"\\")
 # What each kind becomes, for the comment above its category.
 _MAPPING = {
     "choice": "multiple choice, one answer, options labelled as the worked solution names them",
+    "options": "multiple choice, several answers (select all that apply): each right option 100/c %, "
+               "each wrong one -100/w % (c right, w wrong options)",
     "true_false": "true/false, the feedback of the wrong answer after the first #",
     "integer": "numerical, exact (tolerance 0); misconceptions are 0% answers with their feedback",
     "numeric": "numerical with an absolute tolerance; misconceptions are 0% answers with their feedback",
@@ -110,7 +112,11 @@ def _answers(q: MoodleQuestion, labelled: bool) -> str:
     lines = []
     for number, answer in enumerate(q.answers, start=1):
         label = f"{circled(number)} " if labelled else ""
-        lines.append(_answer_line(answer, "=" if answer.fraction != "0" else "~", label))
+        if not q.single:  # weights, and no `=`: Moodle reads the question as one with several answers
+            mark = f"~%{answer.fraction}%"
+        else:
+            mark = "=" if answer.fraction != "0" else "~"
+        lines.append(_answer_line(answer, mark, label))
     return "\n" + "".join(lines)
 
 
@@ -130,6 +136,8 @@ def _exercise_comment(summary: ExerciseSummary, first: Variant | None) -> str:
     mode: str = summary.kind if summary.kind not in CHOICE_KINDS else "choice"
     if mode == "formula":
         mode = formula_mode(first) if first is not None else "multichoice"
+    elif first is not None and first.answer.type == "options":
+        mode = "options"
     return single_line(f"// exercise {summary.id} ({summary.kind}, {summary.source}): {_MAPPING[mode]}")
 
 

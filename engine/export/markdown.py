@@ -9,7 +9,7 @@ from contextlib import ExitStack
 
 from engine.export.figures import FilesBeside
 from engine.files import Sink, output_environment
-from engine.generation.quiz import Copy, QuizHeader, Variant
+from engine.generation.quiz import SELECT_ALL, Copy, QuizHeader, Variant
 from engine.language.printing import circled, latex
 from engine.language.symbolic import sympy
 from engine.language.symforms import symbol_latex
@@ -20,6 +20,8 @@ def hint(variant: Variant) -> str:
     answer = variant.answer
     if answer.type == "option":
         return f"option number, {circled(1)}–{circled(len(variant.options))}"
+    if answer.type == "options":
+        return f"{SELECT_ALL[:-1].lower()}: option numbers, {circled(1)}–{circled(len(variant.options))}"
     if answer.type == "boolean":
         return f"{circled(1)} True or {circled(2)} False"
     if answer.type == "integer":
@@ -40,6 +42,8 @@ def detail(variant: Variant) -> str:
     answer = variant.answer
     if answer.type == "option":
         return f" {variant.options[answer.option - 1].text}"
+    if answer.type == "options":
+        return " " + "; ".join(variant.options[number - 1].text for number in answer.options)
     if answer.type == "numeric":
         return f" (exact ${answer.latex}$, accepted ±{answer.absolute_tolerance})"
     return ""

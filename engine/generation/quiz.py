@@ -40,6 +40,18 @@ class OptionAnswer(Frozen):
     option: int = Field(ge=1, description="Number of the correct option.")
 
 
+# What every writer tells students of a question with several correct options.
+SELECT_ALL = "Select all that apply."
+
+
+class OptionsAnswer(Frozen):
+    """Select all that apply: every correct option, by its number on the sheet."""
+
+    type: Literal["options"] = "options"
+    options: tuple[int, ...] = Field(min_length=1, description="Numbers of the correct options, ascending.")
+    shuffle: bool = Field(description="An LMS may shuffle the options again: the exercise shuffles and pins none.")
+
+
 class BooleanAnswer(Frozen):
     type: Literal["boolean"] = "boolean"
     value: bool
@@ -81,7 +93,7 @@ class FormulaAnswer(Frozen):
 
 
 Answer = Annotated[
-    OptionAnswer | BooleanAnswer | IntegerAnswer | NumericAnswer | FormulaAnswer,
+    OptionAnswer | OptionsAnswer | BooleanAnswer | IntegerAnswer | NumericAnswer | FormulaAnswer,
     Field(discriminator="type"),
 ]
 

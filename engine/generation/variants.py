@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 from engine.authoring.loader import CompiledExercise
 from engine.authoring.params import printed_params
 from engine.generation.fields import render
-from engine.generation.quiz import Answer, Option, OptionAnswer, Plot, Variant
+from engine.generation.quiz import Answer, Option, OptionAnswer, OptionsAnswer, Plot, Variant
 from engine.generation.sampling import Env, Plan, Sampler, Stats
 from engine.generation.solving import (
     AnswerKeys,
@@ -119,10 +119,7 @@ def build_variant(ex: CompiledExercise, solution: Solution, variant_id: str, pla
             shown = solution.options[i]
             options.append(Option(number=number, text=shown.text, correct=shown.correct, feedback=shown.feedback,
                                   value=None if shown.value is None else printer.exact(shown.value)))
-        correct = next(o.number for o in options if o.correct)
-        answer: Answer = OptionAnswer(option=correct)
-        answer_value: Value = correct
-        answer_text = circled(correct)
+        answer, answer_value, answer_text = _choice_answer(ex, options)
     else:
         answer, answer_text = solution.answer, solution.answer_text
         if isinstance(solution, TruthSolution):
@@ -147,3 +144,13 @@ def build_variant(ex: CompiledExercise, solution: Solution, variant_id: str, pla
         "figures": [figure for figure, markdown in solution.figures
                     if not isinstance(figure, Plot) or markdown in solution.question or markdown in explanation],
     })
+
+
+def _choice_answer(ex: CompiledExercise, options: list[Option]) -> tuple[Answer, Value | list[int], str]:
+    """The key of a choice variant: its answer, the explanation's `answer` and the key's text."""
+    numbers = [o.number for o in options if o.correct]
+    spec = ex.spec
+    if not getattr(spec, "multiple", False):
+        return OptionAnswer(option=numbers[0]), numbers[0], circled(numbers[0])
+    shuffle = bool(getattr(spec, "shuffle", False)) and not any(o.pinned for o in ex.options)
+    return OptionsAnswer(options=tuple(numbers), shuffle=shuffle), numbers, ", ".join(map(circled, numbers))

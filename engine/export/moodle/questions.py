@@ -21,6 +21,7 @@ from engine.generation.quiz import (
     IntegerAnswer,
     NumericAnswer,
     OptionAnswer,
+    OptionsAnswer,
     Variant,
 )
 
@@ -74,6 +75,7 @@ class MoodleQuestion:
     penalty: str = ""
     answers: list[MoodleAnswer] = field(default_factory=list)
     shuffleanswers: bool = False
+    single: bool = True  # multichoice: one answer, or several (select all that apply)
     graderinfo: str = ""  # essay only
     # The files of the texts that show plots (only the question and the worked solution can).
     questiontext_files: tuple[MoodleFile, ...] = ()
@@ -87,6 +89,15 @@ def penalty_for(options: int) -> str:
         raise MoodleExportError(f"a choice question needs at least 2 options (got {options})")
     share = Decimal(1) / Decimal(options - 1)
     return plain_decimal(share.quantize(Decimal("0.0000001"), rounding=ROUND_HALF_UP))
+
+
+def share(count: int) -> str:
+    """100/count percent as Moodle's grade list writes it (50, 33.33333, 12.5)."""
+    exact = Decimal(100) / Decimal(count)
+    for grade in MOODLE_FRACTIONS:
+        if abs(Decimal(grade) - exact) <= Decimal("0.001"):
+            return grade
+    raise MoodleExportError(f"no Moodle grade is 1/{count} of the marks")
 
 
 def name_and_idnumber(title: str, index: int, vid: str) -> tuple[str, str]:
@@ -193,8 +204,9 @@ class QuestionBuilder:
         answer = variant.answer
         shuffle = False
         graderinfo = ""
-        if isinstance(answer, OptionAnswer):
+        if isinstance(answer, OptionAnswer | OptionsAnswer):
             qtype, penalty, answers = self._choice(variant)
+            shuffle = isinstance(answer, OptionsAnswer) and answer.shuffle
         elif isinstance(answer, BooleanAnswer):
             qtype, penalty, answers = self._true_false(variant, answer)
         elif isinstance(answer, IntegerAnswer | NumericAnswer):
@@ -205,17 +217,26 @@ class QuestionBuilder:
             )
         return MoodleQuestion(
             name, vid, questiontext, generalfeedback, const.defaultgrade, list(const.tags),
-            qtype, penalty, answers, shuffle, graderinfo,
+            qtype, penalty, answers, shuffle, not isinstance(answer, OptionsAnswer), graderinfo,
         )  # fmt: skip
 
     def _choice(self, variant: Variant) -> tuple[str, str, list[MoodleAnswer]]:
         options = variant.options
         correct = sum(o.correct for o in options)
-        if correct != 1:
+        if isinstance(variant.answer, OptionsAnswer):
+            # Moodle adds the grades of the chosen answers, kept within 0..100 %: the rule
+            # quizwright grades by (docs/grading.md).
+            if correct < 1:
+                raise MoodleExportError(f"{variant.id}: no correct option")
+            right = share(correct)
+            wrong = "-" + share(len(options) - correct) if correct < len(options) else WRONG
+        elif correct != 1:
             raise MoodleExportError(f"{variant.id}: {correct} correct options (expected exactly 1)")
+        else:
+            right, wrong = RIGHT, WRONG
         answers = [
             MoodleAnswer(
-                fraction=RIGHT if o.correct else WRONG,
+                fraction=right if o.correct else wrong,
                 text=self.html_inline(o.text),
                 html=True,
                 feedback=self.html(o.feedback) if o.feedback else "",

@@ -25,11 +25,12 @@ ANSWER_FIELDS = ("fraction", "text", "feedback", "tolerance")
 # The texts that can hold files, in the order of their files among the values.
 FILE_TEXTS = ("questiontext", "generalfeedback", "graderinfo")
 
-# type, shuffleanswers, per answer (html, tolerance is None), number of tags; then, only for a
+# type, (shuffleanswers, single), per answer (html, tolerance is None), number of tags; then, only for a
 # question whose texts hold files, the number of files of each of FILE_TEXTS (so a question
 # without files has the shape, and the skeleton, it had before files existed).
 AnswerShapes = tuple[tuple[bool, bool], ...]
-QuestionShape = tuple[str, bool, AnswerShapes, int] | tuple[str, bool, AnswerShapes, int, tuple[int, int, int]]
+Flags = tuple[bool, bool]
+QuestionShape = tuple[str, Flags, AnswerShapes, int] | tuple[str, Flags, AnswerShapes, int, tuple[int, int, int]]
 
 
 # The helpers question.xml.j2 calls, each with its plain-str transform for filling.
@@ -41,8 +42,8 @@ def question_shape(q: MoodleQuestion) -> QuestionShape:
     answers = tuple([(a.html, a.tolerance is None) for a in q.answers])
     if q.questiontext_files or q.generalfeedback_files or q.graderinfo_files:
         files = (len(q.questiontext_files), len(q.generalfeedback_files), len(q.graderinfo_files))
-        return q.type, q.shuffleanswers, answers, len(q.tags), files
-    return q.type, q.shuffleanswers, answers, len(q.tags)
+        return q.type, (q.shuffleanswers, q.single), answers, len(q.tags), files
+    return q.type, (q.shuffleanswers, q.single), answers, len(q.tags)
 
 
 def question_values(q: MoodleQuestion) -> list[Any]:
@@ -63,11 +64,12 @@ def question_values(q: MoodleQuestion) -> list[Any]:
 
 def question_context(shape: QuestionShape, slot: Callable[[int, str], Slot]) -> dict[str, Any]:
     """The skeleton render context of question.xml.j2 for one shape."""
-    qtype, shuffle, answer_shapes, tags = shape[0], shape[1], shape[2], shape[3]
+    qtype, (shuffle, single), answer_shapes, tags = shape[0], shape[1], shape[2], shape[3]
     files = shape[4] if len(shape) == 5 else (0, 0, 0)
     q = SimpleNamespace(
         type=qtype,
         shuffleanswers=shuffle,
+        single=single,
         **{f: slot(i, f"q.{f}") for i, f in enumerate(QUESTION_FIELDS)},
     )
     base = len(QUESTION_FIELDS)
