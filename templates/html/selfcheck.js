@@ -295,6 +295,26 @@
     return {status: "incorrect", feedback: key.feedback[String(number)]};
   }
 
+  // Several correct options: the grader's partial credit, right/c - wrong/w, at least 0.
+  function checkOptions(form, key) {
+    var chosen = Array.prototype.map.call(form.querySelectorAll("input[type=checkbox]:checked"),
+      function (box) { return Number(box.value); });
+    if (!chosen.length) return {status: "blank", message: "Choose at least one option first."};
+    var right = 0, wrong = 0, feedback;
+    chosen.forEach(function (number) {
+      if (key.answer.indexOf(number) >= 0) { right++; return; }
+      wrong++;
+      if (feedback === undefined) feedback = key.feedback[String(number)];
+    });
+    var wrongOptions = key.options - key.answer.length;
+    var credit = right / key.answer.length - (wrongOptions ? wrong / wrongOptions : 0);
+    if (right === key.answer.length && !wrong) return {status: "correct"};
+    if (credit <= 0) return {status: "incorrect", feedback: feedback};
+    return {status: "partial", message: "credit " + Math.round(credit * 100) + " %: " + right + " of " +
+      key.answer.length + " right options chosen" + (wrong ? ", and " + wrong + " wrong" : "") + ".",
+      feedback: feedback};
+  }
+
   function matchWrong(wrong, test) {
     for (var k = 0; k < wrong.length; k++) if (test(wrong[k])) return wrong[k].feedback;
     return undefined;
@@ -335,10 +355,12 @@
   }
 
   var CHECKS = {integer: checkInteger, numeric: checkNumeric, formula: checkFormula};
-  var SAYS = {correct: "\u2713 Correct.", incorrect: "\u2717 Not correct.", invalid: "\u26a0 ", blank: "\u26a0 "};
+  var SAYS = {correct: "\u2713 Correct.", incorrect: "\u2717 Not correct.", invalid: "\u26a0 ", blank: "\u26a0 ",
+    partial: "\u25d0 Partly correct: "};
 
   function verdict(form, key) {
     if (key.kind === "choice") return checkChoice(form, key);
+    if (key.kind === "options") return checkOptions(form, key);
     var input = form.querySelector("input[type=text]");
     try {
       return CHECKS[key.kind](input.value, key);
@@ -361,7 +383,7 @@
       note.className = "misconception";
       note.appendChild(template.content.cloneNode(true));
       region.appendChild(note);
-    } else if (result.status === "incorrect") {
+    } else if (result.status === "incorrect" || result.status === "partial") {
       var hint = document.createElement("p");
       hint.textContent = "Try again, or open the worked solution.";
       region.appendChild(hint);

@@ -22,16 +22,19 @@ from engine.export.moodle.questions import (
 from engine.export.moodle.xml import plain_decimal, single_line
 from engine.export.qti.html import CanvasHtml, equation_image
 from engine.generation.quiz import (
+    SELECT_ALL,
     BooleanAnswer,
     FormulaAnswer,
     IntegerAnswer,
     NumericAnswer,
     OptionAnswer,
+    OptionsAnswer,
     Plot,
     Variant,
 )
 
 CHOICE, TRUE_FALSE = "multiple_choice_question", "true_false_question"
+MULTIPLE = "multiple_answers_question"
 NUMERICAL, ESSAY = "numerical_question", "essay_question"
 MISCONCEPTIONS_INTRO = "Common mistakes:"
 
@@ -112,7 +115,7 @@ class ItemBuilder:
             general_feedback=self.html.block(variant.explanation),
         )  # fmt: skip
         answer = variant.answer
-        if isinstance(answer, OptionAnswer):
+        if isinstance(answer, OptionAnswer | OptionsAnswer):
             self._choice(variant, item)
         elif isinstance(answer, BooleanAnswer):
             self._true_false(variant, answer, item)
@@ -124,9 +127,14 @@ class ItemBuilder:
 
     def _choice(self, variant: Variant, item: QtiItem) -> None:
         correct = sum(o.correct for o in variant.options)
-        if correct != 1:
+        if isinstance(variant.answer, OptionsAnswer):
+            # Canvas shows checkboxes without saying so: the question says it.
+            item.type = MULTIPLE
+            item.question += f" <p><em>{SELECT_ALL}</em></p>"
+        elif correct != 1:
             raise QtiExportError(f"{variant.id}: {correct} correct options (expected exactly 1)")
-        item.type = CHOICE
+        else:
+            item.type = CHOICE
         for o in variant.options:
             text = self.html.inline(o.text)
             if not text:

@@ -43,7 +43,7 @@ class Question:
     anchor: str  # the id of the question's form; its controls' ids start with it
     number: int
     points: int
-    kind: str  # how it is answered: "choice" (radio buttons) or the kind of a typed answer
+    kind: str  # how it is answered: "choice" (radio buttons), "options" (checkboxes) or the kind of a typed answer
     title: str
     stem: str
     options: list[tuple[str, str]]  # (circled number, HTML)
@@ -59,6 +59,7 @@ def question(variant: Variant, sheet: int, number: int, text: Text) -> Question:
     """The question that `variant` is as number `number` of sheet `sheet` (1-based)."""
     answer = variant.answer
     kind = "choice" if answer.type in ("option", "boolean") else answer.type
+    picked = kind in ("choice", "options")
     feedback = [(f"o{o.number}", text.block(o.feedback, full_size=True)) for o in variant.options if o.feedback]
     feedback += [(f"m{k}", text.block(m.feedback, full_size=True)) for k, m in enumerate(variant.misconceptions)]
     return Question(
@@ -69,7 +70,7 @@ def question(variant: Variant, sheet: int, number: int, text: Text) -> Question:
         title=text.inline(variant.title),
         stem=text.shown(variant.question, variant),
         options=[(circled(o.number), text.inline(o.text, full_size=True)) for o in variant.options],
-        form="" if kind == "choice" else text.inline(hint(variant)),
+        form="" if picked else text.inline(hint(variant)),
         syntax=text.inline(answer.syntax_hint) if answer.type == "formula" else "",
         answer=text.inline(variant.answer_text + detail(variant), full_size=True),
         solution=text.shown(variant.explanation, variant),
@@ -84,6 +85,9 @@ def key(variant: Variant) -> dict[str, Any]:
     wrong = [(f"m{k}", m) for k, m in enumerate(variant.misconceptions)]
     if answer.type == "option" or answer.type == "boolean":
         return {"kind": "choice", "answer": answer.option,
+                "feedback": {str(o.number): f"o{o.number}" for o in variant.options if o.feedback}}
+    if answer.type == "options":
+        return {"kind": "options", "answer": list(answer.options), "options": len(variant.options),
                 "feedback": {str(o.number): f"o{o.number}" for o in variant.options if o.feedback}}
     if answer.type == "integer":
         return {"kind": "integer", "answer": str(answer.value),
