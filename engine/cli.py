@@ -318,7 +318,7 @@ def _tolerance_option(text: str | None) -> dict[str, str] | None:
                    "default real).")
 @click.option("--tolerance", "-t", metavar="relative:X|absolute:X",
               help="Numeric answers: accepted distance, e.g. relative:0.01 (default: exact).")
-@click.option("--options", type=int, metavar="N", help="Choice answers: the number of options.")
+@click.option("--options", type=int, metavar="N", help="Choice and options answers: the number of options.")
 @click.option("--batch", "-b", type=click.File("rb"), metavar="FILE",
               help="Read one JSON request per line from FILE ('-' for standard input) and write one "
                    "verdict per line, in order.")
@@ -326,8 +326,8 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
             tolerance: str | None, options: int | None, batch: Any) -> None:
     """Check one answer against the expected one and print the verdict as one JSON line.
 
-    The status is correct, incorrect, invalid (the answer cannot be read; the message says why),
-    unanswered or undecided (no decision in time; a person should look). A batch line is
+    The status is correct, incorrect, partial (kind options: some credit, given as "credit"),
+    invalid (the answer cannot be read; the message says why), unanswered or undecided (no decision in time; a person should look). A batch line is
     {"kind": ..., "expected": ..., "response": ..., "vars": {...}, "tolerance": {...}, "options": N};
     a malformed line, or one over 1 MB, gets an "invalid" verdict and the batch goes on. An
     expected answer that is broken or too costly to evaluate gives "undecided" with "key_fault".

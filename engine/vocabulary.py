@@ -12,8 +12,9 @@ KINDS: tuple[Kind, ...] = get_args(Kind)
 ChoiceKind = Literal["concept", "scenario", "choice"]
 CHOICE_KINDS: tuple[ChoiceKind, ...] = get_args(ChoiceKind)
 
-# How the answer checker reads and compares an answer (every choice kind is read as "choice").
-CheckKind = Literal["formula", "numeric", "integer", "choice", "true_false"]
+# How the answer checker reads and compares an answer (every choice kind is read as "choice", or as
+# "options" when several options are correct).
+CheckKind = Literal["formula", "numeric", "integer", "choice", "true_false", "options"]
 CHECK_KINDS: tuple[CheckKind, ...] = get_args(CheckKind)
 
 # What a declared symbol is assumed to be, and SymPy's keyword arguments for it; the symbols of

@@ -1,7 +1,8 @@
 """Item analysis and score distribution of graded sheets (pure: results in, ``Analysis`` out).
 
 Per question position (= one exercise, since copy i holds variant i of every exercise in order):
-proportion correct p, point-biserial discrimination against the rest of the test (total minus
+p, the mean share of the points earned (the proportion correct, where partial credit counts as
+its share), point-biserial discrimination against the rest of the test (total minus
 the item, so an item does not correlate with itself), how often each option was chosen, and p
 per sibling variant and per parameter value. A variant or value whose p differs from the
 exercise's p by more than ``FLAG_GAP`` with at least ``FLAG_MIN_N`` answers is flagged: students
@@ -106,32 +107,38 @@ def _sort_key(value: str) -> tuple[int, Fraction | str]:
         return (1, value)
 
 
-def _group(label: str, tally: Sequence[int], p: float | None) -> GroupStats:
-    n, correct = tally
-    gp = correct / n if n else None
+def _group(label: str, tally: Sequence[float], p: float | None) -> GroupStats:
+    n, correct, credit = int(tally[0]), int(tally[1]), tally[2]
+    gp = credit / n if n else None
     flagged = gp is not None and p is not None and n >= FLAG_MIN_N and abs(gp - p) > FLAG_GAP
     return GroupStats(label=label, n=n, correct=correct, p=None if gp is None else round(gp, 3),
                       flagged=flagged)
 
 
-def _option_identity(option: Choice) -> str:
-    return "correct" if option.correct else (option.feedback or option.text)
+def _option_identity(option: Choice, several: bool = False) -> str:
+    # With several correct options, each is counted apart, by its text.
+    if option.correct:
+        return f"correct: {option.text}" if several else "correct"
+    return option.feedback or option.text
 
 
 def _options(by_item: Sequence[tuple[Item, Sequence[AnswerResult]]], n: int) -> list[OptionCount]:
     labels: dict[str, tuple[str, bool]] = {}
     counts: dict[str, int] = defaultdict(int)
     for variant, answers in by_item:
+        several = variant.question.kind == "options"
         for option in variant.options:  # every option is listed, even one nobody chose
-            identity = _option_identity(option)
+            identity = _option_identity(option, several)
             if identity not in labels:
                 text = option.text
                 if len(text) > MAX_OPTION_LABEL and "$" not in text:  # never cut TeX in half
                     text = text[:MAX_OPTION_LABEL] + "…"
                 labels[identity] = (text, option.correct)
         for answer in answers:
-            if answer.option is not None and 1 <= answer.option <= len(variant.options):
-                counts[_option_identity(variant.options[answer.option - 1])] += 1
+            chosen = answer.options if answer.options is not None else [answer.option]
+            for number in chosen:
+                if number is not None and 1 <= number <= len(variant.options):
+                    counts[_option_identity(variant.options[number - 1], several)] += 1
     rows = [OptionCount(label=text, correct=correct, count=counts[identity],
                         share=round(counts[identity] / n, 3) if n else None)
             for identity, (text, correct) in labels.items()]
@@ -145,7 +152,7 @@ def _item(position: int, answers: list[AnswerResult], rest: list[float], variant
     # Variants with equal items share one Item: their answers are one group from the start.
     groups_of: dict[int, tuple[Item, list[AnswerResult]]] = {}
     for answer in answers:
-        counts[answer.status] += 1
+        counts[answer.status] = counts.get(answer.status, 0) + 1
         item = variants.get(answer.variant)
         if item is not None:
             found = groups_of.get(id(item))
@@ -154,18 +161,20 @@ def _item(position: int, answers: list[AnswerResult], rest: list[float], variant
             found[1].append(answer)
     by_item = list(groups_of.values())
     first = by_item[0][0] if by_item else None
-    p = counts["correct"] / n if n else None
     scores = [a.points / a.max_points if a.max_points else 0.0 for a in answers]
+    p = math.fsum(scores) / n if n else None
     discrimination = pearson(scores, rest)
     # Siblings: variants with the same label (same parameters) are one group across copies.
-    # A tally is [answers, correct answers].
-    by_label: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    by_param: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    # A tally is [answers, correct answers, share of the points earned].
+    by_label: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    by_param: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0.0]))
     for variant, group in by_item:
         correct = sum(a.status == "correct" for a in group)
+        credit = math.fsum(a.points / a.max_points if a.max_points else 0.0 for a in group)
         for tally in (by_label[variant_label(variant)], *(by_param[name][value] for name, value in variant.params)):
             tally[0] += len(group)
             tally[1] += correct
+            tally[2] += credit
     groups = [_group(label, group, p) for label, group in by_label.items()] if len(by_label) > 1 else []
     groups.sort(key=lambda g: (g.p if g.p is not None else 2.0, g.label))
     params = [ParamStats(name=name, values=[_group(f"{name}={value}", values[value], p)

@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.generation.quiz import BankRef
 from engine.vocabulary import Kind
 
-AnswerStatus = Literal["correct", "incorrect", "invalid", "unanswered", "undecided"]
+# "partial": some of the points, not all (a question with several correct options).
+AnswerStatus = Literal["correct", "incorrect", "invalid", "unanswered", "undecided", "partial"]
+# The statuses every item's counts list; "partial" is added where an item can give partial credit.
 STATUSES: tuple[AnswerStatus, ...] = ("correct", "incorrect", "invalid", "unanswered", "undecided")
 
 
@@ -78,11 +80,14 @@ class AnswerResult(Frozen):
     response: str = Field(description="The raw answer (at most 200 characters kept).")
     normalized: str | None = Field(description="The canonical form the answer was graded as.")
     status: AnswerStatus
-    points: int = Field(ge=0)
+    points: int | float = Field(ge=0, description="An integer, or partial credit rounded half up to 2 decimals.")
     max_points: int = Field(ge=0)
     message: str = Field(description="Why: 'correct', 'incorrect', or what is wrong with the answer.")
     feedback: str | None = Field(None, description="Misconception feedback of a recognised wrong answer.")
     option: int | None = Field(None, description="Chosen option number (choice and true/false questions).")
+    # Left out when absent: the results of other kinds are written as before.
+    options: list[int] | None = Field(None, exclude_if=lambda options: options is None,
+                                      description="Chosen option numbers (select all that apply).")
 
 
 class SheetResult(Frozen):
@@ -93,7 +98,7 @@ class SheetResult(Frozen):
     sheet: str = Field(description="Canonical sheet id, e.g. WI-7-0012.")
     carried: dict[str, str] = Field(default_factory=dict, description="The submission's other columns.")
     answers: list[AnswerResult]
-    total: int
+    total: int | float = Field(description="The sum of the answers' points.")
     max: int
     percent: float = Field(description="100 · total / max, rounded half up to 2 decimals.")
 
@@ -132,8 +137,8 @@ class GroupStats(Frozen):
 
     label: str
     n: int
-    correct: int
-    p: float | None
+    correct: int = Field(description="Answers with all the points.")
+    p: float | None = Field(description="Mean share of the points earned.")
     flagged: bool = Field(description="|p − p of the exercise| > 0.25 with n ≥ 5.")
 
 
@@ -152,7 +157,7 @@ class ItemStats(Frozen):
     kind: Kind
     n: int
     counts: dict[AnswerStatus, int]
-    p: float | None = Field(description="Proportion correct.")
+    p: float | None = Field(description="Proportion correct: the mean share of the points earned (partial credit counts its share).")
     discrimination: float | None = Field(
         description="Point-biserial correlation of the item score with the rest of the test."
     )

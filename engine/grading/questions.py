@@ -19,6 +19,7 @@ Decisions:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import NamedTuple
 
 from engine.generation.quiz import Variant
@@ -51,7 +52,7 @@ class Question(NamedTuple):
             "response": response,
             "vars": dict(self.symbols) if self.kind == "formula" else None,
             "tolerance": dict([self.tolerance]) if self.tolerance else None,
-            "options": self.options if self.kind == "choice" else None,
+            "options": self.options if self.kind in ("choice", "options") else None,
         })
 
 
@@ -68,6 +69,9 @@ def question_of(variant: Variant) -> Question:
     misconceptions = tuple((m.value, m.feedback) for m in variant.misconceptions)
     if answer.type == "option":
         return Question("choice", answer.option, options=len(variant.options), option_feedback=feedback)
+    if answer.type == "options":
+        return Question("options", ",".join(map(str, answer.options)), options=len(variant.options),
+                        option_feedback=feedback)
     if answer.type == "boolean":
         return Question("true_false", answer.value, option_feedback=feedback)
     if answer.type == "integer":
@@ -117,6 +121,8 @@ class Checked:
     normalized: str | None = None
     feedback: str | None = None
     option: int | None = None
+    chosen: tuple[int, ...] | None = None  # select all that apply: the options chosen
+    credit: Fraction | None = None  # share of the points, when it may be partial
 
 
 _UNANSWERED = Checked("unanswered", "no answer")
@@ -151,6 +157,15 @@ class Checker:
                 feedback = question.option_feedback[option - 1]
         elif status == "incorrect" and normalized is not None and question.kind == "integer":
             feedback = _integer_feedback(question, normalized)
+        elif normalized is not None and question.kind == "options":
+            chosen = tuple(int(n) for n in normalized.split(","))
+            credit = Fraction(verdict.credit) if verdict.credit is not None else None
+            # The misconception behind the first wrong option chosen, if any.
+            right = {int(n) for n in str(question.expected).split(",")}
+            feedback = next((question.option_feedback[n - 1] for n in chosen
+                             if n not in right and n <= len(question.option_feedback)
+                             and question.option_feedback[n - 1]), None)
+            return Checked(status, verdict.message, normalized, feedback, None, chosen, credit)
         return Checked(status, verdict.message, normalized, feedback, option)
 
 

@@ -148,4 +148,5 @@ def _report_environment() -> jinja2.Environment:
 def report_markdown(report: GradeReport) -> str:
     """The Markdown report: summary, score distribution, item analysis, flags and rejected rows."""
     template = _report_environment().get_template("report/report.md.j2")
-    return template.render(report=report, analysis=report.analysis)
+    partial = any("partial" in item.counts for item in report.analysis.items)
+    return template.render(report=report, analysis=report.analysis, partial=partial)

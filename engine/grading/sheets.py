@@ -6,6 +6,8 @@ Decisions:
 * The same student and sheet twice: the later row is rejected ("duplicate of row 4"), so the
   gradebook never receives two grades for one sheet.
 * Percentages are exact and rounded half up to two places.
+* Partial credit (several correct options) earns its share of the points rounded half up to
+  two places; a sheet's total is the sum of the points shown.
 """
 
 from __future__ import annotations
@@ -33,10 +35,25 @@ __all__ = ["GradeOutcome", "Marking", "grade_batch"]
 MAX_RESPONSE = 200  # characters of an answer kept in the report (the checker rejects longer ones)
 
 
-def _percent(total: int, maximum: int) -> float:
+def _points(points: int, credit: Fraction) -> int | float:
+    """``credit`` of ``points``: an integer when whole, else rounded half up to 2 decimals."""
+    earned = points * credit
+    if earned.denominator == 1:
+        return int(earned)
+    return float(Decimal(math.floor(earned * 100 + Fraction(1, 2))).scaleb(-2))
+
+
+def _earned(status: str, points: int, credit: Fraction | None) -> int | float:
+    if credit is not None and status in ("correct", "partial", "incorrect"):
+        return _points(points, credit)
+    return points if status == "correct" else 0
+
+
+def _percent(total: int | float, maximum: int) -> float:
     if maximum <= 0:
         return 0.0
-    hundredths = math.floor(Fraction(100 * total, maximum) * 100 + Fraction(1, 2))  # half up, exact
+    # half up, exact (a partial total has 2 decimals: its decimal text is its value)
+    hundredths = math.floor(Fraction(100) * Fraction(str(total)) / maximum * 100 + Fraction(1, 2))
     return float(Decimal(hundredths).scaleb(-2))
 
 
@@ -60,8 +77,9 @@ class Marking:
             result = self.results[(variant, response)] = AnswerResult(
                 question=f"q{number}", exercise=item.exercise, variant=variant, kind=item.kind,
                 response=_clip(response), normalized=checked.normalized, status=checked.status,
-                points=item.points if checked.status == "correct" else 0, max_points=item.points,
+                points=_earned(checked.status, item.points, checked.credit), max_points=item.points,
                 message=checked.message, feedback=checked.feedback, option=checked.option,
+                options=None if checked.chosen is None else list(checked.chosen),
             )
         return result
 
@@ -69,11 +87,19 @@ class Marking:
         """Grade one submission against its sheet; answers beyond the sheet's questions are ignored."""
         results = [self.answer(number, variant, item, submission.answers.get(number, ""))
                    for number, (variant, item) in enumerate(zip(sheet.variants, sheet.items, strict=True), start=1)]
-        total = sum(r.points for r in results)
+        total = _total([r.points for r in results])
         maximum = sum(r.max_points for r in results)
         return SheetResult(row=submission.row, student=submission.student, sheet=sheet.id,
                            carried=submission.carried, answers=results, total=total, max=maximum,
                            percent=_percent(total, maximum))
+
+
+def _total(points: list[int | float]) -> int | float:
+    """The sum of the points shown, exact: an integer unless some answer earned partial credit."""
+    if all(isinstance(p, int) for p in points):
+        return sum(points)
+    exact = sum((Decimal(str(p)) for p in points), Decimal(0))
+    return int(exact) if exact == exact.to_integral_value() else float(exact)
 
 
 @dataclass

@@ -14,6 +14,7 @@ evaluate, costs the time limit once per run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -41,6 +42,7 @@ from engine.grading.checker.normalize import (
     normalize_choice,
     normalize_integer,
     normalize_numeric,
+    normalize_options,
     normalize_true_false,
 )
 from engine.grading.checker.polynomial import same_polynomial
@@ -114,6 +116,9 @@ def _normalized_key(request: CompareRequest) -> tuple[Any, ...] | Verdict:
         elif request.kind == "choice":
             assert request.options is not None  # guaranteed by CompareRequest
             normalized = str(normalize_choice(raw, request.options))
+        elif request.kind == "options":
+            assert request.options is not None  # guaranteed by CompareRequest
+            normalized = ",".join(map(str, normalize_options(raw, request.options)))
         else:
             normalized = "true" if normalize_true_false(raw) else "false"
     except Unanswered:
@@ -169,6 +174,8 @@ class Comparer:
         _, (_type, expected), normalized, tolerance, options, distractors = key
         if kind == "numeric":
             return self._judge_numeric(expected, normalized, tolerance, distractors)
+        if kind == "options":
+            return _judge_options(expected, normalized, options)
         try:
             if kind == "integer":
                 ok = int(normalized) == _integer_expected(expected)
@@ -242,6 +249,25 @@ def _choice_expected(expected: str | int | float | bool, options: int) -> int:
         return normalize_choice(str(expected), options)
     except (NormalizeError, Unanswered, ValueError):  # ValueError: str() of a huge int
         raise _BrokenExpected(f"not an option number between 1 and {options}") from None
+
+
+def _judge_options(expected: str | int | float | bool, normalized: str, options: int) -> Verdict:
+    """Partial credit as Moodle gives it: right chosen/c − wrong chosen/w, at least 0 (w = 0: right/c)."""
+    if isinstance(expected, bool) or isinstance(expected, float):
+        return key_broken(expected, "option numbers")
+    try:
+        right = set(normalize_options(str(expected), options))
+    except (NormalizeError, Unanswered, ValueError):  # ValueError: str() of a huge int
+        return key_broken(expected, f"not option numbers between 1 and {options}")
+    chosen = {int(n) for n in normalized.split(",")}
+    wrong_options = options - len(right)
+    credit = Fraction(len(chosen & right), len(right))
+    if wrong_options:
+        credit -= Fraction(len(chosen - right), wrong_options)
+    credit = max(credit, Fraction(0))
+    status = "correct" if chosen == right else "partial" if credit > 0 else "incorrect"
+    message = f"partly correct: {credit} of the points" if status == "partial" else status
+    return Verdict(status=status, message=message, normalized=normalized, credit=str(credit))
 
 
 def _true_false_expected(expected: str | int | float | bool) -> bool:

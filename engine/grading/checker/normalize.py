@@ -13,6 +13,10 @@ Decisions:
 * choice: ``1``, `` 1 ``, ``①``, ``(1)``, ``1.``, ``1)`` → 1. Letters (``a``, ``b``) are
   rejected: their mapping to numbers depends on how the options were printed, and ``O``/``X``
   would collide with true/false answers.
+* options (select all that apply): option numbers separated by commas, semicolons or spaces
+  (``1,3``, ``1 3``, ``①, ③``, ``①③``); with at most 9 options a run of digits is one option
+  per digit (``13``). Order and repeats do not matter; a number out of range, a letter or an
+  empty set makes the answer invalid. The chosen numbers come back ascending.
 * true_false: ``1``/``①``/``true``/``t``/``yes``/``o``/``○`` → True and
   ``2``/``②``/``false``/``f``/``no``/``x``/``×``/``✕``/``✗`` → False, any case (1 and 2 follow
   the ①/② convention). ``0`` is ambiguous (false in C, "first" elsewhere) and rejected.
@@ -54,6 +58,7 @@ __all__ = [
     "normalize_choice",
     "normalize_integer",
     "normalize_numeric",
+    "normalize_options",
     "normalize_true_false",
     "parse_tolerance",
     "to_fraction",
@@ -127,6 +132,39 @@ def normalize_choice(raw: str, options: int) -> int:
         shown = f" {int(digits)}" if len(digits) <= 9 else ""
         raise NormalizeError(f"option{shown} does not exist (1–{options})")
     return int(digits)
+
+
+# ① .. ⑳ spelled as separate numbers before NFKC, which would join ①③ into 13.
+_CIRCLED = {chr(0x2460 + k): f" {k + 1} " for k in range(20)}
+_OPTIONS_RE = re.compile(r"[\d\s,;]+")
+
+
+def normalize_options(raw: str, options: int) -> tuple[int, ...]:
+    """The distinct option numbers 1..``options`` of a select-all answer, ascending.
+
+    Raises:
+        Unanswered: blank answer.
+        NormalizeError: not a list of option numbers, or a number out of range.
+        ValueError: ``options`` < 1 (a configuration mistake).
+    """
+    if options < 1:
+        raise ValueError("a choice question needs at least one option")
+    _prepare(raw)  # type, length and blank checks, on the answer as given
+    text = unicodedata.normalize("NFKC", "".join(_CIRCLED.get(ch, ch) for ch in raw)).strip()
+    if _OPTIONS_RE.fullmatch(text) is None:
+        if any(ch.isalpha() for ch in text):
+            raise NormalizeError(f"answer with option numbers (1–{options}), not letters or words")
+        raise NormalizeError(f"answer with option numbers (1–{options}) separated by commas")
+    chosen: set[int] = set()
+    for run in re.findall(r"\d+", text):
+        for digits in (list(run) if options <= 9 else [run]):
+            if len(digits) > 9 or not 1 <= int(digits) <= options:
+                shown = f" {int(digits)}" if len(digits) <= 9 else ""
+                raise NormalizeError(f"option{shown} does not exist (1–{options})")
+            chosen.add(int(digits))
+    if not chosen:
+        raise NormalizeError(f"answer with option numbers (1–{options})")
+    return tuple(sorted(chosen))
 
 
 _TRUE = {"1", "true", "t", "yes", "o", "○", "◯"}

@@ -25,7 +25,8 @@ __all__ = [
     "Verdict",
 ]
 
-Status = Literal["correct", "incorrect", "invalid", "undecided", "unanswered"]
+# "partial": some credit, less than full (only answers to a question with several correct options).
+Status = Literal["correct", "incorrect", "invalid", "undecided", "unanswered", "partial"]
 # Why an answer was not decided because of the expected answer (the key), not the response:
 # "broken" (unreadable, not a value of the kind) or "too_costly" (over the sandbox's limits).
 KeyFault = Literal["broken", "too_costly"]
@@ -46,6 +47,7 @@ class Verdict(_Strict):
     normalized: str | None = None
     feedback: str | None = None
     key_fault: KeyFault | None = None
+    credit: str | None = Field(None, description="Share of the points earned, exact ('2/3'); options answers only.")
 
     @model_validator(mode="after")
     def _fault_is_undecided(self) -> Verdict:
@@ -54,7 +56,7 @@ class Verdict(_Strict):
         return self
 
     def to_json(self) -> str:
-        """Compact JSON, keys in the fixed order status, message, normalized, feedback, key_fault."""
+        """Compact JSON, keys in the fixed order status, message, normalized, feedback, key_fault, credit."""
         return self.model_dump_json(exclude_none=True)
 
 
@@ -82,7 +84,7 @@ class CompareRequest(_Strict):
 
     ``vars`` declares the formula variables: a mapping name → assumption, or a list of names
     (all real). ``tolerance`` applies to numeric answers, ``options`` (the number of options) to
-    choice answers.
+    choice and options answers; an options answer's ``expected`` lists the correct ones ("1,3").
     """
 
     kind: CheckKind
@@ -109,9 +111,9 @@ class CompareRequest(_Strict):
 
     @model_validator(mode="after")
     def _options_for_choice(self) -> CompareRequest:
-        if self.kind == "choice" and self.options is None:
-            raise ValueError("options: a choice question needs the number of options")
-        if self.kind != "choice" and self.options is not None:
+        if self.kind in ("choice", "options") and self.options is None:
+            raise ValueError(f"options: a {self.kind} question needs the number of options")
+        if self.kind not in ("choice", "options") and self.options is not None:
             raise ValueError(f"options: only used with kind choice, not {self.kind}")
         return self
 
