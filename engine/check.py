@@ -24,7 +24,10 @@ class CheckReport:
 def _variant_problems(variant: Variant) -> list[str]:
     problems = []
     if variant.options:
-        if sum(o.correct for o in variant.options) != 1:
+        correct = sum(o.correct for o in variant.options)
+        if variant.answer.type == "options" and correct < 1:
+            problems.append("no correct option")
+        elif variant.answer.type != "options" and correct != 1:
             problems.append("not exactly one correct option")
         if len({o.text for o in variant.options}) != len(variant.options):
             problems.append("two options display alike")
