@@ -25,7 +25,8 @@ from engine.errors import TemplateError
 from engine.export.moodle import questions
 from engine.generation.quiz import OptionsAnswer, Quiz, Variant
 from engine.grading.checker.compare import compare
-from engine.grading.checker.normalize import NormalizeError, Unanswered, normalize_options
+from engine.grading.checker.normalize import NormalizeError, Unanswered
+from engine.grading.checker.options import normalize_options
 from engine.grading.checker.verdict import CompareRequest
 from engine.language.printing import circled
 from tests.test_export_gift import gift_pegjs, pegjs_read

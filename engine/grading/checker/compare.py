@@ -14,7 +14,6 @@ evaluate, costs the time limit once per run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from fractions import Fraction
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -42,9 +41,9 @@ from engine.grading.checker.normalize import (
     normalize_choice,
     normalize_integer,
     normalize_numeric,
-    normalize_options,
     normalize_true_false,
 )
+from engine.grading.checker.options import credit, normalize_options
 from engine.grading.checker.polynomial import same_polynomial
 from engine.grading.checker.sandbox import Sandbox, default_sandbox
 from engine.grading.checker.verdict import CompareRequest, Verdict
@@ -260,14 +259,10 @@ def _judge_options(expected: str | int | float | bool, normalized: str, options:
     except (NormalizeError, Unanswered, ValueError):  # ValueError: str() of a huge int
         return key_broken(expected, f"not option numbers between 1 and {options}")
     chosen = {int(n) for n in normalized.split(",")}
-    wrong_options = options - len(right)
-    credit = Fraction(len(chosen & right), len(right))
-    if wrong_options:
-        credit -= Fraction(len(chosen - right), wrong_options)
-    credit = max(credit, Fraction(0))
-    status = "correct" if chosen == right else "partial" if credit > 0 else "incorrect"
-    message = f"partly correct: {credit} of the points" if status == "partial" else status
-    return Verdict(status=status, message=message, normalized=normalized, credit=str(credit))
+    earned = credit(right, chosen, options)
+    status = "correct" if chosen == right else "partial" if earned > 0 else "incorrect"
+    message = f"partly correct: {earned} of the points" if status == "partial" else status
+    return Verdict(status=status, message=message, normalized=normalized, credit=str(earned))
 
 
 def _true_false_expected(expected: str | int | float | bool) -> bool:

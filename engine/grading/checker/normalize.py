@@ -13,10 +13,7 @@ Decisions:
 * choice: ``1``, `` 1 ``, ``①``, ``(1)``, ``1.``, ``1)`` → 1. Letters (``a``, ``b``) are
   rejected: their mapping to numbers depends on how the options were printed, and ``O``/``X``
   would collide with true/false answers.
-* options (select all that apply): option numbers separated by commas, semicolons or spaces
-  (``1,3``, ``1 3``, ``①, ③``, ``①③``); with at most 9 options a run of digits is one option
-  per digit (``13``). Order and repeats do not matter; a number out of range, a letter or an
-  empty set makes the answer invalid. The chosen numbers come back ascending.
+* options (select all that apply): see ``options``.
 * true_false: ``1``/``①``/``true``/``t``/``yes``/``o``/``○`` → True and
   ``2``/``②``/``false``/``f``/``no``/``x``/``×``/``✕``/``✗`` → False, any case (1 and 2 follow
   the ①/② convention). ``0`` is ambiguous (false in C, "first" elsewhere) and rejected.
@@ -55,10 +52,10 @@ __all__ = [
     "NormalizeError",
     "Unanswered",
     "canonical_number",
+    "prepare",
     "normalize_choice",
     "normalize_integer",
     "normalize_numeric",
-    "normalize_options",
     "normalize_true_false",
     "parse_tolerance",
     "to_fraction",
@@ -89,7 +86,7 @@ _FRACTION_RE = re.compile(r"([+-]?)(\d+)\s*/\s*(\d+)")
 _NOT_FINITE = {"nan", "inf", "infinity", "+inf", "-inf", "+infinity", "-infinity", "∞", "-∞"}
 
 
-def _prepare(raw: str) -> str:
+def prepare(raw: str) -> str:
     if not isinstance(raw, str):
         raise NormalizeError("the answer must be text")
     if len(raw) > MAX_ANSWER_LENGTH:
@@ -119,7 +116,7 @@ def normalize_choice(raw: str, options: int) -> int:
     """
     if options < 1:
         raise ValueError("a choice question needs at least one option")
-    text = _prepare(raw)
+    text = prepare(raw)
     match = _CHOICE_RE.fullmatch(text)
     if match is None:
         if text.isalpha() and len(text) == 1:
@@ -134,39 +131,6 @@ def normalize_choice(raw: str, options: int) -> int:
     return int(digits)
 
 
-# ① .. ⑳ spelled as separate numbers before NFKC, which would join ①③ into 13.
-_CIRCLED = {chr(0x2460 + k): f" {k + 1} " for k in range(20)}
-_OPTIONS_RE = re.compile(r"[\d\s,;]+")
-
-
-def normalize_options(raw: str, options: int) -> tuple[int, ...]:
-    """The distinct option numbers 1..``options`` of a select-all answer, ascending.
-
-    Raises:
-        Unanswered: blank answer.
-        NormalizeError: not a list of option numbers, or a number out of range.
-        ValueError: ``options`` < 1 (a configuration mistake).
-    """
-    if options < 1:
-        raise ValueError("a choice question needs at least one option")
-    _prepare(raw)  # type, length and blank checks, on the answer as given
-    text = unicodedata.normalize("NFKC", "".join(_CIRCLED.get(ch, ch) for ch in raw)).strip()
-    if _OPTIONS_RE.fullmatch(text) is None:
-        if any(ch.isalpha() for ch in text):
-            raise NormalizeError(f"answer with option numbers (1–{options}), not letters or words")
-        raise NormalizeError(f"answer with option numbers (1–{options}) separated by commas")
-    chosen: set[int] = set()
-    for run in re.findall(r"\d+", text):
-        for digits in (list(run) if options <= 9 else [run]):
-            if len(digits) > 9 or not 1 <= int(digits) <= options:
-                shown = f" {int(digits)}" if len(digits) <= 9 else ""
-                raise NormalizeError(f"option{shown} does not exist (1–{options})")
-            chosen.add(int(digits))
-    if not chosen:
-        raise NormalizeError(f"answer with option numbers (1–{options})")
-    return tuple(sorted(chosen))
-
-
 _TRUE = {"1", "true", "t", "yes", "o", "○", "◯"}
 _FALSE = {"2", "false", "f", "no", "x", "×", "✕", "✗"}
 
@@ -178,7 +142,7 @@ def normalize_true_false(raw: str) -> bool:
         Unanswered: blank answer.
         NormalizeError: anything else, including the ambiguous ``0``.
     """
-    text = _prepare(raw).casefold()
+    text = prepare(raw).casefold()
     if text in _TRUE:
         return True
     if text in _FALSE:
@@ -234,7 +198,7 @@ def normalize_integer(raw: str) -> int:
         Unanswered: blank answer.
         NormalizeError: not a number, not an integer, or an ambiguous separator.
     """
-    text = _prepare(raw)
+    text = prepare(raw)
     value = _parse_decimal(text)
     if value != value.to_integral_value():
         raise NormalizeError("not an integer")
@@ -250,7 +214,7 @@ def normalize_numeric(raw: str) -> Decimal | Fraction:
         Unanswered: blank answer.
         NormalizeError: not a finite number in decimal or fraction notation.
     """
-    text = _prepare(raw)
+    text = prepare(raw)
     match = _FRACTION_RE.fullmatch(text)
     if match is not None:
         sign, num, den = match.groups()
