@@ -395,3 +395,9 @@ def test_grading_gives_partial_credit_and_reports_it(tmp_path: Path, quiz: Quiz)
     assert "partial" not in report["analysis"]["items"][3]["counts"]
     markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "| correct | partial | incorrect |" in markdown
+
+
+def test_moodle_category_says_how_several_answers_are_graded() -> None:
+    data = api.export("moodle", [BANK], seed=SEED, count=1)
+    assert isinstance(data, str)
+    assert data.count("multichoice, several answers (select all that apply)") == 3

@@ -58,6 +58,14 @@ FORMULA_ESSAY_LIMITATION = (
 def mapping_text(summary: ExerciseSummary, first: Variant | None) -> tuple[str, str | None]:
     """How the exercise's kind is represented in Moodle, and the limitation to state, if any."""
     kind = summary.kind
+    if first is not None and first.answer.type == "options":
+        return (
+            "multichoice, several answers (select all that apply): each correct option 100/c %, "
+            "each wrong one -100/w % (c correct, w wrong options), which Moodle keeps within 0-100 %: "
+            "the partial credit quizwright's grader gives. Shuffled when the exercise shuffles and "
+            "pins no option; misconception feedback on every distractor.",
+            None,
+        )
     if kind in CHOICE_KINDS:
         return (
             "multichoice, one answer, options in the order of the worked solution (no shuffling), "
