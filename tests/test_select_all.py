@@ -135,6 +135,9 @@ def test_markdown_sheet_says_select_all_and_the_key_names_every_option(quiz: Qui
     assert isinstance(text, str)
     variant = variants(quiz, "symmetric")[0]
     assert "**Answer** (select all that apply: option numbers, ①–⑤)" in text
+    assert 'Where it says "select all that apply", write every option number' in text
+    single = api.export("markdown", [BANK / "single.yaml"], seed=SEED, count=1)
+    assert "select all that apply" not in str(single)
     right = "; ".join(o.text for o in variant.options if o.correct)
     assert f"1. **{variant.answer_text}** {right} (" in text
 
@@ -145,6 +148,7 @@ def test_pdf_sheet_says_select_all(tmp_path: Path) -> None:
     api.export("pdf", [BANK / "symmetric.yaml"], seed=SEED, count=1, output=tmp_path / "sheet.pdf")
     words = " ".join(" ".join(page.extract_text().split()) for page in pypdf.PdfReader(tmp_path / "sheet.pdf").pages)
     assert "Select all that apply: circle the number of every option that is right." in words
+    assert "select all that apply”, circle every number that applies." in words
 
 
 # -- Moodle XML: the importer, and the multichoice question type's own check --------------------
