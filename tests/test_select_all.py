@@ -31,7 +31,7 @@ from engine.grading.checker.verdict import CompareRequest
 from engine.language.printing import circled
 from tests.test_export_gift import gift_pegjs, pegjs_read
 from tests.test_export_gift import moodle_read as gift_moodle_read
-from tests.test_export_html import browser, open_page, page_html, verdict
+from tests.test_export_html import browser, nu_checker_errors, open_page, page_html, verdict
 from tests.test_export_qti import (
     QTI_NS,
     items,
@@ -275,6 +275,12 @@ def test_self_check_page_offers_checkboxes_and_the_key() -> None:
     assert html.count('type="checkbox"') == 5 and 'type="radio"' not in html
     assert "<legend>Select all that apply</legend>" in html
     assert "&#34;kind&#34;:&#34;options&#34;" in html
+
+
+def test_self_check_page_is_valid_html(tmp_path: Path) -> None:
+    page = tmp_path / "several.html"
+    page.write_text(page_html([BANK], seed=SEED, count=2), encoding="utf-8")
+    assert nu_checker_errors([page]) == []
 
 
 def test_self_check_page_grades_as_the_grader(browser: Any, tmp_path: Path, quiz: Quiz) -> None:
