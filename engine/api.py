@@ -42,12 +42,16 @@ def bank(paths: list[Path] | None = None) -> Bank:
 
 
 def generate(paths: list[Path] | None = None, *, seed: int = 0, count: int = 1, exercises: list[str] | None = None,
-             params: Mapping[str, str] | None = None, unique: bool = False,
-             copies: tuple[int, int] | None = None) -> Generated:
-    """A generated quiz: its header, notices and the stream of its copies (`copies=(A, B)`: A..B only)."""
+             params: Mapping[str, str] | None = None, unique: bool = False, copies: tuple[int, int] | None = None,
+             topics: list[str] | None = None, tags: list[str] | None = None) -> Generated:
+    """A generated quiz: its header, notices and the stream of its copies (`copies=(A, B)`: A..B only).
+
+    `exercises`, `topics` and `tags` select: the named exercises, then those of any of the topics
+    that carry any of the tags (each filter only when given); with slots, they narrow the pools.
+    """
     the_bank = bank(paths)
     generated = pipeline.generate(the_bank, seed=seed, count=count, exercise_ids=exercises, params=params,
-                                  unique=unique, copies=copies)
+                                  unique=unique, copies=copies, topics=topics, tags=tags)
     generated.notices[:0] = the_bank.notices  # the bank's defaults, such as the sheet-id code, first
     return generated
 
@@ -109,10 +113,12 @@ def outside_bank(output: Path | None, paths: list[Path] | None) -> None:
         return
 
 
-def list_exercises(paths: list[Path] | None = None) -> list[dict[str, Any]]:
-    """One row per exercise: id, kind, topic, title and its exact number of distinct variants."""
+def list_exercises(paths: list[Path] | None = None, *, exercises: list[str] | None = None,
+                   topics: list[str] | None = None, tags: list[str] | None = None) -> list[dict[str, Any]]:
+    """One row per selected exercise (all by default; selected as `generate` selects): id, kind,
+    topic, title and its exact number of distinct variants."""
     rows = []
-    for ex in bank(paths).exercises:
+    for ex in bank(paths).select(exercises or [], topics, tags):
         distinct = VariantMaker(ex, 0).distinct_count(force=True)
         rows.append({"id": ex.id, "kind": ex.kind, "topic": ex.spec.topic, "title": ex.spec.title,
                      "variants": distinct, "file": ex.source})
@@ -177,6 +183,8 @@ def grade(
     seed: int | None = None,
     count: int | None = None,
     exercises: list[str] | None = None,
+    topics: list[str] | None = None,
+    tags: list[str] | None = None,
     params: Mapping[str, str] | None = None,
     bank_hash: str | None = None,
     output_dir: Path | None = None,
@@ -222,7 +230,8 @@ def grade(
     batch = read_submissions(data if data is not None else _read_bytes(submissions), source, part, encoding)
     if key is not None:
         regenerating = [name for name, value in (("--seed", seed), ("--count", count),
-                                                 ("--exercise", exercises), ("--param", params)) if value]
+                                                 ("--exercise", exercises), ("--topic", topics), ("--tag", tags),
+                                                 ("--param", params)) if value]
         if regenerating:
             raise UsageError(f"{', '.join(regenerating)}: only used without --key (the key file holds "
                              "the quiz's seed, sheets, exercises and pinned parameters)")
@@ -234,7 +243,7 @@ def grade(
         if bank_hash:
             keys.check_hash(the_bank.hash, bank_hash, "the bank's hash")
         the_key = keys.regenerate_key(the_bank, batch, seed=seed, count=count, exercise_ids=exercises,
-                                      params=params, progress=phase("key", "sheets"))
+                                      topics=topics, tags=tags, params=params, progress=phase("key", "sheets"))
     outcome = grade_batch(the_key, batch, phase("grading", "entries" if batch.unit == "entry" else "rows"))
     if progress is not None:
         progress("writing the reports", 0, 0, "")

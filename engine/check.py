@@ -7,11 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.authoring.bank import read_bank
+from engine.authoring.bank import BANK_FILE, ReadBank, read_bank
 from engine.authoring.loader import CompiledExercise
 from engine.errors import TemplateError
+from engine.generation.giveaways import giveaway_pairs
 from engine.generation.quiz import Plot, Variant
 from engine.generation.variants import Stats, VariantMaker
+
+# Sheets of variant 0 of every exercise under seeds 0, 1, ...: where `check` looks for give-aways.
+GIVEAWAY_SHEETS = 20
 
 
 @dataclass
@@ -107,11 +111,14 @@ class _Labels:
             self.seen.add(texts)
 
 
-def _check_one(ex: CompiledExercise, seeds: int, report: CheckReport) -> tuple[Stats, int | None]:
+def _check_one(ex: CompiledExercise, seeds: int, report: CheckReport,
+               sheets: list[list[Variant]]) -> tuple[Stats, int | None]:
     stats, keys, labels = Stats(), _FormulaKeys(), _Labels()
     for seed in range(seeds):
         maker = VariantMaker(ex, seed)
         variant = next(maker.stream(1))
+        if seed < GIVEAWAY_SHEETS:
+            sheets[seed].append(variant)
         report.problems.extend(_variant_problems(variant))
         keys.add(variant)
         labels.check(ex, variant)
@@ -126,17 +133,40 @@ def _check_one(ex: CompiledExercise, seeds: int, report: CheckReport) -> tuple[S
     return stats, distinct
 
 
+def _giveaway_lines(bank: ReadBank, sheets: list[list[Variant]]) -> list[str]:
+    """A line per pair of exercises where one shows the other's answer on a sheet, saying whether
+    generation keeps them apart (different slots), or a sheet holds both (no slots)."""
+    loaded = {ex.id: ex for ex in bank.exercises()}
+    drawn = {e: {d.name for d in ex.space.drawn} for e, ex in loaded.items()}
+    slot_of = {e: i for i, pool in enumerate(bank.slots) for e in pool.ids}
+    lines = []
+    for give in giveaway_pairs(sheets, drawn):
+        shows, answer_of = loaded[give.shows], loaded[give.answer_of]
+        if not bank.slots:
+            fate = f"every sheet holds both: put both in one slot of {BANK_FILE}, or leave one out"
+        elif give.shows not in slot_of or give.answer_of not in slot_of:
+            fate = "not both on a sheet (one is in no slot)"
+        elif slot_of[give.shows] == slot_of[give.answer_of]:
+            fate = "never on one sheet (one slot)"
+        else:
+            fate = "generate keeps them off one sheet when its first draw of each shows it"
+        lines.append(f"give-away: {give.shows} ({shows.source}) shows the answer to {give.answer_of} "
+                     f"({answer_of.source}): {give.example}; {fate}")
+    return lines
+
+
 def check(paths: Iterable[Path] | None = None, *, seeds: int = 200) -> CheckReport:
     """Read the bank as `generate` does, solve each template under `seeds` seeds; collect every problem."""
     report = CheckReport()
     bank = read_bank([Path(p) for p in paths] if paths else None)
+    sheets: list[list[Variant]] = [[] for _ in range(min(seeds, GIVEAWAY_SHEETS))]
     report.notices.extend(bank.notices)
     report.problems.extend(str(problem) for problem in bank.problems)
     for source, ex in bank.entries:
         try:
             if isinstance(ex, TemplateError):
                 raise ex
-            stats, distinct = _check_one(ex, seeds, report)
+            stats, distinct = _check_one(ex, seeds, report, sheets)
         except TemplateError as exc:
             report.problems.append(str(exc))
             report.lines.append(f"FAIL  {source}")
@@ -144,6 +174,7 @@ def check(paths: Iterable[Path] | None = None, *, seeds: int = 200) -> CheckRepo
         redrawn = f"redrawn {stats.constraint_rejects} for constraints, {stats.clashes} for equal options"
         report.lines.append(f"ok    {ex.id:<28} {ex.kind:<10} distinct={'-' if distinct is None else distinct:<7} "
                             f"{seeds} seeds, {stats.draws} draws, {redrawn}")
+    report.lines.extend(_giveaway_lines(bank, sheets))
     # An error lists every problem of its file, one per line: the count is the lines `check` prints.
     problems = sum(len(problem.splitlines()) for problem in report.problems)
     report.lines.append(f"{len(bank.entries)} exercises, {problems} problems")

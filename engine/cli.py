@@ -137,6 +137,11 @@ def cli() -> None:
               help="Output file (written atomically); standard output if omitted or -.")
 @click.option("--exercise", "-e", "exercises", multiple=True, metavar="ID",
               help="Only this exercise (repeatable; keeps the given order).")
+@click.option("--topic", "topics", multiple=True, metavar="TOPIC",
+              help="Only the exercises of this topic (repeatable: any of them); with --tag, those that "
+                   "match both; --exercise adds to them.")
+@click.option("--tag", "tags", multiple=True, metavar="TAG",
+              help="Only the exercises carrying this tag (repeatable: any of them).")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="Pin a drawn parameter, e.g. --param n_in=4 (repeatable).")
 @click.option("--key/--no-key", default=True, show_default=True,
@@ -152,12 +157,13 @@ def cli() -> None:
 @click.option("--split", is_flag=True,
               help="One file per copy, named after OUTPUT and the sheet id (quiz.pdf: quiz-WI-7-1.pdf, ...).")
 def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: Path | None,
-             exercises: tuple[str, ...], params: tuple[str, ...], key: bool, unique: bool,
+             exercises: tuple[str, ...], topics: tuple[str, ...], tags: tuple[str, ...],
+             params: tuple[str, ...], key: bool, unique: bool,
              copy_range: str | None, unlimited: bool, split: bool) -> None:
     """Generate COUNT copies of a quiz from a bank folder or exercise files.
 
     PATHS default to the bundled weight-initialization bank. Copy i holds variant i of every
-    selected exercise. A regular file is written atomically; a device, a FIFO or a symlink
+    selected exercise, or, when the bank's bank.yaml has slots, one exercise of each slot's pool. A regular file is written atomically; a device, a FIFO or a symlink
     (-o /dev/stdout) is written through, as a shell redirect would.
 
     Example: quizwright generate -e layer-size --param n_in=4 --param n_out=6 --format json
@@ -175,14 +181,15 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
         raise click.UsageError("--split writes one file per copy, named after the output file: give it "
                                "with -o (quiz.pdf: quiz-WI-7-1.pdf, ...)")
     api.outside_bank(output, list(paths))
-    generated = api.generate(list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
-                         unique=unique, copies=copies)
+    selection = {"exercises": list(exercises), "topics": list(topics), "tags": list(tags)}
+    generated = api.generate(list(paths), seed=seed, count=count, params=pins, unique=unique, copies=copies,
+                             **selection)
     total = count if copies is None else copies[1] - copies[0] + 1
     try:
         sink = _write(the_writer, generated, fmt, output, total, key=key, split=split, unlimited=unlimited)
     except FigureError as exc:  # name the exercise's file and field, as `check` does
-        raise api.figure_error(exc, list(paths), seed=seed, count=count, exercises=list(exercises), params=pins,
-                               copies=copies) from None
+        raise api.figure_error(exc, list(paths), seed=seed, count=count, params=pins, copies=copies,
+                               **selection) from None
     for notice in sink.notices:
         click.echo(f"Note: {notice}", err=True)
     figures = [path for path in sink.written if path.parent.name == "figures" and path.name.startswith("fig-")]
@@ -229,14 +236,18 @@ def _copy_range(text: str | None) -> tuple[int, int] | None:
 @cli.command("list", context_settings=CONTEXT)
 @PATHS
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per exercise instead of a table.")
-def list_(paths: tuple[Path, ...], as_json: bool) -> None:
+@click.option("--exercise", "-e", "exercises", multiple=True, metavar="ID", help="Only this exercise (repeatable).")
+@click.option("--topic", "topics", multiple=True, metavar="TOPIC", help="Only this topic (repeatable).")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only exercises carrying this tag (repeatable).")
+def list_(paths: tuple[Path, ...], as_json: bool, exercises: tuple[str, ...], topics: tuple[str, ...],
+          tags: tuple[str, ...]) -> None:
     """List the exercises of a bank with kind, topic and number of distinct variants.
 
     Example: quizwright list exercises/weight-initialization
     """
     from engine import api
 
-    rows = api.list_exercises(list(paths))
+    rows = api.list_exercises(list(paths), exercises=list(exercises), topics=list(topics), tags=list(tags))
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -372,6 +383,9 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
                    "it, numbers above twice the class size or its median sheet (at least 100) are.")
 @click.option("--exercise", "-e", "exercises", multiple=True, metavar="ID",
               help="The exercises the quiz was generated with (repeatable, same order).")
+@click.option("--topic", "topics", multiple=True, metavar="TOPIC",
+              help="The --topic the quiz was generated with (repeatable).")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="The --tag the quiz was generated with (repeatable).")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="A parameter the quiz was generated with pinned (repeatable).")
 @click.option("--bank-hash", metavar="HASH",
@@ -393,7 +407,8 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
               help="The submissions' encoding when it is not UTF-8, e.g. cp1252 (Excel's \"CSV\" on "
                    "Windows); a UTF-8 or UTF-16 byte-order mark is always followed.")
 def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: int | None, count: int | None,
-          exercises: tuple[str, ...], params: tuple[str, ...], bank_hash: str | None, output_dir: Path,
+          exercises: tuple[str, ...], topics: tuple[str, ...], tags: tuple[str, ...], params: tuple[str, ...],
+          bank_hash: str | None, output_dir: Path,
           grades_file: Path | None, report_file: Path | None, markdown_file: Path | None,
           part_text: str | None, encoding: str | None) -> None:
     """Grade SUBMISSIONS (CSV or JSON, '-' for standard input) and write grades and reports.
@@ -425,7 +440,8 @@ def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: in
     progress = Progress(0, sys.stderr, show=sys.stderr.isatty())
     try:
         run = api.grade(submissions, data=data, key=key, paths=list(paths), seed=seed, count=count,
-                        exercises=list(exercises), params=pins, bank_hash=bank_hash, output_dir=output_dir,
+                        exercises=list(exercises), topics=list(topics), tags=list(tags), params=pins,
+                        bank_hash=bank_hash, output_dir=output_dir,
                         grades_file=grades_file, report_file=report_file, markdown_file=markdown_file,
                         part=part, encoding=encoding, progress=progress.update)
     finally:

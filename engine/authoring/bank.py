@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from engine.authoring.loader import CompiledExercise, SourceMap, load_exercise, read_yaml
+from engine.authoring.slots import SlotPool, resolve_slots
 from engine.authoring.sources import BANK_LIMIT, FILES_LIMIT, check_file, megabytes, read_file
 from engine.authoring.spec import BankInfo
 from engine.errors import TemplateError, UsageError, validation_problems
@@ -31,16 +32,45 @@ class Bank:
     exercises: list[CompiledExercise]
     hash: str
     notices: list[str] = field(default_factory=list)
+    slots: list[SlotPool] = field(default_factory=list)
 
-    def select(self, ids: list[str]) -> list[CompiledExercise]:
-        """The exercises with the given ids, in the given order; all of them when ids is empty."""
-        if not ids:
+    def select(self, ids: list[str], topics: list[str] | None = None,
+               tags: list[str] | None = None) -> list[CompiledExercise]:
+        """The exercises named by `ids` (in their order), then those of the bank (in its order) whose
+        topic is one of `topics` and that carry one of `tags` (each filter only when given); all of
+        them when nothing is given.
+
+        Raises:
+            UsageError: an unknown id, topic or tag.
+        """
+        topics, tags = topics or [], tags or []
+        if not (ids or topics or tags):
             return list(self.exercises)
         by_id = {ex.id: ex for ex in self.exercises}
         unknown = [i for i in ids if i not in by_id]
         if unknown:
             raise UsageError(f"unknown exercise {unknown[0]!r} (known: {', '.join(sorted(by_id))})")
-        return [by_id[i] for i in dict.fromkeys(ids)]
+        _known("topic", topics, {ex.spec.topic for ex in self.exercises})
+        _known("tag", tags, {tag for ex in self.exercises for tag in ex.spec.tags})
+        chosen = [by_id[i] for i in dict.fromkeys(ids)]
+        if topics or tags:
+            chosen += [ex for ex in self.exercises if ex.id not in ids
+                       and (not topics or ex.spec.topic in topics) and (not tags or set(ex.spec.tags) & set(tags))]
+        if not chosen:
+            raise UsageError(f"no exercise has {_filters(topics, tags)}")
+        return chosen
+
+
+def _known(what: str, asked: list[str], known: set[str]) -> None:
+    for name in asked:
+        if name not in known:
+            raise UsageError(f"unknown {what} {name!r} (known: {', '.join(sorted(known)) or 'none'})")
+
+
+def _filters(topics: list[str], tags: list[str]) -> str:
+    parts = [f"topic {' or '.join(map(repr, topics))}" if topics else "",
+             f"tag {' or '.join(map(repr, tags))}" if tags else ""]
+    return " and ".join(p for p in parts if p)
 
 
 @dataclass
@@ -49,9 +79,10 @@ class ReadBank:
 
     info: BankInfo
     entries: list[tuple[str, CompiledExercise | TemplateError]]
-    problems: list[TemplateError]  # bank.yaml, its order, folders that cannot be read
+    problems: list[TemplateError]  # bank.yaml, its order and slots, folders that cannot be read
     notices: list[str]
     hash: str
+    slots: list[SlotPool] = field(default_factory=list)
 
     def failures(self) -> list[TemplateError]:
         return [*self.problems, *(e for _, e in self.entries if isinstance(e, TemplateError))]
@@ -175,9 +206,13 @@ def read_bank(paths: list[Path] | None = None) -> ReadBank:
             info, lines = _bank_info(path, source, outcome, problems, info, notices)
     _check_ids(entries)
     # Files picked out of a bank leave the rest of its `order` out: only a whole folder is held to it.
+    # Slots too: files picked out of a bank are sheets of those files, whatever its slots.
+    slots: list[SlotPool] = []
     if lines is not None and info_file is not None and any(info_file == p / BANK_FILE for p in paths):
         _check_order(info, display_path(info_file), lines, entries, problems)
-    return ReadBank(info=info, entries=entries, problems=problems, notices=notices, hash=content_hash(contents))
+        slots = resolve_slots(info, display_path(info_file), lines, entries, problems)
+    return ReadBank(info=info, entries=entries, problems=problems, notices=notices, hash=content_hash(contents),
+                    slots=slots)
 
 
 def _default_info(paths: list[Path], folder: Path, info_file: Path | None) -> tuple[BankInfo, list[str]]:
@@ -246,4 +281,4 @@ def load_bank(paths: list[Path] | None = None) -> Bank:
     failures = read.failures()
     if failures:
         raise TemplateError.of([problem for error in failures for problem in error.problems])
-    return Bank(info=read.info, exercises=read.exercises(), hash=read.hash, notices=read.notices)
+    return Bank(info=read.info, exercises=read.exercises(), hash=read.hash, notices=read.notices, slots=read.slots)

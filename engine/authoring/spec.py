@@ -349,6 +349,25 @@ Exercise = Annotated[
 ]
 
 
+class Slot(Strict):
+    """One place on every sheet: each sheet draws one exercise of its pool (ids, a topic or a tag)."""
+
+    title: str | None = Field(None, min_length=1, description="Names the slot in messages and in the Moodle export.")
+    exercises: list[Annotated[str, Field(pattern=ID_PATTERN)]] | None = Field(
+        None, min_length=1, description="The pool: these exercise ids.")
+    topic: str | None = Field(None, min_length=1, description="The pool: every exercise of this topic.")
+    tag: str | None = Field(None, min_length=1, description="The pool: every exercise carrying this tag.")
+
+    @model_validator(mode="after")
+    def _one_pool(self) -> Slot:
+        given = [name for name in ("exercises", "topic", "tag") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of exercises, topic or tag (got {', '.join(given) or 'none'})")
+        if self.exercises is not None and len(set(self.exercises)) != len(self.exercises):
+            raise ValueError("exercises: an id is listed twice")
+        return self
+
+
 class BankInfo(Strict):
     """`bank.yaml` in a bank folder."""
 
@@ -358,4 +377,9 @@ class BankInfo(Strict):
     order: list[str] = Field(
         default_factory=_empty_list,
         description="Exercise ids in the order worksheets show them; unlisted ones follow by file name.",
+    )
+    slots: list[Slot] = Field(
+        default_factory=_empty_list,
+        description="The sheet as a list of slots, each drawing one exercise per sheet from its pool; "
+        "without slots a sheet holds every selected exercise.",
     )

@@ -70,13 +70,14 @@ def escape(text: str, *, name: bool = False) -> str:
     return text.translate(_ESCAPED)
 
 
-def category_line(bank_title: str, exercise_title: str) -> str:
+def category_line(bank_title: str, exercise_title: str, slot_title: str | None = None) -> str:
     """``$CATEGORY: $course$/top/<bank>/<exercise>``, the Moodle XML export's path.
 
     Moodle reads `\\\\` there as one backslash and no other escape, so a joining backslash is
     doubled; gift-pegjs reads the line as it is.
     """
-    return "$CATEGORY: " + _JOINED_BACKSLASH.sub(r"\\\\", category_path(bank_title, exercise_title))
+    path = category_path(bank_title, exercise_title, slot_title)
+    return "$CATEGORY: " + _JOINED_BACKSLASH.sub(r"\\\\", path)
 
 
 def _comment_token(key: str, value: str) -> str:
@@ -155,8 +156,10 @@ class GiftWriter:
                 stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
                 for _ in header.exercises
             ]
+            position = {summary.id: k for k, summary in enumerate(header.exercises)}
             for copy in copies:
-                for k, variant in enumerate(copy.variants):
+                for variant in copy.variants:
+                    k = position[variant.exercise]  # with slots, item k of a sheet is not exercise k
                     firsts[k] = firsts[k] or variant
                     if plotted[k] or shows_plots(variant):
                         plotted[k] = True
@@ -170,12 +173,13 @@ class GiftWriter:
                 f"seed {header.seed}, {header.count} variant(s) per exercise, one category per exercise"
             ) + "\n// Moodle: Question bank → Import → GIFT format. Texts are HTML, math \\(..\\) for MathJax.\n")
             titles = category_titles(header.exercises)
+            slots = {e: slot.title for slot in header.slots for e in slot.exercises}
             for summary, first, spool, keep in zip(header.exercises, firsts, spools, kept, strict=True):
                 if not keep:
                     out.write("\n" + single_line(f"// exercise {summary.id} left out: its text shows a plot, which GIFT "
                                           "cannot carry (export it with --format moodle)") + "\n")
                     continue
-                out.write(f"\n{_exercise_comment(summary, first)}\n{category_line(header.bank.title, titles[summary.id])}\n")
+                out.write(f"\n{_exercise_comment(summary, first)}\n{category_line(header.bank.title, titles[summary.id], slots.get(summary.id))}\n")
                 spool.seek(0)
                 shutil.copyfileobj(spool, out)
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from engine.authoring.bank import Bank
+from engine.authoring.bank import BANK_FILE, Bank
 from engine.authoring.loader import CompiledExercise
 from engine.authoring.params import POOL_PICK, parse_value
+from engine.authoring.slots import SlotPool
 from engine.errors import TemplateError, UsageError
-from engine.generation.quiz import BankRef, Copy, ExerciseSummary, QuizHeader, Variant
+from engine.generation.giveaways import giveaway_pairs
+from engine.generation.quiz import BankRef, Copy, ExerciseSummary, QuizHeader, SlotSummary, Variant
 from engine.generation.sampling import Plan, pin_text
+from engine.generation.slots import assign
 from engine.generation.variants import VariantMaker
 from engine.language.values import ExprError, Value
 
@@ -82,72 +86,156 @@ def generate(
     params: Mapping[str, str] | None = None,
     unique: bool = False,
     copies: tuple[int, int] | None = None,
+    topics: list[str] | None = None,
+    tags: list[str] | None = None,
 ) -> Generated:
     """The one public call of generation: every writer, and grading, gets its copies from here.
 
     `copies=(A, B)` yields copies A..B only (1-based, inclusive, as the sheet ids number them),
     the same copies the full run yields there. Repeats (more variants asked than exist) are
-    notices, or errors if `unique`.
+    notices, or errors if `unique`. `exercise_ids`, `topics` and `tags` select as `Bank.select`
+    does; with the bank's slots, they narrow the slots' pools.
     """
     if not 0 <= seed <= MAX_SEED:
         raise UsageError(f"seed must be between 0 and {MAX_SEED} (got {seed})")
     if count < 1:
         raise UsageError(f"count must be at least 1 (got {count})")
     first, last = check_copies(copies, count)
-    exercises = bank.select(exercise_ids or [])
+    selected = bank.select(exercise_ids or [], topics, tags)
+    pools = _pools(bank, selected, exercise_ids or [])
+    exercises = selected if pools is None else _in_pools(selected, pools)
     pins = parse_pins(params or {}, exercises)
     makers = [VariantMaker(ex, seed, pins) for ex in exercises]
-    summaries, notices = [], []
+    samples = [_first(ex, seed, pins) for ex in exercises]
+    drawn = {ex.id: {d.name for d in ex.space.drawn} for ex in exercises}
+    pairs = giveaway_pairs([[variant for _, variant in samples]], drawn)
+    notices: list[str] = []
+    if pools is None:
+        assignment = None
+        uses = dict.fromkeys((ex.id for ex in exercises), count)
+        notices += [f"{g.shows} shows the answer to {g.answer_of} ({g.example}), and every sheet holds both: "
+                    f"leave one out (--exercise), or put both in one slot of {BANK_FILE}" for g in pairs]
+    else:
+        avoid = {frozenset((g.shows, g.answer_of)) for g in pairs}
+        assignment = list(assign(seed, [p.ids for p in pools], avoid, count))
+        uses = Counter(e for sheet in assignment for e in sheet)
+    summaries = []
     for ex, maker in zip(exercises, makers, strict=True):
-        distinct = maker.distinct_count(wanted=count)
-        repeats = distinct is not None and distinct < count
+        wanted = uses.get(ex.id, 0)
+        distinct = maker.distinct_count(wanted=wanted)
+        repeats = distinct is not None and distinct < wanted
         if repeats:
             notices.append(f"{ex.id}: {distinct} distinct variant{'s' if distinct != 1 else ''}, "
-                           f"{count} asked: variants repeat")
+                           f"{wanted} asked: variants repeat")
         summaries.append(ExerciseSummary(id=ex.id, title=ex.spec.title, kind=ex.kind, topic=ex.spec.topic,
                                          source=ex.path.name, distinct_variants=distinct, repeats=repeats))
-    if unique and notices:
-        raise UsageError("--unique: not enough distinct variants: " + "; ".join(notices))
+    if unique and any(": variants repeat" in n for n in notices):
+        raise UsageError("--unique: not enough distinct variants: " + "; ".join(n for n in notices if n.endswith("repeat")))
     header = QuizHeader(
         seed=seed, count=count, pinned={k: str(v) for k, v in sorted((params or {}).items())},
         bank=BankRef(title=bank.info.title, code=bank.info.code, hash=bank.hash), exercises=summaries,
+        slots=[SlotSummary(title=p.title, exercises=list(p.ids)) for p in pools or []],
     )
-    stream = _copies(header, makers, first - 1, last)
+    reuse = _reuse(header, samples)
+    if assignment is None:
+        stream = _copies(header, makers, reuse, first - 1, last)
+    else:
+        stream = _slot_copies(header, dict(zip((ex.id for ex in exercises), makers, strict=True)), reuse,
+                              assignment, first - 1, last)
     # The first copy is made now: what stops it (a pin no draw can satisfy, a broken template) is
     # an error before any output is written, not in the middle of it.
     head = next(stream)
     return Generated(header=header, notices=notices, copies=itertools.chain([head], stream))
 
 
-def _copies(header: QuizHeader, makers: list[VariantMaker], start: int, stop: int) -> Iterator[Copy]:
+def _pools(bank: Bank, selected: list[CompiledExercise], named: list[str]) -> list[SlotPool] | None:
+    """The bank's slots narrowed to the selected exercises (empty ones left out); None without slots.
+
+    Raises:
+        UsageError: an exercise named with --exercise that is in no slot, or no slot left.
+    """
+    if not bank.slots:
+        return None
+    in_slots = {e for pool in bank.slots for e in pool.ids}
+    outside = [e for e in named if e not in in_slots]
+    if outside:
+        raise UsageError(f"exercise {outside[0]!r} is in no slot of the bank's {BANK_FILE}, so no sheet holds it")
+    chosen = {ex.id for ex in selected}
+    pools = [SlotPool(pool.title, tuple(e for e in pool.ids if e in chosen)) for pool in bank.slots]
+    pools = [pool for pool in pools if pool.ids]
+    if not pools:
+        raise UsageError(f"no selected exercise is in a slot of the bank's {BANK_FILE}")
+    return pools
+
+
+def _in_pools(selected: list[CompiledExercise], pools: list[SlotPool]) -> list[CompiledExercise]:
+    """The exercises of the pools, slot by slot."""
+    by_id = {ex.id: ex for ex in selected}
+    return [by_id[e] for pool in pools for e in pool.ids]
+
+
+Reuse = dict[object, Variant] | None
+
+
+def _first(ex: CompiledExercise, seed: int, pins: Mapping[str, Value]) -> tuple[Plan, Variant]:
+    """Variant 0 of an exercise and its plan, from a sampler of its own (the quiz's start the same)."""
+    maker = VariantMaker(ex, seed, pins)
+    plan = next(maker.plans(1))
+    return plan, _materialize(maker, plan)
+
+
+def _reuse(header: QuizHeader, samples: list[tuple[Plan, Variant]]) -> list[Reuse]:
+    """Per exercise, the variants already made by their content (its first one, made to look for
+    give-aways, among them), when it has few enough distinct variants to keep them all."""
+    made: list[Reuse] = []
+    for summary, (plan, sample) in zip(header.exercises, samples, strict=True):
+        small = summary.distinct_variants is not None and summary.distinct_variants <= REUSE_LIMIT
+        made.append({(plan.values, plan.order): sample} if small else None)
+    return made
+
+
+def _variant(maker: VariantMaker, plan: Plan, reuse: Reuse) -> Variant:
+    """The variant of `plan`, made once per distinct content when `reuse` keeps them."""
+    if reuse is None:
+        return _materialize(maker, plan)
+    # A variant's content depends on its draw and option order only, not on its index.
+    key = (plan.values, plan.order)
+    variant = reuse.get(key)
+    if variant is None:
+        variant = reuse[key] = _materialize(maker, plan)
+    elif variant.index != plan.index:
+        variant = variant.model_copy(update={"id": maker.variant_id(plan.index), "index": plan.index, "seed": plan.seed})
+    return variant
+
+
+def _copies(header: QuizHeader, makers: list[VariantMaker], made: list[Reuse], start: int, stop: int) -> Iterator[Copy]:
     """Copies start..stop-1 (0-based); copy i holds variant i of every exercise.
 
     Variant i must differ from the variants before it, so the plans of 0..start-1 are drawn
     too (drawing is cheap), but only the copies asked for are made.
     """
     streams = [maker.plans(stop) for maker in makers]
-    made: list[dict[object, Variant] | None] = [
-        {} if s.distinct_variants is not None and s.distinct_variants <= REUSE_LIMIT else None
-        for s in header.exercises
-    ]
     for index in range(stop):
         plans = [next(stream) for stream in streams]
         if index < start:
             continue
-        variants = []
-        for maker, plan, reuse in zip(makers, plans, made, strict=True):
-            if reuse is None:
-                variants.append(_materialize(maker, plan))
-                continue
-            # A variant's content depends on its draw and option order only, not on its index.
-            key = (plan.values, plan.order)
-            variant = reuse.get(key)
-            if variant is None:
-                variant = reuse[key] = _materialize(maker, plan)
-            elif variant.index != index:
-                variant = variant.model_copy(
-                    update={"id": maker.variant_id(index), "index": index, "seed": plan.seed})
-            variants.append(variant)
+        variants = [_variant(maker, plan, reuse) for maker, plan, reuse in zip(makers, plans, made, strict=True)]
+        yield Copy(index=index, sheet=sheet_id(header, index), variants=variants)
+
+
+def _slot_copies(header: QuizHeader, makers: dict[str, VariantMaker], made: list[Reuse],
+                 assignment: list[tuple[str, ...]], start: int, stop: int) -> Iterator[Copy]:
+    """Copies start..stop-1 of a bank with slots: copy i holds, for each slot, the exercise the
+    assignment gives it, and an exercise's k-th appearance is its variant k (so its variants stay
+    distinct over the sheets that hold it)."""
+    needed = Counter(e for sheet in assignment[:stop] for e in sheet)
+    streams = {e: makers[e].plans(n) for e, n in needed.items()}
+    reuse = dict(zip(makers, made, strict=True))
+    for index in range(stop):
+        plans = [(e, next(streams[e])) for e in assignment[index]]
+        if index < start:
+            continue
+        variants = [_variant(makers[e], plan, reuse[e]) for e, plan in plans]
         yield Copy(index=index, sheet=sheet_id(header, index), variants=variants)
 
 

@@ -170,6 +170,13 @@ class ExerciseSummary(Frozen):
     repeats: bool = Field(description="True when the quiz asked for more variants than exist.")
 
 
+class SlotSummary(Frozen):
+    """A slot of the bank: each sheet holds one exercise of its pool, in this place."""
+
+    title: str
+    exercises: list[str] = Field(description="The pool: ids of the exercises it may give a sheet.")
+
+
 class BankRef(Frozen):
     title: str
     code: str
@@ -193,7 +200,10 @@ class QuizHeader(Frozen):
     count: int = Field(ge=1)
     pinned: dict[str, str] = Field(default_factory=dict)
     bank: BankRef
-    exercises: list[ExerciseSummary]
+    exercises: list[ExerciseSummary] = Field(description="Every exercise a sheet may hold.")
+    # Left out without slots: such a quiz is exported as it was before slots existed.
+    slots: list[SlotSummary] = Field(default_factory=list, exclude_if=lambda slots: not slots,
+                                     description="With slots, sheet item k is one exercise of slot k's pool.")
 
 
 class Quiz(QuizHeader):

@@ -88,8 +88,8 @@ class Key:
 
     @property
     def question_count(self) -> int:
-        """Questions per sheet: copy i holds one variant of every exercise."""
-        return len(self.info.exercises)
+        """Questions per sheet: one per exercise, or one per slot when the bank has slots."""
+        return max((len(sheet.items) for sheet in self.sheets.values()), default=len(self.info.exercises))
 
     @property
     def code(self) -> str:
@@ -238,6 +238,8 @@ def regenerate_key(
     exercise_ids: list[str] | None = None,
     params: Mapping[str, str] | None = None,
     progress: Tick | None = None,
+    topics: list[str] | None = None,
+    tags: list[str] | None = None,
 ) -> Key:
     """The key rebuilt from bank + seed; the seed comes from the sheet ids when not given.
 
@@ -266,7 +268,7 @@ def regenerate_key(
     wanted = {number for number in numbers if number <= limit}
     last = max(wanted, default=1)
     generated = generate(bank, seed=seed, count=count or last, exercise_ids=exercise_ids, params=params,
-                         copies=(1, last))
+                         copies=(1, last), topics=topics, tags=tags)
 
     def kept() -> Iterator[Copy]:
         for copy in generated.copies:

@@ -17,8 +17,7 @@ from engine.export.moodle.figures import Embedder, shows_plots
 from engine.export.moodle.questions import QuestionBuilder, formula_mode
 from engine.export.moodle.render import QUESTION_TEMPLATE, QuestionRenderer, question_values
 from engine.export.moodle.xml import (
-    category_path,
-    category_titles,
+    category_paths,
     cdata,
     text,
     text_str,
@@ -170,8 +169,10 @@ class MoodleWriter:
                 for _ in exercises
             ]
             pending: list[list[str]] = [[] for _ in exercises]
+            position = {summary.id: k for k, summary in enumerate(header.exercises)}
             for copy in copies:
-                for k, variant in enumerate(copy.variants):
+                for variant in copy.variants:
+                    k = position[variant.exercise]  # with slots, item k of a sheet is not exercise k
                     if firsts[k] is None:
                         firsts[k] = variant
                     pending[k].append(exercises[k].xml(variant))
@@ -182,9 +183,9 @@ class MoodleWriter:
                 spool.write("".join(questions))
             out = sink.open()
             _write_start(env, header, out)
-            titles = category_titles(header.exercises)
+            paths = category_paths(header)
             for summary, first, spool in zip(header.exercises, firsts, spools, strict=True):
-                _write_category(env, builder, header, summary, titles[summary.id], first, out)
+                _write_category(env, builder, header, summary, paths[summary.id], first, out)
                 _append(spool, out)
         out.write("\n</quiz>\n")
 
@@ -210,7 +211,7 @@ def _write_start(env: jinja2.Environment, header: QuizHeader, out: IO[str]) -> N
 
 
 def _write_category(env: jinja2.Environment, builder: QuestionBuilder, header: QuizHeader,
-                    summary: ExerciseSummary, title: str, first: Variant | None, out: IO[str]) -> None:
+                    summary: ExerciseSummary, path: str, first: Variant | None, out: IO[str]) -> None:
     mapping, limitation = mapping_text(summary, first)
     info = one_line(env.get_template("moodle/category_info.html.j2").render(
         s=summary,
@@ -221,5 +222,5 @@ def _write_category(env: jinja2.Environment, builder: QuestionBuilder, header: Q
     ))
     out.write(env.get_template("moodle/category.xml.j2").render(
         cdata=cdata, text=text, comment=xml_comment(summary.id),
-        c={"path": category_path(header.bank.title, title), "info": info},
+        c={"path": path, "info": info},
     ))

@@ -9,7 +9,7 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from markupsafe import Markup
 
 from engine.errors import QuizwrightError
-from engine.generation.quiz import ExerciseSummary
+from engine.generation.quiz import ExerciseSummary, QuizHeader
 
 MAX_CATEGORY_NAME = 255
 
@@ -137,5 +137,15 @@ def category_titles(exercises: Iterable[ExerciseSummary]) -> dict[str, str]:
     }
 
 
-def category_path(bank_title: str, exercise_title: str) -> str:
-    return f"$course$/top/{category_segment(bank_title)}/{category_segment(exercise_title)}"
+def category_path(bank_title: str, exercise_title: str, slot_title: str | None = None) -> str:
+    """`$course$/top/<bank>/<exercise>`; with slots `$course$/top/<bank>/<slot>/<exercise>`, so that a
+    "random question" from the slot's category (with its subcategories) draws from its pool."""
+    slot = f"{category_segment(slot_title)}/" if slot_title else ""
+    return f"$course$/top/{category_segment(bank_title)}/{slot}{category_segment(exercise_title)}"
+
+
+def category_paths(header: QuizHeader) -> dict[str, str]:
+    """The category path of each exercise of the quiz, by id."""
+    titles = category_titles(header.exercises)
+    slots = {e: slot.title for slot in header.slots for e in slot.exercises}
+    return {s.id: category_path(header.bank.title, titles[s.id], slots.get(s.id)) for s in header.exercises}

@@ -89,12 +89,14 @@ class QtiWriter:
                 stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
                 for _ in header.exercises
             ]
+            position = {summary.id: k for k, summary in enumerate(header.exercises)}
             for copy in copies:
                 sheets[0] = sheets[0] or copy.sheet
                 sheets[1] = copy.sheet
                 numbers[0] = numbers[0] or copy.index + 1
                 numbers[1] = copy.index + 1
-                for k, variant in enumerate(copy.variants):
+                for variant in copy.variants:
+                    k = position[variant.exercise]  # with slots, item k of a sheet is not exercise k
                     points[k] = variant.points
                     spools[k].write(item_template.render(item=builder.build(variant)))
                     _draw(variant, drawings, images)
