@@ -14,14 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
-from typing import Any
 
+from engine.generation.exprtree import (
+    Expr,
+    constant,
+    equal,
+    names,
+    parse_printed,
+    rounds_to,
+    signature,
+)
 from engine.generation.quiz import Variant
 from engine.generation.texmath import Shown, read_expression, read_math
 
 TRIVIAL = 2  # integer answers up to this size are shown by every text
-_POINTS = (3.1415926, 7.3890561, 1.6487213, 11.313708, 2.7182818, 5.0990195)
 
 
 @dataclass(frozen=True)
@@ -35,55 +43,41 @@ class GiveAway:
 
 @dataclass(frozen=True)
 class _Target:
-    expr: Any
+    expr: Expr
     text: str
     is_value: bool
 
 
-@lru_cache(maxsize=4096)
-def _sympy_of(text: str) -> Any:
-    """An exact value or expression our printer wrote (trusted: never a student's text)."""
-    import sympy
-
-    names = {name: sympy.Symbol(name, positive=True) for name in _identifiers(text)}
-    try:
-        return sympy.sympify(text, locals=names)
-    except (sympy.SympifyError, SyntaxError, TypeError, ValueError):
-        return None
-
-
-def _identifiers(text: str) -> set[str]:
-    import re
-
-    return {name for name in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)
-            if name not in ("sqrt", "exp", "log", "pi", "E", "I", "Rational", "Integer")}
+_printed = lru_cache(maxsize=4096)(parse_printed)
 
 
 def answer_target(variant: Variant) -> _Target | None:
     """What would give `variant` away: its formula, its numeric or integer value, or the value or
     formula of its correct option (an option that is text alone has none)."""
     answer = variant.answer
+    expr: Expr | None
     if answer.type == "formula":
-        expr, text = _sympy_of(answer.expr), answer.expr
+        expr, text = _printed(answer.expr), answer.expr
     elif answer.type == "numeric":
-        expr, text = _sympy_of(answer.exact), answer.display
+        expr, text = _printed(answer.exact), answer.display
     elif answer.type == "integer":
-        if abs(answer.value) <= TRIVIAL:
-            return None
-        expr, text = _sympy_of(str(answer.value)), str(answer.value)
+        expr, text = ("n", Fraction(answer.value)), str(answer.value)
     elif answer.type == "option":
         correct = next(o for o in variant.options if o.correct)
         expr, text = _option_expr(correct.value, correct.text), correct.text
     else:
         return None
-    if expr is None or (expr.is_Integer and abs(int(expr)) <= TRIVIAL):
+    if expr is None:
         return None
-    return _Target(expr, text, not expr.free_symbols)
+    value = constant(expr)
+    if value is not None and value.denominator == 1 and abs(value) <= TRIVIAL:
+        return None
+    return _Target(expr, text, not names(expr))
 
 
-def _option_expr(value: str | None, text: str) -> Any:
+def _option_expr(value: str | None, text: str) -> Expr | None:
     if value is not None:
-        return _sympy_of(value)
+        return _printed(value)
     body = text.strip()
     if body.startswith("$") and body.endswith("$") and body.count("$") == 2:
         shown = read_expression(body[1:-1])
@@ -97,37 +91,26 @@ def shown_by(variant: Variant, drawn: Collection[str] = ()) -> list[Shown]:
     for option in variant.options:
         shown.extend(read_math(option.text))
         if option.value is not None:
-            expr = _sympy_of(option.value)
+            expr = _printed(option.value)
             if expr is not None:
                 shown.append(Shown(expr, option.value))
-    data = {_sympy_of(variant.params[name]) for name in drawn if name in variant.params}
-    return [s for s in shown if s.expr.free_symbols or s.expr not in data]
-
-
-def _signature(expr: Any) -> tuple[frozenset[str], float] | None:
-    """Free symbols and a value at fixed points: equal expressions have equal signatures."""
-    names = sorted(s.name for s in expr.free_symbols)
-    try:
-        value = complex(expr.subs({s: _POINTS[names.index(s.name) % len(_POINTS)] for s in expr.free_symbols}))
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    if value.imag or value.real != value.real:
-        return None
-    return frozenset(names), round(value.real, 9)
+    data = {constant(e) for e in (_printed(variant.params[n]) for n in drawn if n in variant.params) if e}
+    data.discard(None)
+    return [s for s in shown if names(s.expr) or constant(s.expr) not in data]
 
 
 def _equal(shown: Shown, target: _Target) -> bool:
-    import sympy
-
-    if target.expr.is_Integer and shown.text.strip().lstrip("-").isdigit():
+    value = constant(target.expr)
+    if value is not None and value.denominator == 1 and shown.text.strip().lstrip("-").isdigit():
         return False  # a bare whole number: see the module's docstring
-    if target.is_value and shown.places is not None and not shown.expr.free_symbols:
-        scale = sympy.Integer(10) ** shown.places
-        if shown.places >= 2 and sympy.floor(target.expr * scale + sympy.Rational(1, 2)) == shown.expr * scale:
-            return True  # a key's rounding of the answer
-    if _signature(shown.expr) != _signature(target.expr):
-        return False
-    return bool(sympy.simplify(shown.expr - target.expr) == 0)
+    if target.is_value and shown.places is not None and shown.places >= 2 and not names(shown.expr):
+        scale = 10**shown.places
+        approximate = signature(target.expr)
+        exact = constant(shown.expr)
+        if approximate is not None and exact is not None and abs(approximate[1] - float(exact)) < 1 / scale:
+            if rounds_to(target.expr, exact, scale):
+                return True  # a key's rounding of the answer
+    return equal(shown.expr, target.expr)
 
 
 def _quoted(text: str) -> str:
@@ -167,9 +150,9 @@ def sheet_giveaways(sheet: Sequence[Variant], drawn: Mapping[str, Collection[str
     rounded: list[tuple[Variant, Shown]] = []
     for variant in sheet:
         for shown in shown_by(variant, drawn.get(variant.exercise, ())):
-            signature = _signature(shown.expr)
-            if signature is not None:
-                by_signature.setdefault(signature, []).append((variant, shown))
+            key = signature(shown.expr)
+            if key is not None:
+                by_signature.setdefault(key, []).append((variant, shown))
             if shown.places is not None and shown.places >= 2:
                 rounded.append((variant, shown))
     found: dict[tuple[str, str], GiveAway] = {}
@@ -177,8 +160,8 @@ def sheet_giveaways(sheet: Sequence[Variant], drawn: Mapping[str, Collection[str
         target = answer_target(b)
         if target is None:
             continue
-        signature = _signature(target.expr)
-        candidates = [*(by_signature.get(signature, []) if signature else []), *(rounded if target.is_value else [])]
+        key = signature(target.expr)
+        candidates = [*(by_signature.get(key, []) if key else []), *(rounded if target.is_value else [])]
         for a, shown in candidates:
             pair = (a.exercise, b.exercise)
             if a.exercise != b.exercise and pair not in found and _equal(shown, target):

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
-from typing import Any
+
+from engine.generation.exprtree import Expr, constant
 
 MAX_TEXT = 50_000  # characters of a text that are read
 MAX_SEGMENT = 600  # a longer $...$ is not read
@@ -39,10 +41,10 @@ class _Unreadable(Exception):
 
 @dataclass(frozen=True)
 class Shown:
-    """A value or expression a text shows (a SymPy expression), and the text that shows it;
+    """A value or expression a text shows (an `exprtree` tree), and the text that shows it;
     `places` is the number of decimal places of a bare decimal such as 0.1768."""
 
-    expr: Any
+    expr: Expr
     text: str
     places: int | None = None
 
@@ -98,9 +100,7 @@ def _parts(tokens: list[str]) -> list[list[str]]:
 
 
 def _numbers(part: list[str]) -> list[Shown]:
-    import sympy
-
-    return [Shown(sympy.Rational(token), token, _places(token)) for token in part if _DECIMAL.fullmatch(token)]
+    return [Shown(("n", Fraction(token)), token, _places(token)) for token in part if _DECIMAL.fullmatch(token)]
 
 
 def _places(token: str) -> int | None:
@@ -111,16 +111,12 @@ def read_part(part: list[str]) -> Shown | None:
     """One part's expression, or None."""
     if not part or len(part) > MAX_TOKENS:
         return None
-    import sympy
-
     try:
         reader = _Reader(part)
         expr = reader.expression(0)
         if reader.at < len(part):
             return None
     except (_Unreadable, ArithmeticError, ValueError, TypeError, RecursionError):
-        return None
-    if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         return None
     text = "".join(t + (" " if t[0] == "\\" and t[1:].isalpha() and nxt[:1].isalpha() else "")
                    for t, nxt in zip(part, [*part[1:], ""], strict=True))
@@ -131,9 +127,6 @@ class _Reader:
     """Recursive descent over one part's tokens, building a SymPy expression."""
 
     def __init__(self, tokens: list[str]) -> None:
-        import sympy
-
-        self.sympy = sympy
         self.tokens = tokens
         self.at = 0
 
@@ -147,28 +140,28 @@ class _Reader:
         self.at += 1
         return token
 
-    def expression(self, depth: int) -> Any:
+    def expression(self, depth: int) -> Expr:
         if depth > MAX_DEPTH:
             raise _Unreadable
         value = self.term(depth)
         while self.peek() in ("+", "-"):
             sign = self.take()
             right = self.term(depth)
-            value = value + right if sign == "+" else value - right
+            value = ("+", value, right if sign == "+" else ("-", right))
         return value
 
-    def term(self, depth: int) -> Any:
+    def term(self, depth: int) -> Expr:
         value = self.signed(depth)
         while True:
             token = self.peek()
             if token in _TIMES:
                 self.take()
-                value = value * self.signed(depth)
+                value = ("*", value, self.signed(depth))
             elif token == "/":
                 self.take()
-                value = value / self.signed(depth)
+                value = ("/", value, self.signed(depth))
             elif token is not None and self.starts_atom(token):
-                value = value * self.power(depth)  # implicit product: 2n, 2\sqrt{x}
+                value = ("*", value, self.power(depth))  # implicit product: 2n, 2\sqrt{x}
             else:
                 return value
 
@@ -176,43 +169,42 @@ class _Reader:
         return (token[0].isalnum() or token in ("(", "{", "\\sqrt") or token in _FRACTIONS
                 or token.lstrip("\\") in _GREEK)
 
-    def signed(self, depth: int) -> Any:
+    def signed(self, depth: int) -> Expr:
         if self.peek() in ("-", "+"):
             sign = self.take()
             value = self.signed(depth + 1)
-            return -value if sign == "-" else value
+            return ("-", value) if sign == "-" else value
         return self.power(depth)
 
-    def power(self, depth: int) -> Any:
+    def power(self, depth: int) -> Expr:
         base = self.atom(depth + 1)
         if self.peek() == "^":
             self.take()
-            exponent = self.script(depth + 1)
-            if not (exponent.is_Rational and abs(exponent.p) <= MAX_EXPONENT and exponent.q <= MAX_EXPONENT):
+            exponent = constant(self.script(depth + 1))
+            if exponent is None or abs(exponent.numerator) > MAX_EXPONENT or exponent.denominator > MAX_EXPONENT:
                 raise _Unreadable
-            return base**exponent
+            return ("^", base, exponent)
         return base
 
-    def script(self, depth: int) -> Any:
+    def script(self, depth: int) -> Expr:
         """A superscript: a braced expression or a single token."""
         if self.peek() == "{":
             return self.group(depth)
         token = self.take()
         if token.isdigit() and len(token) == 1:
-            return self.sympy.Integer(token)
+            return ("n", Fraction(token))
         raise _Unreadable
 
-    def group(self, depth: int) -> Any:
+    def group(self, depth: int) -> Expr:
         self.take("{")
         value = self.expression(depth + 1)
         self.take("}")
         return value
 
-    def atom(self, depth: int) -> Any:
+    def atom(self, depth: int) -> Expr:
         token = self.take()
-        sympy = self.sympy
         if token[0].isdigit() or token[0] == ".":
-            return sympy.Rational(token)
+            return ("n", Fraction(token))
         if token == "(":
             value = self.expression(depth + 1)
             self.take(")")
@@ -222,7 +214,7 @@ class _Reader:
             return self.group(depth)
         if token in _FRACTIONS:
             top = self.group(depth)
-            return top / self.group(depth)
+            return ("/", top, self.group(depth))
         if token == "\\sqrt":
             index = 2
             if self.peek() == "[":
@@ -231,9 +223,9 @@ class _Reader:
                 self.take("]")
                 if not 2 <= index <= MAX_EXPONENT:
                     raise _Unreadable
-            return sympy.root(self.group(depth), index)
+            return ("^", self.group(depth), Fraction(1, index))
         if token.isalpha() and len(token) == 1 or token.lstrip("\\") in _GREEK:
-            return sympy.Symbol(token.lstrip("\\") + self.subscript(), positive=True)
+            return ("s", token.lstrip("\\") + self.subscript())
         raise _Unreadable
 
     def subscript(self) -> str:
