@@ -41,7 +41,7 @@ def resolve_slots(info: BankInfo, source: str, lines: SourceMap,
     for i, slot in enumerate(info.slots):
         def problem(message: str, field: str, slot_index: int = i) -> None:
             found.append(TemplateError(message, path=source, line=lines.line(["slots", slot_index, field]),
-                                       field=f"slots.{slot_index}.{field}"))
+                                       field=f"slots[{slot_index}].{field}"))
 
         if slot.exercises is not None:
             ids = list(slot.exercises)
