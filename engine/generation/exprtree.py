@@ -18,6 +18,7 @@ _POINTS = (3.1415926, 7.3890561, 1.6487213, 11.313708, 2.7182818, 5.0990195)
 _PRIMES = (11, 13, 17, 19, 23, 29, 31, 37)
 MAX_NODES = 400
 DIGITS = 30
+MAX_BITS = 4096
 
 
 def names(expr: Expr) -> frozenset[str]:
@@ -51,6 +52,9 @@ def _exact(expr: Expr) -> Fraction | None:
         base, exponent = _exact(expr[1]), expr[2]
         if base is None or exponent.denominator != 1 or (base == 0 and exponent < 0):
             return None
+        size = max(base.numerator.bit_length(), base.denominator.bit_length())
+        if size * abs(int(exponent)) > MAX_BITS:
+            return None  # ((9^16)^16)^16 ...: no value of a text is that large
         return base ** int(exponent)
     left, right = _exact(expr[1]), _exact(expr[2])
     if left is None or right is None:
