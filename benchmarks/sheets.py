@@ -5,7 +5,8 @@
 
 Reports: the share of identical items two sheets hold (same exercise, same stem, same options in
 the same order), and of identical key answers; sheets that hold an item together with one that
-shows its answer (when the engine has a give-away finder); each correct position's share of the
+shows its answer (when the engine has a give-away finder); with --cost, the time of the give-away
+search against generation's; each correct position's share of the
 single-answer choice and true/false items against its fair share; Moodle categories holding two
 identical questions.
 """
@@ -60,14 +61,40 @@ def positions(copies: list[Copy]) -> dict[int, tuple[float, float]]:
     return {p: (actual[p] / total, fair[p] / total) for p in sorted(fair)} if total else {}
 
 
-def giveaway_sheets(copies: list[Copy]) -> int | None:
-    """Sheets holding an item and another that shows its answer, or None without a finder."""
+def giveaway_sheets(copies: list[Copy], paths: list[Path] | None = None) -> int | None:
+    """Sheets holding an item and another that shows its answer, or None without a finder.
+
+    Each item's drawn parameters are its data, not a give-away (as `generate` and `check` judge).
+    """
     try:
-        from engine.generation import giveaways  # type: ignore[attr-defined]
+        from engine.generation import giveaways
     except ImportError:
         return None
-    shows = giveaways.shows_answer
-    return sum(any(shows(a, b) for a, b in itertools.permutations(copy.variants, 2)) for copy in copies)
+    drawn = {ex.id: {d.name for d in ex.space.drawn} for ex in api.bank(paths).exercises}
+    return sum(bool(giveaways.sheet_giveaways(copy.variants, drawn)) for copy in copies)
+
+
+def giveaway_cost(paths: list[Path] | None, seed: int, count: int) -> dict[str, float]:
+    """Seconds `generate` takes for `count` copies (made, not written), and of them, the give-away
+    search: the first variant of every exercise (reused by the copies) and the pairs among them."""
+    import time
+
+    from engine.generation import giveaways, pipeline
+
+    bank = api.bank(paths)
+    start = time.perf_counter()
+    for _ in pipeline.generate(bank, seed=seed, count=count).copies:
+        pass
+    total = time.perf_counter() - start
+    giveaways.read_math.cache_clear()  # as a fresh run finds them
+    giveaways._printed.cache_clear()
+    start = time.perf_counter()
+    samples = [pipeline._first(ex, seed, {}) for ex in bank.exercises]
+    drawn = {ex.id: {d.name for d in ex.space.drawn} for ex in bank.exercises}
+    giveaways.giveaway_pairs([[variant for _, variant in samples]], drawn)
+    search = time.perf_counter() - start
+    return {"generate_seconds": round(total, 3), "giveaway_seconds": round(search, 3),
+            "giveaway_share": round(search / total, 4) if total else 0.0}
 
 
 def moodle_duplicates(paths: list[Path] | None, seed: int, count: int) -> tuple[int, int, int]:
@@ -100,7 +127,7 @@ def measure(paths: list[Path] | None, seed: int, count: int) -> dict[str, Any]:
         "identical_items_max": max(items, default=0.0),
         "identical_items_median": statistics.median(items) if items else 0.0,
         "identical_answers_median": statistics.median(answers) if answers else 0.0,
-        "giveaway_sheets": giveaway_sheets(copies),
+        "giveaway_sheets": giveaway_sheets(copies, paths),
         "positions": {str(p): {"share": round(a, 4), "fair": round(f, 4), "off_points": round(100 * (a - f), 1)}
                       for p, (a, f) in positions(copies).items()},
         "moodle_categories_with_repeats": repeated,
@@ -115,8 +142,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--count", type=int, default=30)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--cost", type=int, nargs="*", metavar="COUNT",
+                        help="Also time the give-away search against generating COUNT copies (default: --count)")
     args = parser.parse_args()
     result = measure(args.paths or None, args.seed, args.count)
+    if args.cost is not None:
+        result["giveaway_cost"] = {str(n): giveaway_cost(args.paths or None, args.seed, n)
+                                   for n in args.cost or [args.count]}
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -130,6 +162,9 @@ def main() -> None:
         print(f"correct position {p}: {share['share']:.1%} (fair {share['fair']:.1%}, {share['off_points']:+.1f} points)")
     print(f"Moodle: {result['moodle_categories_with_repeats']} of {result['moodle_categories']} categories "
           f"hold two identical questions ({result['moodle_questions']} questions)")
+    for n, cost in result.get("giveaway_cost", {}).items():
+        print(f"give-away search: {cost['giveaway_seconds']:.3f} s of {cost['generate_seconds']:.2f} s generating "
+              f"{n} copies ({cost['giveaway_share']:.1%})")
 
 
 if __name__ == "__main__":

@@ -103,3 +103,14 @@ def test_the_reader_is_bounded_on_deep_or_long_math(tokens: list[str]) -> None:
     assert read_math("$" + "x^{" * 40 + "2" + "}" * 40 + "$") is not None
     towers = read_math("$" + "(" * 12 + "99" + ")^{16}" * 12 + "$")  # 99^(16^12) if it were computed
     assert all(signature(s.expr) is None for s in towers)
+
+
+def test_the_sheets_script_counts_give_away_sheets_and_times_the_search() -> None:
+    from tests.test_sheets_script import sheets
+
+    quiz = api.quiz(exercises=["he-variance-formula", "he-factor-two", "layer-size"], seed=7, count=2)
+    assert sheets.giveaway_sheets(quiz.copies) == 2
+    alone = api.quiz(exercises=["he-variance-formula", "layer-size"], seed=7, count=2)
+    assert sheets.giveaway_sheets(alone.copies) == 0
+    cost = sheets.giveaway_cost(None, 7, 2)
+    assert set(cost) == {"generate_seconds", "giveaway_seconds", "giveaway_share"}
