@@ -106,19 +106,10 @@ def generate(
     exercises = selected if pools is None else _in_pools(selected, pools)
     pins = parse_pins(params or {}, exercises)
     makers = [VariantMaker(ex, seed, pins) for ex in exercises]
-    samples = [_first(ex, seed, pins) for ex in exercises]
-    drawn = {ex.id: {d.name for d in ex.space.drawn} for ex in exercises}
-    pairs = giveaway_pairs([[variant for _, variant in samples]], drawn)
+    assignment, samples = _assignment(seed, count, exercises, pools, pins)
+    uses = (dict.fromkeys((ex.id for ex in exercises), count) if assignment is None
+            else Counter(e for sheet in assignment for e in sheet))
     notices: list[str] = []
-    if pools is None:
-        assignment = None
-        uses = dict.fromkeys((ex.id for ex in exercises), count)
-        notices += [f"{g.shows} shows the answer to {g.answer_of} ({g.example}), and every sheet holds both: "
-                    f"leave one out (--exercise), or put both in one slot of {BANK_FILE}" for g in pairs]
-    else:
-        avoid = {frozenset((g.shows, g.answer_of)) for g in pairs}
-        assignment = list(assign(seed, [p.ids for p in pools], avoid, count))
-        uses = Counter(e for sheet in assignment for e in sheet)
     summaries = []
     for ex, maker in zip(exercises, makers, strict=True):
         wanted = uses.get(ex.id, 0)
@@ -129,8 +120,8 @@ def generate(
                            f"{wanted} asked: variants repeat")
         summaries.append(ExerciseSummary(id=ex.id, title=ex.spec.title, kind=ex.kind, topic=ex.spec.topic,
                                          source=ex.path.name, distinct_variants=distinct, repeats=repeats))
-    if unique and any(": variants repeat" in n for n in notices):
-        raise UsageError("--unique: not enough distinct variants: " + "; ".join(n for n in notices if n.endswith("repeat")))
+    if unique and notices:
+        raise UsageError("--unique: not enough distinct variants: " + "; ".join(notices))
     header = QuizHeader(
         seed=seed, count=count, pinned={k: str(v) for k, v in sorted((params or {}).items())},
         bank=BankRef(title=bank.info.title, code=bank.info.code, hash=bank.hash), exercises=summaries,
@@ -146,6 +137,19 @@ def generate(
     # an error before any output is written, not in the middle of it.
     head = next(stream)
     return Generated(header=header, notices=notices, copies=itertools.chain([head], stream))
+
+
+def _assignment(seed: int, count: int, exercises: list[CompiledExercise], pools: list[SlotPool] | None,
+                pins: Mapping[str, Value]) -> tuple[list[tuple[str, ...]] | None, list[tuple[Plan, Variant]]]:
+    """With slots, the exercise ids of every sheet, kept clear of give-away pairs found among the
+    first variants of the pool's exercises (returned too: the copies reuse them); None without."""
+    if pools is None:
+        return None, []
+    samples = [_first(ex, seed, pins) for ex in exercises]
+    drawn = {ex.id: {d.name for d in ex.space.drawn} for ex in exercises}
+    pairs = giveaway_pairs([[variant for _, variant in samples]], drawn)
+    avoid = {frozenset((g.shows, g.answer_of)) for g in pairs}
+    return list(assign(seed, [p.ids for p in pools], avoid, count)), samples
 
 
 def _pools(bank: Bank, selected: list[CompiledExercise], named: list[str]) -> list[SlotPool] | None:
@@ -187,10 +191,12 @@ def _first(ex: CompiledExercise, seed: int, pins: Mapping[str, Value]) -> tuple[
 def _reuse(header: QuizHeader, samples: list[tuple[Plan, Variant]]) -> list[Reuse]:
     """Per exercise, the variants already made by their content (its first one, made to look for
     give-aways, among them), when it has few enough distinct variants to keep them all."""
+    first = {sample.exercise: (plan, sample) for plan, sample in samples}
     made: list[Reuse] = []
-    for summary, (plan, sample) in zip(header.exercises, samples, strict=True):
+    for summary in header.exercises:
         small = summary.distinct_variants is not None and summary.distinct_variants <= REUSE_LIMIT
-        made.append({(plan.values, plan.order): sample} if small else None)
+        found = first.get(summary.id)
+        made.append(None if not small else {} if found is None else {(found[0].values, found[0].order): found[1]})
     return made
 
 
