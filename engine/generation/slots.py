@@ -1,7 +1,8 @@
 """Which exercise each slot gives each sheet: seeded, spread evenly over its pool, never a give-away pair.
 
 Sheet i, slot s: among the pool's exercises, the one used least so far by that slot, ties broken
-by a seeded order drawn afresh for each block of len(pool) sheets; so over any block every
+by a seeded order drawn afresh for each block of len(pool) sheets (one generator per slot, so the
+blocks are drawn in turn from sheet 0); so over any block every
 exercise of the pool is used once, and the order differs from block to block. The slots are
 filled in order; an exercise that would share the sheet with one of its give-away partners is
 passed over (the next one is tried, and earlier slots are revisited when a later one has no
@@ -20,11 +21,16 @@ from engine.errors import UsageError
 SEARCH_LIMIT = 10_000  # choices tried for one sheet before giving up
 
 
-def _order(seed: int, slot: int, block: int, size: int) -> list[int]:
-    """The rank of each pool position in block `block` of slot `slot` (a seeded permutation)."""
-    digest = hashlib.sha256(f"quizwright-slot:{seed}:{slot}:{block}".encode()).digest()
+def _shuffler(seed: int, slot: int) -> random.Random:
+    """The generator of one slot's block orders: seeded by the quiz seed and the slot's place."""
+    digest = hashlib.sha256(f"quizwright-slot:{seed}:{slot}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _ranks(rng: random.Random, size: int) -> list[int]:
+    """The rank of each pool position in the next block (a permutation drawn from `rng`)."""
     positions = list(range(size))
-    random.Random(int.from_bytes(digest[:8], "big")).shuffle(positions)
+    rng.shuffle(positions)
     rank = [0] * size
     for r, position in enumerate(positions):
         rank[position] = r
@@ -38,20 +44,32 @@ def assign(seed: int, pools: Sequence[Sequence[str]], avoid: Collection[frozense
     Raises:
         UsageError: a sheet on which every choice holds a give-away pair (naming one).
     """
-    uses = [[0] * len(pool) for pool in pools]
-    ranks: list[list[int]] = [[] for _ in pools]
+    partners: dict[str, set[str]] = {}
+    for pair in avoid:
+        for exercise in pair:
+            partners.setdefault(exercise, set()).update(pair - {exercise})
+    # keys[s][p]: uses of pool position p times the pool's size, plus its rank in this block: the
+    # smallest is the slot's preferred exercise.
+    sizes = [len(pool) for pool in pools]
+    keys: list[list[int]] = [[0] * size for size in sizes]
+    shufflers = [_shuffler(seed, s) for s in range(len(pools))]
     for sheet in range(count):
-        prefer: list[list[str]] = []
-        for s, pool in enumerate(pools):
-            if sheet % len(pool) == 0:
-                ranks[s] = _order(seed, s, sheet // len(pool), len(pool))
-            keys = sorted(zip(uses[s], ranks[s], range(len(pool)), strict=True))
-            prefer.append([pool[position] for _, _, position in keys])
-        chosen = _search(prefer, avoid)
-        if chosen is None:
-            raise UsageError(_impossible(pools, avoid))
-        for s, exercise in enumerate(chosen):
-            uses[s][pools[s].index(exercise)] += 1
+        for s, size in enumerate(sizes):
+            if sheet % size == 0:
+                rank = _ranks(shufflers[s], size)
+                keys[s] = [key // size * size + r for key, r in zip(keys[s], rank, strict=True)]
+        picks = [key.index(min(key)) for key in keys]
+        chosen = [pool[p] for pool, p in zip(pools, picks, strict=True)]
+        if not partners.keys().isdisjoint(chosen) and any(partners.get(e, set()) & set(chosen) for e in chosen):
+            prefer = [[pool[p] for p in sorted(range(len(pool)), key=key.__getitem__)]
+                      for pool, key in zip(pools, keys, strict=True)]
+            found = _search(prefer, avoid)
+            if found is None:
+                raise UsageError(_impossible(pools, avoid))
+            chosen = found
+            picks = [list(pool).index(e) for pool, e in zip(pools, chosen, strict=True)]
+        for s, p in enumerate(picks):
+            keys[s][p] += sizes[s]
         yield tuple(chosen)
 
 
