@@ -227,3 +227,27 @@ def test_moodle_and_gift_put_each_exercise_in_its_slot_category(bank_dir: Path) 
         for variant in copy.variants:
             category = xml.rfind("<category>", 0, xml.index(f"{variant.id}<"))
             assert variant.title.split("<")[0][:20] in xml[category:category + 400]
+
+
+def test_grading_regenerates_a_quiz_selected_by_topic_and_tag(tmp_path: Path) -> None:
+    made = api.quiz(seed=3, count=3, topics=["layer-size", "he"], tags=["calculation"])
+    assert {v.exercise for c in made.copies for v in c.variants} <= {"layer-size", "layer-parameter-count",
+                                                                     "he-std-numeric", "he-std-integer"}
+    width = len(made.copies[0].variants)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", "sheet", *(f"q{i + 1}" for i in range(width))])
+    for copy in made.copies:
+        writer.writerow([f"s{copy.index}", copy.sheet, *map(_answer, copy.variants)])
+    answers = tmp_path / "answers.csv"
+    answers.write_text(buffer.getvalue(), encoding="utf-8")
+    out = tmp_path / "grades"
+    result = CliRunner().invoke(cli, ["grade", str(answers), "--topic", "layer-size", "--topic", "he",
+                                      "--tag", "calculation", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "grades.csv").open(encoding="utf-8")))
+    assert {row["percent"] for row in rows} == {"100.00"}
+    key = tmp_path / "quiz.json"
+    key.write_text(made.model_dump_json(), encoding="utf-8")
+    refused = CliRunner().invoke(cli, ["grade", str(answers), "--key", str(key), "--topic", "he"])
+    assert refused.exit_code == 2 and "--topic: only used without --key" in refused.output
