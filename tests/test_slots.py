@@ -9,6 +9,7 @@ import json
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -251,3 +252,22 @@ def test_grading_regenerates_a_quiz_selected_by_topic_and_tag(tmp_path: Path) ->
     key.write_text(made.model_dump_json(), encoding="utf-8")
     refused = CliRunner().invoke(cli, ["grade", str(answers), "--key", str(key), "--topic", "he"])
     assert refused.exit_code == 2 and "--topic: only used without --key" in refused.output
+
+
+def test_qti_holds_one_pick_one_group_per_slot_valid_for_the_ims_grammars(bank_dir: Path) -> None:
+    from tests.test_export_qti import assessment, validate_package
+
+    data = api.export("qti", [bank_dir], seed=2, count=4)
+    assert isinstance(data, bytes)
+    validate_package(data)
+    root = etree_of(assessment(data))
+    groups = [s for s in root.iter("{*}section") if s.get("title") != root.get("title")
+              and s.find("{*}selection_ordering") is not None]
+    assert [g.get("title") for g in groups] == ["He variance", "Slot 2", "Slot 3: tag calculation"]
+    assert [len(g.findall("{*}item")) for g in groups] == [4, 4, 4]
+
+
+def etree_of(data: bytes) -> Any:
+    from lxml import etree
+
+    return etree.fromstring(data)

@@ -15,6 +15,7 @@ import xml.parsers.expat
 import zipfile
 from collections.abc import Iterable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import IO
 
 import jinja2
@@ -104,8 +105,9 @@ class QtiWriter:
                         *(s.id for s in header.exercises), *sheets)
             assessment = stack.enter_context(tempfile.TemporaryFile("w+b"))
             title = _title(header, *numbers)
-            _write_assessment(env, header, key, title, points, spools, assessment)
-            entries = _package(env, header, key, title, sum(points), assessment, images)
+            groups = _groups(header, points)
+            _write_assessment(env, header, key, title, groups, spools, assessment)
+            entries = _package(env, header, key, title, sum(g.points for g in groups), assessment, images)
             entries.update({image_path(file): png for file, png in images.items()})
             archive = stack.enter_context(tempfile.TemporaryFile("w+b"))
             write_zip(entries, archive)
@@ -120,24 +122,49 @@ def _draw(variant: Variant, drawings: Drawings, images: dict[str, bytes]) -> Non
             images[figure.file] = drawings.draw(figure, "png")
 
 
-def _write_assessment(env: jinja2.Environment, header: QuizHeader, key: str, title: str, points: list[int],
+@dataclass(frozen=True)
+class _Group:
+    """A "pick 1" group: an exercise's items, or with slots a slot's (its exercises' items)."""
+
+    name: str
+    title: str
+    points: int
+    members: list[int]  # positions in header.exercises
+
+
+def _groups(header: QuizHeader, points: list[int]) -> list[_Group]:
+    """One group per exercise; with slots one per slot, worth its exercises' highest points."""
+    if not header.slots:
+        return [_Group(s.id, s.title, p, [k]) for k, (s, p) in enumerate(zip(header.exercises, points, strict=True))]
+    position = {summary.id: k for k, summary in enumerate(header.exercises)}
+    groups = []
+    for number, slot in enumerate(header.slots, start=1):
+        members = [position[e] for e in slot.exercises]
+        groups.append(_Group(f"slot-{number}", slot.title, max(points[k] for k in members), members))
+    return groups
+
+
+def _write_assessment(env: jinja2.Environment, header: QuizHeader, key: str, title: str, groups: list[_Group],
                       spools: list[IO[str]], out: IO[bytes]) -> None:
-    """The QTI file: a root section holding one "pick 1" group per exercise."""
+    """The QTI file: a root section holding one "pick 1" group per exercise (per slot with slots)."""
     def put(text: str) -> None:
         out.write(text.encode("utf-8"))
 
+    per = "slot" if header.slots else "exercise"
     put(env.get_template("qti/assessment_start.xml.j2").render(
         ident=key, title=title, comment=xml_comment(
             f"quizwright QTI export, format 1: bank {header.bank.code} sha256 {header.bank.hash}, "
-            f"seed {header.seed}, {header.count} variant(s) per exercise, one question group per exercise")))
+            f"seed {header.seed}, {header.count} variant(s) per {per}, one question group per {per}")))
     section = env.get_template("qti/section_start.xml.j2")
-    for summary, spool, exercise_points in zip(header.exercises, spools, points, strict=True):
-        put(section.render(ident=ident(key, summary.id), title=xml_chars(single_line(summary.title)),
-                           points=exercise_points))
-        spool.flush()
-        spool.seek(0)
-        while chunk := spool.read(CHUNK):
-            put(chunk)
+    for group in groups:
+        put(section.render(ident=ident(key, group.name), title=xml_chars(single_line(group.title)),
+                           points=group.points))
+        for k in group.members:
+            spool = spools[k]
+            spool.flush()
+            spool.seek(0)
+            while chunk := spool.read(CHUNK):
+                put(chunk)
         put("    </section>\n")
     put("    </section>\n  </assessment>\n</questestinterop>\n")
     well_formed(out, "the assessment")
