@@ -123,6 +123,7 @@ any_question = st.builds(
     answers=st.lists(answers, max_size=5),
     shuffleanswers=st.booleans(),
     graderinfo=field_text,
+    hints=st.lists(field_text, max_size=3),
 )
 
 
@@ -251,7 +252,7 @@ def env(autoescape: bool = True) -> jinja2.Environment:
     )
 
 
-SHAPE: render.QuestionShape = ("essay", (False, True), ((False, True), (True, False)), 2)
+SHAPE: render.QuestionShape = ("essay", (False, True), ((False, True), (True, False)), 2, 1)
 
 
 def skeleton(source: str, autoescape: bool = True) -> skeleton_mod.Skeleton:
@@ -314,6 +315,7 @@ def shaped_question(**fields: object) -> MoodleQuestion:
             questions.MoodleAnswer("0", "<b>x</b>", "", html=True, tolerance="0.5"),
         ],
         graderinfo="<p>g ]]></p>",
+        hints=["<p>h ]]></p>"],
     )
     base.update(fields)
     return questions.MoodleQuestion(**base)  # type: ignore[arg-type]

@@ -67,6 +67,14 @@ def parse_pins(raw: Mapping[str, str], exercises: list[CompiledExercise]) -> dic
     return pins
 
 
+def fixed_order(ex: CompiledExercise) -> bool:
+    """Whether the exercise's option order is content: it does not shuffle, or pins an option."""
+    options = getattr(ex.spec, "options", None)
+    if not options:
+        return False
+    return not ex.spec.shuffle or any(option.pinned for option in options)
+
+
 def check_copies(copies: tuple[int, int] | None, count: int) -> tuple[int, int]:
     """The 1-based inclusive range of copies to make (all of them by default), checked."""
     if copies is None:
@@ -119,7 +127,8 @@ def generate(
             notices.append(f"{ex.id}: {distinct} distinct variant{'s' if distinct != 1 else ''}, "
                            f"{wanted} asked: variants repeat")
         summaries.append(ExerciseSummary(id=ex.id, title=ex.spec.title, kind=ex.kind, topic=ex.spec.topic,
-                                         source=ex.path.name, distinct_variants=distinct, repeats=repeats))
+                                         source=ex.path.name, distinct_variants=distinct, repeats=repeats,
+                                         fixed_order=fixed_order(ex)))
     if unique and notices:
         raise UsageError("--unique: not enough distinct variants: " + "; ".join(notices))
     header = QuizHeader(

@@ -168,6 +168,10 @@ class ExerciseSummary(Frozen):
         description="Number of distinct variants the template can produce; null when not counted."
     )
     repeats: bool = Field(description="True when the quiz asked for more variants than exist.")
+    # Left out when false: only a choice exercise whose order is content has it.
+    fixed_order: bool = Field(False, exclude_if=lambda fixed: not fixed,
+                              description="The options' order is part of the content (shuffle: false, or a "
+                                          "pinned option): an LMS must not shuffle it.")
 
 
 class SlotSummary(Frozen):

@@ -14,7 +14,14 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from markupsafe import escape
 
 from engine.export.html import HtmlConverter, one_line, tex_html
-from engine.export.moodle.xml import MoodleExportError, plain_decimal, round_down, single_line
+from engine.export.moodle.xml import (
+    MoodleExportError,
+    moodle_name,
+    plain_decimal,
+    round_down,
+    shorten_name,
+    single_line,
+)
 from engine.generation.quiz import (
     BooleanAnswer,
     FormulaAnswer,
@@ -37,11 +44,31 @@ MAX_NAME = 255  # question.name; Moodle shortens longer names itself, we do it p
 MAX_TAG = 50  # TAG_MAX_LENGTH
 
 FORMULA_CHOICE_NOTE = "Select the expression that is equal to the answer."
+# The stem of a formula exercise asks to write one ("Write L as a formula in n_in and n_out (use
+# sqrt(...) for a square root)."): as a multiple choice, that sentence asks to choose one instead.
+# A sentence this does not recognise is kept, and the note after it says what to do.
+_WRITE_FORMULA = re.compile(
+    r"\b(?:Write|Give|Express|Enter|Type)\s+(?P<what>[^.?!]+?),?\s+as\s+an?\s+(?:formula|expression)"
+    r"(?P<rest>[^.?!(]*(?:\([^()]*\)[^.?!(]*)*?)"
+    r"(?:\s*\((?:use|write|type|enter)\b(?:[^()]|\([^()]*\))*\))?\s*[.!]"
+)
 # After the formula syntax hint (FormulaAnswer.syntax_hint), which only an essay gets: a
 # multiple-choice formula is chosen, not written, and a hint on writing one would mislead.
 FORMULA_ESSAY_NOTE = "Your teacher grades this answer."
 
 _TAG_REMOVED = re.compile(r"[<>`,\x00-\x1f\x7f]")
+_CIRCLED = re.compile("[\u2460-\u2473]")
+
+# Hints for "Interactive with multiple tries": one try per hint, plus one (so the penalty
+# applies). None gives the answer away; the misconception feedback of the response comes first.
+HINTS = {
+    "multichoice": "Not yet. Read the feedback on your choice, then check each remaining option "
+                   "against every detail of the question.",
+    "truefalse": "Not yet. Read the statement again: is every part of it true?",
+    "numerical": "Not yet. Check which formula applies here, then redo the arithmetic step by step.",
+    "formula": "Not yet. Check how each expression depends on the symbols, for example by trying "
+               "small values in it.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +104,7 @@ class MoodleQuestion:
     shuffleanswers: bool = False
     single: bool = True  # multichoice: one answer, or several (select all that apply)
     graderinfo: str = ""  # essay only
+    hints: list[str] = field(default_factory=list)  # HTML, one per extra try
     # The files of the texts that show plots (only the question and the worked solution can).
     questiontext_files: tuple[MoodleFile, ...] = ()
     generalfeedback_files: tuple[MoodleFile, ...] = ()
@@ -101,14 +129,37 @@ def share(count: int) -> str:
 
 
 def name_and_idnumber(title: str, index: int, vid: str) -> tuple[str, str]:
-    """A variant question's name (its one-line title, shortened to fit) and its idnumber."""
+    """A variant question's name (its escaped one-line title, shortened to fit) and its idnumber."""
     if len(vid) > MAX_IDNUMBER:
         raise MoodleExportError(f"{vid}: idnumber longer than {MAX_IDNUMBER} characters")
     suffix = f" (variant {index + 1}, {vid})"
-    room = MAX_NAME - len(suffix)
-    if len(title) > room:
-        title = title[: room - 1].rstrip() + "…"
-    return title + suffix, vid
+    return shorten_name(title, MAX_NAME - len(suffix)) + suffix, vid
+
+
+def names_options_by_number(variant: Variant) -> bool:
+    """Whether the question, the worked solution or a feedback prints an option's number (①),
+    which a shuffled order would contradict."""
+    texts = [variant.question, variant.explanation, *(o.feedback or "" for o in variant.options)]
+    return any(_CIRCLED.search(text) for text in texts)
+
+
+def question_key(q: MoodleQuestion) -> bytes:
+    """What Moodle stores of a question but its name and idnumber, as a digest: two questions
+    with the same key are the same question to a student. With shuffleanswers on, the order of
+    the answers is not part of it."""
+    answers = [(a.fraction, a.text, a.feedback, a.html, a.tolerance) for a in q.answers]
+    if q.shuffleanswers:
+        answers.sort(key=repr)
+    files = [(f.name, f.data) for f in (*q.questiontext_files, *q.generalfeedback_files, *q.graderinfo_files)]
+    content = (q.type, q.questiontext, q.generalfeedback, q.defaultgrade, q.penalty, q.shuffleanswers,
+               q.graderinfo, answers, files, q.hints, q.tags)
+    return hashlib.blake2b(repr(content).encode(), digest_size=16).digest()
+
+
+def choice_wording(question: str) -> str:
+    """A formula exercise's stem asking to choose the formula instead of writing it."""
+    return _WRITE_FORMULA.sub(lambda m: f"Which of the expressions below gives {m['what']}{m['rest'].rstrip(', ')}?",
+                              question, count=1)
 
 
 def _tag(raw: str) -> str:
@@ -155,7 +206,7 @@ def formula_options(variant: Variant, answer: FormulaAnswer) -> list[tuple[str, 
 class _ExerciseConstants:
     """What a question takes from its exercise alone, the same for every variant."""
 
-    title: str  # the name's title part, on one line (before shortening)
+    title: str  # the name's title part, on one line, escaped (before shortening)
     tags: list[str]
     defaultgrade: str
 
@@ -172,10 +223,12 @@ class QuestionBuilder:
     One builder serves one export and keeps what repeats across its variants.
     """
 
-    def __init__(self, bank_code: str) -> None:
+    def __init__(self, bank_code: str, fixed_order: frozenset[str] = frozenset()) -> None:
         self.bank_code = bank_code
+        self.fixed_order = fixed_order  # ids of the exercises whose option order is content
         self.converter = HtmlConverter()
         self._exercises: dict[str, _ExerciseConstants] = {}
+        self._hints: dict[str, list[str]] = {}
 
     def html(self, markdown: str) -> str:
         """Block HTML of a text, on one line."""
@@ -189,7 +242,7 @@ class QuestionBuilder:
         const = self._exercises.get(variant.exercise)
         if const is None:
             const = self._exercises[variant.exercise] = _ExerciseConstants(
-                single_line(variant.title), question_tags(variant, self.bank_code), str(variant.points))
+                moodle_name(variant.title), question_tags(variant, self.bank_code), str(variant.points))
         return const
 
     def name_and_idnumber(self, variant: Variant) -> tuple[str, str]:
@@ -206,7 +259,7 @@ class QuestionBuilder:
         graderinfo = ""
         if isinstance(answer, OptionAnswer | OptionsAnswer):
             qtype, penalty, answers = self._choice(variant)
-            shuffle = isinstance(answer, OptionsAnswer) and answer.shuffle
+            shuffle = self.shuffles(variant)
         elif isinstance(answer, BooleanAnswer):
             qtype, penalty, answers = self._true_false(variant, answer)
         elif isinstance(answer, IntegerAnswer | NumericAnswer):
@@ -218,7 +271,25 @@ class QuestionBuilder:
         return MoodleQuestion(
             name, vid, questiontext, generalfeedback, const.defaultgrade, list(const.tags),
             qtype, penalty, answers, shuffle, not isinstance(answer, OptionsAnswer), graderinfo,
+            hints=self.hints(qtype, answer),
         )  # fmt: skip
+
+    def shuffles(self, variant: Variant) -> bool:
+        """Whether Moodle may shuffle a choice question's options per attempt: the exercise
+        shuffles, pins none, and no text names an option by its number on the sheet."""
+        answer = variant.answer
+        free = answer.shuffle if isinstance(answer, OptionsAnswer) else variant.exercise not in self.fixed_order
+        return free and not names_options_by_number(variant)
+
+    def hints(self, qtype: str, answer: object) -> list[str]:
+        """One hint (two tries in interactive mode); none for an essay, graded by hand."""
+        key = "formula" if isinstance(answer, FormulaAnswer) else qtype
+        if key not in HINTS:
+            return []
+        made = self._hints.get(key)
+        if made is None:
+            made = self._hints[key] = [self.html(HINTS[key])]
+        return list(made)
 
     def _choice(self, variant: Variant) -> tuple[str, str, list[MoodleAnswer]]:
         options = variant.options
@@ -339,5 +410,8 @@ class QuestionBuilder:
             )
             for latex, correct, feedback in formula_options(variant, answer)
         ]
-        note = f"{questiontext} <p><em>{FORMULA_CHOICE_NOTE}</em></p>"
+        worded = choice_wording(variant.question)
+        # A stem asking to choose needs no note; one this did not recognise keeps it.
+        note = self.html(worded) if worded != variant.question else (
+            f"{questiontext} <p><em>{FORMULA_CHOICE_NOTE}</em></p>")
         return "multichoice", penalty_for(len(answers)), answers, note, True, ""

@@ -25,12 +25,13 @@ ANSWER_FIELDS = ("fraction", "text", "feedback", "tolerance")
 # The texts that can hold files, in the order of their files among the values.
 FILE_TEXTS = ("questiontext", "generalfeedback", "graderinfo")
 
-# type, (shuffleanswers, single), per answer (html, tolerance is None), number of tags; then, only for a
-# question whose texts hold files, the number of files of each of FILE_TEXTS (so a question
-# without files has the shape, and the skeleton, it had before files existed).
+# type, (shuffleanswers, single), per answer (html, tolerance is None), number of tags, number of
+# hints; then, only for a question whose texts hold files, the number of files of each of FILE_TEXTS
+# (so a question without files has the shape, and the skeleton, it had before files existed).
 AnswerShapes = tuple[tuple[bool, bool], ...]
 Flags = tuple[bool, bool]
-QuestionShape = tuple[str, Flags, AnswerShapes, int] | tuple[str, Flags, AnswerShapes, int, tuple[int, int, int]]
+QuestionShape = (tuple[str, Flags, AnswerShapes, int, int]
+                 | tuple[str, Flags, AnswerShapes, int, int, tuple[int, int, int]])
 
 
 # The helpers question.xml.j2 calls, each with its plain-str transform for filling.
@@ -42,13 +43,13 @@ def question_shape(q: MoodleQuestion) -> QuestionShape:
     answers = tuple([(a.html, a.tolerance is None) for a in q.answers])
     if q.questiontext_files or q.generalfeedback_files or q.graderinfo_files:
         files = (len(q.questiontext_files), len(q.generalfeedback_files), len(q.graderinfo_files))
-        return q.type, (q.shuffleanswers, q.single), answers, len(q.tags), files
-    return q.type, (q.shuffleanswers, q.single), answers, len(q.tags)
+        return q.type, (q.shuffleanswers, q.single), answers, len(q.tags), len(q.hints), files
+    return q.type, (q.shuffleanswers, q.single), answers, len(q.tags), len(q.hints)
 
 
 def question_values(q: MoodleQuestion) -> list[Any]:
     """The data fields of a question, in the order of QUESTION_FIELDS, the answers, the files
-    (name and data of each, FILE_TEXTS order), the tags."""
+    (name and data of each, FILE_TEXTS order), the hints, the tags."""
     values: list[Any] = [
         q.name, q.idnumber, q.questiontext, q.generalfeedback, q.defaultgrade, q.penalty,
         q.graderinfo,
@@ -58,14 +59,15 @@ def question_values(q: MoodleQuestion) -> list[Any]:
     if q.questiontext_files or q.generalfeedback_files or q.graderinfo_files:
         for f in (*q.questiontext_files, *q.generalfeedback_files, *q.graderinfo_files):
             values += (f.name, f.data)
+    values += q.hints
     values += q.tags
     return values
 
 
 def question_context(shape: QuestionShape, slot: Callable[[int, str], Slot]) -> dict[str, Any]:
     """The skeleton render context of question.xml.j2 for one shape."""
-    qtype, (shuffle, single), answer_shapes, tags = shape[0], shape[1], shape[2], shape[3]
-    files = shape[4] if len(shape) == 5 else (0, 0, 0)
+    qtype, (shuffle, single), answer_shapes, tags, hints = shape[0], shape[1], shape[2], shape[3], shape[4]
+    files = shape[5] if len(shape) == 6 else (0, 0, 0)
     q = SimpleNamespace(
         type=qtype,
         shuffleanswers=shuffle,
@@ -90,6 +92,8 @@ def question_context(shape: QuestionShape, slot: Callable[[int, str], Slot]) -> 
             for j in range(count)
         ])
         first += 2 * count
+    q.hints = [slot(first + j, f"q.hints[{j}]") for j in range(hints)]
+    first += hints
     q.tags = [slot(first + j, f"q.tags[{j}]") for j in range(tags)]
     return {"q": q}
 

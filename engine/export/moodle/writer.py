@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from contextlib import ExitStack
 from typing import IO
 
@@ -14,7 +14,7 @@ from markupsafe import Markup
 from engine.export.figures import Drawings
 from engine.export.html import one_line
 from engine.export.moodle.figures import Embedder, shows_plots
-from engine.export.moodle.questions import QuestionBuilder, formula_mode
+from engine.export.moodle.questions import QuestionBuilder, formula_mode, question_key
 from engine.export.moodle.render import QUESTION_TEMPLATE, QuestionRenderer, question_values
 from engine.export.moodle.xml import (
     category_paths,
@@ -34,8 +34,6 @@ REPEAT_CACHE_LIMIT = 4096
 # characters that text() leaves as they are; a question holding them itself is not reused.
 _NAME, _IDNUMBER = "\ue000quizwright-name\ue000", "\ue000quizwright-idnumber\ue000"
 
-_UNSEEN = ("", "", "")  # a content key not met yet (compared by identity)
-
 # Questions written to a spool at once: one write per question costs more than its XML.
 SPOOL_BATCH = 256
 
@@ -54,7 +52,7 @@ FORMULA_ESSAY_LIMITATION = (
 )
 
 
-def mapping_text(summary: ExerciseSummary, first: Variant | None) -> tuple[str, str | None]:
+def mapping_text(summary: ExerciseSummary, first: Variant | None, shuffles: bool = False) -> tuple[str, str | None]:
     """How the exercise's kind is represented in Moodle, and the limitation to state, if any."""
     kind = summary.kind
     if first is not None and first.answer.type == "options":
@@ -66,9 +64,12 @@ def mapping_text(summary: ExerciseSummary, first: Variant | None) -> tuple[str, 
             None,
         )
     if kind in CHOICE_KINDS:
+        order = ("options shuffled per attempt when the quiz shuffles within questions" if shuffles else
+                 "options in the variant's order (not shuffled: the order is part of the exercise, or its "
+                 "texts name an option by its number)")
         return (
-            "multichoice, one answer, options in the order of the worked solution (no shuffling), "
-            "numbered 1, 2, 3, with misconception feedback on every distractor.",
+            f"multichoice, one answer, {order}, numbered 1, 2, 3, with misconception feedback on every "
+            "distractor; one hint, so that interactive mode gives two tries.",
             None,
         )
     if kind == "true_false":
@@ -120,35 +121,47 @@ class ExerciseQuestions:
         self.renderer = renderer
         self.embedder = embedder or Embedder(Drawings())  # the writer shares one among its exercises
         self.reuse = reuses_questions(summary)
-        self._made: dict[Hashable, tuple[str, str, str] | None] = {}
+        self._made: dict[Hashable, tuple[bytes, tuple[str, str, str] | None]] = {}
 
     def xml(self, variant: Variant) -> str:
+        """The variant's ``<question>``."""
+        return self.entry(variant)[1]()
+
+    def entry(self, variant: Variant) -> tuple[bytes, Callable[[], str]]:
+        """The variant's question key (see question_key) and a function that writes its XML: a
+        question already written is known by its key without writing it again."""
         if shows_plots(variant):
             q = self.builder.build(variant)
             self.embedder.embed(q, variant)
-            return self.renderer.render(q)
+            return question_key(q), lambda: self.renderer.render(q)
         if not self.reuse:
-            return self.renderer.render(self.builder.build(variant))
+            q = self.builder.build(variant)
+            return question_key(q), lambda: self.renderer.render(q)
         key = content_key(variant)
-        parts = self._made.get(key, _UNSEEN)
-        if parts is _UNSEEN:
-            parts = self._made[key] = self._reusable(variant)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = self._reusable(variant)
+        qkey, parts = made
         if parts is None:
-            return self.renderer.render(self.builder.build(variant))
+            return qkey, lambda: self.renderer.render(self.builder.build(variant))
         before, between, after = parts
-        name, vid = self.builder.name_and_idnumber(variant)
-        return before + text_str(name) + between + text_str(vid) + after
 
-    def _reusable(self, variant: Variant) -> tuple[str, str, str] | None:
+        def write() -> str:
+            name, vid = self.builder.name_and_idnumber(variant)
+            return before + text_str(name) + between + text_str(vid) + after
+
+        return qkey, write
+
+    def _reusable(self, variant: Variant) -> tuple[bytes, tuple[str, str, str] | None]:
         q = self.builder.build(variant)
         values = question_values(q)
         if any(_NAME[0] in str(v) for v in values if v is not None):
-            return None
+            return question_key(q), None
         values[0], values[1] = _NAME, _IDNUMBER
         xml = self.renderer.fill(q, values)
         before, _, rest = xml.partition(_NAME)
         between, _, after = rest.partition(_IDNUMBER)
-        return before, between, after
+        return question_key(q), (before, between, after)
 
 
 class MoodleWriter:
@@ -156,11 +169,15 @@ class MoodleWriter:
 
     def write(self, header: QuizHeader, copies: Iterable[Copy], sink: Sink) -> None:
         env = output_environment()
-        builder = QuestionBuilder(header.bank.code)
+        paths = category_paths(header)  # colliding titles fail before anything is written
+        builder = QuestionBuilder(header.bank.code, frozenset(s.id for s in header.exercises if s.fixed_order))
         renderer = QuestionRenderer(env.get_template(QUESTION_TEMPLATE))
         embedder = Embedder(Drawings())
         exercises = [ExerciseQuestions(builder, renderer, summary, embedder) for summary in header.exercises]
         firsts: list[Variant | None] = [None] * len(exercises)
+        # The questions written per exercise, by key: a category never holds one question twice.
+        written: list[set[bytes]] = [set() for _ in exercises]
+        variants = [0] * len(exercises)
         with ExitStack() as stack:
             # Copies come copy by copy, categories go exercise by exercise: each exercise's
             # questions wait in a temporary file, so memory does not grow with N.
@@ -175,7 +192,12 @@ class MoodleWriter:
                     k = position[variant.exercise]  # with slots, item k of a sheet is not exercise k
                     if firsts[k] is None:
                         firsts[k] = variant
-                    pending[k].append(exercises[k].xml(variant))
+                    variants[k] += 1
+                    key, make = exercises[k].entry(variant)
+                    if key in written[k]:
+                        continue
+                    written[k].add(key)
+                    pending[k].append(make())
                     if len(pending[k]) >= SPOOL_BATCH:
                         spools[k].write("".join(pending[k]))
                         pending[k].clear()
@@ -183,9 +205,14 @@ class MoodleWriter:
                 spool.write("".join(questions))
             out = sink.open()
             _write_start(env, header, out)
-            paths = category_paths(header)
-            for summary, first, spool in zip(header.exercises, firsts, spools, strict=True):
-                _write_category(env, builder, header, summary, paths[summary.id], first, out)
+            for summary, first, spool, kept, total in zip(header.exercises, firsts, spools, written, variants,
+                                                          strict=True):
+                if len(kept) < total:
+                    sink.notices.append(f"moodle: {summary.id}: {len(kept)} distinct question"
+                                        f"{'s' if len(kept) != 1 else ''} for {total} variants "
+                                        "(each written once)")
+                shuffles = first is not None and builder.shuffles(first)
+                _write_category(env, builder, header, summary, paths[summary.id], first, out, shuffles)
                 _append(spool, out)
         out.write("\n</quiz>\n")
 
@@ -211,8 +238,9 @@ def _write_start(env: jinja2.Environment, header: QuizHeader, out: IO[str]) -> N
 
 
 def _write_category(env: jinja2.Environment, builder: QuestionBuilder, header: QuizHeader,
-                    summary: ExerciseSummary, path: str, first: Variant | None, out: IO[str]) -> None:
-    mapping, limitation = mapping_text(summary, first)
+                    summary: ExerciseSummary, path: str, first: Variant | None, out: IO[str],
+                    shuffles: bool) -> None:
+    mapping, limitation = mapping_text(summary, first, shuffles)
     info = one_line(env.get_template("moodle/category_info.html.j2").render(
         s=summary,
         header=header,

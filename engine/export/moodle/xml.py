@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from engine.errors import QuizwrightError
 from engine.generation.quiz import ExerciseSummary, QuizHeader
@@ -15,6 +16,7 @@ MAX_CATEGORY_NAME = 255
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+_ENTITY_TAIL = re.compile(r"&[#a-z0-9]*$")
 # A plain number that plain_decimal() returns as it is: no trailing zero after the point, not -0.
 _CANONICAL_NUMBER = re.compile(r"-?(?:[1-9][0-9]*(?:\.[0-9]*[1-9])?|0\.[0-9]*[1-9])|0")
 
@@ -109,9 +111,34 @@ def round_down(value: Decimal, digits: int = 12) -> Decimal:
 # -- categories -------------------------------------------------------------------------------
 
 
+def moodle_name(title: str) -> str:
+    """A title as Moodle should store it as a name: one line, `&`, `<` and `>` as HTML entities.
+
+    Moodle cleans question and category names with PARAM_TEXT (PHP's strip_tags: "Twin <a>" is
+    stored as "Twin ") and shows them through format_string, as HTML: the entities pass the one
+    and show as the characters in the other.
+    """
+    return str(escape(single_line(xml_chars(title)))).replace("&#39;", "'").replace("&#34;", '"')
+
+
+def shorten_name(name: str, room: int) -> str:
+    """An escaped name cut to `room` characters, ending in "…", never inside an entity."""
+    if len(name) <= room:
+        return name
+    return _ENTITY_TAIL.sub("", name[: room - 1]).rstrip() + "…"
+
+
+def stored_name_key(name: str) -> str:
+    """What makes two stored names one to Moodle's database: MySQL's default collation ignores
+    case, accents and trailing spaces."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().rstrip()
+
+
 def category_segment(name: str) -> str:
-    """One level of a category path: '/' doubled as Moodle's split_category_path expects."""
-    name = single_line(xml_chars(name))[:MAX_CATEGORY_NAME].strip() or "untitled"
+    """One level of a category path, escaped as a name: '/' doubled as Moodle's
+    split_category_path expects."""
+    name = shorten_name(moodle_name(name), MAX_CATEGORY_NAME).strip() or "untitled"
     escaped = name.replace("/", "//")
     if escaped.startswith("/"):
         escaped = " " + escaped
@@ -120,21 +147,45 @@ def category_segment(name: str) -> str:
     return escaped
 
 
+def _fitting(title: str, room: int) -> str:
+    """The title, cut with "…" so that its escaped name fits in `room` characters."""
+    title = single_line(title)
+    if len(moodle_name(title)) <= room:
+        return title
+    while len(moodle_name(title)) > room - 1:
+        title = title[: len(title) - (len(moodle_name(title)) - room + 1)]
+    return title.rstrip() + "…"
+
+
+def _stored(title: str) -> str:
+    return stored_name_key(shorten_name(moodle_name(title), MAX_CATEGORY_NAME).strip())
+
+
 def category_titles(exercises: Iterable[ExerciseSummary]) -> dict[str, str]:
     """Category name per exercise id: its title, with the id added where titles would collide.
 
-    Two templates in one category would mix their variants in a random slot; Moodle matches
-    category names case-insensitively on MySQL, so collisions are found case-insensitively.
+    Two templates in one category would mix their variants in a random slot. Names collide as
+    Moodle stores them (escaped, cut at 255 characters, compared as MySQL does); the id goes
+    within the 255, and names that still collide are an error naming both files.
     """
     exercises = list(exercises)
     seen: dict[str, int] = {}
     for s in exercises:
-        key = single_line(s.title).casefold()
-        seen[key] = seen.get(key, 0) + 1
-    return {
-        s.id: (s.title if seen[single_line(s.title).casefold()] == 1 else f"{s.title} ({s.id})")
-        for s in exercises
-    }
+        seen[_stored(s.title)] = seen.get(_stored(s.title), 0) + 1
+    titles: dict[str, str] = {}
+    owners: dict[str, ExerciseSummary] = {}
+    for s in exercises:
+        title = s.title
+        if seen[_stored(title)] > 1:
+            suffix = f" ({s.id})"
+            title = _fitting(title, MAX_CATEGORY_NAME - len(suffix)) + suffix
+        key = _stored(title)
+        if key in owners:
+            raise MoodleExportError(f"{owners[key].source} and {s.source}: the titles {owners[key].title!r} and "
+                                    f"{s.title!r} would be one Moodle category; give them distinct titles")
+        owners[key] = s
+        titles[s.id] = title
+    return titles
 
 
 def category_path(bank_title: str, exercise_title: str, slot_title: str | None = None) -> str:
