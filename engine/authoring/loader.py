@@ -131,6 +131,7 @@ class CompiledExercise:
     answer: CompiledExpr | None = None
     distractors: list[tuple[CompiledExpr, Text]] = field(default_factory=list)
     wrong_feedback: Text | None = None
+    hints: list[Text] = field(default_factory=list)
     figures: list[CompiledFigure] = field(default_factory=list)
 
     @property
@@ -361,6 +362,7 @@ def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledEx
         symbols=c.symbols,
         question=c.text(["question"], spec.question, shown),
         explanation=c.text(["explanation"], spec.explanation, EXPLANATION_NAMES | shown),
+        hints=[c.text(["hints", i], hint) for i, hint in enumerate(spec.hints)],
         figures=figures,
     )
     c.shown(figures)

@@ -277,6 +277,11 @@ class ExerciseBase(Strict):
         description="Free symbols of formulas (not drawn), e.g. {n_in: positive_integer}.",
     )
     points: int = Field(1, ge=1, le=100)
+    hints: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=_empty_list, max_length=5,
+        description="Hints for a wrong try, in order (Moodle's interactive mode: one more try per hint); "
+                    "Markdown, rendered per variant. Default: one hint that gives nothing away.",
+    )
     figures: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Figure] = Field(
         default_factory=dict,
         description="Plots and tables drawn per variant, shown where the question or explanation prints their name.",

@@ -153,6 +153,9 @@ class Variant(Frozen):
     answer_text: str = Field(description="The answer as a key prints it, e.g. '②' or '10'.")
     explanation: str = Field(description="Rendered worked solution.")
     misconceptions: list[Misconception] = Field(default_factory=list)
+    # Left out when empty, as figures are.
+    hints: list[str] = Field(default_factory=list, exclude_if=lambda hints: not hints,
+                             description="The exercise's hints for a wrong try, rendered (Markdown).")
     # Left out when empty: a quiz without figures is exported as it was before figures existed.
     figures: list[Figure] = Field(default_factory=list, exclude_if=lambda figures: not figures,
                                   description="The plots and tables its text shows.")

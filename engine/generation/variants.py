@@ -140,6 +140,7 @@ def build_variant(ex: CompiledExercise, solution: Solution, variant_id: str, pla
         "params": printed_params(context, printer.exact),
         "question": solution.question, "options": options, "answer": answer, "answer_text": answer_text,
         "explanation": explanation, "misconceptions": misconceptions,
+        "hints": [render(ex, hint, ["hints", i], context, printer) for i, hint in enumerate(ex.hints)],
         # A plot the text leaves out in this draw (`[% if %]`) is not one of its figures: no file to write.
         "figures": [figure for figure, markdown in solution.figures
                     if not isinstance(figure, Plot) or markdown in solution.question or markdown in explanation],

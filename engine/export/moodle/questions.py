@@ -271,7 +271,7 @@ class QuestionBuilder:
         return MoodleQuestion(
             name, vid, questiontext, generalfeedback, const.defaultgrade, list(const.tags),
             qtype, penalty, answers, shuffle, not isinstance(answer, OptionsAnswer), graderinfo,
-            hints=self.hints(qtype, answer),
+            hints=self.hints(variant, qtype, len(answers)),
         )  # fmt: skip
 
     def shuffles(self, variant: Variant) -> bool:
@@ -281,15 +281,17 @@ class QuestionBuilder:
         free = answer.shuffle if isinstance(answer, OptionsAnswer) else variant.exercise not in self.fixed_order
         return free and not names_options_by_number(variant)
 
-    def hints(self, qtype: str, answer: object) -> list[str]:
-        """One hint (two tries in interactive mode); none for an essay, graded by hand."""
-        key = "formula" if isinstance(answer, FormulaAnswer) else qtype
-        if key not in HINTS:
+    def hints(self, variant: Variant, qtype: str, answers: int) -> list[str]:
+        """The exercise's hints, else one that gives nothing away (two tries in interactive mode);
+        a choice gets at most one try per option; an essay, graded by hand, none."""
+        if qtype == "essay":
             return []
-        made = self._hints.get(key)
-        if made is None:
-            made = self._hints[key] = [self.html(HINTS[key])]
-        return list(made)
+        if variant.hints:
+            made = [self.html(hint) for hint in variant.hints]
+        else:
+            key = "formula" if isinstance(variant.answer, FormulaAnswer) else qtype
+            made = self._hints.get(key) or self._hints.setdefault(key, [self.html(HINTS[key])])
+        return made[: answers - 1] if qtype in ("multichoice", "truefalse") else list(made)
 
     def _choice(self, variant: Variant) -> tuple[str, str, list[MoodleAnswer]]:
         options = variant.options
