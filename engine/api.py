@@ -29,6 +29,7 @@ from engine.generation import pipeline
 from engine.generation.pipeline import Generated
 from engine.generation.quiz import Plot, Quiz
 from engine.generation.variants import VariantMaker
+from engine.generation.variety import variety
 
 if TYPE_CHECKING:
     from engine.check import CheckReport
@@ -116,12 +117,16 @@ def outside_bank(output: Path | None, paths: list[Path] | None) -> None:
 def list_exercises(paths: list[Path] | None = None, *, exercises: list[str] | None = None,
                    topics: list[str] | None = None, tags: list[str] | None = None) -> list[dict[str, Any]]:
     """One row per selected exercise (all by default; selected as `generate` selects): id, kind,
-    topic, title and its exact number of distinct variants."""
+    topic, title, its exact number of distinct variants, and its distinct stems and answers
+    (option order left out) over every variant or a sample of them."""
     rows = []
     for ex in bank(paths).select(exercises or [], topics, tags):
-        distinct = VariantMaker(ex, 0).distinct_count(force=True)
+        maker = VariantMaker(ex, 0)
+        distinct = maker.distinct_count(force=True)
+        found = variety(maker)
         rows.append({"id": ex.id, "kind": ex.kind, "topic": ex.spec.topic, "title": ex.spec.title,
-                     "variants": distinct, "file": ex.source})
+                     "variants": distinct, "stems": found.stems, "answers": found.answers,
+                     "counted": "all" if found.exact else "sample", "file": ex.source})
     return rows
 
 

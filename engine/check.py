@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from engine.authoring.bank import BANK_FILE, ReadBank, read_bank
@@ -13,6 +14,7 @@ from engine.errors import TemplateError
 from engine.generation.giveaways import giveaway_pairs
 from engine.generation.quiz import Plot, Variant
 from engine.generation.variants import Stats, VariantMaker
+from engine.generation.variety import effects
 
 # Sheets of variant 0 of every exercise under seeds 0, 1, ...: where `check` looks for give-aways.
 GIVEAWAY_SHEETS = 20
@@ -111,9 +113,57 @@ class _Labels:
             self.seen.add(texts)
 
 
+# -- Moodle's stored precision, decorative parameters ------------------------------------------------
+
+
+@dataclass
+class _Tolerances:
+    """The tolerance each numeric variant needs so that Moodle, which stores the answer and the
+    tolerance with 14 significant digits, still accepts the exact answer."""
+
+    needed: Decimal = Decimal(0)  # absolute, or relative for a relative tolerance
+    finer: bool = False
+
+    def add(self, variant: Variant) -> None:
+        answer = variant.answer
+        if answer.type != "numeric" or Decimal(answer.decimal) == 0:
+            return
+        value = abs(Decimal(answer.decimal))
+        # One unit of the 13th significant digit: twenty times the most that rounding to 14 moves it.
+        safe = Decimal(1).scaleb(value.adjusted() - 12)
+        if answer.tolerance_kind == "relative":
+            safe = Decimal(f"{safe / value:.1e}") * 10  # rounded up, one significant digit
+        self.needed = max(self.needed, safe)
+        self.finer = self.finer or Decimal(answer.absolute_tolerance) < Decimal(1).scaleb(value.adjusted() - 12)
+
+    def note(self, ex: CompiledExercise) -> str | None:
+        if not self.finer:
+            return None
+        return str(ex.error(["tolerance"], f"finer than Moodle stores (14 significant digits of the answer and "
+                                           f"the tolerance): Moodle could mark the exact answer wrong; the smallest "
+                                           f"safe tolerance is {self.needed.normalize():f}"))
+
+
+def _variety_notes(ex: CompiledExercise) -> list[str]:
+    """A drawn parameter that, varied alone, changed neither the question nor the answer (or only
+    the question) over the draws tried."""
+    notes = []
+    for effect in effects(VariantMaker(ex, 0)):
+        if effect.tried == 0 or effect.answer:
+            continue
+        if effect.stem:
+            message = (f"changes the question but never the answer (over {effect.tried} draws varying it "
+                       "alone): its variants differ in wording only")
+        else:
+            message = (f"decorative: varied alone over {effect.tried} draws, it changed neither the question "
+                       "nor the answer; use it or remove it")
+        notes.append(str(ex.error(["params", effect.name], message)))
+    return notes
+
+
 def _check_one(ex: CompiledExercise, seeds: int, report: CheckReport,
                sheets: list[list[Variant]]) -> tuple[Stats, int | None]:
-    stats, keys, labels = Stats(), _FormulaKeys(), _Labels()
+    stats, keys, labels, tolerances = Stats(), _FormulaKeys(), _Labels(), _Tolerances()
     for seed in range(seeds):
         maker = VariantMaker(ex, seed)
         variant = next(maker.stream(1))
@@ -122,7 +172,11 @@ def _check_one(ex: CompiledExercise, seeds: int, report: CheckReport,
         report.problems.extend(_variant_problems(variant))
         keys.add(variant)
         labels.check(ex, variant)
+        tolerances.add(variant)
         stats.add(maker.stats)
+    note = tolerances.note(ex)
+    report.notices.extend([note] if note else [])
+    report.notices.extend(_variety_notes(ex))
     distinct = VariantMaker(ex, 0).distinct_count(force=True)
     if distinct == 0:
         raise ex.error(["constraints"], "no parameter values give a usable variant")
@@ -155,6 +209,27 @@ def _giveaway_lines(bank: ReadBank, sheets: list[list[Variant]]) -> list[str]:
     return lines
 
 
+def _title_notes(exercises: list[CompiledExercise], report: CheckReport) -> None:
+    """Titles that are one name as Moodle stores it: a note, since the Moodle export adds the
+    exercise id to them; a problem where even that would not tell them apart."""
+    from engine.export.moodle.xml import MoodleExportError, category_titles, stored_title
+    from engine.generation.quiz import ExerciseSummary
+
+    first: dict[str, CompiledExercise] = {}
+    for ex in exercises:
+        other = first.setdefault(stored_title(ex.spec.title), ex)
+        if other is not ex:
+            report.notices.append(f"{other.source} and {ex.source}: the titles {other.spec.title!r} and "
+                                  f"{ex.spec.title!r} are one name as Moodle stores it (case and accents "
+                                  "ignored): the Moodle export adds the exercise id to their categories")
+    try:
+        category_titles([ExerciseSummary(id=ex.id, title=ex.spec.title, kind=ex.kind, topic=ex.spec.topic,
+                                         source=ex.source, distinct_variants=None, repeats=False)
+                         for ex in exercises])
+    except MoodleExportError as exc:
+        report.problems.append(str(exc))
+
+
 def check(paths: Iterable[Path] | None = None, *, seeds: int = 200) -> CheckReport:
     """Read the bank as `generate` does, solve each template under `seeds` seeds; collect every problem."""
     report = CheckReport()
@@ -175,6 +250,7 @@ def check(paths: Iterable[Path] | None = None, *, seeds: int = 200) -> CheckRepo
         report.lines.append(f"ok    {ex.id:<28} {ex.kind:<10} distinct={'-' if distinct is None else distinct:<7} "
                             f"{seeds} seeds, {stats.draws} draws, {redrawn}")
     report.lines.extend(_giveaway_lines(bank, sheets))
+    _title_notes([ex for _, ex in bank.entries if not isinstance(ex, TemplateError)], report)
     # An error lists every problem of its file, one per line: the count is the lines `check` prints.
     problems = sum(len(problem.splitlines()) for problem in report.problems)
     report.lines.append(f"{len(bank.entries)} exercises, {problems} problems")

@@ -243,6 +243,9 @@ def list_(paths: tuple[Path, ...], as_json: bool, exercises: tuple[str, ...], to
           tags: tuple[str, ...]) -> None:
     """List the exercises of a bank with kind, topic and number of distinct variants.
 
+    Beside it, the distinct stems and distinct answers (option order does not count): over every
+    variant when there are at most 48, else over 48 drawn ones (shown as "≥").
+
     Example: quizwright list exercises/weight-initialization
     """
     from engine import api
@@ -252,8 +255,10 @@ def list_(paths: tuple[Path, ...], as_json: bool, exercises: tuple[str, ...], to
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
-    headers = ("id", "kind", "topic", "variants")
-    table = [headers] + [tuple("-" if row[h] is None else str(row[h]) for h in headers) for row in rows]
+    headers = ("id", "kind", "topic", "variants", "stems", "answers")
+    table = [headers] + [(row["id"], row["kind"], row["topic"], "-" if row["variants"] is None else str(row["variants"]),
+                          *(("" if row["counted"] == "all" else "≥") + str(row[h]) for h in ("stems", "answers")))
+                         for row in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(headers))]
     for cells in table:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip())

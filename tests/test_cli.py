@@ -98,7 +98,7 @@ def test_list(runner: CliRunner, basic_bank: Path) -> None:
     result = runner.invoke(cli, ["list", str(basic_bank)])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["id", "kind", "topic", "variants"]
+    assert lines[0].split() == ["id", "kind", "topic", "variants", "stems", "answers"]
     assert any(line.split()[:4] == ["ratio", "choice", "xavier", "2"] for line in lines)
 
 

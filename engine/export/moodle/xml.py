@@ -157,7 +157,8 @@ def _fitting(title: str, room: int) -> str:
     return title.rstrip() + "…"
 
 
-def _stored(title: str) -> str:
+def stored_title(title: str) -> str:
+    """The key a title's category name is stored under: two titles with one key are one category."""
     return stored_name_key(shorten_name(moodle_name(title), MAX_CATEGORY_NAME).strip())
 
 
@@ -171,15 +172,15 @@ def category_titles(exercises: Iterable[ExerciseSummary]) -> dict[str, str]:
     exercises = list(exercises)
     seen: dict[str, int] = {}
     for s in exercises:
-        seen[_stored(s.title)] = seen.get(_stored(s.title), 0) + 1
+        seen[stored_title(s.title)] = seen.get(stored_title(s.title), 0) + 1
     titles: dict[str, str] = {}
     owners: dict[str, ExerciseSummary] = {}
     for s in exercises:
         title = s.title
-        if seen[_stored(title)] > 1:
+        if seen[stored_title(title)] > 1:
             suffix = f" ({s.id})"
             title = _fitting(title, MAX_CATEGORY_NAME - len(suffix)) + suffix
-        key = _stored(title)
+        key = stored_title(title)
         if key in owners:
             raise MoodleExportError(f"{owners[key].source} and {s.source}: the titles {owners[key].title!r} and "
                                     f"{s.title!r} would be one Moodle category; give them distinct titles")
