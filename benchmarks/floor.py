@@ -21,8 +21,15 @@ HE = [r"\frac{2}{n_{in}}", r"\frac{2}{n_{in} + n_{out}}", r"\frac{1}{n_{in}}"]
 HE_FEEDBACK = ["", "<p>That is Xavier's variance (for tanh/sigmoid); He uses the fan-in \\(n_{in}\\) only.</p>",
                "<p>That is LeCun's variance \\(1/n_{in}\\): it lacks the factor 2 that compensates ReLU zeroing "
                "half of its inputs.</p>"]
-CHOICE = ("multichoice, one answer, options in the order of the worked solution (no shuffling), numbered 1, 2, 3, "
-          "with misconception feedback on every distractor.")
+CHOICE = ("multichoice, one answer, options in the variant's order (not shuffled: the order is part of the exercise, "
+          "or its texts name an option by its number), numbered 1, 2, 3, with misconception feedback on every "
+          "distractor; one hint, so that interactive mode gives two tries.")
+HINTS = {  # one per question, by type, as quizwright's default
+    "multichoice": "Not yet. Read the feedback on your choice, then check each remaining option against every detail "
+                   "of the question.",
+    "truefalse": "Not yet. Read the statement again: is every part of it true?",
+    "numerical": "Not yet. Check which formula applies here, then redo the arithmetic step by step.",
+}
 NUMERIC = "misconceptions are extra 0% answers with their feedback."
 LIMIT = (r"When \(n_{in} = %d\) and \(n_{out} = %d\), what is the Xavier uniform limit "
          r"\(\sqrt{6/(n_{in}+n_{out})}\)?")
@@ -109,7 +116,8 @@ def question(qtype, name, ident, stem, feedback, penalty, extra, answers, tags):
     if qtype == "numerical":
         out.append("    <unitgradingtype>0</unitgradingtype>\n    <unitpenalty>0.1000000</unitpenalty>\n"
                    "    <showunits>3</showunits>\n    <unitsleft>0</unitsleft>\n")
-    out.append(f"    <tags>\n{tags}    </tags>\n  </question>\n")
+    out.append(f'    <hint format="html">\n      <text>{cdata("<p>" + HINTS[qtype] + "</p>")}</text>\n    </hint>\n'
+               f"    <tags>\n{tags}    </tags>\n  </question>\n")
     return "".join(out)
 
 
@@ -121,7 +129,7 @@ def questions(exercise, seed, count):
     if exercise == "winit-tf":
         answers = [("100", "", "true", None, ""), ("0", "", "false", None, "<p>Weight initialization is exactly the "
                    "choice of the starting values of \\(W\\) and \\(b\\), made before the first training step.</p>")]
-        for i in range(1, count + 1):
+        for i in range(1, min(count, 1) + 1):  # its one question, written once
             yield question("truefalse", title, (f"{exercise}.{seed}", i), "True or false: weight initialization is the process "
                            r"of setting \(W\) and \(b\) before training.", r"<strong>① True.</strong> Weight "
                            r"initialization sets the starting values of every layer's weights \(W\) and biases \(b\) "
@@ -129,7 +137,11 @@ def questions(exercise, seed, count):
     elif exercise == "he-variance":
         extra = ("    <single>true</single>\n    <shuffleanswers>false</shuffleanswers>\n"
                  "    <answernumbering>123</answernumbering>\n    <showstandardinstruction>1</showstandardinstruction>\n")
+        written = set()
         for i, order in draws(seed, exercise, count, Orders()):
+            if order in written:  # an identical question is written once
+                continue
+            written.add(order)
             answers = [("0" if k else "100", ' format="html"', cdata(rf"\({HE[k]}\)"), None, HE_FEEDBACK[k])
                        for k in order]
             yield question("multichoice", title, (f"{exercise}.{seed}", i), r"In He initialization, \(\sigma^2\) is?",
@@ -171,10 +183,11 @@ def main():
                   f"WI4 sha256 {bank_hash}, seed {args.seed}, {n} variant(s) per exercise, one category per exercise -->\n")
         for exercise, (title, kind, topic, mapping, _) in EXERCISES.items():
             distinct = {"he-variance": 6, "winit-tf": 1}.get(exercise, Pairs.size)
-            repeat = (f" (only {distinct} distinct variant{'s exist' if distinct != 1 else ' exists'}, so some repeat)"
+            repeat = (f" (only {distinct} distinct variant{'s exist' if distinct != 1 else ' exists'})"
                       if n > distinct else "")
             info = (f"<p>quizwright exercise <code>{exercise}</code>: {title} ({exercise}.yaml).</p> <p>{n} variant"
-                    f"{'s' if n != 1 else ''} from quiz seed {args.seed}, one question each{repeat}. Add a <em>random "
+                    f"{'s' if n != 1 else ''} from quiz seed {args.seed}{repeat}, one question each; a question identical "
+                    "to one before it is left out, so no two questions here are the same. Add a <em>random "
                     "question</em> from this category to a quiz to give every student a different variant.</p> "
                     f"<p>Kind <code>{kind}</code>, topic <code>{topic}</code>; Moodle question type: {mapping}</p> "
                     f"<p>Bank: {BANK} (WI4), sha256 <code>{bank_hash}</code>.</p>")

@@ -168,7 +168,7 @@ def test_every_problem_of_a_file_is_listed_with_its_suggestion(tmp_path: Path) -
         "2: titel: unknown field 'titel' (did you mean 'title'?)",
         "6: params.n_in.mn: unknown field 'mn' (did you mean 'min'?)",
         "7: params.n_out.vales: unknown field 'vales' (did you mean 'values'?)",
-        "11: colour: unknown field 'colour' (allowed here: answer, constraints, distractors, explanation, figures, id, kind, "
+        "11: colour: unknown field 'colour' (allowed here: answer, constraints, distractors, explanation, figures, hints, id, kind, "
         "params, points, question, symbols, tags, title, topic)",
         "12: tgas: unknown field 'tgas' (did you mean 'tags'?)",
     ]
