@@ -5,9 +5,10 @@ title>`` followed by one question per variant, so a quiz slot "random question f
 gives every student a different variant. The mapping (checked against Moodle's own importer,
 ``question/format/xml/format.php`` and ``question/format.php``; see docs/moodle.md):
 
-- ``concept``/``scenario``/``choice`` → ``multichoice``: one answer, the variant's option order
-  (``shuffleanswers`` off, numbered ``123``: the worked solution says "Answer: ③"), fraction
-  100 on the correct option and 0 on the others, each distractor with its misconception feedback.
+- ``concept``/``scenario``/``choice`` → ``multichoice``: one answer, numbered ``123``, fraction
+  100 on the correct option and 0 on the others, each distractor with its misconception feedback;
+  ``shuffleanswers`` on only where the exercise shuffles, pins no option and no text names an
+  option by its number ("Answer: ③"), else the variant's order.
 - ``true_false`` → ``truefalse``: answers ``true``/``false``, 100/0, the wrong one with feedback.
 - ``integer`` → ``numerical`` with tolerance 0; ``numeric`` → ``numerical`` with the absolute
   tolerance (a relative one times |answer|), the answer as a plain 20-digit decimal. Every
@@ -17,6 +18,12 @@ gives every student a different variant. The mapping (checked against Moodle's o
   formula and the template's distractors (exact, distinct values, so Moodle grades it right),
   or, without distractors, an ``essay`` graded by hand with the formula as grader information.
   The category info and a note in the question say so.
+
+A category never holds two identical questions: a variant whose question (all but its name and
+idnumber; the answers as a set when shuffled) was written already is left out, and a note says
+so. Every question but an essay has hints (the exercise's, or one by type), so that "Interactive
+with multiple tries" gives more than one try. Names are written with ``&<>`` as entities, which
+Moodle's PARAM_TEXT cleaning keeps and format_string shows as the characters.
 
 Penalty (used only by the adaptive and interactive behaviours): 1/(options − 1) for a
 multichoice or truefalse question, so trying every option in turn earns nothing (1 for
