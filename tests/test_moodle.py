@@ -505,7 +505,9 @@ def test_round_trip_matches_the_json_key(exported: dict[str, Any]) -> None:
         elif q.qtype == "multichoice":  # formula as multiple choice
             assert right[0].text == tex_html(answer.latex, display=False)
             assert q.options["shuffleanswers"] == "true"
-            assert questions.FORMULA_CHOICE_NOTE in q.questiontext
+            # worded as a multiple choice, or, a stem not recognised, followed by the note
+            assert ("Which of the expressions below gives" in q.questiontext) != (
+                questions.FORMULA_CHOICE_NOTE in q.questiontext)
         else:
             assert q.qtype == "essay" and not q.answers
             assert tex_html(answer.latex, display=False) in q.options["graderinfo"]

@@ -165,7 +165,8 @@ def test_moodle_imports_several_answers_with_fractions_that_add_to_100() -> None
     imported, errors = moodle_questions()
     assert errors == []
     found = [q for q in imported if q.options.get("single") == "false"]
-    assert len(found) == 3 * COUNT
+    # Identical variants are written once (docs/moodle.md): up to COUNT per exercise, in 3 categories.
+    assert len({q.category for q in found}) == 3 and len(found) <= 3 * COUNT
     for q in found:
         # qtype_multichoice::save_question_options: positive fractions, rounded to 2 places, add to 1.
         assert round(sum(a.fraction for a in q.answers if a.fraction > 0), 2) == 1, q.name
@@ -184,7 +185,9 @@ def test_moodle_shuffles_what_the_exercise_shuffles() -> None:
     imported, _ = moodle_questions()
     shuffled = {q.category.rsplit("/", 1)[-1]: q.options["shuffleanswers"] for q in imported
                 if q.options.get("single") == "false"}
-    assert shuffled == {"Breaking the symmetry": "true", "Variance-keeping rules": "false",
+    # "Breaking the symmetry" shuffles, but its worked solution names the options by number
+    # ("Answer: ①, ③"), which a shuffle per attempt would contradict: Moodle keeps its order.
+    assert shuffled == {"Breaking the symmetry": "false", "Variance-keeping rules": "false",
                         "Only one applies": "false"}
 
 
