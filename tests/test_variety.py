@@ -14,8 +14,9 @@ from engine import api
 from engine.authoring.bank import load_bank
 from engine.cli import cli
 from engine.generation.variants import VariantMaker
-from engine.generation.variety import COUNT_LIMIT, effects, face, variety
+from engine.generation.variety import COUNT_LIMIT, effects, face, made, variety
 
+HERE = Path(__file__).parent
 INTEGER = """\
 id: {id}
 title: Sum
@@ -106,3 +107,14 @@ def test_a_parameter_used_by_the_answer_is_not_noted(tmp_path: Path) -> None:
     assert not [n for n in api.check([path], seeds=5).notices if "params." in n]
     assert [(e.name, e.stem, e.answer) for e in effects(maker(path, "s"))] == [
         ("a", True, True), ("b", True, True), ("c", True, True)]
+
+
+def test_a_made_variant_reads_as_the_generated_one_with_a_distractor_pool() -> None:
+    # Counting makes each draw in the authored order: the same stem (options as a set, the pool's
+    # drawn distractors included) and answer as the variant generate makes of that draw.
+    path = HERE / "fixtures" / "textparams" / "bank"
+    m = maker(path, "he-variance")
+    for plan in m.plans(8):
+        made_one = made(m, plan.values)
+        assert made_one is not None and face(made_one) == face(m.materialize(plan))
+    assert not [n for n in api.check([path / "he-variance.yaml"], seeds=3).notices if "pool" in n]

@@ -51,7 +51,7 @@ def face(variant: Variant) -> tuple[str, str]:
 def made(maker: VariantMaker, values: tuple[Value, ...]) -> Variant | None:
     """The variant of these drawn values in the authored option order, or None when the draw is
     unusable (a constraint, coinciding options, a value the kind refuses)."""
-    plan = Plan(0, 0, values, tuple(range(len(maker.ex.options))))
+    plan = Plan(0, 0, values, tuple(range(len(maker.ex.shown_pinned))))  # every shown option, a pool's too
     if maker.ex.space.failed_constraint(maker.sampler.env(plan)) is not None:
         return None
     try:
@@ -81,13 +81,14 @@ def variety(maker: VariantMaker, limit: int = COUNT_LIMIT) -> Variety:
 
 
 def effects(maker: VariantMaker) -> Iterator[Effect]:
-    """For each drawn parameter with several values: whether changing it alone changed the stem
-    or the answer, over up to BASES draws and OTHERS other values each."""
+    """For each parameter the author draws with several values (a distractor pool's pick is not
+    one): whether changing it alone changed the stem or the answer, over up to BASES draws and
+    OTHERS other values each."""
     space = maker.ex.space
     bases = _draws(maker, BASES)[0]
     for position, param in enumerate(space.drawn):
         values = list(dict.fromkeys(param.values))
-        if len(values) < 2:
+        if len(values) < 2 or param.name not in maker.ex.spec.params:
             continue
         tried, stem, answer = 0, False, False
         for base in bases:
