@@ -21,6 +21,7 @@ from engine import api
 from engine.cli import cli
 from engine.errors import QuizwrightError
 from engine.export.moodle import questions as moodle_questions
+from engine.export.moodle import wording
 from engine.export.moodle import xml as moodle_xml
 from engine.generation.quiz import ExerciseSummary
 from tests.test_moodle import Imported, moodle_accepts, moodle_read, php_strip_tags
@@ -206,7 +207,7 @@ def test_a_long_escaped_name_is_never_cut_inside_an_entity() -> None:
     ("Which expression is it?", "Which expression is it?"),
 ])
 def test_choice_wording(stem: str, worded: str) -> None:
-    assert moodle_questions.choice_wording(stem) == worded
+    assert wording.choice_wording(stem) == worded
 
 
 def test_the_bundled_formulas_are_worded_as_multiple_choice(bundled: list[Imported]) -> None:

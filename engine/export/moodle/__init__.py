@@ -39,6 +39,7 @@ template is rendered once per question shape into a skeleton, bound once per exe
 grade, penalty and tags, whose slots are filled per question: the same bytes as rendering it per
 question.
 
-Modules: ``xml`` (XML text, numbers, category paths), ``questions`` (variant → MoodleQuestion),
+Modules: ``xml`` (XML text, numbers, names, category paths), ``wording`` (hints, a formula stem as
+a choice, option numbers in a text), ``questions`` (variant → MoodleQuestion),
 ``render`` (MoodleQuestion → ``<question>`` XML) and ``writer`` (the file).
 """

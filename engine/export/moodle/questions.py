@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from markupsafe import escape
 
 from engine.export.html import HtmlConverter, one_line, tex_html
+from engine.export.moodle.wording import HINTS, choice_wording, names_options_by_number
 from engine.export.moodle.xml import (
     MoodleExportError,
     moodle_name,
@@ -44,31 +45,11 @@ MAX_NAME = 255  # question.name; Moodle shortens longer names itself, we do it p
 MAX_TAG = 50  # TAG_MAX_LENGTH
 
 FORMULA_CHOICE_NOTE = "Select the expression that is equal to the answer."
-# The stem of a formula exercise asks to write one ("Write L as a formula in n_in and n_out (use
-# sqrt(...) for a square root)."): as a multiple choice, that sentence asks to choose one instead.
-# A sentence this does not recognise is kept, and the note after it says what to do.
-_WRITE_FORMULA = re.compile(
-    r"\b(?:Write|Give|Express|Enter|Type)\s+(?P<what>[^.?!]+?),?\s+as\s+an?\s+(?:formula|expression)"
-    r"(?P<rest>[^.?!(]*(?:\([^()]*\)[^.?!(]*)*?)"
-    r"(?:\s*\((?:use|write|type|enter)\b(?:[^()]|\([^()]*\))*\))?\s*[.!]"
-)
 # After the formula syntax hint (FormulaAnswer.syntax_hint), which only an essay gets: a
 # multiple-choice formula is chosen, not written, and a hint on writing one would mislead.
 FORMULA_ESSAY_NOTE = "Your teacher grades this answer."
 
 _TAG_REMOVED = re.compile(r"[<>`,\x00-\x1f\x7f]")
-_CIRCLED = re.compile("[\u2460-\u2473]")
-
-# Hints for "Interactive with multiple tries": one try per hint, plus one (so the penalty
-# applies). None gives the answer away; the misconception feedback of the response comes first.
-HINTS = {
-    "multichoice": "Not yet. Read the feedback on your choice, then check each remaining option "
-                   "against every detail of the question.",
-    "truefalse": "Not yet. Read the statement again: is every part of it true?",
-    "numerical": "Not yet. Check which formula applies here, then redo the arithmetic step by step.",
-    "formula": "Not yet. Check how each expression depends on the symbols, for example by trying "
-               "small values in it.",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +117,6 @@ def name_and_idnumber(title: str, index: int, vid: str) -> tuple[str, str]:
     return shorten_name(title, MAX_NAME - len(suffix)) + suffix, vid
 
 
-def names_options_by_number(variant: Variant) -> bool:
-    """Whether the question, the worked solution or a feedback prints an option's number (①),
-    which a shuffled order would contradict."""
-    texts = [variant.question, variant.explanation, *(o.feedback or "" for o in variant.options)]
-    return any(_CIRCLED.search(text) for text in texts)
-
-
 def question_key(q: MoodleQuestion) -> bytes:
     """What Moodle stores of a question but its name and idnumber, as a digest: two questions
     with the same key are the same question to a student. With shuffleanswers on, the order of
@@ -154,12 +128,6 @@ def question_key(q: MoodleQuestion) -> bytes:
     content = (q.type, q.questiontext, q.generalfeedback, q.defaultgrade, q.penalty, q.shuffleanswers,
                q.graderinfo, answers, files, q.hints, q.tags)
     return hashlib.blake2b(repr(content).encode(), digest_size=16).digest()
-
-
-def choice_wording(question: str) -> str:
-    """A formula exercise's stem asking to choose the formula instead of writing it."""
-    return _WRITE_FORMULA.sub(lambda m: f"Which of the expressions below gives {m['what']}{m['rest'].rstrip(', ')}?",
-                              question, count=1)
 
 
 def _tag(raw: str) -> str:
