@@ -223,9 +223,12 @@ def test_moodle_and_gift_put_each_exercise_in_its_slot_category(bank_dir: Path) 
     gift = api.export("gift", [bank_dir], seed=2, count=4)
     assert isinstance(gift, str) and "$CATEGORY: $course$/top/Slots/Slot 2/" in gift
     made = quiz(bank_dir, seed=2, count=4)
-    # Each category holds the questions of its own exercise only.
+    # Each category holds the questions of its own exercise only (a variant identical to an
+    # earlier one is not written: docs/moodle.md).
     for copy in made.copies:
         for variant in copy.variants:
+            if f"{variant.id}<" not in xml:
+                continue
             category = xml.rfind("<category>", 0, xml.index(f"{variant.id}<"))
             assert variant.title.split("<")[0][:20] in xml[category:category + 400]
 
