@@ -65,10 +65,9 @@ def _draws(maker: VariantMaker, limit: int) -> tuple[list[tuple[Value, ...]], bo
     if not maker.ex.space.drawn:
         return [()], True
     names = maker.sampler.drawn
-    if maker.distinct_count(force=True) is not None:
-        envs = maker.sampler.usable_envs()
-        if len(envs) <= limit:
-            return [tuple(env[name] for name in names) for env in envs], True
+    usable = maker.distinct_count(force=True)  # with parameters: the usable draws, counted
+    if usable is not None and usable <= limit:
+        return [tuple(env[name] for name in names) for env in maker.sampler.usable_envs()], True
     sampled = dict.fromkeys(plan.values for plan in maker.plans(limit))
     return list(sampled), False
 
