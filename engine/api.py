@@ -44,15 +44,16 @@ def bank(paths: list[Path] | None = None) -> Bank:
 
 def generate(paths: list[Path] | None = None, *, seed: int = 0, count: int = 1, exercises: list[str] | None = None,
              params: Mapping[str, str] | None = None, unique: bool = False, copies: tuple[int, int] | None = None,
-             topics: list[str] | None = None, tags: list[str] | None = None) -> Generated:
+             topics: list[str] | None = None, tags: list[str] | None = None, shuffle: bool = True) -> Generated:
     """A generated quiz: its header, notices and the stream of its copies (`copies=(A, B)`: A..B only).
 
     `exercises`, `topics` and `tags` select: the named exercises, then those of any of the topics
     that carry any of the tags (each filter only when given); with slots, they narrow the pools.
+    `shuffle=False` keeps every option in its authored order.
     """
     the_bank = bank(paths)
     generated = pipeline.generate(the_bank, seed=seed, count=count, exercise_ids=exercises, params=params,
-                                  unique=unique, copies=copies, topics=topics, tags=tags)
+                                  unique=unique, copies=copies, topics=topics, tags=tags, shuffle=shuffle)
     generated.notices[:0] = the_bank.notices  # the bank's defaults, such as the sheet-id code, first
     return generated
 
@@ -199,6 +200,7 @@ def grade(
     part: tuple[int, int] | None = None,
     encoding: str | None = None,
     progress: Callable[[str, int, int, str], None] | None = None,
+    shuffle: bool = True,
 ) -> GradeRun:
     """Grade a submissions file (CSV or JSON) against a saved key or a key regenerated from a bank.
 
@@ -211,7 +213,7 @@ def grade(
     ``part=(k, n)`` grades only the k-th of n equal runs of the rows. ``encoding`` (a codec name such
     as ``cp1252``) replaces UTF-8 for a file without a byte-order mark. ``progress(phase, done,
     total, unit)`` is told how far the run is: ("key", sheets, ...), ("grading", rows, ...), then
-    ("writing the reports", 0, 0, "").
+    ("writing the reports", 0, 0, ""). ``shuffle=False`` regenerates a quiz made with ``--no-shuffle``.
 
     Raises:
         UsageError: unreadable input, no usable header, bank hash mismatch, no seed, ...
@@ -236,10 +238,10 @@ def grade(
     if key is not None:
         regenerating = [name for name, value in (("--seed", seed), ("--count", count),
                                                  ("--exercise", exercises), ("--topic", topics), ("--tag", tags),
-                                                 ("--param", params)) if value]
+                                                 ("--param", params), ("--no-shuffle", not shuffle)) if value]
         if regenerating:
             raise UsageError(f"{', '.join(regenerating)}: only used without --key (the key file holds "
-                             "the quiz's seed, sheets, exercises and pinned parameters)")
+                             "the quiz's seed, sheets, exercises, pinned parameters and option order)")
         the_key = keys.read_key(key, batch, bank=bank(paths) if paths else None, progress=phase("key", "sheets"))
         if bank_hash:
             keys.check_hash(the_key.info.bank.hash, bank_hash, "the key's bank hash")
@@ -248,7 +250,8 @@ def grade(
         if bank_hash:
             keys.check_hash(the_bank.hash, bank_hash, "the bank's hash")
         the_key = keys.regenerate_key(the_bank, batch, seed=seed, count=count, exercise_ids=exercises,
-                                      topics=topics, tags=tags, params=params, progress=phase("key", "sheets"))
+                                      topics=topics, tags=tags, params=params, shuffle=shuffle,
+                                      progress=phase("key", "sheets"))
     outcome = grade_batch(the_key, batch, phase("grading", "entries" if batch.unit == "entry" else "rows"))
     if progress is not None:
         progress("writing the reports", 0, 0, "")

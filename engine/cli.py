@@ -156,10 +156,13 @@ def cli() -> None:
                    "typeset it even when it would need over 4 GB of memory).")
 @click.option("--split", is_flag=True,
               help="One file per copy, named after OUTPUT and the sheet id (quiz.pdf: quiz-WI-7-1.pdf, ...).")
+@click.option("--no-shuffle", "keep_order", is_flag=True,
+              help="Every option in its authored order, as the exercise file lists it (grade such a quiz "
+                   "with --no-shuffle too, or with --key).")
 def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: Path | None,
              exercises: tuple[str, ...], topics: tuple[str, ...], tags: tuple[str, ...],
              params: tuple[str, ...], key: bool, unique: bool,
-             copy_range: str | None, unlimited: bool, split: bool) -> None:
+             copy_range: str | None, unlimited: bool, split: bool, keep_order: bool) -> None:
     """Generate COUNT copies of a quiz from a bank folder or exercise files.
 
     PATHS default to the bundled weight-initialization bank. Copy i holds variant i of every
@@ -183,13 +186,13 @@ def generate(paths: tuple[Path, ...], seed: int, count: int, fmt: str, output: P
     api.outside_bank(output, list(paths))
     selection = {"exercises": list(exercises), "topics": list(topics), "tags": list(tags)}
     generated = api.generate(list(paths), seed=seed, count=count, params=pins, unique=unique, copies=copies,
-                             **selection)
+                             shuffle=not keep_order, **selection)
     total = count if copies is None else copies[1] - copies[0] + 1
     try:
         sink = _write(the_writer, generated, fmt, output, total, key=key, split=split, unlimited=unlimited)
     except FigureError as exc:  # name the exercise's file and field, as `check` does
         raise api.figure_error(exc, list(paths), seed=seed, count=count, params=pins, copies=copies,
-                               **selection) from None
+                               shuffle=not keep_order, **selection) from None
     for notice in sink.notices:
         click.echo(f"Note: {notice}", err=True)
     figures = [path for path in sink.written if path.parent.name == "figures" and path.name.startswith("fig-")]
@@ -411,11 +414,14 @@ def compare(expected: str | None, response: str | None, kind: str, variables: st
 @click.option("--encoding", metavar="NAME",
               help="The submissions' encoding when it is not UTF-8, e.g. cp1252 (Excel's \"CSV\" on "
                    "Windows); a UTF-8 or UTF-16 byte-order mark is always followed.")
+@click.option("--no-shuffle", "keep_order", is_flag=True,
+              help="The quiz was generated with --no-shuffle: regenerate its key with every option in its "
+                   "authored order.")
 def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: int | None, count: int | None,
           exercises: tuple[str, ...], topics: tuple[str, ...], tags: tuple[str, ...], params: tuple[str, ...],
           bank_hash: str | None, output_dir: Path,
           grades_file: Path | None, report_file: Path | None, markdown_file: Path | None,
-          part_text: str | None, encoding: str | None) -> None:
+          part_text: str | None, encoding: str | None, keep_order: bool) -> None:
     """Grade SUBMISSIONS (CSV or JSON, '-' for standard input) and write grades and reports.
 
     The key is the saved JSON export (--key), or is regenerated from the bank at PATHS (default:
@@ -448,7 +454,7 @@ def grade(submissions: Path, paths: tuple[Path, ...], key: Path | None, seed: in
                         exercises=list(exercises), topics=list(topics), tags=list(tags), params=pins,
                         bank_hash=bank_hash, output_dir=output_dir,
                         grades_file=grades_file, report_file=report_file, markdown_file=markdown_file,
-                        part=part, encoding=encoding, progress=progress.update)
+                        part=part, encoding=encoding, progress=progress.update, shuffle=not keep_order)
     finally:
         progress.close()
     report = run.report

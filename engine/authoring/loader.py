@@ -50,6 +50,9 @@ _EXERCISE = TypeAdapter(Exercise)
 # Names the explanation may use besides the parameters.
 EXPLANATION_NAMES = frozenset({"answer", "answer_text"})
 _DOTTED = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)")
+# The name a choice exercise's explanation and feedback print named options by: [[ options.NAME ]].
+OPTIONS = "options"
+OPTION_PARTS = frozenset({"number", "text"})
 
 
 def make_symbol(name: str, assumption: str) -> Any:
@@ -112,6 +115,7 @@ class CompiledOption:
     correct: bool
     feedback: Text | None
     pinned: bool
+    name: str | None = None
 
 
 @dataclass
@@ -353,6 +357,7 @@ def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledEx
     figures = c.figures()
     c.read.clear()
     shown = frozenset(spec.figures)
+    named = _option_word(c)
     compiled = CompiledExercise(
         spec=spec,
         path=path,
@@ -361,7 +366,7 @@ def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledEx
         space=space,
         symbols=c.symbols,
         question=c.text(["question"], spec.question, shown),
-        explanation=c.text(["explanation"], spec.explanation, EXPLANATION_NAMES | shown),
+        explanation=c.text(["explanation"], spec.explanation, EXPLANATION_NAMES | shown | named),
         hints=[c.text(["hints", i], hint) for i, hint in enumerate(spec.hints)],
         figures=figures,
     )
@@ -378,18 +383,26 @@ def _compile_answer(c: _Compiling, compiled: CompiledExercise) -> None:
     """The options, answer, distractors and feedback of the exercise's kind."""
     spec = c.spec
     if isinstance(spec, ChoiceExercise):
+        names = _option_names(c)
+        named = _option_word(c)
         for i, option in enumerate(spec.options):
+            feedback = c.text(["options", i, "feedback"], option.feedback, named) if option.feedback else None
+            if option.feedback and named:
+                _check_option_refs(c, ["options", i, "feedback"], option.feedback, names)
             compiled.options.append(
                 CompiledOption(
                     text=c.text(["options", i, "text"], option.text) if option.text is not None else None,
                     expr=c.expr(["options", i, "expr"], option.expr) if option.expr is not None else None,
                     correct=option.correct,
-                    feedback=c.text(["options", i, "feedback"], option.feedback) if option.feedback else None,
+                    feedback=feedback,
                     pinned=option.pinned,
+                    name=option.name,
                 )
             )
         if spec.pool is not None:
-            _compile_pool(c, compiled, spec.pool)
+            _compile_pool(c, compiled, spec.pool, names)
+        if named:
+            _check_option_refs(c, ["explanation"], spec.explanation, names)
     elif isinstance(spec, TrueFalseExercise):
         if isinstance(spec.answer, str):
             compiled.answer = c.expr(["answer"], spec.answer)
@@ -402,17 +415,22 @@ def _compile_answer(c: _Compiling, compiled: CompiledExercise) -> None:
         ]
 
 
-def _compile_pool(c: _Compiling, compiled: CompiledExercise, pool: DistractorPool) -> None:
-    """A pool's options, distractors each named apart."""
+def _compile_pool(c: _Compiling, compiled: CompiledExercise, pool: DistractorPool, listed: list[str]) -> None:
+    """A pool's options, distractors each named apart (and apart from the listed options, `listed`)."""
     names: dict[str, int] = {}
+    named = _option_word(c)
     for i, option in enumerate(pool.options):
         loc = ["pool", "options", i]
         if option.name is not None and names.setdefault(option.name, i) != i:
             raise c.fail([*loc, "name"], f"{option.name!r} names pool option {names[option.name] + 1} already")
+        if option.name in listed:
+            raise c.fail([*loc, "name"], f"{option.name!r} names a listed option already (expected a name per option)")
+        if named:
+            _check_option_refs(c, [*loc, "feedback"], option.feedback, listed)
         compiled.pool.append(CompiledOption(
             text=c.text([*loc, "text"], option.text) if option.text is not None else None,
             expr=c.expr([*loc, "expr"], option.expr) if option.expr is not None else None,
-            correct=False, feedback=c.text([*loc, "feedback"], option.feedback), pinned=False))
+            correct=False, feedback=c.text([*loc, "feedback"], option.feedback, named), pinned=False))
 
 
 def _refuse_ungradable(compiled: CompiledExercise, derived: list[Derived],
@@ -428,3 +446,70 @@ def _refuse_ungradable(compiled: CompiledExercise, derived: list[Derived],
         problem = ungradable(expr.tree, symbolic) if expr is not None else None
         if problem is not None:
             raise fail(loc, problem)
+
+
+def _option_word(c: _Compiling) -> frozenset[str]:
+    """`{"options"}` for a choice exercise whose texts may name its options; empty when it has none
+    or a parameter or symbol is called `options` (the parameter keeps its meaning)."""
+    if not isinstance(c.spec, ChoiceExercise) or OPTIONS in c.known:
+        return frozenset()
+    return frozenset({OPTIONS})
+
+
+def _option_names(c: _Compiling) -> list[str]:
+    """The options' names, each given once."""
+    first: dict[str, int] = {}
+    for i, option in enumerate(c.spec.options):
+        if option.name is None:
+            continue
+        if option.name in first:
+            raise c.fail(["options", i, "name"], f"the name {option.name!r} is already option {first[option.name] + 1}'s "
+                                                 "(expected a name per option)")
+        first[option.name] = i
+    return list(first)
+
+
+def _check_option_refs(c: _Compiling, loc: Sequence[Any], body: str, names: list[str]) -> None:
+    """Every `options.NAME` (`.number`, `.text`) a text prints names an option of the exercise."""
+    if OPTIONS not in body:  # literal text may say "options" too: parsing tells
+        return
+    for name, part in _option_references(body):
+        if name is None:
+            raise c.fail(loc, f"print one option by its name: [[ {OPTIONS}.NAME ]], [[ {OPTIONS}.NAME.number ]] "
+                              f"or [[ {OPTIONS}.NAME.text ]]")
+        if name not in names:
+            pool = getattr(c.spec, "pool", None)
+            if pool is not None and name in {option.name for option in pool.options}:
+                raise c.fail(loc, f"{OPTIONS}.{name}: a pool's option is on some sheets only: name a listed option")
+            known = f"named: {', '.join(names)}" if names else "no option has a name: give it one, {name: NAME, text: ...}"
+            raise c.fail(loc, f"{OPTIONS}.{name}: no option is named {name!r} ({known})")
+        if part is not None and part not in OPTION_PARTS:
+            raise c.fail(loc, f"{OPTIONS}.{name}.{part}: expected [[ {OPTIONS}.{name} ]], "
+                              f"[[ {OPTIONS}.{name}.number ]] or [[ {OPTIONS}.{name}.text ]]")
+
+
+def _option_references(body: str) -> list[tuple[str | None, str | None]]:
+    """(name, part) of each `options.NAME.part` a text reads; None where it reads no name or no part."""
+    from jinja2 import nodes
+
+    from engine.authoring.text import text_environment
+
+    def attribute(outer: nodes.Node | None, inner: nodes.Node) -> str | None:
+        if isinstance(outer, nodes.Getattr) and outer.node is inner:
+            return outer.attr
+        if (isinstance(outer, nodes.Getitem) and outer.node is inner and isinstance(outer.arg, nodes.Const)
+                and isinstance(outer.arg.value, str)):
+            return outer.arg.value
+        return None
+
+    found: list[tuple[str | None, str | None]] = []
+
+    def visit(node: nodes.Node, parent: nodes.Node | None, grand: nodes.Node | None) -> None:
+        if isinstance(node, nodes.Name) and node.name == OPTIONS and node.ctx == "load":
+            name = attribute(parent, node)
+            found.append((name, attribute(grand, parent) if name is not None and parent is not None else None))
+        for child in node.iter_child_nodes():
+            visit(child, node, parent)
+
+    visit(text_environment().parse(body), None, None)
+    return found

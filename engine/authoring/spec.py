@@ -137,6 +137,11 @@ Param = Annotated[
 class ChoiceOption(Strict):
     """One option of a choice question: Markdown text or a SymPy expression shown as LaTeX."""
 
+    name: str | None = Field(
+        None, pattern=NAME_PATTERN,
+        description="Names the option for the explanation and feedback: [[ options.NAME ]] prints its number "
+                    "on the sheet and its text, as shuffled.",
+    )
     text: str | None = Field(None, description="Markdown text (a Jinja template with [[ ]] delimiters).")
     expr: str | None = Field(None, description="SymPy expression over the parameters, shown as LaTeX.")
     correct: bool = False

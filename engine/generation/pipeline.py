@@ -96,13 +96,15 @@ def generate(
     copies: tuple[int, int] | None = None,
     topics: list[str] | None = None,
     tags: list[str] | None = None,
+    shuffle: bool = True,
 ) -> Generated:
     """The one public call of generation: every writer, and grading, gets its copies from here.
 
     `copies=(A, B)` yields copies A..B only (1-based, inclusive, as the sheet ids number them),
     the same copies the full run yields there. Repeats (more variants asked than exist) are
     notices, or errors if `unique`. `exercise_ids`, `topics` and `tags` select as `Bank.select`
-    does; with the bank's slots, they narrow the slots' pools.
+    does; with the bank's slots, they narrow the slots' pools. `shuffle=False` keeps every
+    exercise's options in their authored order.
     """
     if not 0 <= seed <= MAX_SEED:
         raise UsageError(f"seed must be between 0 and {MAX_SEED} (got {seed})")
@@ -113,8 +115,8 @@ def generate(
     pools = _pools(bank, selected, exercise_ids or [])
     exercises = selected if pools is None else _in_pools(selected, pools)
     pins = parse_pins(params or {}, exercises)
-    makers = [VariantMaker(ex, seed, pins) for ex in exercises]
-    assignment, samples = _assignment(seed, count, exercises, pools, pins)
+    makers = [VariantMaker(ex, seed, pins, shuffle) for ex in exercises]
+    assignment, samples = _assignment(seed, count, exercises, pools, pins, shuffle)
     uses = (dict.fromkeys((ex.id for ex in exercises), count) if assignment is None
             else Counter(e for sheet in assignment for e in sheet))
     notices: list[str] = []
@@ -132,7 +134,7 @@ def generate(
     if unique and notices:
         raise UsageError("--unique: not enough distinct variants: " + "; ".join(notices))
     header = QuizHeader(
-        seed=seed, count=count, pinned={k: str(v) for k, v in sorted((params or {}).items())},
+        seed=seed, count=count, pinned={k: str(v) for k, v in sorted((params or {}).items())}, shuffle=shuffle,
         bank=BankRef(title=bank.info.title, code=bank.info.code, hash=bank.hash), exercises=summaries,
         slots=[SlotSummary(title=p.title, exercises=list(p.ids)) for p in pools or []],
     )
@@ -149,12 +151,12 @@ def generate(
 
 
 def _assignment(seed: int, count: int, exercises: list[CompiledExercise], pools: list[SlotPool] | None,
-                pins: Mapping[str, Value]) -> tuple[list[tuple[str, ...]] | None, list[tuple[Plan, Variant]]]:
+                pins: Mapping[str, Value], shuffle: bool) -> tuple[list[tuple[str, ...]] | None, list[tuple[Plan, Variant]]]:
     """With slots, the exercise ids of every sheet, kept clear of give-away pairs found among the
     first variants of the pool's exercises (returned too: the copies reuse them); None without."""
     if pools is None:
         return None, []
-    samples = [_first(ex, seed, pins) for ex in exercises]
+    samples = [_first(ex, seed, pins, shuffle) for ex in exercises]
     drawn = {ex.id: {d.name for d in ex.space.drawn} for ex in exercises}
     pairs = giveaway_pairs([[variant for _, variant in samples]], drawn)
     avoid = {frozenset((g.shows, g.answer_of)) for g in pairs}
@@ -190,9 +192,9 @@ def _in_pools(selected: list[CompiledExercise], pools: list[SlotPool]) -> list[C
 Reuse = dict[object, Variant] | None
 
 
-def _first(ex: CompiledExercise, seed: int, pins: Mapping[str, Value]) -> tuple[Plan, Variant]:
+def _first(ex: CompiledExercise, seed: int, pins: Mapping[str, Value], shuffle: bool) -> tuple[Plan, Variant]:
     """Variant 0 of an exercise and its plan, from a sampler of its own (the quiz's start the same)."""
-    maker = VariantMaker(ex, seed, pins)
+    maker = VariantMaker(ex, seed, pins, shuffle)
     plan = next(maker.plans(1))
     return plan, _materialize(maker, plan)
 

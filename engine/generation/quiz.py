@@ -206,6 +206,7 @@ class QuizHeader(Frozen):
     seed: int
     count: int = Field(ge=1)
     pinned: dict[str, str] = Field(default_factory=dict)
+    shuffle: bool = Field(True, description="False when generated with --no-shuffle: every option in its authored order.")
     bank: BankRef
     exercises: list[ExerciseSummary] = Field(description="Every exercise a sheet may hold.")
     # Left out without slots: such a quiz is exported as it was before slots existed.

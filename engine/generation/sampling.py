@@ -133,7 +133,7 @@ class Sampler:
     """
 
     def __init__(self, ex: CompiledExercise, quiz_seed: int, pins: Mapping[str, Value],
-                 check: Callable[[Env], object]) -> None:
+                 check: Callable[[Env], object], shuffle: bool = True) -> None:
         self.ex = ex
         self.quiz_seed = quiz_seed
         self.space = ex.space.pinned(pins) if pins else ex.space
@@ -142,7 +142,8 @@ class Sampler:
         # Without options or misconceptions nothing can coincide: the screen cannot reject a draw.
         self.clashable = bool(ex.options or ex.distractors)
         self.stats = Stats()
-        self.shuffles = bool(ex.options) and bool(getattr(ex.spec, "shuffle", False))
+        # `shuffle=False` (generate --no-shuffle) keeps every exercise's authored order.
+        self.shuffles = shuffle and bool(ex.options) and bool(getattr(ex.spec, "shuffle", False))
         self._unshuffled = tuple(range(len(ex.shown_pinned)))
         self._count: int | None = None
         self._counted = False

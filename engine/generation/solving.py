@@ -8,13 +8,15 @@ exercise and parameters give the same result.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from types import SimpleNamespace
 
-from engine.authoring.loader import CompiledExercise, CompiledOption
+from engine.authoring.loader import OPTIONS, CompiledExercise, CompiledOption
 from engine.authoring.params import POOL_PICK
+from engine.authoring.text import Text
 from engine.generation.fields import Env, describe_env, evaluate, render
 from engine.generation.figures import figure_of
 from engine.generation.quiz import (
@@ -25,7 +27,7 @@ from engine.generation.quiz import (
     Misconception,
     NumericAnswer,
 )
-from engine.language.printing import Printer
+from engine.language.printing import Printer, circled
 from engine.language.symbolic import is_sympy, sympy
 from engine.language.symforms import SymForm
 from engine.language.values import ExprError, Surd, Value, free_names, from_sympy, to_sympy
@@ -61,12 +63,37 @@ class Screen:
 
 @dataclass(frozen=True, slots=True)
 class ShownOption:
-    """An option of a choice question in template order, with its feedback."""
+    """An option of a choice question in template order; its feedback is rendered once the sheet's
+    order is known, since it may name other options by their number."""
 
     text: str
     value: Value | None
     correct: bool
-    feedback: str | None
+    feedback: Text | None
+    field: tuple[str | int, ...]  # where the feedback is written, for errors
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OptionRef:
+    """A named option as a text prints it: `[[ options.NAME ]]` is "② its text"; `.number` and `.text` the parts."""
+
+    number: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.text}"
+
+
+def option_names(ex: CompiledExercise, options: Sequence[ShownOption], order: Sequence[int]) -> dict[str, object]:
+    """The context that prints each named option as numbered on a sheet showing `options` in `order`
+    (`{"options": ...}`; empty when no option is named or a parameter is called `options`)."""
+    refs = {name: OptionRef(circled(number), options[i].text)
+            for number, i in enumerate(order, start=1) if (name := options[i].name) is not None}
+    if not refs or OPTIONS in ex.space.names:
+        return {}
+    # A namespace, not a dict: Jinja reads `options.items` as a dict's method before its key.
+    return {OPTIONS: SimpleNamespace(**refs)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,8 +256,8 @@ def solve(ex: CompiledExercise, env: Env, screened: Screen | None = None, keys: 
     question = render(ex, ex.question, ["question"], shown, printer)
     if ex.options:
         options = tuple(
-            ShownOption(shown.text, shown.value, option.correct,
-                        render(ex, option.feedback, [*loc, "feedback"], context, printer) if option.feedback else None)
+            ShownOption(shown.text, shown.value, option.correct, option.feedback, (*loc, "feedback"),
+                        option.name if loc[0] == "options" else None)
             for shown, (loc, option) in zip(screened.shown, shown_options(ex, env), strict=True)
         )
         return ChoiceSolution(context, question, options, figures)

@@ -18,6 +18,7 @@ from engine.generation.solving import (
     Solution,
     TruthSolution,
     ValueSolution,
+    option_names,
     screen,
     solve,
 )
@@ -59,7 +60,8 @@ class VariantMaker:
     It holds the screens of recent draws: a plan's materialisation reuses its draw's screen.
     """
 
-    def __init__(self, ex: CompiledExercise, quiz_seed: int, pins: Mapping[str, Value] | None = None) -> None:
+    def __init__(self, ex: CompiledExercise, quiz_seed: int, pins: Mapping[str, Value] | None = None,
+                 shuffle: bool = True) -> None:
         self.ex = ex
         self.quiz_seed = quiz_seed
         drawn = {d.name for d in ex.space.drawn}
@@ -67,7 +69,7 @@ class VariantMaker:
         self._screens: _Recent[Screen] = _Recent()
         self._keys = AnswerKeys()
         self.printer = Printer()
-        self.sampler = Sampler(ex, quiz_seed, self.pins, self.screen)
+        self.sampler = Sampler(ex, quiz_seed, self.pins, self.screen, shuffle)
 
     @property
     def stats(self) -> Stats:
@@ -114,10 +116,14 @@ def build_variant(ex: CompiledExercise, solution: Solution, variant_id: str, pla
     printer = printer or Printer()
     context = solution.context
     options: list[Option] = []
+    names: dict[str, object] = {}
     if isinstance(solution, ChoiceSolution):
+        names = option_names(ex, solution.options, plan.order)
         for number, i in enumerate(plan.order, start=1):
             shown = solution.options[i]
-            options.append(Option(number=number, text=shown.text, correct=shown.correct, feedback=shown.feedback,
+            feedback = (render(ex, shown.feedback, list(shown.field), {**context, **names}, printer)
+                        if shown.feedback is not None else None)
+            options.append(Option(number=number, text=shown.text, correct=shown.correct, feedback=feedback,
                                   value=None if shown.value is None else printer.exact(shown.value)))
         answer, answer_value, answer_text = _choice_answer(ex, options)
     else:
@@ -131,7 +137,7 @@ def build_variant(ex: CompiledExercise, solution: Solution, variant_id: str, pla
             answer_value = solution.value
     figures = {figure.name: markdown for figure, markdown in solution.figures}
     explanation = render(ex, ex.explanation, ["explanation"],
-                         {**context, **figures, "answer": answer_value, "answer_text": answer_text}, printer)
+                         {**context, **figures, **names, "answer": answer_value, "answer_text": answer_text}, printer)
     spec = ex.spec
     misconceptions = list(solution.misconceptions) if isinstance(solution, ValueSolution) else []
     return Variant.model_validate({

@@ -240,13 +240,14 @@ def regenerate_key(
     progress: Tick | None = None,
     topics: list[str] | None = None,
     tags: list[str] | None = None,
+    shuffle: bool = True,
 ) -> Key:
     """The key rebuilt from bank + seed; the seed comes from the sheet ids when not given.
 
     Copy i depends on the earlier variants of each exercise (they are kept distinct), so the copies
     up to the largest sheet number in use are generated once and only the sheets in use are kept.
     Sheet numbers beyond ``count`` (or, without it, ``sheet_bound``) are left to be rejected.
-    ``progress`` is told the copies made of those needed.
+    ``progress`` is told the copies made of those needed; ``shuffle=False`` rebuilds a ``--no-shuffle`` quiz.
 
     Raises:
         UsageError: no seed can be inferred, or the sheets disagree on it; plus ``generate``'s errors.
@@ -268,7 +269,7 @@ def regenerate_key(
     wanted = {number for number in numbers if number <= limit}
     last = max(wanted, default=1)
     generated = generate(bank, seed=seed, count=count or last, exercise_ids=exercise_ids, params=params,
-                         copies=(1, last), topics=topics, tags=tags)
+                         copies=(1, last), topics=topics, tags=tags, shuffle=shuffle)
 
     def kept() -> Iterator[Copy]:
         for copy in generated.copies:
