@@ -3,6 +3,7 @@ the grader can read every formula key and distractor it would be given."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,6 +26,35 @@ class CheckReport:
     lines: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # worth a look, not errors: the exit status stays 0
+
+
+# An option named by a fixed number: ③, "option 3", "choice (3)", "answer #3", [[ 3 | circled ]].
+_FIXED_NUMBER = re.compile(r"([\u2460-\u2469])|\b(?:options?|choices?|answers?)\s*(?:#|no\.?\s*)?\(?([1-9][0-9]?)\b"
+                           r"|\[\[\s*([1-9][0-9]?)\s*\|\s*circled\s*\]\]", re.IGNORECASE)
+
+
+def fixed_option_numbers(ex: CompiledExercise) -> list[str]:
+    """Warnings for a shuffled choice exercise whose explanation or feedback names a moving option
+    by a fixed number: on most sheets that number shows another option."""
+    options = ex.spec.options if ex.options and getattr(ex.spec, "shuffle", False) else []
+    moving = {i + 1 for i, option in enumerate(options) if not option.pinned}
+    if len(moving) < 2:
+        return []
+    texts: list[tuple[list[str | int], str]] = [(["explanation"], ex.spec.explanation)]
+    texts += [(["options", i, "feedback"], option.feedback) for i, option in enumerate(options) if option.feedback]
+    warnings = []
+    for loc, text in texts:
+        for match in _FIXED_NUMBER.finditer(text):
+            circled, written, filtered = match.groups()
+            number = ord(circled) - 0x245F if circled else int(written or filtered)
+            if number in moving:
+                warnings.append(str(ex.error(loc, f"{match.group(0)!r} names an option by a fixed number, but the "
+                                                  "options are shuffled: on most sheets it is another option; name it "
+                                                  "instead, [[ options.NAME ]] (its number on the sheet and its text, "
+                                                  "with name: NAME on the option) or [[ answer_text ]] (the correct one)")))
+                break
+    return warnings
 
 
 def _variant_problems(variant: Variant) -> list[str]:
@@ -164,6 +194,7 @@ def _variety_notes(ex: CompiledExercise) -> list[str]:
 def _check_one(ex: CompiledExercise, seeds: int, report: CheckReport,
                sheets: list[list[Variant]]) -> tuple[Stats, int | None]:
     stats, keys, labels, tolerances = Stats(), _FormulaKeys(), _Labels(), _Tolerances()
+    report.warnings.extend(fixed_option_numbers(ex))
     for seed in range(seeds):
         maker = VariantMaker(ex, seed)
         variant = next(maker.stream(1))

@@ -286,6 +286,8 @@ def check(paths: tuple[Path, ...], seeds: int) -> None:
         click.echo(f"Note: {notice}", err=True)
     for line in report.lines:
         click.echo(line)
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     if report.problems:
         for problem in report.problems:
             for line in problem.splitlines():

@@ -188,10 +188,10 @@ def test_percent_is_exact_and_rounds_half_up() -> None:
 
 
 def test_grade_sheet_points_per_question(quiz: Quiz, key: Key) -> None:
-    # GR-1-0004: count = 50 (3 points), pick = ① (2), std = sqrt(6)/3 ≈ 0.816 (1), variance = 2/n_in (1)
+    # GR-1-0004: count = 50 (3 points), pick = ② (2), std = sqrt(6)/3 ≈ 0.816 (1), variance = 2/n_in (1)
     outcome = grade_batch(key, batch_of(
-        ("all", "GR-1-0004", {1: "50", 2: "①", 3: ".816", 4: "2/n_in"}),
-        ("count only", "gr-1-4", {1: "+50", 2: "2", 3: "0.9", 4: "1/n_in"}),
+        ("all", "GR-1-0004", {1: "50", 2: "②", 3: ".816", 4: "2/n_in"}),
+        ("count only", "gr-1-4", {1: "+50", 2: "3", 3: "0.9", 4: "1/n_in"}),
         ("nothing", "GR-1-0004", {}),
     ))
     assert outcome.rejected == []
@@ -202,7 +202,7 @@ def test_grade_sheet_points_per_question(quiz: Quiz, key: Key) -> None:
     ]
     second = outcome.sheets[1]
     assert second.sheet == "GR-1-0004"  # canonical
-    assert second.answers[1].feedback == quiz.copies[3].variants[1].options[1].feedback
+    assert second.answers[1].feedback == quiz.copies[3].variants[1].options[2].feedback
     assert second.answers[3].feedback == "That is LeCun's variance."
     assert [a.status for a in outcome.sheets[2].answers] == ["unanswered"] * 4
 

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import math
+import random
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import api
 from engine.authoring.loader import load_exercise
 from engine.cli import cli
 from engine.errors import TemplateError, UsageError
+from engine.generation.orders import Orders, permuted, unrank
 from engine.generation.quiz import Quiz, Variant
+from engine.generation.variants import VariantMaker
 from engine.language.printing import circled
 
 BANK = Path(__file__).resolve().parent / "fixtures" / "shuffle"
@@ -160,3 +167,134 @@ def test_grade_with_a_key_file_refuses_no_shuffle(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--no-shuffle: only used without --key"):
         api.grade(answers, key=key, shuffle=False)
     assert api.grade(answers, key=key).report.analysis.distribution.mean == 100
+
+
+# ---------------------------------------------------------------------------------------------
+# Balanced correct positions
+
+
+def _shares(variants: list[Variant]) -> dict[int, float]:
+    counts: dict[int, int] = {}
+    for variant in variants:
+        counts[variant.answer.option] = counts.get(variant.answer.option, 0) + 1  # type: ignore[union-attr]
+    return {place: 100 * n / len(variants) for place, n in counts.items()}
+
+
+@pytest.mark.parametrize("seed", [7, 1, 2])
+@pytest.mark.parametrize("count", [30, 31, 47])
+def test_each_correct_place_holds_its_fair_share_over_the_class(seed: int, count: int) -> None:
+    quiz = _quiz(count=count, seed=seed)
+    balanced = [("concept", 4), ("pinned", 4), ("drawn", 3), ("few", 4)]
+    # The relation is true for 15 draws only: past 30 sheets, the other sheets are false rather than repeated.
+    for exercise, places in balanced + ([("relation", 2)] if count <= 30 else []):
+        shares = _shares(_variants(quiz, exercise))
+        assert sorted(shares) == list(range(1, places + 1)), exercise  # a pinned option keeps place 5
+        assert all(abs(share - 100 / places) <= 5 for share in shares.values()), (exercise, shares)
+
+
+@settings(max_examples=150, deadline=None)
+@given(pinned=st.lists(st.booleans(), min_size=2, max_size=10), correct=st.integers(0, 9),
+       count=st.integers(1, 80), seed=st.integers(0, 2**32))
+def test_orders_balance_the_correct_place_per_block(pinned: list[bool], correct: int, count: int, seed: int) -> None:
+    correct %= len(pinned)
+    orders = Orders(pinned, [i == correct for i in range(len(pinned))], seed, "ex")
+    free = [i for i, pin in enumerate(pinned) if not pin]
+    rng = random.Random(seed)
+    for make in (lambda i: orders.shuffled(rng, i), orders.nth):
+        made = [make(i) for i in range(count)]
+        assert all(sorted(order) == list(range(len(pinned))) for order in made)
+        assert all(order[i] == i for order in made for i, pin in enumerate(pinned) if pin)
+        places = [order.index(correct) for order in made]
+        if correct in free and len(free) > 1:
+            tally = [places.count(place) for place in free]
+            assert max(tally) - min(tally) <= 1 and sum(tally) == count
+
+
+@pytest.mark.parametrize(("pinned", "correct"), [([False] * 4, 0), ([False, False, True, False], 3),
+                                                 ([False, True, False, False], 1), ([False] * 2, 1)])
+def test_orders_of_an_undrawn_exercise_are_distinct_then_repeat_evenly(pinned: list[bool], correct: int) -> None:
+    orders = Orders(pinned, [i == correct for i in range(len(pinned))], 7, "ex")
+    distinct = math.factorial(sum(not pin for pin in pinned))
+    made = [orders.nth(i) for i in range(2 * distinct + 3)]
+    assert len(set(made[:distinct])) == distinct
+    assert set(made[distinct:2 * distinct]) == set(made[:distinct])
+    assert made[:distinct] != made[distinct:2 * distinct] or distinct <= 2
+
+
+@given(size=st.integers(1, 3000), key=st.binary(min_size=1, max_size=8))
+@settings(max_examples=60, deadline=None)
+def test_permuted_is_a_permutation(size: int, key: bytes) -> None:
+    assert sorted(permuted(i, size, key) for i in range(size)) == list(range(size))
+
+
+def test_unrank_lists_every_permutation_once() -> None:
+    assert sorted(tuple(unrank(rank, [5, 6, 7, 8])) for rank in range(24)) == sorted(itertools.permutations([5, 6, 7, 8]))
+
+
+def test_a_true_false_relation_is_true_on_half_the_sheets() -> None:
+    # n_in < n_out holds for 15 of the 120 draws: random draws would make it true on 1 sheet in 8.
+    for seed in range(5):
+        truths = [v.answer.value for v in _variants(_quiz(count=30, seed=seed), "relation")]  # type: ignore[union-attr]
+        assert truths.count(True) == 15
+    truths = [v.answer.value for v in _variants(_quiz(count=60), "relation")]  # type: ignore[union-attr]
+    assert truths.count(True) == 15  # no more true draws: the others are false
+
+
+# ---------------------------------------------------------------------------------------------
+# Repeats and distinct variants
+
+
+def test_too_few_variants_repeat_evenly_in_seeded_rounds() -> None:
+    for count in (3, 7, 30, 31):
+        draws = [v.params["n_in"] for v in _variants(_quiz(count=count), "few")]
+        tally = [draws.count(n) for n in ("3", "5", "7")]
+        assert max(tally) - min(tally) <= 1 and sum(tally) == count, (count, tally)
+    quiz = _quiz(count=24)
+    orders = [tuple(o.text for o in v.options) for v in _variants(quiz, "concept")]
+    assert len(set(orders)) == 24  # every order of four options once
+    pinned = [tuple(o.text for o in v.options) for v in _variants(quiz, "pinned")]
+    assert len(set(pinned)) == 24 and {p[-1] for p in pinned} == {"None of the above"}
+
+
+def test_distinct_counts_and_copies_slices_are_kept() -> None:
+    exercises = {ex.id: ex for ex in api.bank([BANK]).exercises}
+    assert VariantMaker(exercises["concept"], 0).distinct_count(force=True) == 24
+    assert VariantMaker(exercises["concept"], 0, shuffle=False).distinct_count(force=True) == 1
+    assert VariantMaker(exercises["few"], 0).distinct_count(force=True) == 3
+    full = _quiz(count=40)
+    assert _quiz(count=40, copies=(17, 33)).copies == full.copies[16:33]
+    assert _quiz(count=33).copies == full.copies[:33]  # a regenerated key has the same sheets
+
+
+def test_sampling_is_deterministic_and_draws_stay_distinct(tmp_path: Path) -> None:
+    quiz = _quiz(count=30)
+    assert quiz == _quiz(count=30)
+    drawn = [(v.params["n_in"], v.params["n_out"]) for v in _variants(quiz, "drawn")]
+    assert len(set(drawn)) == 30
+    relation = [(v.params["n_in"], v.params["n_out"]) for v in _variants(quiz, "relation")]
+    assert len(set(relation)) == 30
+
+
+# ---------------------------------------------------------------------------------------------
+# check: fixed option numbers in a shuffled exercise
+
+
+def test_check_warns_of_a_fixed_option_number_in_a_shuffled_exercise(tmp_path: Path) -> None:
+    options = ("  - {name: right, text: A, correct: true}\n  - {text: B, feedback: \"Option 1 is right.\"}\n"
+               "  - {text: C, feedback: c}\n  - {text: None, feedback: \"See ④ and [[ options.right ]].\", pinned: true}\n")
+    path = _write(tmp_path, options, "The answer is ③, not [[ answer_text ]].")
+    result = CliRunner().invoke(cli, ["check", str(path), "--seeds", "2"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert warnings == [
+        f"Warning: {path}:11: explanation: '③' names an option by a fixed number, but the options are shuffled: "
+        "on most sheets it is another option; name it instead, [[ options.NAME ]] (its number on the sheet and "
+        "its text, with name: NAME on the option) or [[ answer_text ]] (the correct one)",
+        f"Warning: {path}:8: options[1].feedback: 'Option 1' names an option by a fixed number, but the options "
+        "are shuffled: on most sheets it is another option; name it instead, [[ options.NAME ]] (its number on "
+        "the sheet and its text, with name: NAME on the option) or [[ answer_text ]] (the correct one)",
+    ]  # ④ is pinned: its number holds on every sheet
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "named.yaml").write_text(path.read_text(encoding="utf-8") + "shuffle: false\n", encoding="utf-8")
+    assert api.check([kept / "named.yaml"], seeds=2).warnings == []

@@ -1,9 +1,9 @@
 """Sampling the variants of one exercise: draws that meet the constraints and show distinct options,
-kept distinct from each other while the space has enough, and counted exactly when it is small."""
+kept distinct from each other while the space has enough (then repeated evenly, in seeded rounds),
+and counted exactly when it is small; true/false draws balanced between true and false."""
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -14,15 +14,16 @@ from engine.authoring.loader import CompiledExercise
 from engine.authoring.params import ENUMERATION_LIMIT, variant_seed
 from engine.errors import QuizwrightError, TemplateError, UsageError
 from engine.generation.fields import describe_env
+from engine.generation.orders import Orders, balanced_truth
 from engine.generation.solving import Clash
-from engine.language.values import Value
+from engine.language.values import ExprError, Value
 
 MAX_DRAWS = 100  # draws per variant before falling back to exact enumeration
 COUNT_EAGERLY_BELOW = 4096  # spaces this small are always counted
 COUNT_ON_DUPLICATE_BELOW = 20_000  # a duplicate draw triggers an exact count below this size
 
 Env = dict[str, Value]
-Key = int | tuple[int, ...]  # what makes a variant distinct: its draw's combination, or its option order when nothing is drawn
+Key = int  # what makes a variant distinct: its draw's combination (its option order when nothing is drawn)
 
 
 @dataclass
@@ -57,22 +58,15 @@ def pin_text(pins: Mapping[str, Value]) -> str:
     return " ".join(f"--param {name}={value}" for name, value in pins.items())
 
 
-def option_order(ex: CompiledExercise, rng: random.Random, shuffles: bool) -> tuple[int, ...]:
-    """Displayed order of the options: pinned ones stay put, the others are shuffled."""
-    pinned = ex.shown_pinned  # a pool's drawn distractors, after the listed options, are never pinned
-    count = len(pinned)
-    if not shuffles:
-        return tuple(range(count))
-    free = [i for i in range(count) if not pinned[i]]
-    rng.shuffle(free)
-    if len(free) == count:
-        return tuple(free)
-    moves = iter(free)
-    return tuple(i if pinned[i] else next(moves) for i in range(count))
+def shown_correct(ex: CompiledExercise) -> list[bool]:
+    """Whether each option shown is correct, as `shown_pinned` lists them (a pool's drawn distractors never are)."""
+    correct = [option.correct for option in ex.options]
+    drawn = len(ex.shown_pinned) - len(correct)
+    return correct[:ex.pool_at] + [False] * drawn + correct[ex.pool_at:] if drawn else correct
 
 
 class Pool:
-    """The keys of every usable draw (or option order) in the space's order, and which are unseen.
+    """The keys of every usable draw in the space's order, and which are unseen.
 
     A Fenwick tree over the unseen flags finds the k-th unseen key and marks a key seen in
     O(log n): picking as `rng.choice(unseen)` would, without listing the unseen ones.
@@ -110,10 +104,7 @@ class Pool:
                 node += node & -node
 
     def pick(self, rng: random.Random) -> int:
-        """Position of a uniformly chosen unseen key (of any key once all are seen), as
-        `rng.choice` over them chooses it."""
-        if not self.unseen:
-            return rng.choice(range(len(self.keys)))
+        """Position of a uniformly chosen unseen key (some must be left), as `rng.choice` over them chooses it."""
         rest = rng.choice(range(self.unseen)) + 1
         node, step = 0, 1 << (len(self.keys).bit_length() - 1)
         while step:
@@ -129,7 +120,8 @@ class Sampler:
 
     `check(env)` raises Clash for a draw whose options (or misconceptions) coincide. Once random
     draws have failed for a variant (the fallback) and half the usable draws are taken, the rest
-    of them are picked among the unseen draws directly.
+    of them are picked among the unseen draws directly. Once every usable draw is taken, they
+    repeat in rounds, each a seeded permutation of them all. Option orders come from `Orders`.
     """
 
     def __init__(self, ex: CompiledExercise, quiz_seed: int, pins: Mapping[str, Value],
@@ -145,6 +137,13 @@ class Sampler:
         # `shuffle=False` (generate --no-shuffle) keeps every exercise's authored order.
         self.shuffles = shuffle and bool(ex.options) and bool(getattr(ex.spec, "shuffle", False))
         self._unshuffled = tuple(range(len(ex.shown_pinned)))
+        self.orders = Orders(ex.shown_pinned, shown_correct(ex), quiz_seed, ex.id)
+        # A true/false answer that depends on the draw: draws are steered to true and false in turn.
+        self._truths = ex.kind == "true_false" and ex.answer is not None and bool(self.space.drawn)
+        self._scarce: set[bool] = set()  # truth values no unseen draw was found for
+        self._truth_of: list[bool] | None = None  # each usable draw's truth, listed when random draws fail
+        self._repeats = 0  # variants made since every usable draw was taken
+        self._round: tuple[int, list[int]] | None = None  # the current round of repeats
         self._count: int | None = None
         self._counted = False
         self._pool: Pool | None = None  # built when the fallback is first needed
@@ -227,79 +226,131 @@ class Sampler:
     def plans(self, count: int) -> Iterator[Plan]:
         """Which draw and option order each of variants 0..count-1 gets, distinct while the space has enough."""
         seen: set[Key] = set()
+        self._pool, self._repeats, self._scarce = None, 0, set()
         for index in range(count):
             yield self._next(index, seen)
 
     def _next(self, index: int, seen: set[Key]) -> Plan:
         seed = variant_seed(self.quiz_seed, self.ex.id, index)
-        if seen and not self.space.drawn and not self.shuffles:
-            # Nothing is random (a fixed question): every variant is the first one again.
-            self.stats.draws += 1
-            return Plan(index, seed, (), self._unshuffled)
+        if not self.space.drawn:
+            return self._undrawn(index, seed, seen)
+        if self._exhausted(seen):
+            return self._repeat(index, seed)
         rng = random.Random(seed)
-        if self._pool is not None and 0 < 2 * self._pool.unseen <= len(self._pool):
-            # Near exhaustion random draws mostly repeat: pick among the unseen ones directly (once
-            # none is left, repeats are drawn at random: any usable draw will do).
+        if self._pool is not None and 2 * self._pool.unseen <= len(self._pool):
+            # Near exhaustion random draws mostly repeat: pick among the unseen ones directly.
             return self._pick(index, seed, rng, seen)
-        exhausted = self._counted and self._count is not None and len(seen) >= self._count
-        drawn = bool(self.space.drawn)
-        for _ in range(MAX_DRAWS):
+        truth = self._truth_target(index)
+        for attempt in range(MAX_DRAWS):
             self.stats.draws += 1
             values, combination = self.space.draw_combination(rng)
-            # A draw seen before was usable then, and usability depends on the draw alone.
-            known = combination in seen if drawn else bool(seen)
-            if not known and not self._usable(values, self.stats):
-                continue
-            # The option order is drawn right after the draw; without a draw, it is the key.
-            order = option_order(self.ex, rng, self.shuffles) if self.shuffles else self._unshuffled
-            key: Key = combination if drawn else order
-            if key in seen and not exhausted:
+            if combination in seen:
                 self.stats.duplicates += 1
                 # Counting tells whether the space is used up; in a large space a duplicate is
                 # only bad luck, and counting it would cost far more than drawing again.
                 if not self._counted and self.space.size() <= COUNT_ON_DUPLICATE_BELOW:
                     self.distinct_count(force=True)
-                    exhausted = self._count is not None and len(seen) >= self._count
+                    if self._exhausted(seen):
+                        return self._repeat(index, seed)
                 continue
-            return self._accept(index, seed, values, order, key, seen)
+            if not self._usable(values, self.stats):
+                continue
+            if truth is not None and not self._truthful(values, truth):
+                if attempt < MAX_DRAWS // 2:
+                    continue
+                position = self._unseen_of_truth(truth, seen, rng)
+                if position is not None:
+                    keys, draws = self._usable_draws
+                    return self._accept(index, seed, draws[position], self._order(rng, index), keys[position], seen)
+                self._scarce.add(truth)  # a draw of the other truth will do, from now on too
+            return self._accept(index, seed, values, self._order(rng, index), combination, seen)
         return self._pick(index, seed, rng, seen)
+
+    def _order(self, rng: random.Random, index: int) -> tuple[int, ...]:
+        """The option order of a drawn variant, drawn right after the draw."""
+        return self.orders.shuffled(rng, index) if self.shuffles else self._unshuffled
+
+    def _undrawn(self, index: int, seed: int, seen: set[Key]) -> Plan:
+        """Nothing is drawn: the options' order is all that varies, each order once before any repeats."""
+        self.stats.draws += 1
+        if not seen:
+            self._check_undrawn()
+            seen.add(0)
+        return Plan(index, seed, (), self.orders.nth(index) if self.shuffles else self._unshuffled)
+
+    def _exhausted(self, seen: set[Key]) -> bool:
+        return self._counted and self._count is not None and 0 < self._count <= len(seen)
+
+    def _truth_target(self, index: int) -> bool | None:
+        """The truth variant `index` is steered to (None: any), true and false in turn over pairs of variants."""
+        if not self._truths:
+            return None
+        truth = balanced_truth(self.quiz_seed, self.ex.id, index)
+        return None if truth in self._scarce else truth
+
+    def _truthful(self, values: tuple[Value, ...], truth: bool) -> bool:
+        assert self.ex.answer is not None
+        try:
+            return self.ex.answer.truth(self.space.complete(dict(zip(self.drawn, values, strict=True)),
+                                                            self.ex.symbols)) == truth
+        except ExprError:
+            return True  # solving names the broken answer
+
+    def _unseen_of_truth(self, truth: bool, seen: set[Key], rng: random.Random) -> int | None:
+        """Random draws of this truth keep failing: one of the unseen usable draws that have it, in a
+        space small enough to list (its position among them), or None."""
+        if self.space.size() > COUNT_EAGERLY_BELOW:
+            return None
+        if self._truth_of is None:
+            self._truth_of = [self._truthful(draw, True) for draw in self._usable_draws[1]]
+        keys = self._usable_draws[0]
+        found = [p for p, (key, true) in enumerate(zip(keys, self._truth_of, strict=True))
+                 if true == truth and key not in seen]
+        return rng.choice(found) if found else None
 
     def _accept(self, index: int, seed: int, values: tuple[Value, ...], order: tuple[int, ...], key: Key,
                 seen: set[Key]) -> Plan:
-        if key not in seen:
-            seen.add(key)
-            if self._pool is not None:
-                self._pool.mark(key)
+        seen.add(key)
+        if self._pool is not None:
+            self._pool.mark(key)
         return Plan(index, seed, values, order)
 
     def _pick(self, index: int, seed: int, rng: random.Random, seen: set[Key]) -> Plan:
-        """Random draws keep failing: pick uniformly among the exactly enumerated usable draws
-        (or option orders), unseen ones first."""
+        """Random draws keep failing: pick uniformly among the exactly enumerated usable draws, unseen ones first."""
         pool = self._pool if self._pool is not None else self._build_pool(seen)
+        if not pool.unseen:
+            return self._repeat(index, seed)
         position = pool.pick(rng)
-        if not self.space.drawn:
-            order = pool.keys[position]
-            assert isinstance(order, tuple)
-            return self._accept(index, seed, (), order, order, seen)
-        order = option_order(self.ex, rng, self.shuffles)
-        return self._accept(index, seed, self._usable_draws[1][position], order, pool.keys[position], seen)
+        return self._accept(index, seed, self._usable_draws[1][position], self._order(rng, index),
+                            pool.keys[position], seen)
+
+    def _repeat(self, index: int, seed: int) -> Plan:
+        """Every usable draw is taken: they come again in rounds, each a seeded permutation of them
+        all, so that each is used ⌊N/V⌋ or ⌈N/V⌉ times."""
+        draws = self._usable_draws[1]
+        round_, at = divmod(self._repeats, len(draws))
+        self._repeats += 1
+        if self._round is None or self._round[0] != round_:
+            positions = list(range(len(draws)))
+            random.Random(variant_seed(self.quiz_seed, f"{self.ex.id}/repeats", round_)).shuffle(positions)
+            self._round = (round_, positions)
+        return Plan(index, seed, draws[self._round[1][at]], self._order(random.Random(seed), index))
 
     def _build_pool(self, seen: set[Key]) -> Pool:
-        """The pool of usable draws (or option orders), built when random draws first fail."""
-        self._pool = Pool(self._draw_keys() if self.space.drawn else self._order_keys(), seen)
+        """The pool of usable draws, built when random draws first fail."""
+        self._pool = Pool(self._draw_keys(), seen)
         return self._pool
 
-    def _order_keys(self) -> list[Key]:
+    def _check_undrawn(self) -> None:
+        """An exercise that draws nothing has one draw: it must be usable."""
         ex = self.ex
         if self.space.failed_constraint(self.space.complete({}, ex.symbols)) is not None:
             raise self._unsatisfiable()
-        if not self._usable((), Stats()):
+        if not self._usable((), self.stats):
             loc = ["options"] if ex.options else ["distractors"]
             raise TemplateError("two options (or misconceptions) are always equal, as values or as shown "
                                 "(expected pairwise different ones)",
                                 path=ex.source, line=ex.lines.line(loc), field=loc[0])
-        orders = itertools.permutations(range(len(ex.options))) if ex.options else [()]
-        return [o for o in orders if all(o[i] == i for i, opt in enumerate(ex.options) if opt.pinned)]
 
     def _draw_keys(self) -> list[Key]:
         ex = self.ex
