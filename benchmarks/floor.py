@@ -2,8 +2,9 @@
 
 ``python benchmarks/floor.py BANK --seed 1 --count N -o FILE`` does the work of
 ``quizwright generate BANK --seed 1 --count N -f moodle -o FILE``: the same per-variant SHA-256
-seeds and draws, distinct (A, B) pairs, exact surds in LaTeX, 20-digit decimals, shuffled He options
-and the same XML. Its texts are written in, not read from the YAML; the bank is read for its hash.
+seeds and draws, distinct (A, B) pairs (then repeated in seeded rounds), exact surds in LaTeX,
+20-digit decimals, He options in balanced orders (each order once, the correct one's place balanced
+per block of 3) and the same XML. Its texts are written in, not read from the YAML; the bank is read for its hash.
 """
 
 import argparse
@@ -49,42 +50,61 @@ def cdata(text):
     return f"<![CDATA[{text.replace(']]>', ']]]]><![CDATA[>')}]]>" if text else ""
 
 
-def draws(seed, exercise, count, choices):
-    """Variant i's draw from Random(SHA-256 of seed, exercise, i), distinct while unseen ones remain."""
-    seen = set()
+def stream_seed(seed, stream, index):
+    """The seed quizwright derives for (quiz seed, stream, index) with SHA-256."""
+    return int.from_bytes(hashlib.sha256(f"quizwright:{seed}:{stream}:{index}".encode()).digest()[:8], "big")
+
+
+def draws(seed, exercise, count):
+    """Variant i's (A, B) from Random(SHA-256 of seed, exercise, i), distinct while unseen ones remain,
+    then every pair again in rounds, each a seeded permutation of them all."""
+    seen, every, rounds = set(), list(itertools.product(SIZES, SIZES)), {}
     for i in range(count):
-        rng = random.Random(int.from_bytes(hashlib.sha256(f"quizwright:{seed}:{exercise}:{i}".encode()).digest()[:8], "big"))
-        full = len(seen) >= choices.size
+        if len(seen) == len(every):
+            turn, at = divmod(i - len(every), len(every))
+            if turn not in rounds:
+                rounds = {turn: list(range(len(every)))}
+                random.Random(stream_seed(seed, f"{exercise}/repeats", turn)).shuffle(rounds[turn])
+            yield i + 1, every[rounds[turn][at]]
+            continue
+        rng = random.Random(stream_seed(seed, exercise, i))
         for _ in range(100):
-            pick = choices.pick(rng)
-            if full or pick not in seen:
+            pick = rng.choice(SIZES), rng.choice(SIZES)
+            if pick not in seen:
                 break
         else:  # 100 repeats in a row: choose among the unseen draws
-            pick = rng.choice([c for c in choices.every() if c not in seen] or list(choices.every()))
+            pick = rng.choice([c for c in every if c not in seen])
         seen.add(pick)
         yield i + 1, pick
 
 
-class Pairs:
-    size = len(SIZES) ** 2
+def permuted(position, size, key):
+    """Entry `position` of a seeded permutation of range(size): a 4-round Feistel network, cycle-walked."""
+    half = ((size - 1).bit_length() + 1) // 2 or 1
+    mask, value = (1 << half) - 1, position
+    while True:
+        left, right = value >> half, value & mask
+        for round_ in range(4):
+            digest = hashlib.sha256(key + bytes([round_]) + right.to_bytes(8, "big")).digest()
+            left, right = right, left ^ (int.from_bytes(digest[:8], "big") & mask)
+        value = (left << half) | right
+        if value < size:
+            return value
 
-    def every(self):
-        return itertools.product(SIZES, SIZES)
 
-    def pick(self, rng):
-        return rng.choice(SIZES), rng.choice(SIZES)
-
-
-class Orders:
-    size = 6
-
-    def every(self):
-        return itertools.permutations(range(3))
-
-    def pick(self, rng):
-        order = [0, 1, 2]
-        rng.shuffle(order)
-        return tuple(order)
+def he_orders(seed, exercise, count):
+    """Variant i's order of the three He options (the correct one, 0, first in the file): in each block
+    of 3 a seeded permutation of the places says where 0 stands; the j-th use of a place takes the
+    j-th order of the other two in a seeded permutation of both (then again, in a new one)."""
+    for i in range(count):
+        block, at = divmod(i, 3)
+        places = [0, 1, 2]
+        random.Random(stream_seed(seed, f"{exercise}/places", block)).shuffle(places)
+        target = places[at]
+        turn, position = divmod(block, 2)
+        rank = permuted(position, 2, stream_seed(seed, f"{exercise}/at{target}", turn).to_bytes(8, "big"))
+        others = iter([1, 2] if rank == 0 else [2, 1])
+        yield i + 1, tuple(0 if place == target else next(others) for place in range(3))
 
 
 def limit(a, b):
@@ -138,7 +158,7 @@ def questions(exercise, seed, count):
         extra = ("    <single>true</single>\n    <shuffleanswers>false</shuffleanswers>\n"
                  "    <answernumbering>123</answernumbering>\n    <showstandardinstruction>1</showstandardinstruction>\n")
         written = set()
-        for i, order in draws(seed, exercise, count, Orders()):
+        for i, order in he_orders(seed, exercise, count):
             if order in written:  # an identical question is written once
                 continue
             written.add(order)
@@ -149,7 +169,7 @@ def questions(exercise, seed, count):
                            " about half of its inputs, and the factor 2 over the fan-in compensates for it.",
                            "0.5", extra, answers, tags)
     else:
-        for i, (a, b) in draws(seed, exercise, count, Pairs()):
+        for i, (a, b) in draws(seed, exercise, count):
             stem = LIMIT % (a, b) if exercise == "xavier-limit" else (
                 rf"When \(n_{{in}} = {a}\) and \(n_{{out}} = {b}\), what is \(n_{{in}} + n_{{out}}\) in Xavier "
                 "initialization?")
@@ -182,7 +202,7 @@ def main():
         out.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n<!-- quizwright Moodle XML export, format 1: bank '
                   f"WI4 sha256 {bank_hash}, seed {args.seed}, {n} variant(s) per exercise, one category per exercise -->\n")
         for exercise, (title, kind, topic, mapping, _) in EXERCISES.items():
-            distinct = {"he-variance": 6, "winit-tf": 1}.get(exercise, Pairs.size)
+            distinct = {"he-variance": 6, "winit-tf": 1}.get(exercise, len(SIZES) ** 2)
             repeat = (f" (only {distinct} distinct variant{'s exist' if distinct != 1 else ' exists'})"
                       if n > distinct else "")
             info = (f"<p>quizwright exercise <code>{exercise}</code>: {title} ({exercise}.yaml).</p> <p>{n} variant"
