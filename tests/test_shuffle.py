@@ -298,3 +298,45 @@ def test_check_warns_of_a_fixed_option_number_in_a_shuffled_exercise(tmp_path: P
     kept.mkdir()
     (kept / "named.yaml").write_text(path.read_text(encoding="utf-8") + "shuffle: false\n", encoding="utf-8")
     assert api.check([kept / "named.yaml"], seeds=2).warnings == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Distractor pools
+
+
+POOLED = """id: pooled
+title: Pooled
+kind: choice
+topic: he
+symbols: {n_in: positive_integer, n_out: positive_integer}
+question: In He initialization, $\\\\sigma^2$ is?
+options:
+  - {name: he, expr: "2/n_in", correct: true}
+  - {name: none, text: "None of these", pinned: true, feedback: "[[ options.he ]] is shown."}
+pool:
+  draw: 2
+  options:
+    - {name: lecun, expr: "1/n_in", feedback: "Not [[ options.he.text ]]: that is LeCun's."}
+    - {expr: "2/(n_in + n_out)", feedback: "That is Xavier's."}
+    - {expr: "sqrt(2/n_in)", feedback: "That is the standard deviation."}
+explanation: "[[ options.he ]]."
+"""
+
+
+def test_pool_distractors_move_with_the_others_and_may_name_listed_options(tmp_path: Path) -> None:
+    path = tmp_path / "pooled.yaml"
+    path.write_text(POOLED, encoding="utf-8")
+    quiz = api.quiz([path], seed=7, count=30)
+    variants = [copy.variants[0] for copy in quiz.copies]
+    shares = _shares(variants)
+    assert sorted(shares) == [1, 2, 3] and all(abs(share - 100 / 3) <= 5 for share in shares.values())
+    for variant in variants:
+        he = f"{variant.answer_text} " + r"$\frac{2}{n_{in}}$"
+        assert variant.explanation == f"{he}." and variant.options[-1].feedback == f"{he} is shown."
+        assert all(o.feedback == r"Not $\frac{2}{n_{in}}$: that is LeCun's." for o in variant.options
+                   if o.text == r"$\frac{1}{n_{in}}$")
+    for old, new, message in (("[[ options.he ]].\"", "[[ options.lecun ]].\"", "a pool's option is on some sheets only"),
+                              ("- {name: lecun,", "- {name: he,", "'he' names a listed option already")):
+        path.write_text(POOLED.replace(old, new), encoding="utf-8")
+        with pytest.raises(TemplateError, match=message):
+            load_exercise(path)
