@@ -192,7 +192,7 @@ def _in_pools(selected: list[CompiledExercise], pools: list[SlotPool]) -> list[C
 Reuse = dict[object, Variant] | None
 
 
-def _first(ex: CompiledExercise, seed: int, pins: Mapping[str, Value], shuffle: bool) -> tuple[Plan, Variant]:
+def _first(ex: CompiledExercise, seed: int, pins: Mapping[str, Value], shuffle: bool = True) -> tuple[Plan, Variant]:
     """Variant 0 of an exercise and its plan, from a sampler of its own (the quiz's start the same)."""
     maker = VariantMaker(ex, seed, pins, shuffle)
     plan = next(maker.plans(1))
