@@ -340,3 +340,9 @@ def test_pool_distractors_move_with_the_others_and_may_name_listed_options(tmp_p
         path.write_text(POOLED.replace(old, new), encoding="utf-8")
         with pytest.raises(TemplateError, match=message):
             load_exercise(path)
+
+
+def test_no_shuffle_tells_an_lms_to_keep_the_order() -> None:
+    fixed = {e.id: e.fixed_order for e in _quiz(count=2, shuffle=False).exercises}
+    assert fixed == {"concept": True, "pinned": True, "drawn": True, "few": True, "relation": False, "ordered": True}
+    assert {e.id for e in _quiz(count=2).exercises if e.fixed_order} == {"pinned", "ordered"}

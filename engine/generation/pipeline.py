@@ -130,7 +130,8 @@ def generate(
                            f"{wanted} asked: variants repeat")
         summaries.append(ExerciseSummary(id=ex.id, title=ex.spec.title, kind=ex.kind, topic=ex.spec.topic,
                                          source=ex.path.name, distinct_variants=distinct, repeats=repeats,
-                                         fixed_order=fixed_order(ex)))
+                                         # --no-shuffle: an LMS must keep the listed order too.
+                                         fixed_order=fixed_order(ex) or (not shuffle and bool(ex.options))))
     if unique and notices:
         raise UsageError("--unique: not enough distinct variants: " + "; ".join(notices))
     header = QuizHeader(
