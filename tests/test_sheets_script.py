@@ -37,6 +37,7 @@ def test_measure_reports_positions_and_moodle_categories() -> None:
     assert result["moodle_categories"] == 9
     shares = [p["share"] for p in result["positions"].values()]
     assert abs(sum(shares) - 1) < 1e-3
-    # definition and he-formula have a single variant: their 6 copies repeat in Moodle.
-    assert result["moodle_categories_with_repeats"] >= 2
+    # definition and he-formula have a single variant: Moodle gets it once, not 6 times.
+    assert result["moodle_categories_with_repeats"] == 0
+    assert result["moodle_questions"] < 6 * 9
     assert 0 < result["identical_items_median"] <= result["identical_items_max"] <= 1
