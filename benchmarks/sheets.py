@@ -91,7 +91,7 @@ def giveaway_cost(paths: list[Path] | None, seed: int, count: int) -> dict[str, 
     start = time.perf_counter()
     samples = [pipeline._first(ex, seed, {}) for ex in bank.exercises]
     drawn = {ex.id: {d.name for d in ex.space.drawn} for ex in bank.exercises}
-    giveaways.giveaway_pairs([[variant for _, variant in samples]], drawn)
+    giveaways.giveaway_pairs([[variant for _, group in samples for variant in group]], drawn)
     search = time.perf_counter() - start
     return {"generate_seconds": round(total, 3), "giveaway_seconds": round(search, 3),
             "giveaway_share": round(search / total, 4) if total else 0.0}

@@ -26,9 +26,9 @@ from engine.authoring.spec import Exercise
 from engine.errors import OutputError, QuizwrightError, UsageError
 from engine.export.formats import BINARY, writer
 from engine.generation import pipeline
+from engine.generation.parts import make_maker
 from engine.generation.pipeline import Generated
 from engine.generation.quiz import Plot, Quiz
-from engine.generation.variants import VariantMaker
 from engine.generation.variety import variety
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def list_exercises(paths: list[Path] | None = None, *, exercises: list[str] | No
     (option order left out) over every variant or a sample of them."""
     rows = []
     for ex in bank(paths).select(exercises or [], topics, tags):
-        maker = VariantMaker(ex, 0)
+        maker = make_maker(ex, 0)
         distinct = maker.distinct_count(force=True)
         found = variety(maker)
         rows.append({"id": ex.id, "kind": ex.kind, "topic": ex.spec.topic, "title": ex.spec.title,

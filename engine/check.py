@@ -13,8 +13,9 @@ from engine.authoring.bank import BANK_FILE, ReadBank, read_bank
 from engine.authoring.loader import CompiledExercise
 from engine.errors import TemplateError
 from engine.generation.giveaways import giveaway_pairs
+from engine.generation.parts import make_maker
 from engine.generation.quiz import Plot, Variant
-from engine.generation.variants import Stats, VariantMaker
+from engine.generation.variants import Stats
 from engine.generation.variety import effects
 
 # Sheets of variant 0 of every exercise under seeds 0, 1, ...: where `check` looks for give-aways.
@@ -178,7 +179,7 @@ def _variety_notes(ex: CompiledExercise) -> list[str]:
     """A drawn parameter that, varied alone, changed neither the question nor the answer (or only
     the question) over the draws tried."""
     notes = []
-    for effect in effects(VariantMaker(ex, 0)):
+    for effect in effects(make_maker(ex, 0)):
         if effect.tried == 0 or effect.answer:
             continue
         if effect.stem:
@@ -193,26 +194,28 @@ def _variety_notes(ex: CompiledExercise) -> list[str]:
 
 def _check_one(ex: CompiledExercise, seeds: int, report: CheckReport,
                sheets: list[list[Variant]]) -> tuple[Stats, int | None]:
-    stats, keys, labels, tolerances = Stats(), _FormulaKeys(), _Labels(), _Tolerances()
-    report.warnings.extend(fixed_option_numbers(ex))
+    # A multi-part exercise's keys are checked part by part: each has its own answer and symbols.
+    parts = ex.parts or [ex]
+    stats, keys, labels, tolerances = Stats(), [_FormulaKeys() for _ in parts], _Labels(), _Tolerances()
+    report.warnings.extend(w for part in parts for w in fixed_option_numbers(part))
     for seed in range(seeds):
-        maker = VariantMaker(ex, seed)
-        variant = next(maker.stream(1))
-        if seed < GIVEAWAY_SHEETS:
-            sheets[seed].append(variant)
-        report.problems.extend(_variant_problems(variant))
-        keys.add(variant)
-        labels.check(ex, variant)
-        tolerances.add(variant)
+        maker = make_maker(ex, seed)
+        for part_keys, variant in zip(keys, maker.stream(1), strict=True):
+            if seed < GIVEAWAY_SHEETS:
+                sheets[seed].append(variant)
+            report.problems.extend(_variant_problems(variant))
+            part_keys.add(variant)
+            labels.check(ex, variant)
+            tolerances.add(variant)
         stats.add(maker.stats)
     note = tolerances.note(ex)
     report.notices.extend([note] if note else [])
     report.notices.extend(_variety_notes(ex))
-    distinct = VariantMaker(ex, 0).distinct_count(force=True)
+    distinct = make_maker(ex, 0).distinct_count(force=True)
     if distinct == 0:
         raise ex.error(["constraints"], "no parameter values give a usable variant")
-    if keys.answers:
-        problem = _ungradable(ex, keys)
+    for part, part_keys in zip(parts, keys, strict=True):
+        problem = _ungradable(part, part_keys) if part_keys.answers else None
         if problem is not None:
             raise problem
     return stats, distinct

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 # What an exercise is; the `kind:` of an exercise file and of an exported variant.
-Kind = Literal["concept", "true_false", "scenario", "choice", "integer", "numeric", "formula"]
+Kind = Literal["concept", "true_false", "scenario", "choice", "integer", "numeric", "formula", "multipart"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 # The kinds whose answer is one of the listed options.
 ChoiceKind = Literal["concept", "scenario", "choice"]

@@ -191,7 +191,7 @@ def test_a_misspelt_kind_is_named(tmp_path: Path) -> None:
 def test_an_unknown_kind_close_to_a_known_one_hides_no_other_problem(tmp_path: Path) -> None:
     text = GOOD.replace("kind: integer", "kind: integr").replace("question:", "qestion:")
     assert _problems(tmp_path, text) == [
-        "3: kind: kind must be one of concept, scenario, choice, true_false, integer, numeric, formula "
+        "3: kind: kind must be one of concept, scenario, choice, true_false, integer, numeric, formula, multipart "
         "(got 'integr'; did you mean 'integer'?)",
         "8: qestion: unknown field 'qestion' (did you mean 'question'?)"]
 

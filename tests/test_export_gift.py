@@ -248,18 +248,30 @@ def _block(markdown: str) -> str:
     return one_line(markdown_to_html(markdown))
 
 
+def categories(quiz: Quiz) -> dict[tuple[int, str], list[Variant]]:
+    """The variants of each category in file order: one per exercise, one per part of a multi-part one."""
+    positions = {summary.id: k for k, summary in enumerate(quiz.exercises)}
+    found: dict[tuple[int, str], list[Variant]] = {}
+    for copy in quiz.copies:
+        for v in copy.variants:
+            found.setdefault((positions[v.exercise], v.part.label if v.part else ""), []).append(v)
+    return dict(sorted(found.items()))
+
+
 def check(reads: list[Read], quiz: Quiz) -> None:
     """The questions, in file order (an exercise's category, then its variants), against the key."""
     builder = QuestionBuilder(quiz.bank.code)
     titles = category_titles(quiz.exercises)
-    assert len(reads) == len(quiz.exercises) * len(quiz.copies)
+    assert len(reads) == sum(len(copy.variants) for copy in quiz.copies)
     reads_iter = iter(reads)
-    for k, summary in enumerate(quiz.exercises):
-        for copy in quiz.copies:
-            read, variant = next(reads_iter), copy.variants[k]
+    for (k, part), variants in categories(quiz).items():
+        summary = quiz.exercises[k]
+        for variant in variants:
+            read = next(reads_iter)
             moodle = builder.build(variant)  # the texts, names and tags are the Moodle XML export's
             where = variant.id
-            assert read.category == category_path(quiz.bank.title, titles[summary.id]), where
+            path = category_path(quiz.bank.title, titles[summary.id]) + (f"/Part {part}" if part else "")
+            assert read.category == path, where
             assert (read.name, read.idnumber, read.tags) == (moodle.name, variant.id, tuple(moodle.tags)), where
             assert read.text == moodle.questiontext, where
             if isinstance(variant.answer, FormulaAnswer) and read.qtype == "essay":
@@ -304,10 +316,10 @@ def check_answers(read: Read, variant: Variant) -> None:
 def check_categories(parsed: list[dict[str, Any]], quiz: Quiz) -> None:
     """gift-pegjs sees one category per exercise, each before its variants."""
     kinds = [q["type"] for q in parsed]
-    count = len(quiz.copies)
-    assert kinds.count("Category") == len(quiz.exercises)
+    sizes = [len(variants) for variants in categories(quiz).values()]
+    assert kinds.count("Category") == len(sizes)
     assert [i for i, kind in enumerate(kinds) if kind == "Category"] == [
-        k * (count + 1) for k in range(len(quiz.exercises))]
+        sum(sizes[:j]) + j for j in range(len(sizes))]
 
 
 # -- the whole bank and the fixtures, read back ---------------------------------------------------------------
@@ -325,10 +337,10 @@ def exports() -> list[tuple[str, str, Quiz]]:
 
 def without_plots(quiz: Quiz) -> Quiz:
     """The quiz as its GIFT file holds it: the exercises that show no plot (GIFT cannot carry images)."""
-    kept = [not any(shows_plots(copy.variants[k]) for copy in quiz.copies) for k in range(len(quiz.exercises))]
-    copies = [copy.model_copy(update={"variants": [v for v, keep in zip(copy.variants, kept, strict=True) if keep]})
+    plotted = {v.exercise for copy in quiz.copies for v in copy.variants if shows_plots(v)}
+    copies = [copy.model_copy(update={"variants": [v for v in copy.variants if v.exercise not in plotted]})
               for copy in quiz.copies]
-    exercises = [s for s, keep in zip(quiz.exercises, kept, strict=True) if keep]
+    exercises = [s for s in quiz.exercises if s.id not in plotted]
     return quiz.model_copy(update={"exercises": exercises, "copies": copies})
 
 

@@ -28,7 +28,7 @@ from engine.export.formats import SPLITTABLE, writer
 from engine.export.selfcheck.mathml import mathml
 from engine.export.selfcheck.samples import TABLES, samples
 from engine.export.selfcheck.writer import SelfCheckWriter
-from engine.generation.quiz import FormulaAnswer, Misconception, Variant
+from engine.generation.quiz import FormulaAnswer, Misconception, Variant, question_labels
 from tests.golden import assert_golden
 
 HERE = Path(__file__).parent
@@ -75,7 +75,7 @@ def verdict(page: Any, anchor: str) -> str:
 
 
 def anchor_of(copy_index: int, variant: Variant, copy_variants: list[Variant]) -> str:
-    return f"s{copy_index + 1}q{copy_variants.index(variant) + 1}"
+    return f"s{copy_index + 1}q{question_labels(copy_variants)[copy_variants.index(variant)]}"
 
 
 # -- the format and its files --------------------------------------------------------------------
@@ -196,8 +196,8 @@ def test_typed_answers_get_their_feedback(browser: Any, tmp_path: Path) -> None:
 def whole_sheet(copy_index: int, variants: list[Variant]) -> list[dict[str, Any]]:
     """For each question: an answer, the verdict it must get and the feedback it must show."""
     cases: list[dict[str, Any]] = []
-    for number, v in enumerate(variants, start=1):
-        q, answer = f"s{copy_index + 1}q{number}", v.answer
+    for label, v in zip(question_labels(variants), variants, strict=True):
+        q, answer = f"s{copy_index + 1}q{label}", v.answer
         if answer.type in ("option", "boolean"):
             cases.append({"q": q, "option": answer.option, "status": "correct"})
             cases += [{"q": q, "option": o.number, "status": "incorrect", "feedback": f"o{o.number}" if o.feedback else None}

@@ -229,9 +229,14 @@ def test_one_pick_1_group_per_exercise_with_its_variants(exported: tuple[bytes, 
     root = etree.fromstring(assessment(data))
     (top,) = root.findall(f"{QTI_NS}assessment/{QTI_NS}section")
     groups = top.findall(f"{QTI_NS}section")
-    assert len(groups) == len(quiz.exercises)
-    for group, summary in zip(groups, quiz.exercises, strict=True):
-        variants = [c.variants[quiz.exercises.index(summary)] for c in quiz.copies]
+    # One group per exercise; one per part of a multi-part exercise.
+    positions = {summary.id: k for k, summary in enumerate(quiz.exercises)}
+    by_group: dict[tuple[int, str], list[Variant]] = {}
+    for copy in quiz.copies:
+        for v in copy.variants:
+            by_group.setdefault((positions[v.exercise], v.part.label if v.part else ""), []).append(v)
+    assert len(groups) == len(by_group)
+    for group, (_, variants) in zip(groups, sorted(by_group.items()), strict=True):
         assert group.findtext(f".//{QTI_NS}selection_number") == "1"
         assert group.findtext(f".//{QTI_NS}points_per_item") == str(variants[0].points)
         titles = [i.get("title") for i in group.findall(f"{QTI_NS}item")]

@@ -15,7 +15,7 @@ import sympy
 from click.testing import CliRunner
 
 from engine.cli import cli
-from engine.generation.quiz import Quiz, Variant
+from engine.generation.quiz import Quiz, Variant, question_labels
 from engine.language.printing import circled
 
 FULL_WIDTH = str.maketrans("0123456789.", "０１２３４５６７８９．")
@@ -67,8 +67,10 @@ def wrong(variant: Variant) -> tuple[str, str | None]:
     if a.type == "integer":
         return (mistakes[0].value, mistakes[0].feedback) if mistakes else (str(a.value + 1), None)
     if a.type == "numeric":
+        if not mistakes:  # a part without distractors: a value far from any answer
+            return "-999999", None
         return str(sympy.N(sympy.sympify(mistakes[0].value), 12)), mistakes[0].feedback  # the bank's own strings
-    return mistakes[0].value, mistakes[0].feedback
+    return (mistakes[0].value, mistakes[0].feedback) if mistakes else (f"({a.expr}) + 1", None)
 
 
 @dataclass
@@ -79,6 +81,7 @@ class Student:
     total: int
     statuses: set[str] = field(default_factory=set)
     feedback: dict[int, str] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)  # the sheet's questions: 1, 2, 5a, 5b
 
 
 def make_class(quiz: Quiz, sheets: list[str]) -> list[Student]:
@@ -100,13 +103,16 @@ def make_class(quiz: Quiz, sheets: list[str]) -> list[Student]:
             Student(f"half-{i}", sheet, half, sum(v.points for n, v in enumerate(variants) if n % 2 == 0),
                     {"correct", "unanswered"}),
         ]
+        for student in students[-6:]:
+            student.labels = question_labels(variants)
     return students
 
 
 def write_csv(students: list[Student], questions: int) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # as a spreadsheet on Windows saves it
-    writer.writerow(["student", "email", "sheet", *(f"q{n}" for n in range(1, questions + 1))])
+    labels = students[0].labels if students and students[0].labels else [str(n) for n in range(1, questions + 1)]
+    writer.writerow(["student", "email", "sheet", *(f"q{label}" for label in labels)])
     for s in students:
         writer.writerow([s.name, f"{s.name}@example.org", s.sheet, *s.answers])
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")  # with a BOM
@@ -114,7 +120,8 @@ def write_csv(students: list[Student], questions: int) -> bytes:
 
 def write_json(students: list[Student]) -> str:
     return json.dumps([{"student": s.name, "sheet": s.sheet, "email": f"{s.name}@example.org",
-                        "answers": {f"q{n}": a for n, a in enumerate(s.answers, start=1)}} for s in students],
+                        "answers": {f"q{label}": a for label, a in zip(s.labels, s.answers, strict=True)}}
+                       for s in students],
                       ensure_ascii=False)
 
 

@@ -40,6 +40,7 @@ from engine.files import atomic_outputs
 from engine.generation.quiz import Variant
 from engine.language.exact import compile_expr
 from engine.language.printing import significant
+from tests import multianswer
 from tests.golden import assert_golden
 
 HERE = Path(__file__).parent
@@ -179,6 +180,7 @@ def moodle_read(data: bytes) -> tuple[list[Imported], list[str]]:
             "essay",
             "shortanswer",
             "description",
+            "multianswer",
         ):
             errors.append(f"xmltypeunsupported: {qtype}")
             continue
@@ -188,6 +190,8 @@ def moodle_read(data: bytes) -> tuple[list[Imported], list[str]]:
             errors.append("xmlimportnoname")
         qtext, qformat = text_with_format(q, "questiontext")
         gtext, _ = text_with_format(q, "generalfeedback")
+        if qtype == "multianswer":  # import_multianswer: the parts are read from the text (tests/multianswer.py)
+            errors += [f"{name}: {error}" for error in multianswer.validate(multianswer.extract(qtext)[1])]
         answers = []
         for a in q.children.get("answer", []):
             if "fraction" not in a.attrs:
@@ -365,15 +369,21 @@ def test_strict_xml_parsers_accept_every_export(exported: dict[str, Any]) -> Non
     )
     assert root.tag == "quiz"
     xml.dom.minidom.parseString(data)
-    expected = len(exported["quiz"].exercises) + len(exported["questions"])
-    assert len(root.findall("question")) == expected
+    # A category per exercise (one per part of a multi-part exercise exported as linked questions),
+    # then its questions.
+    categories = len({q.category for q in exported["questions"]})
+    assert categories >= len(exported["quiz"].exercises)
+    assert len(root.findall("question")) == categories + len(exported["questions"])
 
 
 def test_moodle_reads_it_without_errors(exported: dict[str, Any]) -> None:
     assert exported["errors"] == []
-    # Identical variants are written once: every variant is a question or repeats one.
-    assert {q.idnumber for q in exported["questions"]} <= exported["variants"].keys()
-    assert len({q.category for q in exported["questions"]}) == len(exported["quiz"].exercises)
+    # Identical variants are written once: every variant (a multi-part one: its Cloze question, or
+    # each linked part) is a question or repeats one.
+    groups = {v.id.rpartition(".")[0] if v.part else v.id for v in exported["variants"].values()}
+    assert {q.idnumber for q in exported["questions"]} <= exported["variants"].keys() | groups
+    assert len({q.category for q in exported["questions"]}) == len(exported["quiz"].exercises) + sum(
+        len(categories) - 1 for categories in _part_categories(exported).values())
 
 
 def test_moodle_reads_the_same_text_as_a_strict_parser(exported: dict[str, Any]) -> None:
@@ -445,11 +455,23 @@ def test_identifiers_names_and_texts(exported: dict[str, Any]) -> None:
         assert q.idnumber and len(q.idnumber) <= 100
         by_category[q.category].append(q.idnumber)
         assert q.idnumber in q.name
+        if q.qtype == "multianswer":  # its parts' variants: tests/test_multipart_moodle.py
+            continue
         assert q.defaultmark == str(exported["variants"][q.idnumber].points)
         assert {"quizwright", f"kind:{exported['variants'][q.idnumber].kind}"} <= set(q.tags)
         assert all(t and len(t) <= 50 and not set(t) & set(",<>`") for t in q.tags)
     for ids in by_category.values():
         assert len(ids) == len(set(ids))
+
+
+def _part_categories(exported: dict[str, Any]) -> dict[str, set[str]]:
+    """The categories of each multi-part exercise: one, or one per linked part."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for q in exported["questions"]:
+        variant = exported["variants"].get(q.idnumber)
+        if q.qtype == "multianswer" or (variant is not None and variant.part is not None):
+            found[q.idnumber.split(".")[0]].add(q.category)
+    return found
 
 
 def test_one_category_per_exercise_holding_its_variants(exported: dict[str, Any]) -> None:
@@ -458,8 +480,11 @@ def test_one_category_per_exercise_holding_its_variants(exported: dict[str, Any]
     by_category: dict[str, list[Imported]] = defaultdict(list)
     for q in exported["questions"]:
         by_category[q.category].append(q)
-    assert len(by_category) == len(quiz.exercises)
-    for summary in quiz.exercises:
+    # A multi-part exercise's categories: tests/test_multipart_moodle.py.
+    plain = [summary for summary in quiz.exercises if summary.kind != "multipart"]
+    assert len(by_category) == len(quiz.exercises) + sum(
+        len(categories) - 1 for categories in _part_categories(exported).values())
+    for summary in plain:
         path = moodle_xml.category_path(quiz.bank.title, titles[summary.id])
         assert split_category_path(path) == [
             "$course$",
@@ -481,6 +506,8 @@ def exact_decimal(value: str, digits: int = 40) -> Decimal:
 
 def test_round_trip_matches_the_json_key(exported: dict[str, Any]) -> None:
     for q in exported["questions"]:
+        if q.qtype == "multianswer":  # tests/test_multipart_moodle.py
+            continue
         v: Variant = exported["variants"][q.idnumber]
         right = [a for a in q.answers if a.fraction == 1.0]
         answer = v.answer

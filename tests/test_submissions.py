@@ -23,8 +23,8 @@ def test_plain_csv() -> None:
     subs, rejected, notices = read(HEADER + b"Ann,WI-7-0001,1,2,3\nBob,WI-7-0002,,x,\n")
     assert rejected == [] and notices == []
     assert [(s.row, s.student, s.sheet, s.answers) for s in subs] == [
-        (2, "Ann", "WI-7-0001", {1: "1", 2: "2", 3: "3"}),
-        (3, "Bob", "WI-7-0002", {2: "x"}),  # blank answers are absent = unanswered
+        (2, "Ann", "WI-7-0001", {"1": "1", "2": "2", "3": "3"}),
+        (3, "Bob", "WI-7-0002", {"2": "x"}),  # blank answers are absent = unanswered
     ]
 
 
@@ -34,18 +34,18 @@ def test_bom_and_crlf_are_read_like_plain_utf8() -> None:
                     .replace(b"\n", b"\r\n"))
     assert [(s.row, s.student, s.answers) for s in bom_crlf[0]] == [
         (s.row, s.student, s.answers) for s in plain[0]]
-    assert bom_crlf[0][1].answers[1] == "①"
+    assert bom_crlf[0][1].answers["1"] == "①"
 
 
 def test_header_is_case_and_space_insensitive_and_in_any_order() -> None:
     subs, _, _ = read(b" Q2 ,Sheet,STUDENT,q1\n2,WI-7-0001,Ann,1\n")
-    assert subs[0].student == "Ann" and subs[0].answers == {1: "1", 2: "2"}
+    assert subs[0].student == "Ann" and subs[0].answers == {"1": "1", "2": "2"}
 
 
 def test_extra_columns_are_carried_in_their_order() -> None:
     subs, rejected, notices = read(b"student,email,sheet,q1,comment,q2\n"
                                    b"Ann,a@x.org,WI-7-0001,1,late,2\nBob,b@x.org,WI-7-0002,3,,4\n")
-    assert rejected == [] and [s.answers for s in subs] == [{1: "1", 2: "2"}, {1: "3", 2: "4"}]
+    assert rejected == [] and [s.answers for s in subs] == [{"1": "1", "2": "2"}, {"1": "3", "2": "4"}]
     assert [s.carried for s in subs] == [{"email": "a@x.org", "comment": "late"}, {"email": "b@x.org", "comment": ""}]
     assert notices == []
 
@@ -106,7 +106,7 @@ def test_a_huge_cell_is_one_unreadable_row() -> None:
 
 def test_semicolon_csv_from_a_spreadsheet_in_a_comma_locale() -> None:
     subs, rejected, _ = read(b"student;sheet;q1;q2\nAnn;WI-7-0001;0,5;2\n")
-    assert rejected == [] and subs[0].answers == {1: "0,5", 2: "2"}
+    assert rejected == [] and subs[0].answers == {"1": "0,5", "2": "2"}
 
 
 def test_cr_only_line_ends() -> None:
@@ -142,11 +142,11 @@ def test_json_form() -> None:
     batch = parse_submissions(text, "in.json")
     assert batch.format == "json" and batch.unit == "entry" and batch.rejected == []
     assert [(s.row, s.answers) for s in batch.submissions] == [
-        (1, {1: "①", 2: "0.10", 3: "true"}),  # numbers keep their exact text
-        (2, {2: "10"}),
+        (1, {"1": "①", "2": "0.10", "3": "true"}),  # numbers keep their exact text
+        (2, {"2": "10"}),
         (3, {}),
     ]
-    assert batch.questions == [1, 2, 3]
+    assert batch.questions == ["1", "2", "3"]
 
 
 def test_json_bad_entries_are_rejected_and_the_rest_is_read() -> None:

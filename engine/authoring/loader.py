@@ -34,6 +34,7 @@ from engine.authoring.spec import (
     FormulaExercise,
     IntegerExercise,
     ListParam,
+    MultipartExercise,
     NumericExercise,
     TrueFalseExercise,
 )
@@ -44,7 +45,7 @@ from engine.language.gradable import ungradable
 from engine.language.symbolic import sympy_symbol
 from engine.language.symforms import SymbolSum
 from engine.language.values import ExprError
-from engine.vocabulary import KINDS
+from engine.vocabulary import CHOICE_KINDS, KINDS
 
 _EXERCISE = TypeAdapter(Exercise)
 # Names the explanation may use besides the parameters.
@@ -137,6 +138,10 @@ class CompiledExercise:
     wrong_feedback: Text | None = None
     hints: list[Text] = field(default_factory=list)
     figures: list[CompiledFigure] = field(default_factory=list)
+    # A multi-part exercise: its parts, each compiled as an exercise of its kind over the shared
+    # fields; a part's fields sit in the file under `prefix` (parts, i).
+    parts: list[CompiledExercise] = field(default_factory=list)
+    prefix: tuple[str | int, ...] = ()
 
     @property
     def id(self) -> str:
@@ -165,8 +170,9 @@ class CompiledExercise:
         return pinned[:self.pool_at] + (False,) * drawn + pinned[self.pool_at:]
 
     def error(self, loc: Sequence[Any], message: str) -> TemplateError:
-        """A TemplateError pointing at the field `loc` of this file."""
-        return TemplateError(message, path=self.source, line=self.lines.line(loc), field=dotted(loc))
+        """A TemplateError pointing at the field `loc` of this file (of this part, in a multi-part one)."""
+        where = (*self.prefix, *loc)
+        return TemplateError(message, path=self.source, line=self.lines.line(where), field=dotted(where))
 
 
 def read_yaml(path: Path, source: str, data: bytes | None = None,
@@ -220,10 +226,11 @@ def _with_closest_kind(problems: list[Problem], data: dict[str, Any], source: st
 class _Compiling:
     """One exercise file being compiled: every error names the file, the line and the field."""
 
-    def __init__(self, spec: Any, source: str, lines: SourceMap) -> None:
+    def __init__(self, spec: Any, source: str, lines: SourceMap, prefix: tuple[str | int, ...] = ()) -> None:
         self.spec = spec
         self.source = source
         self.lines = lines
+        self.prefix = prefix
         self.symbols = {name: make_symbol(name, assumption) for name, assumption in spec.symbols.items()}
         self.known: set[str] = set(self.symbols)
         self.params = set(spec.params)
@@ -232,7 +239,9 @@ class _Compiling:
         self.texts: dict[str, str] = {}  # a name expressions may not use -> why
 
     def fail(self, loc: Sequence[Any], message: str) -> TemplateError:
-        return TemplateError(message, path=self.source, line=self.lines.line(loc), field=dotted(loc))
+        # A part's own fields are under its prefix; the fields it shares are the exercise's.
+        where = loc if loc and loc[0] in _SHARED else (*self.prefix, *loc)
+        return TemplateError(message, path=self.source, line=self.lines.line(where), field=dotted(where))
 
     def space(self) -> tuple[ParamSpace, list[Derived]]:
         """The parameter space (drawn, derived, constraints) and its derived parameters."""
@@ -328,7 +337,7 @@ class _Compiling:
             compiled.append(compile_figure(name, figure, self.text, self.expr))
         return compiled
 
-    def shown(self, figures: list[CompiledFigure]) -> None:
+    def shown(self, figures: list[CompiledFigure], texts: Sequence[str]) -> None:
         """Every figure is printed by the question or the explanation; a table on a line of its own,
         where Markdown reads it as a table."""
         for figure in figures:
@@ -338,7 +347,7 @@ class _Compiling:
                                 "in the question or the explanation")
             alone = re.compile(rf"^[ \t]*\[\[\s*{figure.name}\s*\]\][ \t]*$", re.MULTILINE)
             if isinstance(figure, CompiledTable) and not any(
-                    alone.search(text) for text in (self.spec.question, self.spec.explanation)):
+                    alone.search(text) for text in texts):
                 raise self.fail(["figures", figure.name],
                                 f"a table is shown on a line of its own: put [[ {figure.name} ]] alone on its line")
 
@@ -351,8 +360,11 @@ def _printable(name: str) -> bool:
         return False
 
 
-def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledExercise:
-    c = _Compiling(spec, source, lines)
+def _compile(spec: Any, path: Path, source: str, lines: SourceMap,
+             prefix: tuple[str | int, ...] = ()) -> CompiledExercise:
+    if isinstance(spec, MultipartExercise):
+        return _compile_multipart(spec, path, source, lines)
+    c = _Compiling(spec, source, lines, prefix)
     space, derived = c.space()
     figures = c.figures()
     c.read.clear()
@@ -369,14 +381,61 @@ def _compile(spec: Any, path: Path, source: str, lines: SourceMap) -> CompiledEx
         explanation=c.text(["explanation"], spec.explanation, EXPLANATION_NAMES | shown | named),
         hints=[c.text(["hints", i], hint) for i, hint in enumerate(spec.hints)],
         figures=figures,
+        prefix=prefix,
     )
-    c.shown(figures)
+    if not prefix:  # a part may leave its figures to the scenario or another part
+        c.shown(figures, (spec.question, spec.explanation))
     _compile_answer(c, compiled)
     if not isinstance(spec, FormulaExercise | ChoiceExercise) and c.symbols:
         raise c.fail(["symbols"], "only formula and choice exercises use free symbols")
     if isinstance(spec, FormulaExercise):
         _refuse_ungradable(compiled, derived, c.fail)
     return compiled
+
+
+# The fields of a multi-part exercise that its parts share; symbols only where a part can use them.
+_SHARED = ("id", "title", "topic", "tags", "params", "constraints", "figures", "symbols")
+_SYMBOLIC = frozenset({"formula", *CHOICE_KINDS})
+
+
+def _compile_multipart(spec: MultipartExercise, path: Path, source: str, lines: SourceMap) -> CompiledExercise:
+    """The scenario and the shared explanation, and each part compiled as an exercise of its kind."""
+    c = _Compiling(spec, source, lines)
+    space, _ = c.space()
+    figures = c.figures()
+    c.read.clear()
+    shown = frozenset(spec.figures)
+    compiled = CompiledExercise(
+        spec=spec, path=path, source=source, lines=lines, space=space, symbols=c.symbols,
+        question=c.text(["question"], spec.question, shown),
+        explanation=c.text(["explanation"], spec.explanation or "", shown), figures=figures,
+    )
+    if c.symbols and not any(part.kind in _SYMBOLIC for part in spec.parts):
+        raise c.fail(["symbols"], "only formula and choice parts use free symbols")
+    for i, part in enumerate(spec.parts):
+        # A pool's pick is a drawn parameter of its exercise; the parts share one draw of the scenario's.
+        if getattr(part, "pool", None) is not None:
+            raise c.fail(["parts", i, "pool"], "a part cannot draw distractors from a pool: list them as options")
+    compiled.parts = [_compile(_part_spec(spec, i, source, lines), path, source, lines, ("parts", i))
+                      for i in range(len(spec.parts))]
+    texts = [spec.question, spec.explanation or ""] + [t for p in spec.parts for t in (p.question, p.explanation)]
+    c.read = {name for text in texts for name in compile_text(text)[1]}
+    c.shown(figures, texts)
+    return compiled
+
+
+def _part_spec(spec: MultipartExercise, i: int, source: str, lines: SourceMap) -> Any:
+    """Part i as an exercise of its kind: its own fields over the shared ones, validated as one."""
+    part = spec.parts[i]
+    shared = {name: getattr(spec, name) for name in _SHARED if name != "symbols" or part.kind in _SYMBOLIC}
+    data = {**shared, **dict(part)}
+    try:
+        return _EXERCISE.validate_python(data)
+    except ValidationError as exc:
+        problems = validation_problems(exc, data, path=source, root="exercise")
+        raise TemplateError.of([
+            p._replace(field=f"parts[{i}]" + (f".{p.field}" if p.field and p.field != "exercise" else ""),
+                       line=lines.line(["parts", i])) for p in problems]) from None
 
 
 def _compile_answer(c: _Compiling, compiled: CompiledExercise) -> None:

@@ -266,7 +266,9 @@ class TableFigure(Strict):
 Figure = Annotated[PlotFigure | TableFigure, Field(discriminator="type")]
 
 
-class ExerciseBase(Strict):
+class Shared(Strict):
+    """What every exercise has, a multi-part one included: its names, parameters and question."""
+
     id: str = Field(pattern=ID_PATTERN, description="Unique in the bank; lower-case letters, digits, '-'.")
     title: str = Field(min_length=1)
     topic: str = Field(min_length=1, description="The chapter topic the exercise covers.")
@@ -276,16 +278,9 @@ class ExerciseBase(Strict):
         default_factory=_empty_list, description="SymPy relations every variant satisfies, e.g. 'n_in != n_out'."
     )
     question: str = Field(min_length=1, description="Markdown with TeX; Jinja with [[ ]] and [% %].")
-    explanation: str = Field(min_length=1, description="Worked solution, rendered per variant.")
     symbols: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Assumption] = Field(
         default_factory=dict,
         description="Free symbols of formulas (not drawn), e.g. {n_in: positive_integer}.",
-    )
-    points: int = Field(1, ge=1, le=100)
-    hints: list[Annotated[str, Field(min_length=1)]] = Field(
-        default_factory=_empty_list, max_length=5,
-        description="Hints for a wrong try, in order (Moodle's interactive mode: one more try per hint); "
-                    "Markdown, rendered per variant. Default: one hint that gives nothing away.",
     )
     figures: dict[Annotated[str, Field(pattern=NAME_PATTERN)], Figure] = Field(
         default_factory=dict,
@@ -293,7 +288,17 @@ class ExerciseBase(Strict):
     )
 
 
-class ChoiceExercise(ExerciseBase):
+class ExerciseBase(Shared):
+    explanation: str = Field(min_length=1, description="Worked solution, rendered per variant.")
+    points: int = Field(1, ge=1, le=100)
+    hints: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=_empty_list, max_length=5,
+        description="Hints for a wrong try, in order (Moodle's interactive mode: one more try per hint); "
+                    "Markdown, rendered per variant. Default: one hint that gives nothing away.",
+    )
+
+
+class ChoiceFields(Strict):
     kind: ChoiceKind
     options: list[ChoiceOption] = Field(min_length=1, max_length=10,
                                         description="At least 2 shown, those drawn from the pool included.")
@@ -302,7 +307,7 @@ class ChoiceExercise(ExerciseBase):
     multiple: bool = Field(False, description="Select all that apply: one or more options are correct.")
 
     @model_validator(mode="after")
-    def _one_correct(self) -> ChoiceExercise:
+    def _one_correct(self) -> ChoiceFields:
         correct = sum(option.correct for option in self.options)
         if self.multiple and correct < 1:
             raise ValueError("options: with multiple: true, at least one option must be correct (got 0)")
@@ -311,7 +316,7 @@ class ChoiceExercise(ExerciseBase):
         return self
 
     @model_validator(mode="after")
-    def _pool_fits(self) -> ChoiceExercise:
+    def _pool_fits(self) -> ChoiceFields:
         drawn = self.pool.draw if self.pool is not None else 0
         if len(self.options) + drawn < 2:
             raise ValueError("options: at least 2 options are shown (list another one, or draw from a pool)")
@@ -321,19 +326,31 @@ class ChoiceExercise(ExerciseBase):
         return self
 
 
-class TrueFalseExercise(ExerciseBase):
+class ChoiceExercise(ChoiceFields, ExerciseBase):
+    pass
+
+
+class TrueFalseFields(Strict):
     kind: Literal["true_false"]
     answer: bool | str = Field(description="true/false, or a SymPy relation over the parameters.")
     wrong_feedback: str = Field(min_length=1, description="The misconception behind the wrong answer.")
 
 
-class IntegerExercise(ExerciseBase):
+class TrueFalseExercise(TrueFalseFields, ExerciseBase):
+    pass
+
+
+class IntegerFields(Strict):
     kind: Literal["integer"]
     answer: str | int = Field(description="SymPy expression that must be an exact integer.")
     distractors: list[Distractor] = Field(default_factory=_empty_list)
 
 
-class NumericExercise(ExerciseBase):
+class IntegerExercise(IntegerFields, ExerciseBase):
+    pass
+
+
+class NumericFields(Strict):
     kind: Literal["numeric"]
     answer: str | int = Field(description="SymPy expression; the exact value is kept.")
     tolerance: Tolerance
@@ -341,11 +358,17 @@ class NumericExercise(ExerciseBase):
     distractors: list[Distractor] = Field(default_factory=_empty_list)
 
 
-class FormulaExercise(ExerciseBase):
+class NumericExercise(NumericFields, ExerciseBase):
+    pass
+
+
+class FormulaFields(Strict):
     kind: Literal["formula"]
     answer: str = Field(min_length=1, description="SymPy expression in the symbols (and parameters).")
     distractors: list[Distractor] = Field(default_factory=_empty_list)
 
+
+class FormulaExercise(FormulaFields, ExerciseBase):
     @model_validator(mode="after")
     def _has_symbols(self) -> FormulaExercise:
         if not self.symbols:
@@ -353,8 +376,53 @@ class FormulaExercise(ExerciseBase):
         return self
 
 
+class PartBase(Strict):
+    question: str = Field(min_length=1, description="The part's own question, shown after the scenario.")
+    explanation: str = Field(min_length=1, description="Worked solution of this part, rendered per variant.")
+    points: int = Field(1, ge=1, le=100)
+
+
+# A part of a multi-part exercise: a kind's own fields, over the exercise's shared ones.
+class ChoicePart(ChoiceFields, PartBase):
+    pass
+
+
+class TrueFalsePart(TrueFalseFields, PartBase):
+    pass
+
+
+class IntegerPart(IntegerFields, PartBase):
+    pass
+
+
+class NumericPart(NumericFields, PartBase):
+    pass
+
+
+class FormulaPart(FormulaFields, PartBase):
+    pass
+
+
+Part = Annotated[
+    ChoicePart | TrueFalsePart | IntegerPart | NumericPart | FormulaPart,
+    Field(discriminator="kind"),
+]
+PART_LABELS = "abcdefghij"
+
+
+class MultipartExercise(Shared):
+    """One scenario, drawn once, asked in several parts that share its parameters (5a, 5b, ...)."""
+
+    kind: Literal["multipart"]
+    question: str = Field(min_length=1, description="The shared scenario, shown once before the parts.")
+    explanation: str | None = Field(
+        None, min_length=1, description="Optional: what the parts share, shown before the first part's solution."
+    )
+    parts: list[Part] = Field(min_length=2, max_length=len(PART_LABELS))
+
+
 Exercise = Annotated[
-    ChoiceExercise | TrueFalseExercise | IntegerExercise | NumericExercise | FormulaExercise,
+    ChoiceExercise | TrueFalseExercise | IntegerExercise | NumericExercise | FormulaExercise | MultipartExercise,
     Field(discriminator="kind"),
 ]
 

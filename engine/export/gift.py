@@ -34,7 +34,7 @@ from engine.export.moodle.questions import (
     QuestionBuilder,
     formula_mode,
 )
-from engine.export.moodle.xml import category_path, category_titles, single_line
+from engine.export.moodle.xml import category_path, category_segment, category_titles, single_line
 from engine.files import Sink
 from engine.generation.quiz import Copy, ExerciseSummary, QuizHeader, Variant
 from engine.language.printing import circled
@@ -56,6 +56,8 @@ _MAPPING = {
     "numeric": "numerical with an absolute tolerance; misconceptions are 0% answers with their feedback",
     "multichoice": "multiple choice built from the correct formula and the template's distractors",
     "essay": "essay graded by hand: Moodle cannot check formulas; the answer is in the general feedback",
+    "multipart": "multi-part: GIFT has no Cloze questions, so each part is a question of its own showing the "
+                 "shared scenario, in its part's category (Part a, Part b, ...)",
 }
 
 
@@ -149,23 +151,24 @@ class GiftWriter:
         builder = QuestionBuilder(header.bank.code)
         firsts: list[Variant | None] = [None] * len(header.exercises)
         plotted = [False] * len(header.exercises)
+        positions = {summary.id: k for k, summary in enumerate(header.exercises)}
         with ExitStack() as stack:
             # Copies come copy by copy, categories go exercise by exercise: each exercise's
-            # questions wait in a temporary file, so memory does not grow with the copies.
-            spools: list[IO[str]] = [
-                stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
-                for _ in header.exercises
-            ]
-            position = {summary.id: k for k, summary in enumerate(header.exercises)}
+            # questions wait in a temporary file, so memory does not grow with the copies. The
+            # parts of a multi-part exercise have a category (and a file) each.
+            spools: dict[tuple[int, str], IO[str]] = {}
             for copy in copies:
                 for variant in copy.variants:
-                    k = position[variant.exercise]  # with slots, item k of a sheet is not exercise k
+                    k, part = positions[variant.exercise], variant.part.label if variant.part else ""
                     firsts[k] = firsts[k] or variant
                     if plotted[k] or shows_plots(variant):
                         plotted[k] = True
                         continue
+                    if (k, part) not in spools:
+                        spools[k, part] = stack.enter_context(
+                            tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
                     labelled = variant.kind in CHOICE_KINDS
-                    spools[k].write("\n" + question_text(builder.build(variant), labelled=labelled))
+                    spools[k, part].write("\n" + question_text(builder.build(variant), labelled=labelled))
             kept = _without_plots(header, plotted, sink)
             out = sink.open()
             out.write(single_line(
@@ -174,14 +177,22 @@ class GiftWriter:
             ) + "\n// Moodle: Question bank → Import → GIFT format. Texts are HTML, math \\(..\\) for MathJax.\n")
             titles = category_titles(header.exercises)
             slots = {e: slot.title for slot in header.slots for e in slot.exercises}
-            for summary, first, spool, keep in zip(header.exercises, firsts, spools, kept, strict=True):
+            for k, (summary, first, keep) in enumerate(zip(header.exercises, firsts, kept, strict=True)):
                 if not keep:
                     out.write("\n" + single_line(f"// exercise {summary.id} left out: its text shows a plot, which GIFT "
                                           "cannot carry (export it with --format moodle)") + "\n")
                     continue
-                out.write(f"\n{_exercise_comment(summary, first)}\n{category_line(header.bank.title, titles[summary.id], slots.get(summary.id))}\n")
-                spool.seek(0)
-                shutil.copyfileobj(spool, out)
+                out.write(f"\n{_exercise_comment(summary, first)}\n")
+                line = category_line(header.bank.title, titles[summary.id], slots.get(summary.id))
+                parts = sorted(((key, spool) for key, spool in spools.items() if key[0] == k), key=lambda item: item[0])
+                if not parts:  # no sheet holds it (a slot's pool larger than the class): its category, empty
+                    out.write(f"{line}\n")
+                for (_, part), spool in parts:
+                    # A blank line ends the part before (the first follows the exercise's comment).
+                    gap = "" if part in ("", "a") else "\n"
+                    out.write(f"{gap}{line}/{category_segment(f'Part {part}')}\n" if part else f"{line}\n")
+                    spool.seek(0)
+                    shutil.copyfileobj(spool, out)
 
 
 def _without_plots(header: QuizHeader, plotted: list[bool], sink: Sink) -> list[bool]:

@@ -9,7 +9,7 @@ from contextlib import ExitStack
 
 from engine.export.figures import FilesBeside
 from engine.files import Sink, output_environment
-from engine.generation.quiz import SELECT_ALL, Copy, QuizHeader, Variant
+from engine.generation.quiz import SELECT_ALL, Copy, QuizHeader, Variant, question_labels
 from engine.language.printing import circled, latex
 from engine.language.symbolic import sympy
 from engine.language.symforms import symbol_latex
@@ -59,7 +59,8 @@ class MarkdownWriter:
         env = output_environment()
         sheet = env.get_template("markdown/worksheet.md.j2")
         answers = env.get_template("markdown/key.md.j2")
-        context = {"bank": header.bank, "header": header, "hint": hint, "detail": detail}
+        context = {"bank": header.bank, "header": header, "hint": hint, "detail": detail,
+                   "question_labels": question_labels}
         worksheets = sink.open()
         with ExitStack() as stack:
             if not self.key:

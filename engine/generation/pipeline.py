@@ -13,6 +13,7 @@ from engine.authoring.params import POOL_PICK, parse_value
 from engine.authoring.slots import SlotPool
 from engine.errors import TemplateError, UsageError
 from engine.generation.giveaways import giveaway_pairs
+from engine.generation.parts import make_maker, relabel
 from engine.generation.quiz import BankRef, Copy, ExerciseSummary, QuizHeader, SlotSummary, Variant
 from engine.generation.sampling import Plan, pin_text
 from engine.generation.slots import assign
@@ -115,7 +116,7 @@ def generate(
     pools = _pools(bank, selected, exercise_ids or [])
     exercises = selected if pools is None else _in_pools(selected, pools)
     pins = parse_pins(params or {}, exercises)
-    makers = [VariantMaker(ex, seed, pins, shuffle) for ex in exercises]
+    makers = [make_maker(ex, seed, pins, shuffle) for ex in exercises]
     assignment, samples = _assignment(seed, count, exercises, pools, pins, shuffle)
     uses = (dict.fromkeys((ex.id for ex in exercises), count) if assignment is None
             else Counter(e for sheet in assignment for e in sheet))
@@ -152,14 +153,14 @@ def generate(
 
 
 def _assignment(seed: int, count: int, exercises: list[CompiledExercise], pools: list[SlotPool] | None,
-                pins: Mapping[str, Value], shuffle: bool) -> tuple[list[tuple[str, ...]] | None, list[tuple[Plan, Variant]]]:
+                pins: Mapping[str, Value], shuffle: bool) -> tuple[list[tuple[str, ...]] | None, list[tuple[Plan, list[Variant]]]]:
     """With slots, the exercise ids of every sheet, kept clear of give-away pairs found among the
     first variants of the pool's exercises (returned too: the copies reuse them); None without."""
     if pools is None:
         return None, []
     samples = [_first(ex, seed, pins, shuffle) for ex in exercises]
     drawn = {ex.id: {d.name for d in ex.space.drawn} for ex in exercises}
-    pairs = giveaway_pairs([[variant for _, variant in samples]], drawn)
+    pairs = giveaway_pairs([[variant for _, group in samples for variant in group]], drawn)
     avoid = {frozenset((g.shows, g.answer_of)) for g in pairs}
     return list(assign(seed, [p.ids for p in pools], avoid, count)), samples
 
@@ -190,20 +191,21 @@ def _in_pools(selected: list[CompiledExercise], pools: list[SlotPool]) -> list[C
     return [by_id[e] for pool in pools for e in pool.ids]
 
 
-Reuse = dict[object, Variant] | None
+# A plan's variants by content: one, or one per part of a multi-part exercise.
+Reuse = dict[object, list[Variant]] | None
 
 
-def _first(ex: CompiledExercise, seed: int, pins: Mapping[str, Value], shuffle: bool = True) -> tuple[Plan, Variant]:
+def _first(ex: CompiledExercise, seed: int, pins: Mapping[str, Value], shuffle: bool = True) -> tuple[Plan, list[Variant]]:
     """Variant 0 of an exercise and its plan, from a sampler of its own (the quiz's start the same)."""
-    maker = VariantMaker(ex, seed, pins, shuffle)
+    maker = make_maker(ex, seed, pins, shuffle)
     plan = next(maker.plans(1))
     return plan, _materialize(maker, plan)
 
 
-def _reuse(header: QuizHeader, samples: list[tuple[Plan, Variant]]) -> list[Reuse]:
+def _reuse(header: QuizHeader, samples: list[tuple[Plan, list[Variant]]]) -> list[Reuse]:
     """Per exercise, the variants already made by their content (its first one, made to look for
     give-aways, among them), when it has few enough distinct variants to keep them all."""
-    first = {sample.exercise: (plan, sample) for plan, sample in samples}
+    first = {group[0].exercise: (plan, group) for plan, group in samples}
     made: list[Reuse] = []
     for summary in header.exercises:
         small = summary.distinct_variants is not None and summary.distinct_variants <= REUSE_LIMIT
@@ -212,18 +214,19 @@ def _reuse(header: QuizHeader, samples: list[tuple[Plan, Variant]]) -> list[Reus
     return made
 
 
-def _variant(maker: VariantMaker, plan: Plan, reuse: Reuse) -> Variant:
-    """The variant of `plan`, made once per distinct content when `reuse` keeps them."""
+def _variant(maker: VariantMaker, plan: Plan, reuse: Reuse) -> list[Variant]:
+    """The variants of `plan` (one per part of a multi-part exercise), made once per distinct
+    content when `reuse` keeps them."""
     if reuse is None:
         return _materialize(maker, plan)
     # A variant's content depends on its draw and option order only, not on its index.
     key = (plan.values, plan.order)
-    variant = reuse.get(key)
-    if variant is None:
-        variant = reuse[key] = _materialize(maker, plan)
-    elif variant.index != plan.index:
-        variant = variant.model_copy(update={"id": maker.variant_id(plan.index), "index": plan.index, "seed": plan.seed})
-    return variant
+    group = reuse.get(key)
+    if group is None:
+        group = reuse[key] = _materialize(maker, plan)
+    elif group[0].index != plan.index:
+        group = relabel(group, maker, plan.index, plan.seed)
+    return group
 
 
 def _copies(header: QuizHeader, makers: list[VariantMaker], made: list[Reuse], start: int, stop: int) -> Iterator[Copy]:
@@ -237,7 +240,7 @@ def _copies(header: QuizHeader, makers: list[VariantMaker], made: list[Reuse], s
         plans = [next(stream) for stream in streams]
         if index < start:
             continue
-        variants = [_variant(maker, plan, reuse) for maker, plan, reuse in zip(makers, plans, made, strict=True)]
+        variants = [v for maker, plan, reuse in zip(makers, plans, made, strict=True) for v in _variant(maker, plan, reuse)]
         yield Copy(index=index, sheet=sheet_id(header, index), variants=variants)
 
 
@@ -253,14 +256,14 @@ def _slot_copies(header: QuizHeader, makers: dict[str, VariantMaker], made: list
         plans = [(e, next(streams[e])) for e in assignment[index]]
         if index < start:
             continue
-        variants = [_variant(makers[e], plan, reuse[e]) for e, plan in plans]
+        variants = [v for e, plan in plans for v in _variant(makers[e], plan, reuse[e])]
         yield Copy(index=index, sheet=sheet_id(header, index), variants=variants)
 
 
-def _materialize(maker: VariantMaker, plan: Plan) -> Variant:
-    """`maker.materialize(plan)`; a template error met under pins names them, since they chose the draw."""
+def _materialize(maker: VariantMaker, plan: Plan) -> list[Variant]:
+    """`maker.group(plan)`; a template error met under pins names them, since they chose the draw."""
     try:
-        return maker.materialize(plan)
+        return maker.group(plan)
     except TemplateError as exc:
         if not maker.pins:
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -134,6 +135,14 @@ class Table(Frozen):
 Figure = Annotated[Plot | Table, Field(discriminator="type")]
 
 
+class Part(Frozen):
+    """Where a variant stands in a multi-part exercise: its letter, the scenario and its own question."""
+
+    label: str = Field(pattern=r"^[a-j]$", description="The part's letter: the sheet shows 5a, 5b.")
+    scenario: str = Field(description="The shared scenario, rendered (Markdown with TeX).")
+    question: str = Field(description="The part's own question, rendered; the variant's question is both.")
+
+
 class Variant(Frozen):
     """One instance of an exercise template: drawn parameters, rendered text and its key."""
 
@@ -159,6 +168,25 @@ class Variant(Frozen):
     # Left out when empty: a quiz without figures is exported as it was before figures existed.
     figures: list[Figure] = Field(default_factory=list, exclude_if=lambda figures: not figures,
                                   description="The plots and tables its text shows.")
+    # Left out when absent: a quiz without multi-part exercises is exported as before them.
+    part: Part | None = Field(None, exclude_if=lambda part: part is None,
+                              description="A part of a multi-part exercise: consecutive variants share its scenario.")
+
+
+def question_labels(variants: Sequence[Variant]) -> list[str]:
+    """How a sheet numbers its variants: 1, 2, 3a, 3b, 4 (the parts of one exercise share a number)."""
+    return number_parts([variant.part.label if variant.part else "" for variant in variants])
+
+
+def number_parts(parts: Sequence[str]) -> list[str]:
+    """The labels of a sheet's questions from their part letters ("" for a question of its own)."""
+    labels: list[str] = []
+    number = 0
+    for part in parts:
+        if part in ("", "a"):
+            number += 1
+        labels.append(f"{number}{part}")
+    return labels
 
 
 class ExerciseSummary(Frozen):

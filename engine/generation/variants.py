@@ -100,10 +100,14 @@ class VariantMaker:
         solution = solve(self.ex, env, screened, self._keys, self.printer)
         return build_variant(self.ex, solution, self.variant_id(plan.index), plan, self.printer)
 
+    def group(self, plan: Plan) -> list[Variant]:
+        """What a plan puts on a sheet: its variant (a multi-part exercise puts one per part)."""
+        return [self.materialize(plan)]
+
     def stream(self, count: int) -> Iterator[Variant]:
-        """Variants 0..count-1, distinct while the space has enough of them."""
+        """Variants 0..count-1, distinct while the space has enough of them (each part of one, in order)."""
         for plan in self.plans(count):
-            yield self.materialize(plan)
+            yield from self.group(plan)
 
     def variant_id(self, index: int) -> str:
         """Id of variant `index` (0-based), e.g. xavier-sum.7.12."""

@@ -48,14 +48,20 @@ def face(variant: Variant) -> tuple[str, str]:
     return stem, answer
 
 
-def made(maker: VariantMaker, values: tuple[Value, ...]) -> Variant | None:
-    """The variant of these drawn values in the authored option order, or None when the draw is
-    unusable (a constraint, coinciding options, a value the kind refuses)."""
+def faces(variants: list[Variant]) -> tuple[str, str]:
+    """The face of a draw's variants (each part of a multi-part exercise's, together)."""
+    each = [face(v) for v in variants]
+    return "\0\0".join(s for s, _ in each), "\0\0".join(a for _, a in each)
+
+
+def made(maker: VariantMaker, values: tuple[Value, ...]) -> list[Variant] | None:
+    """The variants of these drawn values (one, or one per part) in the authored option order, or
+    None when the draw is unusable (a constraint, coinciding options, a value the kind refuses)."""
     plan = Plan(0, 0, values, tuple(range(len(maker.ex.shown_pinned))))  # every shown option, a pool's too
     if maker.ex.space.failed_constraint(maker.sampler.env(plan)) is not None:
         return None
     try:
-        return maker.materialize(plan)
+        return maker.group(plan)
     except (Clash, TemplateError):
         return None
 
@@ -75,8 +81,8 @@ def _draws(maker: VariantMaker, limit: int) -> tuple[list[tuple[Value, ...]], bo
 def variety(maker: VariantMaker, limit: int = COUNT_LIMIT) -> Variety:
     """Distinct stems and answers over the exercise's draws (or a sample of them)."""
     draws, exact = _draws(maker, limit)
-    faces = [face(v) for v in (made(maker, values) for values in draws) if v is not None]
-    return Variety(len({s for s, _ in faces}), len({a for _, a in faces}), exact)
+    found = [faces(v) for v in (made(maker, values) for values in draws) if v is not None]
+    return Variety(len({s for s, _ in found}), len({a for _, a in found}), exact)
 
 
 def effects(maker: VariantMaker) -> Iterator[Effect]:
@@ -94,7 +100,7 @@ def effects(maker: VariantMaker) -> Iterator[Effect]:
             first = made(maker, base)
             if first is None:
                 continue
-            own = face(first)
+            own = faces(first)
             others = [v for v in values if v != base[position]]
             others = others[:: max(1, len(others) // OTHERS)][:OTHERS]  # spread over the values
             for value in others:
@@ -102,7 +108,7 @@ def effects(maker: VariantMaker) -> Iterator[Effect]:
                 if other is None:
                     continue
                 tried += 1
-                theirs = face(other)
+                theirs = faces(other)
                 stem, answer = stem or theirs[0] != own[0], answer or theirs[1] != own[1]
             if stem and answer:
                 break

@@ -186,7 +186,7 @@ def _item(position: int, answers: list[AnswerResult], rest: list[float], variant
                                if g.flagged and g.p is not None and p is not None))
     sample = answers[0] if answers else None
     return ItemStats(
-        question=f"q{position}", position=position,
+        question=sample.question if sample else f"q{position}", position=position,
         exercise=first.exercise if first else (sample.exercise if sample else ""),
         title=first.title if first else "",
         kind=first.kind if first else (sample.kind if sample else "concept"),

@@ -26,10 +26,11 @@ from pathlib import Path
 from engine.authoring.bank import Bank
 from engine.errors import UsageError
 from engine.generation.pipeline import generate
-from engine.generation.quiz import Copy, Quiz, QuizHeader
+from engine.generation.quiz import Copy, Quiz, QuizHeader, number_parts
 from engine.grading.keyfile import KeyFile
 from engine.grading.models import KeyInfo, SubmissionBatch
 from engine.grading.questions import Item, item_of
+from engine.grading.rows import label_order
 
 __all__ = ["Key", "Sheet", "SheetId", "Tick", "check_hash", "key_from_quiz", "parse_sheet_id", "read_key",
            "regenerate_key", "sheet_bound"]
@@ -72,6 +73,11 @@ class Sheet:
     variants: tuple[str, ...]
     items: tuple[Item, ...]
 
+    @property
+    def labels(self) -> list[str]:
+        """Its questions' labels, as the sheet prints them: 1, 2, 5a, 5b."""
+        return number_parts([item.part for item in self.items])
+
 
 @dataclass
 class Key:
@@ -88,8 +94,15 @@ class Key:
 
     @property
     def question_count(self) -> int:
-        """Questions per sheet: one per exercise, or one per slot when the bank has slots."""
+        """Questions per sheet: one per exercise, or one per slot when the bank has slots (one per
+        part of a multi-part exercise)."""
         return max((len(sheet.items) for sheet in self.sheets.values()), default=len(self.info.exercises))
+
+    @property
+    def question_labels(self) -> list[str]:
+        """The labels of the sheets' questions, all sheets together: 1, 2, 5a, 5b."""
+        labels = {label for sheet in self.sheets.values() for label in sheet.labels}
+        return sorted(labels, key=label_order) if labels else [str(n) for n in range(1, self.question_count + 1)]
 
     @property
     def code(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.generation.quiz import BankRef
 from engine.vocabulary import Kind
@@ -33,13 +33,20 @@ class Submission(Frozen):
     row: int = Field(ge=1, description="Spreadsheet row (CSV, header = 1) or 1-based entry (JSON).")
     student: str = Field(min_length=1)
     sheet: str = Field(min_length=1, description="The sheet id as written, e.g. WI-7-0012.")
-    answers: dict[int, str] = Field(
-        default_factory=dict, description="Question number (1 = q1) -> raw answer; absent = blank."
+    answers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Question label (\"1\" = q1, \"5a\" = q5a) -> raw answer; absent = blank.",
     )
     carried: dict[str, str] = Field(
         default_factory=dict, description="The other columns (an e-mail, ...), by name, as written."
     )
     raw: str = Field("", description="The row or entry as read, for the report if it is rejected.")
+
+    @field_validator("answers", mode="before")
+    @classmethod
+    def _labels(cls, value: object) -> object:
+        # A question number (1) names the question labelled "1".
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
 
 
 class Rejected(Frozen):
@@ -58,12 +65,18 @@ class SubmissionBatch(Frozen):
     submissions: list[Submission]
     rejected: list[Rejected] = Field(default_factory=list)
     notices: list[str] = Field(default_factory=list)
-    questions: list[int] = Field(
-        default_factory=list, description="Question numbers that occur as columns (CSV) or keys (JSON)."
+    questions: list[str] = Field(
+        default_factory=list, description="Question labels (1, 5a) that occur as columns (CSV) or keys (JSON)."
     )
     carried: list[str] = Field(
         default_factory=list, description="The other columns (CSV) or fields (JSON), in order, for grades.csv."
     )
+
+    @field_validator("questions", mode="before")
+    @classmethod
+    def _labels(cls, value: object) -> object:
+        # A question number (1) names the question labelled "1".
+        return [str(label) for label in value] if isinstance(value, list) else value
 
 
 # ---------------------------------------------------------------------------------------------

@@ -102,13 +102,14 @@ class Item(NamedTuple):
     options: tuple[Choice, ...]
     answer_text: str
     question: Question
+    part: str = ""  # the letter of a part of a multi-part exercise
 
 
 def item_of(variant: Variant, shared: dict[Item, Item] | None = None) -> Item:
     """The item of a variant; with ``shared`` (one key's items), the equal item made before, if any."""
     item = Item(variant.exercise, variant.title, variant.kind, variant.points, tuple(variant.params.items()),
                 tuple(Choice(o.text, o.correct, o.feedback) for o in variant.options), variant.answer_text,
-                question_of(variant))
+                question_of(variant), variant.part.label if variant.part else "")
     return item if shared is None else shared.setdefault(item, item)
 
 

@@ -44,8 +44,11 @@ def grades_csv(report: GradeReport) -> str:
     in input order. The carried columns (an e-mail a gradebook matches on) stay beside the student."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", *map(_safe_cell, report.carried), "sheet",
-                     *(f"q{n}" for n in range(1, report.questions + 1)), "total", "max", "percent"])
+    # The questions as the sheets name them (q5a, q5b for a multi-part one), from the longest sheet.
+    longest = max(report.sheets, key=lambda sheet: len(sheet.answers), default=None)
+    names = [a.question for a in longest.answers] if longest is not None else []
+    names += [f"q{n}" for n in range(len(names) + 1, report.questions + 1)]
+    writer.writerow(["student", *map(_safe_cell, report.carried), "sheet", *names, "total", "max", "percent"])
     for sheet in report.sheets:
         points = [str(a.points) for a in sheet.answers]
         points += [""] * (report.questions - len(points))

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_RAW", "QUESTION_RE", "REQUIRED", "Part", "carried_names", "has_bad_bytes", "printable",
-           "rows_of"]
+__all__ = ["MAX_RAW", "QUESTION_RE", "REQUIRED", "Part", "carried_names", "has_bad_bytes", "label_order",
+           "printable", "question_label", "rows_of"]
 
 Part = tuple[int, int]  # (k, n): the k-th (from 1) of n equal runs of a file's rows
 
 MAX_RAW = 500  # characters of a rejected row kept in the report
-QUESTION_RE = re.compile(r"q(\d{1,4})")
+# q5, or q5a for part a of the multi-part question 5 (docs/grading.md).
+QUESTION_RE = re.compile(r"q(\d{1,4})([a-j]?)")
+
+
+def question_label(match: re.Match[str]) -> str | None:
+    """The label a question column or key names ("5", "5a"), or None for q0."""
+    number = int(match.group(1))
+    return f"{number}{match.group(2)}" if number >= 1 else None
+
+
+def label_order(label: str) -> tuple[int, str]:
+    """Sort key of labels: 2 before 10, 5 before 5a before 5b."""
+    digits = label.rstrip("abcdefghij")
+    return int(digits), label[len(digits):]
 REQUIRED = ("student", "sheet")
 OUTPUT_COLUMNS = ("student", "sheet", "total", "max", "percent")  # grades.csv's own, besides q1, q2, ...
 

@@ -69,13 +69,13 @@ class Marking:
     checker: Checker = field(default_factory=Checker)
     results: dict[tuple[str, str], AnswerResult] = field(default_factory=dict)
 
-    def answer(self, number: int, variant: str, item: Item, response: str) -> AnswerResult:
-        """The result of ``response`` to question ``number``, variant ``variant`` (of that item)."""
+    def answer(self, label: str, variant: str, item: Item, response: str) -> AnswerResult:
+        """The result of ``response`` to question ``label`` (5, 5a), variant ``variant`` (of that item)."""
         result = self.results.get((variant, response))
         if result is None:
             checked = self.checker.check(item.question, response)
             result = self.results[(variant, response)] = AnswerResult(
-                question=f"q{number}", exercise=item.exercise, variant=variant, kind=item.kind,
+                question=f"q{label}", exercise=item.exercise, variant=variant, kind=item.kind,
                 response=_clip(response), normalized=checked.normalized, status=checked.status,
                 points=_earned(checked.status, item.points, checked.credit), max_points=item.points,
                 message=checked.message, feedback=checked.feedback, option=checked.option,
@@ -85,8 +85,8 @@ class Marking:
 
     def sheet(self, sheet: Sheet, submission: Submission) -> SheetResult:
         """Grade one submission against its sheet; answers beyond the sheet's questions are ignored."""
-        results = [self.answer(number, variant, item, submission.answers.get(number, ""))
-                   for number, (variant, item) in enumerate(zip(sheet.variants, sheet.items, strict=True), start=1)]
+        results = [self.answer(label, variant, item, submission.answers.get(label, ""))
+                   for label, variant, item in zip(sheet.labels, sheet.variants, sheet.items, strict=True)]
         total = _total([r.points for r in results])
         maximum = sum(r.max_points for r in results)
         return SheetResult(row=submission.row, student=submission.student, sheet=sheet.id,
@@ -114,14 +114,15 @@ class GradeOutcome:
     carried: list[str] = field(default_factory=list)
 
 
-def _column_notices(batch: SubmissionBatch, questions: int) -> list[str]:
+def _column_notices(batch: SubmissionBatch, labels: list[str]) -> list[str]:
     notices = []
-    extra = [n for n in batch.questions if n > questions]
+    questions = len(labels)
+    extra = [n for n in batch.questions if n not in labels]
     if extra:
         names = ", ".join(f"q{n}" for n in extra[:10]) + (" ..." if len(extra) > 10 else "")
         notices.append(f"ignored {names}: the quiz has {questions} question{'s' if questions != 1 else ''}")
     if batch.format == "csv":
-        missing = [n for n in range(1, questions + 1) if n not in batch.questions]
+        missing = [n for n in labels if n not in batch.questions]
         if missing:
             names = ", ".join(f"q{n}" for n in missing[:10]) + (" ..." if len(missing) > 10 else "")
             notices.append(f"no column for {names}: counted as unanswered")
@@ -175,7 +176,7 @@ def _grade(key: Key, batch: SubmissionBatch, progress: Tick | None) -> GradeOutc
         )
     if progress is not None:
         progress(total, total)
-    notices = list(batch.notices) + _column_notices(batch, key.question_count)
+    notices = list(batch.notices) + _column_notices(batch, key.question_labels)
     several = sorted(name for name, n in rows_of_student.items() if n > 1)
     if several:
         shown = ", ".join(several[:5]) + (" ..." if len(several) > 5 else "")

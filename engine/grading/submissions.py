@@ -51,7 +51,9 @@ from engine.grading.rows import (
     Part,
     carried_names,
     has_bad_bytes,
+    label_order,
     printable,
+    question_label,
     rows_of,
 )
 
@@ -157,13 +159,14 @@ class _Layout:
             )
         self.width = len(cells)
         self.student, self.sheet = seen["student"], seen["sheet"]
-        self.questions: dict[int, int] = {}
+        self.questions: dict[str, int] = {}
         self.carried: dict[str, int] = {}  # name as written -> column
         self.ignored: list[str] = []
         for i, name in enumerate(names):
             match = QUESTION_RE.fullmatch(name)
-            if match and int(match.group(1)) >= 1:
-                self.questions[int(match.group(1))] = i
+            label = question_label(match) if match else None
+            if label is not None:
+                self.questions[label] = i
             elif not name:
                 self.ignored.append(f"(unnamed column {i + 1})")
             elif name not in REQUIRED:
@@ -249,7 +252,8 @@ def parse_csv(text: str | Decoded, source: str, part: Part | None = None) -> Sub
         else:
             rejected.append(outcome)
     return SubmissionBatch(format="csv", unit="row", submissions=submissions, rejected=rejected,
-                           notices=notices, questions=sorted(layout.questions), carried=list(layout.carried))
+                           notices=notices, questions=sorted(layout.questions, key=label_order),
+                           carried=list(layout.carried))
 
 
 def _csv_row(row: int, cells: list[str], layout: _Layout, raw: str, decoded: Decoded,
@@ -335,7 +339,8 @@ def parse_json(text: str | Decoded, source: str, part: Part | None = None) -> Su
         notices.append(f"{source}: ignored answer key{'s' if len(reader.ignored_answers) > 1 else ''} "
                        f"(not q1, q2, ...): {', '.join(shown)}{' ...' if len(reader.ignored_answers) > 10 else ''}")
     return SubmissionBatch(format="json", unit="entry", submissions=submissions, rejected=rejected,
-                           notices=notices, questions=sorted(reader.numbers), carried=reader.carried)
+                           notices=notices, questions=sorted(reader.numbers, key=label_order),
+                           carried=reader.carried)
 
 
 def _raw_json(entry: Any) -> str:
@@ -361,7 +366,7 @@ class _JsonEntries:
         self.bad_text = f"not valid {decoded.name} text{decoded.hint()}" if decoded.has_bad_bytes() else \
             "not valid Unicode text"
         self.ignored_answers: set[str] = set()
-        self.numbers: set[int] = set()
+        self.numbers: set[str] = set()
         fields: dict[str, bool] = {}  # name -> every value of it can be carried
         for entry in data:
             if isinstance(entry, dict):
@@ -402,16 +407,17 @@ class _JsonEntries:
         return Submission(row=number, student=fields["student"], sheet=fields["sheet"], answers=answers,
                           carried=carried, raw=_raw_json(entry))
 
-    def _answers(self, raw_answers: Any) -> dict[int, str] | str:
+    def _answers(self, raw_answers: Any) -> dict[str, str] | str:
         """The answers by question number, or why they cannot be read."""
         if raw_answers is None:
             return {}
         if not isinstance(raw_answers, dict):
             return "answers: expected an object {\"q1\": ..., \"q2\": ...}"
-        answers: dict[int, str] = {}
+        answers: dict[str, str] = {}
         for key, value in raw_answers.items():
             match = QUESTION_RE.fullmatch(key.strip().casefold())
-            if match is None or int(match.group(1)) < 1:
+            label = question_label(match) if match else None
+            if label is None:
                 self.ignored_answers.add(printable(key[:20]))
                 continue
             try:
@@ -420,7 +426,7 @@ class _JsonEntries:
                 return f"answers.{printable(key[:20])}: unreadable value ({err})"
             if text is not None and has_bad_bytes(text):
                 return f"answers.{printable(key[:20])}: {self.bad_text}"
-            self.numbers.add(int(match.group(1)))
+            self.numbers.add(label)
             if text is not None:
-                answers[int(match.group(1))] = text
+                answers[label] = text
         return answers

@@ -18,6 +18,9 @@ gives every student a different variant. The mapping (checked against Moodle's o
   formula and the template's distractors (exact, distinct values, so Moodle grades it right),
   or, without distractors, an ``essay`` graded by hand with the formula as grader information.
   The category info and a note in the question say so.
+- ``multipart`` → one ``multianswer`` (Cloze) question per variant, its parts NUMERICAL and
+  MULTICHOICE_V sub-questions; a formula part makes linked questions instead, one category per
+  part (``cloze``).
 
 A category never holds two identical questions: a variant whose question (all but its name and
 idnumber; the answers as a set when shuffled) was written already is left out, and a note says
@@ -41,5 +44,6 @@ question.
 
 Modules: ``xml`` (XML text, numbers, names, category paths), ``wording`` (hints, a formula stem as
 a choice, option numbers in a text), ``questions`` (variant → MoodleQuestion),
+``cloze`` (the parts of a multi-part variant → one Cloze question),
 ``render`` (MoodleQuestion → ``<question>`` XML) and ``writer`` (the file).
 """

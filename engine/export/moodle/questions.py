@@ -207,9 +207,11 @@ class QuestionBuilder:
         return _inert(one_line(self.converter.inline(markdown)))
 
     def _constants(self, variant: Variant) -> _ExerciseConstants:
-        const = self._exercises.get(variant.exercise)
+        # The parts of a multi-part exercise differ in kind and points: each has its own.
+        key = f"{variant.exercise}.{variant.part.label}" if variant.part else variant.exercise
+        const = self._exercises.get(key)
         if const is None:
-            const = self._exercises[variant.exercise] = _ExerciseConstants(
+            const = self._exercises[key] = _ExerciseConstants(
                 moodle_name(variant.title), question_tags(variant, self.bank_code), str(variant.points))
         return const
 

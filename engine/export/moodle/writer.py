@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Hashable, Iterable
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from typing import IO
 
 import jinja2
@@ -13,11 +14,18 @@ from markupsafe import Markup
 
 from engine.export.figures import Drawings
 from engine.export.html import one_line
+from engine.export.moodle.cloze import (
+    CLOZE_MAPPING,
+    LINKED_LIMITATION,
+    ClozeBuilder,
+    sheet_questions,
+)
 from engine.export.moodle.figures import Embedder, shows_plots
 from engine.export.moodle.questions import QuestionBuilder, formula_mode, question_key
 from engine.export.moodle.render import QUESTION_TEMPLATE, QuestionRenderer, question_values
 from engine.export.moodle.xml import (
     category_paths,
+    category_segment,
     cdata,
     text,
     text_str,
@@ -55,6 +63,8 @@ FORMULA_ESSAY_LIMITATION = (
 def mapping_text(summary: ExerciseSummary, first: Variant | None, shuffles: bool = False) -> tuple[str, str | None]:
     """How the exercise's kind is represented in Moodle, and the limitation to state, if any."""
     kind = summary.kind
+    if kind == "multipart":
+        return CLOZE_MAPPING, None
     if first is not None and first.answer.type == "options":
         return (
             "multichoice, several answers (select all that apply): each correct option 100/c %, "
@@ -98,7 +108,8 @@ def mapping_text(summary: ExerciseSummary, first: Variant | None, shuffles: bool
 def reuses_questions(summary: ExerciseSummary) -> bool:
     """Whether the exercise's questions are written once per distinct variant and reused."""
     distinct = summary.distinct_variants
-    return summary.kind != "formula" and distinct is not None and distinct <= REPEAT_CACHE_LIMIT
+    # A multi-part exercise may hold a formula part, whose key (with its symbols) is no content key.
+    return summary.kind not in ("formula", "multipart") and distinct is not None and distinct <= REPEAT_CACHE_LIMIT
 
 
 def content_key(variant: Variant) -> Hashable:
@@ -164,6 +175,17 @@ class ExerciseQuestions:
         return question_key(q), (before, between, after)
 
 
+@dataclass
+class _Category:
+    """One category's questions while the copies stream in: each written once, by its key."""
+
+    first: Variant | None
+    spool: IO[str]
+    pending: list[str] = field(default_factory=list)
+    written: set[bytes] = field(default_factory=set)
+    total: int = 0  # the questions the sheets hold, repeats included
+
+
 class MoodleWriter:
     """Moodle XML for Question bank → Import; always holds the answers (Moodle grades with them)."""
 
@@ -174,46 +196,46 @@ class MoodleWriter:
         renderer = QuestionRenderer(env.get_template(QUESTION_TEMPLATE))
         embedder = Embedder(Drawings())
         exercises = [ExerciseQuestions(builder, renderer, summary, embedder) for summary in header.exercises]
-        firsts: list[Variant | None] = [None] * len(exercises)
-        # The questions written per exercise, by key: a category never holds one question twice.
-        written: list[set[bytes]] = [set() for _ in exercises]
-        variants = [0] * len(exercises)
+        positions = {summary.id: k for k, summary in enumerate(header.exercises)}
+        cloze = ClozeBuilder(builder)
+        # A category per exercise (one per part of a multi-part exercise exported as linked
+        # questions); a category never holds one question twice.
+        categories: dict[tuple[int, str], _Category] = {}
         with ExitStack() as stack:
-            # Copies come copy by copy, categories go exercise by exercise: each exercise's
+            # Copies come copy by copy, categories go exercise by exercise: each category's
             # questions wait in a temporary file, so memory does not grow with N.
-            spools: list[IO[str]] = [
-                stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
-                for _ in exercises
-            ]
-            pending: list[list[str]] = [[] for _ in exercises]
-            position = {summary.id: k for k, summary in enumerate(header.exercises)}
             for copy in copies:
-                for variant in copy.variants:
-                    k = position[variant.exercise]  # with slots, item k of a sheet is not exercise k
-                    if firsts[k] is None:
-                        firsts[k] = variant
-                    variants[k] += 1
-                    key, make = exercises[k].entry(variant)
-                    if key in written[k]:
+                for k, label, group in sheet_questions(copy.variants, positions):
+                    c = categories.get((k, label))
+                    if c is None:
+                        spool = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
+                        c = categories[k, label] = _Category(group[0], spool)
+                    c.total += 1
+                    key, make = exercises[k].entry(group[0]) if len(group) == 1 else cloze.entry(group, renderer)
+                    if key in c.written:
                         continue
-                    written[k].add(key)
-                    pending[k].append(make())
-                    if len(pending[k]) >= SPOOL_BATCH:
-                        spools[k].write("".join(pending[k]))
-                        pending[k].clear()
-            for spool, questions in zip(spools, pending, strict=True):
-                spool.write("".join(questions))
+                    c.written.add(key)
+                    c.pending.append(make())
+                    if len(c.pending) >= SPOOL_BATCH:
+                        c.spool.write("".join(c.pending))
+                        c.pending.clear()
+            for c in categories.values():
+                c.spool.write("".join(c.pending))
             out = sink.open()
             _write_start(env, header, out)
-            for summary, first, spool, kept, total in zip(header.exercises, firsts, spools, written, variants,
-                                                          strict=True):
-                if len(kept) < total:
-                    sink.notices.append(f"moodle: {summary.id}: {len(kept)} distinct question"
-                                        f"{'s' if len(kept) != 1 else ''} for {total} variants "
+            # An exercise no sheet holds (a slot's pool larger than the class) keeps its empty category.
+            empty = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
+            for k in set(range(len(exercises))) - {k for k, _ in categories}:
+                categories[k, ""] = _Category(None, empty)
+            for (k, label), c in sorted(categories.items(), key=lambda item: item[0]):
+                summary = header.exercises[k]
+                if len(c.written) < c.total:
+                    sink.notices.append(f"moodle: {summary.id}{f' part {label}' if label else ''}: {len(c.written)} "
+                                        f"distinct question{'s' if len(c.written) != 1 else ''} for {c.total} variants "
                                         "(each written once)")
-                shuffles = first is not None and builder.shuffles(first)
-                _write_category(env, builder, header, summary, paths[summary.id], first, out, shuffles)
-                _append(spool, out)
+                shuffles = c.first is not None and builder.shuffles(c.first)
+                _write_category(env, builder, header, summary, paths[summary.id], c.first, out, shuffles, label)
+                _append(c.spool, out)
         out.write("\n</quiz>\n")
 
 
@@ -239,8 +261,13 @@ def _write_start(env: jinja2.Environment, header: QuizHeader, out: IO[str]) -> N
 
 def _write_category(env: jinja2.Environment, builder: QuestionBuilder, header: QuizHeader,
                     summary: ExerciseSummary, path: str, first: Variant | None, out: IO[str],
-                    shuffles: bool) -> None:
+                    shuffles: bool, part: str = "") -> None:
+    if part:  # a linked part: its own category, below the exercise's, mapped as its kind
+        path += "/" + category_segment(f"Part {part}")
+        summary = summary.model_copy(update={"kind": first.kind if first else summary.kind})
     mapping, limitation = mapping_text(summary, first, shuffles)
+    if part:
+        limitation = f"{LINKED_LIMITATION} {limitation or ''}".strip()
     info = one_line(env.get_template("moodle/category_info.html.j2").render(
         s=summary,
         header=header,

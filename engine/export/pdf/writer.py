@@ -19,7 +19,7 @@ from engine.export.markdown import detail, hint
 from engine.export.pdf import fonts, texmath
 from engine.export.pdf.markup import MarkupConverter, Math, escape, render, string
 from engine.files import Sink, output_environment
-from engine.generation.quiz import Copy, QuizHeader, Variant
+from engine.generation.quiz import Copy, QuizHeader, Variant, question_labels
 
 if TYPE_CHECKING:
     import jinja2
@@ -91,7 +91,8 @@ class _Builder:
 
     def render(self, name: str, **context: object) -> str:
         context.update(bank=self.header.bank, header=self.header, md=self.md, text=escape, string=string,
-                       hint=hint, detail=detail, option=self.option, short=_short, points=_points, points_line=_points_line)
+                       hint=hint, detail=detail, option=self.option, short=_short, points=_points, points_line=_points_line,
+                       labels=question_labels)
         return self.env.get_template(f"pdf/{name}.typ.j2").render(context)
 
     def sources(self, copies: list[Copy], key: bool) -> Sources:

@@ -78,7 +78,10 @@ class QtiWriter:
         pins = [f"{name}={value}" for name, value in sorted(header.pinned.items())]
         builder = ItemBuilder(scope=("item", header.bank.hash, *pins))
         item_template = env.get_template("qti/item.xml.j2")
-        points: list[int] = [0] * len(header.exercises)
+        positions = {summary.id: k for k, summary in enumerate(header.exercises)}
+        # A "pick 1" group per exercise; a multi-part exercise has one per part (Canvas has no
+        # group of linked questions), each of its questions showing the shared scenario.
+        points: dict[tuple[int, str], int] = {}
         sheets = ["", ""]  # the first and the last copy's: --copies A-B makes another quiz
         numbers = [0, 0]  # the same, 1-based: a part of a run is named as such
         images: dict[str, bytes] = {}  # plot file name → PNG
@@ -86,20 +89,18 @@ class QtiWriter:
         with ExitStack() as stack:
             # Copies come copy by copy, groups go exercise by exercise: each exercise's items
             # wait in a temporary file, so memory does not grow with N.
-            spools: list[IO[str]] = [
-                stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
-                for _ in header.exercises
-            ]
-            position = {summary.id: k for k, summary in enumerate(header.exercises)}
+            spools: dict[tuple[int, str], IO[str]] = {}
             for copy in copies:
                 sheets[0] = sheets[0] or copy.sheet
                 sheets[1] = copy.sheet
                 numbers[0] = numbers[0] or copy.index + 1
                 numbers[1] = copy.index + 1
                 for variant in copy.variants:
-                    k = position[variant.exercise]  # with slots, item k of a sheet is not exercise k
-                    points[k] = variant.points
-                    spools[k].write(item_template.render(item=builder.build(variant)))
+                    group = positions[variant.exercise], variant.part.label if variant.part else ""
+                    if group not in spools:
+                        spools[group] = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
+                    points[group] = variant.points
+                    spools[group].write(item_template.render(item=builder.build(variant)))
                     _draw(variant, drawings, images)
             key = ident("assessment", header.bank.hash, str(header.seed), str(header.count), *pins,
                         *(s.id for s in header.exercises), *sheets)
@@ -129,23 +130,27 @@ class _Group:
     name: str
     title: str
     points: int
-    members: list[int]  # positions in header.exercises
+    members: list[tuple[int, str]]  # (position in header.exercises, part letter or "")
 
 
-def _groups(header: QuizHeader, points: list[int]) -> list[_Group]:
-    """One group per exercise; with slots one per slot, worth its exercises' highest points."""
+def _groups(header: QuizHeader, points: dict[tuple[int, str], int]) -> list[_Group]:
+    """One group per exercise (per part of a multi-part one: Canvas has no group of linked
+    questions); with slots one per slot, worth its exercises' highest points."""
     if not header.slots:
-        return [_Group(s.id, s.title, p, [k]) for k, (s, p) in enumerate(zip(header.exercises, points, strict=True))]
+        return [_Group(f"{header.exercises[k].id}.{part}" if part else header.exercises[k].id,
+                       header.exercises[k].title + (f" ({part})" if part else ""), points[k, part], [(k, part)])
+                for k, part in sorted(points)]
     position = {summary.id: k for k, summary in enumerate(header.exercises)}
     groups = []
     for number, slot in enumerate(header.slots, start=1):
-        members = [position[e] for e in slot.exercises]
-        groups.append(_Group(f"slot-{number}", slot.title, max(points[k] for k in members), members))
+        ks = {position[e] for e in slot.exercises}
+        members = [m for m in sorted(points) if m[0] in ks]
+        groups.append(_Group(f"slot-{number}", slot.title, max((points[m] for m in members), default=0), members))
     return groups
 
 
 def _write_assessment(env: jinja2.Environment, header: QuizHeader, key: str, title: str, groups: list[_Group],
-                      spools: list[IO[str]], out: IO[bytes]) -> None:
+                      spools: dict[tuple[int, str], IO[str]], out: IO[bytes]) -> None:
     """The QTI file: a root section holding one "pick 1" group per exercise (per slot with slots)."""
     def put(text: str) -> None:
         out.write(text.encode("utf-8"))
@@ -159,8 +164,8 @@ def _write_assessment(env: jinja2.Environment, header: QuizHeader, key: str, tit
     for group in groups:
         put(section.render(ident=ident(key, group.name), title=xml_chars(single_line(group.title)),
                            points=group.points))
-        for k in group.members:
-            spool = spools[k]
+        for member in group.members:
+            spool = spools[member]
             spool.flush()
             spool.seek(0)
             while chunk := spool.read(CHUNK):

@@ -41,7 +41,7 @@ class Question:
     """One question of one sheet; every ``str`` but ``anchor``, ``kind`` and ``check`` is HTML."""
 
     anchor: str  # the id of the question's form; its controls' ids start with it
-    number: int
+    number: str  # 1, 2, 5a: as the sheets number it
     points: int
     kind: str  # how it is answered: "choice" (radio buttons), "options" (checkboxes) or the kind of a typed answer
     title: str
@@ -55,7 +55,7 @@ class Question:
     check: str  # JSON: what the page's script compares the answer with
 
 
-def question(variant: Variant, sheet: int, number: int, text: Text) -> Question:
+def question(variant: Variant, sheet: int, number: str, text: Text) -> Question:
     """The question that `variant` is as number `number` of sheet `sheet` (1-based)."""
     answer = variant.answer
     kind = "choice" if answer.type in ("option", "boolean") else answer.type

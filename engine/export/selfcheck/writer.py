@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING
 
 from engine.export.selfcheck.page import Text, question
 from engine.files import Sink, output_environment
-from engine.generation.quiz import Copy, QuizHeader
+from engine.generation.quiz import Copy, QuizHeader, question_labels
 
 if TYPE_CHECKING:
     import jinja2
@@ -54,7 +54,8 @@ class _Page:
         out.write(self.head.render(self.context))
         for shown, copy in enumerate(copies):
             sheet = copy.index + 1
-            questions = [question(v, sheet, n, self.text) for n, v in enumerate(copy.variants, start=1)]
+            labels = question_labels(copy.variants)  # 1, 2, 5a, 5b: as the other sheets number them
+            questions = [question(v, sheet, label, self.text) for label, v in zip(labels, copy.variants, strict=True)]
             # The first sheet shows without the script; the script's selector shows the others.
             out.write(self.sheet.render(self.context, copy=copy, sheet=sheet, questions=questions, hidden=shown > 0))
         # The plots these sheets show, each once, after them: a <use> finds its symbol anywhere in the page.
