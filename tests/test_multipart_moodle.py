@@ -145,3 +145,7 @@ def test_sub_question_texts_survive_moodles_parsing(answer: str, feedback: str, 
 @given(text=TEXT)
 def test_outside_text_holds_no_sub_question(text: str) -> None:
     assert multianswer.SUBQUESTION.search(outside_text(text)) is None
+
+
+def test_a_cloze_question_has_a_hint_for_interactive_mode(exported: tuple[bytes, Quiz]) -> None:
+    assert all(q.find("hint/text") is not None and q.findtext("hint/text") for q in _clozes(exported[0]))

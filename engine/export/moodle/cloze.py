@@ -70,8 +70,9 @@ def outside_text(html: str) -> str:
 
 
 def clozable(group: list[Variant]) -> bool:
-    """Whether every part of a variant can be a Cloze sub-question."""
-    return all(variant.kind in CLOZE_KINDS for variant in group)
+    """Whether every part of a variant can be a Cloze sub-question (a select-all part cannot: its
+    partial credit is quizwright's rule, which a Cloze MULTIRESPONSE does not follow)."""
+    return all(variant.kind in CLOZE_KINDS and variant.answer.type != "options" for variant in group)
 
 
 def sheet_questions(variants: list[Variant], positions: Mapping[str, int]) -> Iterator[tuple[int, str, list[Variant]]]:
@@ -152,5 +153,7 @@ class ClozeBuilder:
                             f"</p> {html(variant.explanation)}")
         points = str(sum(variant.points for variant in group))
         tags = question_tags(first.model_copy(update={"kind": "multipart"}), self.builder.bank_code)
+        # One hint (a second try in interactive mode), as a numerical question gets.
+        hints = self.builder.hints(first, "numerical", 0)
         return MoodleQuestion(name, idnumber, " ".join(text), " ".join(feedback), points, tags,
-                              "multianswer", CLOZE_PENALTY)
+                              "multianswer", CLOZE_PENALTY, hints=hints)
