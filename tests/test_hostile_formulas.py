@@ -251,7 +251,7 @@ def test_a_moodle_essay_shows_the_hint_and_a_multiple_choice_formula_does_not() 
     assert "<code>n_in(n_out+1)</code> means <code>n_in*(n_out+1)</code>" in essay
     assert "Write the formula in plain text" in essay.split("<questiontext")[1].split("</questiontext>")[0]
     chosen = api.export("moodle", [MOODLE / "formula.yaml"], seed=1, count=1)
-    assert "Select the expression" in chosen and "Write the formula" not in chosen
+    assert "Which of the expressions below gives" in chosen and "Write the formula" not in chosen
 
 
 def test_authors_write_the_product_explicitly_and_are_told_so() -> None:
