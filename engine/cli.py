@@ -84,6 +84,9 @@ class _Command(click.Command):
             raise click.exceptions.Exit(141) from None
         except KeyboardInterrupt:
             # Ctrl-C: the outputs were removed on the way here; 128 + SIGINT, as a shell reports it.
+            # A SIGINT still pending (held while a file was moved into place) is ignored from now on:
+            # at exit Python gives SIGINT back to the default action, which would kill the process.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             click.echo("Interrupted", err=True)
             raise click.exceptions.Exit(130) from None
         except QuizwrightError as exc:
