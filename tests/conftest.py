@@ -66,3 +66,8 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 
     monkeypatch.setattr(figures, "draw", counting)
     return calls
+
+
+def without_notes(stderr: str) -> str:
+    """Standard error less its `Note:` lines (the basic bank's give-away pair is noted on every run)."""
+    return "".join(line for line in stderr.splitlines(keepends=True) if not line.startswith("Note: "))

@@ -75,16 +75,18 @@ def test_pairs_are_found_on_one_sheet_only() -> None:
     assert giveaway_pairs([[found["he-variance-formula"]], [found["he-factor-two"]]]) == []
 
 
-def test_check_names_both_files_and_generate_without_slots_keeps_both(tmp_path: Path) -> None:
+def test_check_names_both_files_and_generate_without_slots_keeps_both_and_says_so(tmp_path: Path) -> None:
     bank = make_bank(tmp_path / "b", "title: T\n", ["he-variance-formula", "he-factor-two", "layer-size"])
     result = CliRunner().invoke(cli, ["check", "--seeds", "3", str(bank)])
     assert result.exit_code == 0, result.output
     line = next(line for line in result.stdout.splitlines() if line.startswith("give-away:"))
     assert "he-factor-two.yaml" in line and "he-variance-formula.yaml" in line and "every sheet holds both" in line
     generated = CliRunner().invoke(cli, ["generate", str(bank), "-f", "json"])
-    # What the teacher selected is kept, and said as before: `check` is where the pair is reported.
+    # What the teacher selected is kept, and she is told that every sheet gives the answer away.
     assert len(json.loads(generated.stdout)["copies"][0]["variants"]) == 3
-    assert "he-factor-two" not in generated.stderr
+    note = next(line for line in generated.stderr.splitlines() if "shows the answer" in line)
+    assert note.startswith("Note: he-factor-two shows the answer to he-variance-formula")
+    assert "every sheet holds both" in note and "one slot of bank.yaml" in note
 
 
 @given(st.text(max_size=400))

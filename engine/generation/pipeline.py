@@ -12,7 +12,7 @@ from engine.authoring.loader import CompiledExercise
 from engine.authoring.params import POOL_PICK, parse_value
 from engine.authoring.slots import SlotPool
 from engine.errors import TemplateError, UsageError
-from engine.generation.giveaways import giveaway_pairs
+from engine.generation.giveaways import GiveAway, giveaway_pairs
 from engine.generation.parts import make_maker, relabel
 from engine.generation.quiz import BankRef, Copy, ExerciseSummary, QuizHeader, SlotSummary, Variant
 from engine.generation.sampling import Plan, pin_text
@@ -117,7 +117,10 @@ def generate(
     exercises = selected if pools is None else _in_pools(selected, pools)
     pins = parse_pins(params or {}, exercises)
     makers = [make_maker(ex, seed, pins, shuffle) for ex in exercises]
-    assignment, samples = _assignment(seed, count, exercises, pools, pins, shuffle)
+    samples = [_first(ex, seed, pins, shuffle) for ex in exercises]
+    drawn = {ex.id: {d.name for d in ex.space.drawn} for ex in exercises}
+    pairs = giveaway_pairs([[variant for _, group in samples for variant in group]], drawn)
+    assignment = None if pools is None else _assignment(seed, count, pools, pairs)
     uses = (dict.fromkeys((ex.id for ex in exercises), count) if assignment is None
             else Counter(e for sheet in assignment for e in sheet))
     notices: list[str] = []
@@ -135,6 +138,11 @@ def generate(
                                          fixed_order=fixed_order(ex) or (not shuffle and bool(ex.options))))
     if unique and notices:
         raise UsageError("--unique: not enough distinct variants: " + "; ".join(notices))
+    if pools is None:
+        # Without slots every sheet holds every selected exercise: the teacher is told, and
+        # chooses (one slot for both, or leave one out), since dropping an item silently would not do.
+        notices += [f"{g.shows} shows the answer to {g.answer_of} ({g.example}), and every sheet holds both: "
+                    "put them in one slot of bank.yaml, or leave one out (docs/giveaways.md)" for g in pairs]
     header = QuizHeader(
         seed=seed, count=count, pinned={k: str(v) for k, v in sorted((params or {}).items())}, shuffle=shuffle,
         bank=BankRef(title=bank.info.title, code=bank.info.code, hash=bank.hash), exercises=summaries,
@@ -152,17 +160,11 @@ def generate(
     return Generated(header=header, notices=notices, copies=itertools.chain([head], stream))
 
 
-def _assignment(seed: int, count: int, exercises: list[CompiledExercise], pools: list[SlotPool] | None,
-                pins: Mapping[str, Value], shuffle: bool) -> tuple[list[tuple[str, ...]] | None, list[tuple[Plan, list[Variant]]]]:
-    """With slots, the exercise ids of every sheet, kept clear of give-away pairs found among the
-    first variants of the pool's exercises (returned too: the copies reuse them); None without."""
-    if pools is None:
-        return None, []
-    samples = [_first(ex, seed, pins, shuffle) for ex in exercises]
-    drawn = {ex.id: {d.name for d in ex.space.drawn} for ex in exercises}
-    pairs = giveaway_pairs([[variant for _, group in samples for variant in group]], drawn)
+def _assignment(seed: int, count: int, pools: list[SlotPool], pairs: list[GiveAway]) -> list[tuple[str, ...]]:
+    """The exercise ids of every sheet, kept clear of the give-away pairs found among the first
+    variants of the pools' exercises."""
     avoid = {frozenset((g.shows, g.answer_of)) for g in pairs}
-    return list(assign(seed, [p.ids for p in pools], avoid, count)), samples
+    return list(assign(seed, [p.ids for p in pools], avoid, count))
 
 
 def _pools(bank: Bank, selected: list[CompiledExercise], named: list[str]) -> list[SlotPool] | None:
