@@ -122,23 +122,25 @@ def _option_identity(option: Choice, several: bool = False) -> str:
     return option.feedback or option.text
 
 
-def _options(by_item: Sequence[tuple[Item, Sequence[AnswerResult]]], n: int) -> list[OptionCount]:
+def _options(by_item: Sequence[tuple[Item, Sequence[AnswerResult]]], n: int, mixed: bool) -> list[OptionCount]:
     labels: dict[str, tuple[str, bool]] = {}
     counts: dict[str, int] = defaultdict(int)
     for variant, answers in by_item:
         several = variant.question.kind == "options"
+        # A slot's exercises are told apart: their options are never one option.
+        where = f"{variant.exercise}: " if mixed else ""
         for option in variant.options:  # every option is listed, even one nobody chose
-            identity = _option_identity(option, several)
+            identity = where + _option_identity(option, several)
             if identity not in labels:
                 text = option.text
                 if len(text) > MAX_OPTION_LABEL and "$" not in text:  # never cut TeX in half
                     text = text[:MAX_OPTION_LABEL] + "…"
-                labels[identity] = (text, option.correct)
+                labels[identity] = (where + text, option.correct)
         for answer in answers:
             chosen = answer.options if answer.options is not None else [answer.option]
             for number in chosen:
                 if number is not None and 1 <= number <= len(variant.options):
-                    counts[_option_identity(variant.options[number - 1], several)] += 1
+                    counts[where + _option_identity(variant.options[number - 1], several)] += 1
     rows = [OptionCount(label=text, correct=correct, count=counts[identity],
                         share=round(counts[identity] / n, 3) if n else None)
             for identity, (text, correct) in labels.items()]
@@ -161,6 +163,11 @@ def _item(position: int, answers: list[AnswerResult], rest: list[float], variant
             found[1].append(answer)
     by_item = list(groups_of.values())
     first = by_item[0][0] if by_item else None
+    # With slots, one position holds several exercises: name them all, and keep their variants,
+    # parameters and options apart (two exercises may both draw n_in, or both have a key ②).
+    exercises = dict.fromkeys(item.exercise for item, _ in by_item)
+    titles = dict.fromkeys(item.title for item, _ in by_item)
+    mixed = len(exercises) > 1
     scores = [a.points / a.max_points if a.max_points else 0.0 for a in answers]
     p = math.fsum(scores) / n if n else None
     discrimination = pearson(scores, rest)
@@ -171,7 +178,9 @@ def _item(position: int, answers: list[AnswerResult], rest: list[float], variant
     for variant, group in by_item:
         correct = sum(a.status == "correct" for a in group)
         credit = math.fsum(a.points / a.max_points if a.max_points else 0.0 for a in group)
-        for tally in (by_label[variant_label(variant)], *(by_param[name][value] for name, value in variant.params)):
+        where = f"{variant.exercise}: " if mixed else ""
+        for tally in (by_label[where + variant_label(variant)],
+                      *(by_param[where + name][value] for name, value in variant.params)):
             tally[0] += len(group)
             tally[1] += correct
             tally[2] += credit
@@ -187,13 +196,13 @@ def _item(position: int, answers: list[AnswerResult], rest: list[float], variant
     sample = answers[0] if answers else None
     return ItemStats(
         question=sample.question if sample else f"q{position}", position=position,
-        exercise=first.exercise if first else (sample.exercise if sample else ""),
-        title=first.title if first else "",
+        exercise=", ".join(exercises) if first else (sample.exercise if sample else ""),
+        title=" / ".join(titles),
         kind=first.kind if first else (sample.kind if sample else "concept"),
         n=n, counts=counts,
         p=None if p is None else round(p, 3),
         discrimination=None if discrimination is None else round(discrimination, 3),
-        options=_options(by_item, n) if first and first.options else [],
+        options=_options(by_item, n, mixed) if first and first.options else [],
         variants=groups, params=params, flags=flags,
     )
 

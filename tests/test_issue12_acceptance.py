@@ -1,0 +1,78 @@
+"""Acceptance of issue 12 as a teacher and an LMS administrator use it: the bugs found by writing a
+bank with every new feature (text and record parameters, pools, select-all, slots, shuffling) and
+running it through every command and format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine import api
+
+TWO_EXERCISE_SLOT = """\
+title: Slotted
+code: SL
+slots:
+  - title: One of two
+    exercises: [pick, word]
+"""
+PICK = """\
+id: pick
+title: Pick
+kind: choice
+topic: t
+params:
+  n: [2, 3, 4, 5]
+question: "Which is $[[ n ]]$?"
+options:
+  - {expr: n, correct: true}
+  - {expr: n + 1, feedback: "One too many."}
+  - {expr: n + 2, feedback: "Two too many."}
+explanation: "It is $[[ n ]]$."
+"""
+WORD = """\
+id: word
+title: Word
+kind: concept
+topic: t
+params:
+  n: [tanh, ReLU]
+question: "Which activation is [[ n ]]?"
+options:
+  - {text: "[[ n ]]", correct: true}
+  - {text: "softmax", feedback: "One too many."}
+  - {text: "linear", feedback: "No nonlinearity."}
+explanation: "It is [[ n ]]."
+"""
+
+
+def slot_bank(tmp_path: Path) -> Path:
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "bank.yaml").write_text(TWO_EXERCISE_SLOT, encoding="utf-8")
+    (bank / "pick.yaml").write_text(PICK, encoding="utf-8")
+    (bank / "word.yaml").write_text(WORD, encoding="utf-8")
+    return bank
+
+
+def test_a_slots_item_analysis_names_its_exercises_and_keeps_them_apart(tmp_path: Path) -> None:
+    # Two exercises share a slot, a parameter name (n) and a distractor feedback: the analysis of
+    # that question must neither name only the first exercise nor merge their variants or options.
+    bank = slot_bank(tmp_path)
+    quiz = api.quiz([bank], seed=1, count=4)
+    rows = ["student,sheet,q1"]
+    for k, copy in enumerate(quiz.copies):
+        variant = copy.variants[0]
+        wrong = next(o.number for o in variant.options if not o.correct)
+        rows.append(f"S{k},{copy.sheet},{wrong}")
+    submissions = tmp_path / "answers.csv"
+    submissions.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    item = api.grade(submissions, paths=[bank]).report.analysis.items[0]
+    assert {copy.variants[0].exercise for copy in quiz.copies} == {"pick", "word"}
+    assert item.exercise in ("pick, word", "word, pick")
+    assert set(item.title.split(" / ")) == {"Pick", "Word"}
+    assert all(label.startswith(("pick: ", "word: ")) for label in (g.label for g in item.variants))
+    assert sorted(p.name for p in item.params) == ["pick: n", "word: n"]
+    # "One too many." is a distractor of each exercise: two rows, one per exercise.
+    labels = [o.label for o in item.options if not o.correct]
+    assert sum(label.startswith("pick: ") for label in labels) == 2
+    assert sum(label.startswith("word: ") for label in labels) == 2
