@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from engine import api
+from engine.cli import cli
+from tests.test_export_gift import moodle_read
 
 TWO_EXERCISE_SLOT = """\
 title: Slotted
@@ -76,3 +80,30 @@ def test_a_slots_item_analysis_names_its_exercises_and_keeps_them_apart(tmp_path
     labels = [o.label for o in item.options if not o.correct]
     assert sum(label.startswith("pick: ") for label in labels) == 2
     assert sum(label.startswith("word: ") for label in labels) == 2
+
+
+FIXED = """\
+id: fixed
+title: Fixed
+kind: formula
+topic: t
+symbols: {n: positive_integer}
+question: "Write twice n as a formula."
+answer: 2*n
+distractors:
+  - {expr: n + 2, feedback: "Added two."}
+explanation: "$2n$."
+"""
+
+
+def test_gift_never_holds_two_identical_questions_in_a_category(tmp_path: Path) -> None:
+    # Moodle's GIFT importer fills the same categories as its XML importer: a formula without
+    # parameters is one question (Moodle shuffles its options), written once, and the export says so.
+    (tmp_path / "fixed.yaml").write_text(FIXED, encoding="utf-8")
+    text = api.export("gift", [tmp_path / "fixed.yaml"], seed=1, count=5)
+    assert isinstance(text, str)
+    assert [r.idnumber for r in moodle_read(text)] == ["fixed.1.1"]
+    result = CliRunner().invoke(cli, ["generate", str(tmp_path / "fixed.yaml"), "-f", "gift", "-n", "5", "-o",
+                                      str(tmp_path / "q.gift")])
+    assert result.exit_code == 0, result.output
+    assert "Note: gift: fixed: 1 distinct question for 5 variants (each written once)" in result.output

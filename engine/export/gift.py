@@ -19,9 +19,12 @@ gift-pegjs read it (docs/gift.md):
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 import shutil
 import tempfile
+from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import ExitStack
 from typing import IO
@@ -157,6 +160,9 @@ class GiftWriter:
             # questions wait in a temporary file, so memory does not grow with the copies. The
             # parts of a multi-part exercise have a category (and a file) each.
             spools: dict[tuple[int, str], IO[str]] = {}
+            # As in the Moodle XML export, a category never holds two identical questions.
+            written: dict[tuple[int, str], set[bytes]] = defaultdict(set)
+            variants = [0] * len(header.exercises)
             for copy in copies:
                 for variant in copy.variants:
                     k, part = positions[variant.exercise], variant.part.label if variant.part else ""
@@ -167,9 +173,19 @@ class GiftWriter:
                     if (k, part) not in spools:
                         spools[k, part] = stack.enter_context(
                             tempfile.TemporaryFile("w+", encoding="utf-8", newline=""))
-                    labelled = variant.kind in CHOICE_KINDS
-                    spools[k, part].write("\n" + question_text(builder.build(variant), labelled=labelled))
+                    variants[k] += 1
+                    q, labelled = builder.build(variant), variant.kind in CHOICE_KINDS
+                    key = _content_key(q, labelled)
+                    if key not in written[k, part]:
+                        written[k, part].add(key)
+                        spools[k, part].write("\n" + question_text(q, labelled=labelled))
             kept = _without_plots(header, plotted, sink)
+            for k, (summary, keep, total) in enumerate(zip(header.exercises, kept, variants, strict=True)):
+                distinct = sum(len(keys) for (j, _), keys in written.items() if j == k)
+                if keep and distinct < total:
+                    sink.notices.append(f"gift: {summary.id}: {distinct} distinct question"
+                                        f"{'s' if distinct != 1 else ''} for {total} variants "
+                                        "(each written once)")
             out = sink.open()
             out.write(single_line(
                 f"// quizwright GIFT export, format 1: bank {header.bank.code} sha256 {header.bank.hash}, "
@@ -193,6 +209,14 @@ class GiftWriter:
                     out.write(f"{gap}{line}/{category_segment(f'Part {part}')}\n" if part else f"{line}\n")
                     spool.seek(0)
                     shutil.copyfileobj(spool, out)
+
+
+def _content_key(q: MoodleQuestion, labelled: bool) -> bytes:
+    """What the GIFT file holds of a question but its name and idnumber, as a digest. Moodle
+    shuffles a GIFT multiple choice, so unlabelled options (a formula's) count in any order."""
+    answers = q.answers if labelled or q.type != "multichoice" else sorted(q.answers, key=repr)
+    text = question_text(dataclasses.replace(q, name="", idnumber="", answers=answers), labelled=labelled)
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def _without_plots(header: QuizHeader, plotted: list[bool], sink: Sink) -> list[bool]:
