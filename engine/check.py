@@ -36,24 +36,29 @@ _FIXED_NUMBER = re.compile(r"([\u2460-\u2469])|\b(?:options?|choices?|answers?)\
 
 
 def fixed_option_numbers(ex: CompiledExercise) -> list[str]:
-    """Warnings for a shuffled choice exercise whose explanation or feedback names a moving option
-    by a fixed number: on most sheets that number shows another option."""
+    """Warnings for a shuffled choice exercise whose explanation, feedback (a pool's too) or hints
+    name a moving option by a fixed number: on most sheets that number shows another option."""
     options = ex.spec.options if ex.options and getattr(ex.spec, "shuffle", False) else []
     moving = {i + 1 for i, option in enumerate(options) if not option.pinned}
     if len(moving) < 2:
         return []
     texts: list[tuple[list[str | int], str]] = [(["explanation"], ex.spec.explanation)]
     texts += [(["options", i, "feedback"], option.feedback) for i, option in enumerate(options) if option.feedback]
+    pool = getattr(ex.spec, "pool", None)
+    texts += [(["pool", "options", i, "feedback"], option.feedback) for i, option in enumerate(pool.options if pool else [])]
+    texts += [(["hints", i], hint) for i, hint in enumerate(ex.spec.hints)]
     warnings = []
     for loc, text in texts:
         for match in _FIXED_NUMBER.finditer(text):
             circled, written, filtered = match.groups()
             number = ord(circled) - 0x245F if circled else int(written or filtered)
             if number in moving:
+                # A hint is rendered without the options: it can only describe one by its content.
+                instead = ("describe the option by its content (a hint cannot print options)" if loc[0] == "hints"
+                           else "name it instead, [[ options.NAME ]] (its number on the sheet and its text, with "
+                                "name: NAME on the option) or [[ answer_text ]] (the correct one)")
                 warnings.append(str(ex.error(loc, f"{match.group(0)!r} names an option by a fixed number, but the "
-                                                  "options are shuffled: on most sheets it is another option; name it "
-                                                  "instead, [[ options.NAME ]] (its number on the sheet and its text, "
-                                                  "with name: NAME on the option) or [[ answer_text ]] (the correct one)")))
+                                                  f"options are shuffled: on most sheets it is another option; {instead}")))
                 break
     return warnings
 

@@ -107,3 +107,38 @@ def test_gift_never_holds_two_identical_questions_in_a_category(tmp_path: Path) 
                                       str(tmp_path / "q.gift")])
     assert result.exit_code == 0, result.output
     assert "Note: gift: fixed: 1 distinct question for 5 variants (each written once)" in result.output
+
+
+HINTED = """\
+id: hinted
+title: Hinted
+kind: concept
+topic: t
+question: "Pick the right one."
+options:
+  - {text: "Right", correct: true}
+  - {text: "Wrong", feedback: "No."}
+  - {text: "Other", feedback: "No."}
+pool:
+  draw: 1
+  options:
+    - {text: "Far", feedback: "Compare it with option 2."}
+hints: ["Not ③."]
+explanation: "Because."
+"""
+
+
+def test_a_hint_or_a_pools_feedback_that_names_an_option_by_number_is_warned_and_kept_in_order(
+        tmp_path: Path) -> None:
+    # Moodle shows the hints after a wrong try: shuffled per attempt, "Not ③" would point at
+    # another option. check warns of it (and of a pool's feedback), and the export keeps the order.
+    (tmp_path / "hinted.yaml").write_text(HINTED, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(tmp_path / "hinted.yaml")])
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if line.startswith("Warning: ")]
+    assert any(":14: hints[0]: '③' names an option by a fixed number" in line
+               and "describe the option by its content" in line for line in warned), warned
+    assert any(":13: pool.options[0].feedback: 'option 2' names an option" in line for line in warned), warned
+    xml = api.export("moodle", [tmp_path / "hinted.yaml"], seed=1, count=2)
+    assert isinstance(xml, str)
+    assert "<shuffleanswers>true</shuffleanswers>" not in xml and "<shuffleanswers>false</shuffleanswers>" in xml

@@ -30,9 +30,9 @@ HINTS = {
 
 
 def names_options_by_number(variant: Variant) -> bool:
-    """Whether the question, the worked solution or a feedback prints an option's number (①),
-    which a shuffled order would contradict."""
-    texts = [variant.question, variant.explanation, *(o.feedback or "" for o in variant.options)]
+    """Whether the question, the worked solution, a feedback or a hint prints an option's number
+    (①), which a shuffled order would contradict."""
+    texts = [variant.question, variant.explanation, *(o.feedback or "" for o in variant.options), *variant.hints]
     return any(_CIRCLED.search(text) for text in texts)
 
 
