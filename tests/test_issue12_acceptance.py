@@ -142,3 +142,11 @@ def test_a_hint_or_a_pools_feedback_that_names_an_option_by_number_is_warned_and
     xml = api.export("moodle", [tmp_path / "hinted.yaml"], seed=1, count=2)
     assert isinstance(xml, str)
     assert "<shuffleanswers>true</shuffleanswers>" not in xml and "<shuffleanswers>false</shuffleanswers>" in xml
+
+
+def test_compare_words_a_missing_option_count_for_select_all() -> None:
+    result = CliRunner().invoke(cli, ["compare", "--kind", "options", "1,3", "1"])
+    assert result.exit_code == 2
+    assert "options: an options (select all) question needs the number of options" in result.output
+    result = CliRunner().invoke(cli, ["compare", "--kind", "formula", "--options", "3", "x", "x"])
+    assert "only used with kind choice or options, not formula" in result.output

@@ -112,9 +112,10 @@ class CompareRequest(_Strict):
     @model_validator(mode="after")
     def _options_for_choice(self) -> CompareRequest:
         if self.kind in ("choice", "options") and self.options is None:
-            raise ValueError(f"options: a {self.kind} question needs the number of options")
+            question = "a choice question" if self.kind == "choice" else "an options (select all) question"
+            raise ValueError(f"options: {question} needs the number of options")
         if self.kind not in ("choice", "options") and self.options is not None:
-            raise ValueError(f"options: only used with kind choice, not {self.kind}")
+            raise ValueError(f"options: only used with kind choice or options, not {self.kind}")
         return self
 
     @model_validator(mode="after")
