@@ -150,3 +150,32 @@ def test_compare_words_a_missing_option_count_for_select_all() -> None:
     assert "options: an options (select all) question needs the number of options" in result.output
     result = CliRunner().invoke(cli, ["compare", "--kind", "formula", "--options", "3", "x", "x"])
     assert "only used with kind choice or options, not formula" in result.output
+
+
+DECIMAL_CONDITION = """\
+id: rate
+title: Rate
+kind: integer
+topic: t
+params:
+  lr: [0.05, 0.1, 0.5]
+  c:
+    values:
+      - {p: 0.05, label: twentieth}
+      - {p: 0.5, label: half}
+question: "Steps at [[ lr ]] and [[ c.label ]].[% if lr == 0.05 %] Small.[% endif %][% if 0.05 == c.p %] Tiny.[% endif %]"
+answer: 1
+explanation: "One."
+"""
+
+
+def test_conditional_text_compares_decimal_literals_exactly(tmp_path: Path) -> None:
+    # docs/parameters.md: "Numbers compare exactly (1/2, 0.05 ... are exact, not floats)". As a
+    # float, the literal 0.05 never equalled the exact value 1/20 that lr holds.
+    (tmp_path / "rate.yaml").write_text(DECIMAL_CONDITION, encoding="utf-8")
+    quiz = api.quiz([tmp_path / "rate.yaml"], seed=1, count=6)
+    for copy in quiz.copies:
+        variant = copy.variants[0]
+        assert ("Small." in variant.question) == (variant.params["lr"] == "1/20"), variant.question
+        assert ("Tiny." in variant.question) == (variant.params["c.p"] == "1/20"), variant.question
+    assert any("Small." in copy.variants[0].question for copy in quiz.copies)

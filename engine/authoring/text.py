@@ -4,9 +4,11 @@ template, with the filters that print exact values (LaTeX, fixed decimals, circl
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 import re
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
@@ -38,7 +40,42 @@ def text_environment() -> SandboxedEnvironment:
     )
     env.filters.update({name: _run_filter(name, fn) for name, fn in PRINTING_FILTERS.items()})
     env.filters[_POWER_BASE] = power_base
+    env.code_generator_class = _exact_comparisons()
+    env.exact_decimal = _exact_decimal  # type: ignore[attr-defined]
     return env
+
+
+def _exact_decimal(text: str) -> Fraction:
+    return Fraction(text)
+
+
+def _exact_comparisons() -> type[jinja2.compiler.CodeGenerator]:
+    """Jinja's code generator, but a decimal literal compared with a value (`lr == 0.05`) is the
+    exact number it reads as, 1/20, as the values are: as a float it would never equal 1/20."""
+    from jinja2 import nodes
+    from jinja2.compiler import CodeGenerator, Frame, operators
+
+    class ExactComparisons(CodeGenerator):
+        def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
+            self.write("(")
+            self._operand(node.expr, frame)
+            for op in node.ops:
+                self.write(f" {operators[op.op]} ")
+                self._operand(op.expr, frame)
+            self.write(")")
+
+        def _operand(self, expr: nodes.Expr, frame: Frame) -> None:
+            try:
+                value = expr.as_const(frame.eval_ctx)  # a literal, or constant arithmetic (1/20)
+            except nodes.Impossible:
+                value = None
+            if isinstance(value, float) and math.isfinite(value):
+                # `environment` is in every compiled template's namespace; str() is the shortest decimal.
+                self.write(f"environment.exact_decimal({str(value)!r})")
+            else:
+                self.visit(expr, frame)
+
+    return ExactComparisons
 
 
 # The filters that print exact values; a render may pass its run's own (memoised) versions.
