@@ -179,3 +179,29 @@ def test_conditional_text_compares_decimal_literals_exactly(tmp_path: Path) -> N
         assert ("Small." in variant.question) == (variant.params["lr"] == "1/20"), variant.question
         assert ("Tiny." in variant.question) == (variant.params["c.p"] == "1/20"), variant.question
     assert any("Small." in copy.variants[0].question for copy in quiz.copies)
+
+
+RECORD_COMPARED = """\
+id: rq
+title: RQ
+kind: integer
+topic: t
+params:
+  act:
+    values:
+      - {name: tanh, gain: 1}
+      - {name: ReLU, gain: 2}
+question: "[[ act ]][% if act == 'ReLU' %] is never negative.[% endif %]"
+answer: act.gain
+explanation: "x"
+"""
+
+
+def test_a_record_compared_whole_is_an_error_naming_a_field_to_compare(tmp_path: Path) -> None:
+    # [[ act ]] prints the first field, but the record itself never equals 'ReLU': the condition
+    # was silently false on every sheet.
+    (tmp_path / "rq.yaml").write_text(RECORD_COMPARED, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(tmp_path / "rq.yaml")])
+    assert result.exit_code == 1
+    assert ("rq.yaml:10: question: act is a record: compare one of its fields, as in "
+            "[% if act.name == ... %]") in result.output

@@ -291,6 +291,11 @@ class _Compiling:
         except TextError as exc:
             raise self.fail(loc, str(exc)) from None
         self._fields(loc, template.fields)
+        records = sorted(template.compared & self.records.keys())
+        if records:
+            first = self.records[records[0]][0]
+            raise self.fail(loc, f"{records[0]} is a record: compare one of its fields, as in "
+                                 f"[% if {records[0]}.{first} == ... %] (the record itself equals no text or number)")
         printed = sorted(template.filtered & self.texts.keys())
         if printed:
             raise self.fail(loc, f"{printed[0]} is a text: print it as [[ {printed[0]} ]] (the filters latex, num "

@@ -131,10 +131,12 @@ class Text:
     rendered by Jinja (compiled on first use: compiling costs milliseconds per text)."""
 
     def __init__(self, source: str | nodes.Template, pieces: tuple[Piece, ...] | None,
-                 fields: frozenset[str] = frozenset(), filtered: frozenset[str] | None = None) -> None:
+                 fields: frozenset[str] = frozenset(), filtered: frozenset[str] | None = None,
+                 compared: frozenset[str] = frozenset()) -> None:
         self.source = source  # the text, or Jinja's tree of it once parsed
         self.pieces = pieces
         self.fields = fields  # the attributes it reads of the context's names: act.name
+        self.compared = compared  # the names compared whole ([% if act == "ReLU" %]): a record may not be
         # The names (and fields) it prints through latex, num or circled, which print numbers.
         self.filtered = filtered if filtered is not None else frozenset(
             piece[0] for piece in pieces or () if not isinstance(piece, str) and piece[1] and isinstance(piece[0], str))
@@ -345,7 +347,9 @@ def _compile_jinja(source: str) -> tuple[Text, set[str]]:
                        if isinstance(node.node, nodes.Name) and node.node.name in names)
     filtered = frozenset(name for node in tree.find_all(nodes.Filter) if node.name in PRINTING_FILTERS
                          and (name := _read_name(node.node)) is not None)
-    return Text(tree, _pieces(tree), fields, filtered), names
+    compared = frozenset(operand.name for node in tree.find_all(nodes.Compare)
+                         for operand in (node.expr, *(op.expr for op in node.ops)) if isinstance(operand, nodes.Name))
+    return Text(tree, _pieces(tree), fields, filtered, compared), names
 
 
 def _read_name(node: nodes.Node | None) -> str | None:
