@@ -10,7 +10,9 @@ from click.testing import CliRunner
 
 from engine import api
 from engine.cli import cli
+from engine.export.moodle.xml import stored_name_key
 from tests.test_export_gift import moodle_read
+from tests.test_moodle import moodle_read as moodle_xml_read
 
 TWO_EXERCISE_SLOT = """\
 title: Slotted
@@ -205,3 +207,29 @@ def test_a_record_compared_whole_is_an_error_naming_a_field_to_compare(tmp_path:
     assert result.exit_code == 1
     assert ("rq.yaml:10: question: act is a record: compare one of its fields, as in "
             "[% if act.name == ... %]") in result.output
+
+
+COLLIDING_SLOTS = """\
+title: Collide
+code: CO
+slots:
+  - title: Part <1>
+    exercises: [pick]
+  - title: part <1>
+    exercises: [word]
+"""
+
+
+def test_slot_titles_that_moodle_would_store_as_one_category_are_told_apart(tmp_path: Path) -> None:
+    # Moodle finds a category by name as MySQL compares it (case aside): "Part <1>" and
+    # "part <1>" would be one slot category, and its random question would draw from both pools.
+    bank = slot_bank(tmp_path)
+    (bank / "bank.yaml").write_text(COLLIDING_SLOTS, encoding="utf-8")
+    xml = api.export("moodle", [bank], seed=1, count=2)
+    questions, errors = moodle_xml_read(xml.encode() if isinstance(xml, str) else xml)
+    assert errors == []
+    slots = {q.stored_category[3] for q in questions}
+    assert len({stored_name_key(name) for name in slots}) == 2, slots
+    gift = api.export("gift", [bank], seed=1, count=2)
+    assert isinstance(gift, str)
+    assert {r.category.split("/")[3] for r in moodle_read(gift)} == {"Part &lt;1&gt; (slot 1)", "part &lt;1&gt; (slot 2)"}

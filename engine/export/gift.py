@@ -37,7 +37,7 @@ from engine.export.moodle.questions import (
     QuestionBuilder,
     formula_mode,
 )
-from engine.export.moodle.xml import category_path, category_segment, category_titles, single_line
+from engine.export.moodle.xml import category_path, category_segment, category_titles, single_line, slot_titles
 from engine.files import Sink
 from engine.generation.quiz import Copy, ExerciseSummary, QuizHeader, Variant
 from engine.language.printing import circled
@@ -192,7 +192,7 @@ class GiftWriter:
                 f"seed {header.seed}, {header.count} variant(s) per exercise, one category per exercise"
             ) + "\n// Moodle: Question bank → Import → GIFT format. Texts are HTML, math \\(..\\) for MathJax.\n")
             titles = category_titles(header.exercises)
-            slots = {e: slot.title for slot in header.slots for e in slot.exercises}
+            slots = slot_titles(header)
             for k, (summary, first, keep) in enumerate(zip(header.exercises, firsts, kept, strict=True)):
                 if not keep:
                     out.write("\n" + single_line(f"// exercise {summary.id} left out: its text shows a plot, which GIFT "

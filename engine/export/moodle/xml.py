@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
@@ -196,8 +197,23 @@ def category_path(bank_title: str, exercise_title: str, slot_title: str | None =
     return f"$course$/top/{category_segment(bank_title)}/{slot}{category_segment(exercise_title)}"
 
 
+def slot_titles(header: QuizHeader) -> dict[str, str]:
+    """The category name of each exercise's slot, by exercise id: the slot's title, with its number
+    added where two slots' titles would be one category as Moodle stores them (a random question
+    from one slot would then draw from both pools)."""
+    seen = Counter(stored_title(slot.title) for slot in header.slots)
+    names: dict[str, str] = {}
+    for k, slot in enumerate(header.slots, start=1):
+        title = slot.title
+        if seen[stored_title(title)] > 1:
+            suffix = f" (slot {k})"
+            title = _fitting(title, MAX_CATEGORY_NAME - len(suffix)) + suffix
+        names.update(dict.fromkeys(slot.exercises, title))
+    return names
+
+
 def category_paths(header: QuizHeader) -> dict[str, str]:
     """The category path of each exercise of the quiz, by id."""
     titles = category_titles(header.exercises)
-    slots = {e: slot.title for slot in header.slots for e in slot.exercises}
+    slots = slot_titles(header)
     return {s.id: category_path(header.bank.title, titles[s.id], slots.get(s.id)) for s in header.exercises}
