@@ -37,7 +37,13 @@ from engine.export.moodle.questions import (
     QuestionBuilder,
     formula_mode,
 )
-from engine.export.moodle.xml import category_path, category_segment, category_titles, single_line, slot_titles
+from engine.export.moodle.xml import (
+    category_path,
+    category_segment,
+    category_titles,
+    single_line,
+    slot_titles,
+)
 from engine.files import Sink
 from engine.generation.quiz import Copy, ExerciseSummary, QuizHeader, Variant
 from engine.language.printing import circled
