@@ -1,0 +1,184 @@
+"""The bundled bank, reworked for issue 12: every exercise varies, the chapter's remaining facts
+are asked, no stem or option shows a formula item's answer, and each key follows its draw."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import sympy
+import yaml
+
+from engine import api
+from engine.authoring.bank import load_bank
+from engine.authoring.spec import ChoiceExercise
+from engine.generation.quiz import Quiz, Variant
+
+ROOT = Path(__file__).resolve().parent.parent
+BANK = ROOT / "exercises" / "weight-initialization"
+SAMPLE = 300
+# Exercises whose stem or options show a rule's formula, as the chapter's examples do: they share a
+# slot with the formula items whose answers they show, so that no sheet holds both.
+SHOWS_FORMULAS = {"he-variance-options", "xavier-ratio-options"}
+
+
+def _variety() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("variety", ROOT / "benchmarks" / "variety.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def sample() -> Quiz:
+    return api.quiz([BANK], seed=0, count=SAMPLE)
+
+
+def variants(quiz: Quiz, exercise: str) -> Iterator[Variant]:
+    for copy in quiz.copies:
+        yield from (v for v in copy.variants if v.exercise == exercise)
+
+
+def correct(variant: Variant) -> str:
+    return next(o.text for o in variant.options if o.correct)
+
+
+def value(text: str) -> Fraction:
+    return Fraction(text)
+
+
+# -- variety ----------------------------------------------------------------------------------
+
+def test_every_exercise_has_four_distinct_stems_or_answers_and_twenty_have_ten(sample: Quiz) -> None:
+    counts = _variety().distinct(sample.copies)
+    ids = {ex.id for ex in load_bank([BANK]).exercises}
+    assert set(counts) == ids
+    few = {exercise: c["pairs"] for exercise, c in counts.items() if c["pairs"] < 4}
+    assert not few, f"fewer than 4 distinct (stem, answer) pairs: {few}"
+    assert sum(c["pairs"] >= 10 for c in counts.values()) >= 20
+
+
+def test_option_order_does_not_count_as_variety() -> None:
+    """Two copies of one draw whose options are listed in another order count once."""
+    variety = _variety()
+    quiz = api.quiz([BANK], seed=1, count=40, exercises=["purpose-of-initialization"])
+    orders = {tuple(o.text for o in v.options) for v in variants(quiz, "purpose-of-initialization")}
+    assert len(orders) > variety.distinct(quiz.copies)["purpose-of-initialization"]["pairs"]
+
+
+def test_bank_order_lists_every_exercise() -> None:
+    order = yaml.safe_load((BANK / "bank.yaml").read_text(encoding="utf-8"))["order"]
+    files = {path.stem for path in BANK.glob("*.yaml") if path.name != "bank.yaml"}
+    assert sorted(order) == sorted(files)
+
+
+def test_every_choice_exercise_is_shuffled() -> None:
+    for ex in load_bank([BANK]).exercises:
+        if isinstance(ex.spec, ChoiceExercise):
+            assert ex.spec.shuffle, ex.id
+
+
+# -- no give-aways ----------------------------------------------------------------------------
+
+def test_no_stem_or_option_shows_a_formula_items_answer(sample: Quiz) -> None:
+    formulas = {ex.id for ex in load_bank([BANK]).exercises if ex.kind == "formula"}
+    answers = set()
+    for exercise in formulas:
+        for v in variants(sample, exercise):
+            latex = re.search(r"\$\$?(.+?)\$", v.answer_text)
+            answers.add(latex.group(1) if latex else v.answer_text)
+    assert len(answers) >= 20
+    for copy in sample.copies[:60]:
+        for v in copy.variants:
+            if v.exercise in formulas | SHOWS_FORMULAS:
+                continue
+            shown = " ".join([v.question, *(o.text for o in v.options)])
+            leaked = [a for a in answers if a in shown]
+            assert not leaked, (v.exercise, leaked)
+
+
+# -- the chapter's facts, each key computed from its draw -------------------------------------
+
+def test_training_loop_follows_the_four_steps(sample: Quiz) -> None:
+    after_step = {1: 2, 2: 3, 3: 4, 4: 2}  # initialize, forward, backward, update, then forward again
+    seen = set()
+    for v in variants(sample, "training-loop"):
+        before, after = int(v.params["before"]), int(v.params["after"])
+        assert (correct(v) == "True") == (after_step[before] == after), v.params
+        seen.add((before, after))
+    assert len(seen) == 12
+
+
+def test_poor_local_minimum_names_the_run_that_ended_higher(sample: Quiz) -> None:
+    runs = set()
+    for v in variants(sample, "poor-local-minimum"):
+        a, b = value(v.params["loss_a"]), value(v.params["loss_b"])
+        worse = "A" if a > b else "B"
+        assert correct(v).startswith(f"Run {worse} ") and "poor local minimum" in correct(v)
+        runs.add(worse)
+    assert runs == {"A", "B"}
+
+
+ACTIVATIONS = {"tanh": "Xavier", "sigmoid": "Xavier", "ReLU": "He", "leaky ReLU": "He"}
+
+
+def test_each_activation_gets_its_rule(sample: Quiz) -> None:
+    pairs = set()
+    for v in variants(sample, "relu-initialization"):
+        activation = re.search(r"\*\*(.+?)\*\*", v.question)
+        assert activation
+        rule = ACTIVATIONS[activation.group(1)]
+        assert correct(v).startswith(rule), (activation.group(1), correct(v))
+        pairs.add((activation.group(1), rule))
+    assert ("sigmoid", "Xavier") in pairs and ("leaky ReLU", "He") in pairs
+
+
+def test_xavier_keeps_the_variance_of_z_independent_of_the_layer_size(sample: Quiz) -> None:
+    """Var(z) = n_in Var(w) Var(x): the key is computed from the sizes and the rule drawn."""
+    rules = set()
+    for v in variants(sample, "xavier-variance-independence"):
+        small, big = int(v.params["small"]), int(v.params["big"])
+        xavier = v.params["init"] == "1"
+        var_w = (lambda n: Fraction(2, n + n)) if xavier else (lambda n: Fraction(1, 100))
+        expected = (big * var_w(big)) / (small * var_w(small))
+        key = next(o for o in v.options if o.correct)
+        assert key.value is not None and value(key.value) == expected
+        rules.add((xavier, expected == 1))
+    assert rules == {(True, True), (False, False)}
+
+
+def test_validation_loss_picks_the_lowest_validation_loss(sample: Quiz) -> None:
+    for v in variants(sample, "validation-loss"):
+        val = {k: value(v.params[f"va{k}"]) for k in (1, 2, 3)}
+        train = {k: value(v.params[f"tr{k}"]) for k in (1, 2, 3)}
+        best, lowest_train = min(val, key=val.__getitem__), min(train, key=train.__getitem__)
+        assert best != lowest_train
+        assert correct(v).startswith(f"Setting {best}:")
+
+
+def test_framework_defaults_follow_the_documentation(sample: Quiz) -> None:
+    """PyTorch nn.Linear: U(-1/sqrt(n_in), 1/sqrt(n_in)); Keras Dense: glorot_uniform."""
+    n_in, n_out = sympy.symbols("n_in n_out")
+    documented = {"1": 1 / sympy.sqrt(n_in), "2": sympy.sqrt(6 / (n_in + n_out))}
+    frameworks = set()
+    for v in variants(sample, "framework-defaults"):
+        key = next(o for o in v.options if o.correct)
+        sizes = {n_in: int(v.params["n_in"]), n_out: int(v.params["n_out"])}
+        assert key.value is not None
+        assert sympy.simplify(sympy.sympify(key.value) - documented[v.params["fw"]].subs(sizes)) == 0
+        assert ("torch.nn.Linear" in v.question) == (v.params["fw"] == "1")
+        frameworks.add(v.params["fw"])
+    assert frameworks == {"1", "2"}
+
+
+def test_he_factor_two_is_the_mean_square_an_activation_keeps(sample: Quiz) -> None:
+    for v in variants(sample, "he-factor-two"):
+        v_in, slope = value(v.params["v"]), value(v.params["slope"])
+        key = next(o for o in v.options if o.correct)
+        assert key.value is not None and value(key.value) == v_in * (1 + slope**2) / 2
