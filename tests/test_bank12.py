@@ -182,3 +182,23 @@ def test_he_factor_two_is_the_mean_square_an_activation_keeps(sample: Quiz) -> N
         v_in, slope = value(v.params["v"]), value(v.params["slope"])
         key = next(o for o in v.options if o.correct)
         assert key.value is not None and value(key.value) == v_in * (1 + slope**2) / 2
+
+
+SMALL = {"The gradients reaching the first layers are almost 0.", "The loss barely decreases, epoch after epoch.",
+         "The early layers' weights hardly change."}
+LARGE = {"The loss swings up and down and climbs.", "After a few steps the loss prints `nan` or `inf`.",
+         "The gradients grow from layer to layer on their way back."}
+
+
+def test_select_all_symptoms_are_those_of_the_scale_asked(sample: Quiz) -> None:
+    keys = set()
+    for v in variants(sample, "scale-symptoms"):
+        large = re.search(r"too\s+large", v.question) is not None
+        expected = LARGE if large else SMALL
+        chosen = {o.text for o in v.options if o.correct}
+        assert len(chosen) == 2 and chosen <= expected, (large, chosen)
+        assert {o.text for o in v.options if not o.correct} - {t for t in LARGE | SMALL} == {
+            "None of these; the scale of the initial weights does not show in training."}
+        assert v.answer.type == "options" and len(v.answer.options) == 2
+        keys.add(frozenset(chosen))
+    assert len(keys) == 6
