@@ -27,12 +27,16 @@ SAMPLE = 300
 SHOWS_FORMULAS = {"he-variance-options", "xavier-ratio-options"}
 
 
-def _variety() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("variety", ROOT / "benchmarks" / "variety.py")
+def _script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _variety() -> ModuleType:
+    return _script("variety")
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +86,31 @@ def test_every_choice_exercise_is_shuffled() -> None:
     for ex in load_bank([BANK]).exercises:
         if isinstance(ex.spec, ChoiceExercise):
             assert ex.spec.shuffle, ex.id
+
+
+# -- slots: sheets that differ, without give-aways ---------------------------------------------
+
+def test_every_exercise_is_in_exactly_one_slot() -> None:
+    slots = yaml.safe_load((BANK / "bank.yaml").read_text(encoding="utf-8"))["slots"]
+    pooled = [exercise for slot in slots for exercise in slot["exercises"]]
+    assert sorted(pooled) == sorted(ex.id for ex in load_bank([BANK]).exercises)
+
+
+def test_the_class_of_seed_7_differs_sheet_by_sheet_without_give_aways() -> None:
+    """Issue 12's figures at --seed 7 --count 30: at most 20 % identical items between two sheets,
+    no sheet with an item and one that shows its answer."""
+    sheets = _script("sheets")
+    copies = list(api.generate([BANK], seed=7, count=30).copies)
+    assert max(sheets.pair_shares(copies, sheets.item)) <= 0.2
+    assert sheets.giveaway_sheets(copies, [BANK]) == 0
+
+
+def test_the_chapters_formula_options_share_a_slot_with_the_formulas_they_show() -> None:
+    slots = yaml.safe_load((BANK / "bank.yaml").read_text(encoding="utf-8"))["slots"]
+    slot_of = {exercise: i for i, slot in enumerate(slots) for exercise in slot["exercises"]}
+    assert slot_of["he-variance-options"] == slot_of["he-variance-formula"] == slot_of["xavier-variance-formula"]
+    assert slot_of["xavier-ratio-options"] == slot_of["xavier-uniform-formula"]
+    assert slot_of["vanishing-gradient"] == slot_of["exploding-gradient"]
 
 
 # -- no give-aways ----------------------------------------------------------------------------
