@@ -21,6 +21,7 @@ from engine.language.printing import circled
 FULL_WIDTH = str.maketrans("0123456789.", "０１２３４５６７８９．")
 GARBAGE = {
     "option": ["b", "abc", "1 or 2", "0"],
+    "options": ["b", "abc", "1 or 2", "0"],
     "boolean": ["maybe", "0", "yes and no"],
     "integer": ["1,000", "ten", "10.5", "1 0"],
     "numeric": ["0,5", "abc", "50%", "inf"],
@@ -43,6 +44,8 @@ def right(variant: Variant, formatted: bool) -> str:
     if a.type == "option":
         return (circled(a.option), f" {a.option} ", f"({a.option})", str(a.option).translate(FULL_WIDTH))[
             variant.index % 4] if formatted else str(a.option)
+    if a.type == "options":  # select all that apply
+        return ", ".join(circled(n) for n in a.options) if formatted else ",".join(map(str, a.options))
     if a.type == "boolean":
         return ("true" if a.value else "F") if formatted else str(a.option)
     if a.type == "integer":
@@ -57,7 +60,7 @@ def right(variant: Variant, formatted: bool) -> str:
 def wrong(variant: Variant) -> tuple[str, str | None]:
     """A known wrong answer and the feedback it must get (None: no misconception to name)."""
     a = variant.answer
-    if a.type == "option":
+    if a.type in ("option", "options"):
         option = next(o for o in variant.options if not o.correct)
         return str(option.number), option.feedback
     if a.type == "boolean":
