@@ -231,3 +231,36 @@ def test_select_all_symptoms_are_those_of_the_scale_asked(sample: Quiz) -> None:
         assert v.answer.type == "options" and len(v.answer.options) == 2
         keys.add(frozenset(chosen))
     assert len(keys) == 6
+
+
+# -- the chapter's examples, in the chapter's order with --no-shuffle ------------------------------
+
+CHAPTER = [  # exercise, the draw the chapter shows, the option number the chapter gives
+    ("purpose-of-initialization", {"ask": "1"}, 1),
+    ("relu-initialization", {"act": "3"}, 2),
+    ("spam-classifier-loss", {"symptom": "1"}, 1),
+    ("he-variance-options", {"rule": "1", "ask": "1"}, 1),
+    ("xavier-ratio-options", {"n_in": "1", "n_out": "5"}, 1),
+    ("vanishing-gradient", {}, 1),
+    ("exploding-gradient", {}, 2),
+]
+
+
+@pytest.mark.parametrize(("exercise", "params", "number"), CHAPTER)
+def test_no_shuffle_shows_the_chapters_examples_in_the_chapters_order(exercise: str, params: dict[str, str],
+                                                                       number: int) -> None:
+    quiz = api.quiz([BANK], seed=3, count=1, exercises=[exercise], params=params, shuffle=False)
+    (variant,) = quiz.copies[0].variants
+    assert variant.answer.type == "option" and variant.answer.option == number
+    shuffled = api.quiz([BANK], seed=3, count=12, exercises=[exercise], params=params)
+    assert len({v.answer.option for c in shuffled.copies for v in c.variants if v.answer.type == "option"}) > 1
+
+
+def test_worked_solutions_name_the_answer_by_its_content(sample: Quiz) -> None:
+    """Shuffled, the explanation names the correct option by its number on that sheet and its text."""
+    for copy in sample.copies[:20]:
+        for v in copy.variants:
+            if v.answer.type == "option" and v.explanation.startswith("Answer: "):
+                key = next(o for o in v.options if o.correct)
+                assert v.explanation.startswith(f"Answer: {v.answer_text} "), v.id
+                assert " ".join(key.text.split())[:20] in " ".join(v.explanation.split()), v.id
