@@ -237,7 +237,7 @@ def test_select_all_symptoms_are_those_of_the_scale_asked(sample: Quiz) -> None:
 
 CHAPTER = [  # exercise, the draw the chapter shows, the option number the chapter gives
     ("purpose-of-initialization", {"ask": "1"}, 1),
-    ("relu-initialization", {"act": "3"}, 2),
+    ("relu-initialization", {"act": "ReLU"}, 2),
     ("spam-classifier-loss", {"symptom": "1"}, 1),
     ("he-variance-options", {"rule": "1", "ask": "1"}, 1),
     ("xavier-ratio-options", {"n_in": "1", "n_out": "5"}, 1),
