@@ -16,11 +16,11 @@ from engine.generation.exprtree import equal, parse_printed, signature
 from engine.generation.giveaways import giveaway_pairs, shows_answer
 from engine.generation.quiz import Variant
 from engine.generation.texmath import read_expression, read_math
-from tests.test_slots import make_bank
+from tests.test_slots import FIXTURE, make_bank
 
 
 def _variants(*ids: str) -> dict[str, Variant]:
-    quiz = api.quiz(exercises=list(ids), seed=7)
+    quiz = api.quiz([FIXTURE], exercises=list(ids), seed=7)
     return {v.exercise: v for v in quiz.copies[0].variants}
 
 
@@ -113,9 +113,9 @@ def test_the_reader_is_bounded_on_deep_or_long_math(tokens: list[str]) -> None:
 def test_the_sheets_script_counts_give_away_sheets_and_times_the_search() -> None:
     from tests.test_sheets_script import sheets
 
-    quiz = api.quiz(exercises=["he-variance-formula", "he-factor-two", "layer-size"], seed=7, count=2)
-    assert sheets.giveaway_sheets(quiz.copies) == 2
-    alone = api.quiz(exercises=["he-variance-formula", "layer-size"], seed=7, count=2)
-    assert sheets.giveaway_sheets(alone.copies) == 0
+    quiz = api.quiz([FIXTURE], exercises=["he-variance-formula", "he-factor-two", "layer-size"], seed=7, count=2)
+    assert sheets.giveaway_sheets(quiz.copies, [FIXTURE]) == 2
+    alone = api.quiz([FIXTURE], exercises=["he-variance-formula", "layer-size"], seed=7, count=2)
+    assert sheets.giveaway_sheets(alone.copies, [FIXTURE]) == 0
     cost = sheets.giveaway_cost(None, 7, 2)
     assert set(cost) == {"generate_seconds", "giveaway_seconds", "giveaway_share"}
