@@ -264,3 +264,42 @@ def test_worked_solutions_name_the_answer_by_its_content(sample: Quiz) -> None:
                 key = next(o for o in v.options if o.correct)
                 assert v.explanation.startswith(f"Answer: {v.answer_text} "), v.id
                 assert " ".join(key.text.split())[:20] in " ".join(v.explanation.split()), v.id
+
+
+# -- the two multi-part exercises -------------------------------------------------------------------
+
+def _groups(quiz: Quiz, exercise: str) -> list[list[Variant]]:
+    return [[v for v in copy.variants if v.exercise == exercise] for copy in quiz.copies
+            if any(v.exercise == exercise for v in copy.variants)]
+
+
+def test_two_multi_part_exercises_share_one_scenario_per_sheet() -> None:
+    bank = load_bank([BANK])
+    multipart = sorted(ex.id for ex in bank.exercises if ex.kind == "multipart")
+    assert multipart == ["he-relu-layer", "xavier-tanh-layer"]
+    quiz = api.quiz([BANK], seed=2, count=6, exercises=multipart)
+    for exercise in multipart:
+        for parts in _groups(quiz, exercise):
+            assert [v.part.label for v in parts if v.part] == ["a", "b", "c"]
+            assert len({v.part.scenario for v in parts if v.part}) == 1
+            assert len({tuple(sorted(v.params.items())) for v in parts}) == 1  # one draw for every part
+
+
+def test_the_tanh_layers_parts_follow_its_sizes() -> None:
+    """(a) n_in + n_out, (b) Xavier's normal variance, (c) k with L = 1/k, all from the drawn sizes."""
+    quiz = api.quiz([BANK], seed=4, count=12, exercises=["xavier-tanh-layer"])
+    for a, b, c in _groups(quiz, "xavier-tanh-layer"):
+        total = int(a.params["n_in"]) + int(a.params["n_out"])
+        assert a.answer.type == "integer" and a.answer.value == total
+        assert b.answer.type == "numeric" and value(b.answer.exact) == Fraction(2, total)
+        assert c.answer.type == "integer" and 6 * c.answer.value**2 == total
+
+
+def test_the_relu_layers_parts_follow_its_sizes() -> None:
+    """(a) the values initialization sets, (b) k with He's sigma = 1/k, (c) whether a size changes sigma."""
+    quiz = api.quiz([BANK], seed=4, count=12, exercises=["he-relu-layer"])
+    for a, b, c in _groups(quiz, "he-relu-layer"):
+        n_in, n_out = int(a.params["n_in"]), int(a.params["n_out"])
+        assert a.answer.type == "integer" and a.answer.value == n_in * n_out + n_out
+        assert b.answer.type == "integer" and 2 * b.answer.value**2 == n_in
+        assert c.answer.type == "boolean" and c.answer.value == (a.params["which"] == "1")
