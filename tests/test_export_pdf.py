@@ -22,7 +22,7 @@ from engine.cli import cli
 from engine.export.pdf import texmath
 from engine.export.pdf.markup import MarkupConverter, Math, escape
 from engine.export.pdf.writer import compile_pdf, typst_sources
-from engine.generation.quiz import Copy, Variant
+from engine.generation.quiz import Copy, Variant, question_labels
 from tests.golden import assert_golden
 
 HERE = Path(__file__).resolve().parent
@@ -143,9 +143,9 @@ def test_the_whole_bundled_bank_typesets_over_several_seeds(bundled_bank: Path) 
         found = parts(pdf)
         assert [s for p, s, _ in found if p == "Sheet"] == [copy.sheet for copy in copies]
         keys = {sheet: flat(" ".join(texts)) for part, sheet, texts in found if part == "Key"}
-        for copy in copies:
-            for number, variant in enumerate(copy.variants, start=1):
-                assert flat(f"{number}.") in keys[copy.sheet] and flat(key_answer(variant)) in keys[copy.sheet]
+        for copy in copies:  # a multi-part exercise's parts are numbered 5a, 5b
+            for label, variant in zip(question_labels(copy.variants), copy.variants, strict=True):
+                assert flat(f"{label}.") in keys[copy.sheet] and flat(key_answer(variant)) in keys[copy.sheet]
 
 
 def test_every_tex_snippet_of_the_bundled_bank_converts(bundled_bank: Path) -> None:
