@@ -23,6 +23,7 @@ from engine.export.pdf import texmath
 from engine.export.pdf.markup import MarkupConverter, Math, escape
 from engine.export.pdf.writer import compile_pdf, typst_sources
 from engine.generation.quiz import Copy, Variant, question_labels
+from tests.conftest import without_notes
 from tests.golden import assert_golden
 
 HERE = Path(__file__).resolve().parent
@@ -279,7 +280,7 @@ def test_a_missing_typesetter_is_an_error_naming_the_package(monkeypatch: pytest
                                                                package: str) -> None:
     monkeypatch.setitem(sys.modules, module, None)  # import fails as if it were not installed
     result = CliRunner().invoke(cli, ["generate", str(FIXTURES), "-f", "pdf"])
-    assert result.exit_code == 1 and package in result.output and result.output.startswith("Error: ")
+    assert result.exit_code == 1 and package in result.output and without_notes(result.output).startswith("Error: ")
 
 
 def test_a_question_taller_than_a_page_breaks_instead_of_running_off_it(tmp_path: Path) -> None:

@@ -321,7 +321,7 @@ def moodle_accepts(response: str, answer: str, tolerance: str, digits: int | Non
 # -- exports -----------------------------------------------------------------------------------
 
 
-def export(paths: list[Path], **options: Any) -> bytes:
+def export(paths: list[Path] | None, **options: Any) -> bytes:
     return api.export("moodle", paths, **options).encode("utf-8")
 
 
@@ -329,13 +329,33 @@ def fixture_export(name: str, seed: int = 7, count: int = 2) -> bytes:
     return export([FIXTURES / f"{name}.yaml"], seed=seed, count=count)
 
 
+# The bundled bank as its exercise files, without its bank.yaml's slots: every sheet holds every
+# exercise, so that each one has its category here (the slotted bank: the test after these).
+BANK_FILES = sorted(p for p in (HERE.parent / "exercises" / "weight-initialization").glob("*.yaml") if p.name != "bank.yaml")
 EXPORTS = [
     ("fixtures", [FIXTURES], 7, 3),
     ("fixtures", [FIXTURES], 11, 6),
-    ("bank", None, 7, 3),
-    ("bank", None, 123456789, 5),
-    ("bank", None, 0, 1),
+    ("bank", BANK_FILES, 7, 3),
+    ("bank", BANK_FILES, 123456789, 5),
+    ("bank", BANK_FILES, 0, 1),
 ]
+
+
+def test_the_bundled_banks_class_export_imports_cleanly_without_repeats() -> None:
+    """Issue 12's class, `generate --seed 7 --count 30 -f moodle` on the bundled bank with its slots:
+    Moodle's importer reads it without an error, and no category holds two identical questions."""
+    questions, errors = moodle_read(export(None, seed=7, count=30))
+    assert errors == []
+    seen: dict[str, set[tuple[object, ...]]] = defaultdict(set)
+    for q in questions:
+        body = (q.qtype, q.questiontext, q.generalfeedback, tuple((a.text, a.fraction, a.feedback) for a in q.answers))
+        assert body not in seen[q.category], f"{q.name} repeats a question of {q.category}"
+        seen[q.category].add(body)
+    # Every slot is a category holding its exercises' categories.
+    quiz = api.quiz(seed=7, count=30)
+    assert len(quiz.slots) >= 2
+    for slot in quiz.slots:
+        assert any(f"/{moodle_xml.moodle_name(slot.title)}/" in category for category in seen)
 
 
 @pytest.fixture(scope="module", params=EXPORTS, ids=[f"{n}-seed{s}-n{c}" for n, _, s, c in EXPORTS])
@@ -413,12 +433,16 @@ def test_every_fraction_is_one_moodle_accepts(exported: dict[str, Any]) -> None:
     fractions = [a.get("fraction") for a in root.iter("answer")]
     assert fractions
     for fraction in fractions:
-        assert any(abs(Decimal(fraction) - g) <= Decimal("0.001") for g in ACCEPTED), fraction
-        assert fraction in questions.MOODLE_FRACTIONS
+        # A select-all question's wrong options take the negative of a listed grade.
+        assert any(abs(abs(Decimal(fraction)) - g) <= Decimal("0.001") for g in ACCEPTED), fraction
+        assert fraction.removeprefix("-") in questions.MOODLE_FRACTIONS
 
 
 def test_choice_questions_have_exactly_one_right_answer(exported: dict[str, Any]) -> None:
     for q in exported["questions"]:
+        if q.qtype == "multichoice" and q.options["single"] == "false":  # select all: tests/test_select_all.py
+            assert abs(sum(a.fraction for a in q.answers if a.fraction > 0) - 1) < 1e-6, q.name
+            continue
         if q.qtype in ("multichoice", "truefalse"):
             assert [a.fraction for a in q.answers].count(1.0) == 1, q.name
             assert all(a.fraction in (0.0, 1.0) for a in q.answers)
@@ -516,6 +540,8 @@ def test_round_trip_matches_the_json_key(exported: dict[str, Any]) -> None:
             assert q.options["shuffleanswers"] == "false"
             for option, imported in zip(v.options, q.answers, strict=True):
                 assert (imported.feedback != "") == bool(option.feedback)
+        elif answer.type == "options":
+            assert [i + 1 for i, a in enumerate(q.answers) if a.fraction > 0] == list(answer.options)
         elif answer.type == "boolean":
             assert right[0].text == ("true" if answer.value else "false")
             wrong = [a for a in q.answers if a.fraction == 0.0][0]
