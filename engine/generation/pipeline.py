@@ -12,7 +12,7 @@ from engine.authoring.loader import CompiledExercise
 from engine.authoring.params import POOL_PICK, parse_value
 from engine.authoring.slots import SlotPool
 from engine.errors import TemplateError, UsageError
-from engine.generation.giveaways import GiveAway, giveaway_pairs
+from engine.generation.giveaways import giveaway_pairs
 from engine.generation.parts import make_maker, relabel
 from engine.generation.quiz import BankRef, Copy, ExerciseSummary, QuizHeader, SlotSummary, Variant
 from engine.generation.sampling import Plan, pin_text
@@ -24,6 +24,8 @@ MAX_SEED = 2**63 - 1
 # An exercise with at most this many distinct variants repeats them when N is larger: each
 # distinct one is made once and relabelled for its later copies.
 REUSE_LIMIT = 4096
+# Up to this many sheets, the sheets each exercise of a slot lands on are counted exactly.
+EXACT_USES = 100_000
 
 
 @dataclass
@@ -120,9 +122,8 @@ def generate(
     samples = [_first(ex, seed, pins, shuffle) for ex in exercises]
     drawn = {ex.id: {d.name for d in ex.space.drawn} for ex in exercises}
     pairs = giveaway_pairs([[variant for _, group in samples for variant in group]], drawn)
-    assignment = None if pools is None else _assignment(seed, count, pools, pairs)
-    uses = (dict.fromkeys((ex.id for ex in exercises), count) if assignment is None
-            else Counter(e for sheet in assignment for e in sheet))
+    avoid = {frozenset((g.shows, g.answer_of)) for g in pairs}
+    uses = dict.fromkeys((ex.id for ex in exercises), count) if pools is None else _uses(seed, count, pools, avoid)
     notices: list[str] = []
     summaries = []
     for ex, maker in zip(exercises, makers, strict=True):
@@ -149,23 +150,25 @@ def generate(
         slots=[SlotSummary(title=p.title, exercises=list(p.ids)) for p in pools or []],
     )
     reuse = _reuse(header, samples)
-    if assignment is None:
+    if pools is None:
         stream = _copies(header, makers, reuse, first - 1, last)
     else:
+        sheets = assign(seed, [p.ids for p in pools], avoid, count)
         stream = _slot_copies(header, dict(zip((ex.id for ex in exercises), makers, strict=True)), reuse,
-                              assignment, first - 1, last)
+                              sheets, first - 1, last)
     # The first copy is made now: what stops it (a pin no draw can satisfy, a broken template) is
     # an error before any output is written, not in the middle of it.
     head = next(stream)
     return Generated(header=header, notices=notices, copies=itertools.chain([head], stream))
 
 
-def _assignment(seed: int, count: int, pools: list[SlotPool], pairs: list[GiveAway]) -> list[tuple[str, ...]]:
-    """The exercise ids of every sheet, kept clear of the give-away pairs found among the first
-    variants of the pools' exercises."""
-    avoid = {frozenset((g.shows, g.answer_of)) for g in pairs}
-    return list(assign(seed, [p.ids for p in pools], avoid, count))
-
+def _uses(seed: int, count: int, pools: list[SlotPool], avoid: set[frozenset[str]]) -> dict[str, int]:
+    """How many sheets hold each exercise of the pools: counted, up to EXACT_USES sheets; beyond,
+    the even share of its pool (the counts only decide which variants repeat, and counting ten
+    million sheets would cost minutes before a size check could refuse them)."""
+    if count > EXACT_USES:
+        return {e: -(-count // len(pool.ids)) for pool in pools for e in pool.ids}
+    return Counter(e for sheet in assign(seed, [p.ids for p in pools], avoid, count) for e in sheet)
 
 def _pools(bank: Bank, selected: list[CompiledExercise], named: list[str]) -> list[SlotPool] | None:
     """The bank's slots narrowed to the selected exercises (empty ones left out); None without slots.
@@ -247,15 +250,15 @@ def _copies(header: QuizHeader, makers: list[VariantMaker], made: list[Reuse], s
 
 
 def _slot_copies(header: QuizHeader, makers: dict[str, VariantMaker], made: list[Reuse],
-                 assignment: list[tuple[str, ...]], start: int, stop: int) -> Iterator[Copy]:
+                 sheets: Iterator[tuple[str, ...]], start: int, stop: int) -> Iterator[Copy]:
     """Copies start..stop-1 of a bank with slots: copy i holds, for each slot, the exercise the
     assignment gives it, and an exercise's k-th appearance is its variant k (so its variants stay
     distinct over the sheets that hold it)."""
-    needed = Counter(e for sheet in assignment[:stop] for e in sheet)
-    streams = {e: makers[e].plans(n) for e, n in needed.items()}
+    # Plans are drawn lazily: `stop` bounds any exercise's appearances.
+    streams = {e: maker.plans(stop) for e, maker in makers.items()}
     reuse = dict(zip(makers, made, strict=True))
-    for index in range(stop):
-        plans = [(e, next(streams[e])) for e in assignment[index]]
+    for index, sheet in zip(range(stop), sheets, strict=False):  # `sheets` holds count >= stop sheets
+        plans = [(e, next(streams[e])) for e in sheet]
         if index < start:
             continue
         variants = [v for e, plan in plans for v in _variant(makers[e], plan, reuse[e])]
