@@ -170,6 +170,7 @@ def _uses(seed: int, count: int, pools: list[SlotPool], avoid: set[frozenset[str
         return {e: -(-count // len(pool.ids)) for pool in pools for e in pool.ids}
     return Counter(e for sheet in assign(seed, [p.ids for p in pools], avoid, count) for e in sheet)
 
+
 def _pools(bank: Bank, selected: list[CompiledExercise], named: list[str]) -> list[SlotPool] | None:
     """The bank's slots narrowed to the selected exercises (empty ones left out); None without slots.
 
